@@ -1,0 +1,26 @@
+// Errors are values: a stable code for programs and a sentence for people that names the
+// cause and the fix. Nothing in the firmware throws across the event loop.
+
+export interface Failure {
+  /** Stable, kebab-case, e.g. "tls-untrusted-server", "connack-not-authorized". */
+  code: string;
+  /** One sentence naming the cause and, where there is one, the fix. Never key material. */
+  message: string;
+  /** True when trying again later may succeed (network drop, provisioning in progress). */
+  retryable: boolean;
+}
+
+export function failure(code: string, message: string, retryable = false): Failure {
+  return { code, message, retryable };
+}
+
+/** Result of an operation that can fail with a Failure instead of throwing. */
+export type Result<T> = { ok: true; value: T } | { ok: false; failure: Failure };
+
+export function ok<T>(value: T): Result<T> {
+  return { ok: true, value };
+}
+
+export function fail<T = never>(code: string, message: string, retryable = false): Result<T> {
+  return { ok: false, failure: failure(code, message, retryable) };
+}

@@ -1,0 +1,82 @@
+// The platform seam: everything the firmware needs from the world it runs in.
+//
+// The firmware core (mqtt, websocket, credentials, provisioning, telemetry...) imports only
+// these types; it never reads a clock, starts a timer, draws a random number or touches a
+// socket on its own. Bindings implement the seam: `firmware/platform/moddable/` on the device
+// and in the desktop simulator, `host/runtime/` under Node and inside xsnap.
+
+import type { Failure } from "./failure.js";
+
+/** Milliseconds since the Unix epoch, and whether that number can be trusted. */
+export interface Clock {
+  now(): number;
+  /** False until SNTP (or the host) has set the time: TLS must not be tried before. */
+  isSet(): boolean;
+}
+
+export type TimerHandle = unknown;
+
+export interface Timers {
+  setTimeout(callback: () => void, ms: number): TimerHandle;
+  clearTimeout(handle: TimerHandle): void;
+}
+
+/** Small key/value store that survives a reboot (ESP32 NVS through Preference). */
+export interface Storage {
+  /** Returns undefined when the key is absent. */
+  get(key: string): string | Uint8Array | undefined;
+  set(key: string, value: string | Uint8Array): void;
+  remove(key: string): void;
+}
+
+export interface Crypto {
+  sha256(data: Uint8Array): Uint8Array;
+  hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
+}
+
+/** One line per step or decision; never called with key material. */
+export type Log = (line: string) => void;
+
+/** How to reach a server over TLS. There is deliberately no way to skip verification. */
+export interface TlsOptions {
+  host: string;
+  port: number;
+  /** SNI and the name checked against the server certificate; defaults to `host`. */
+  serverName?: string;
+  /** Trusted root CA certificates, DER. The server chain must lead to one of them. */
+  trustedCa: Uint8Array[];
+  /** Client certificate chain, DER, leaf first (device certificate, then its CA). */
+  clientCertificates?: Uint8Array[];
+  /** Client private key, PKCS#8 DER (RSA on Moddable). */
+  clientKey?: Uint8Array;
+  /** ALPN protocol names to offer, in order. */
+  alpn?: string[];
+}
+
+export interface TransportEvents {
+  /** The TLS handshake finished; `alpn` is the protocol the server selected, if any. */
+  onOpen(info: { alpn?: string }): void;
+  onData(bytes: Uint8Array): void;
+  /** Called once. `failure` is undefined for an orderly close by either side. */
+  onClose(failure?: Failure): void;
+}
+
+/** A bidirectional byte stream: a TLS socket, or a WebSocket carried over one. */
+export interface Transport {
+  write(bytes: Uint8Array): void;
+  /** Closes the stream; `onClose` follows. Calling it twice is harmless. */
+  close(): void;
+}
+
+export type OpenTransport = (options: TlsOptions, events: TransportEvents) => Transport;
+
+export interface Platform {
+  clock: Clock;
+  timers: Timers;
+  /** Uniform in [0, 1). Passed in so tests can pin it. */
+  random(): number;
+  storage: Storage;
+  crypto: Crypto;
+  log: Log;
+  openTransport: OpenTransport;
+}
