@@ -53,6 +53,22 @@ export interface TlsOptions {
   alpn?: string[];
 }
 
+/**
+ * Failure codes a transport reports through `onClose`, shared by every binding so that the
+ * provisioning loop can tell "dropped while provisioning" from "will never work":
+ * - "tls-untrusted-server": the server chain does not lead to a trusted CA
+ * - "tls-hostname-mismatch": the server certificate does not name `serverName`
+ * - "tls-alert-<name>": the server sent a fatal TLS alert during the handshake
+ *   (e.g. "tls-alert-bad-certificate", "tls-alert-unknown-ca", "tls-alert-handshake-failure",
+ *   "tls-alert-certificate-revoked", "tls-alert-no-application-protocol")
+ * - "tls-alpn-refused": none of the offered ALPN protocols was selected
+ * - "tls-handshake-reset": the connection was reset or closed before the handshake finished
+ * - "connection-refused", "connection-timeout", "dns-failure"
+ * - "connection-reset": reset after the handshake (retryable)
+ * - "connection-closed": the peer closed an open connection (retryable)
+ */
+export type TransportFailureCode = string;
+
 export interface TransportEvents {
   /** The TLS handshake finished; `alpn` is the protocol the server selected, if any. */
   onOpen(info: { alpn?: string }): void;
