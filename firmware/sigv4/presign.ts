@@ -1,0 +1,76 @@
+// SigV4 presigning of the AWS IoT WebSocket URL (`GET /mqtt`, service `iotdevicegateway`).
+//
+// Pure: the time and the hash functions are passed in, so the same code signs on the device
+// (Moddable `crypt`), under Node, and in tests that pin the clock.
+
+import type { Crypto } from "../platform/seam.js";
+
+export interface SigV4Credentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Temporary credentials only; appended after the signature, never signed (AWS IoT rule). */
+  sessionToken?: string;
+  /** Milliseconds since the epoch; absent for long-term keys. */
+  expiration?: number;
+}
+
+export interface PresignRequest {
+  /** The Host header value exactly as the WebSocket handshake sends it (with `:port` if not 443). */
+  host: string;
+  region: string;
+  credentials: SigV4Credentials;
+  /** Signing time, milliseconds since the epoch. */
+  now: number;
+  path?: string;
+  service?: string;
+  /** Adds `X-Amz-Expires`; omitted when undefined. */
+  expiresSeconds?: number;
+}
+
+const encoder = new TextEncoder();
+const EMPTY_PAYLOAD_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/** RFC 3986 percent-encoding, as SigV4 wants it (only A-Z a-z 0-9 - _ . ~ left alone). */
+export function uriEncode(value: string): string {
+  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+}
+
+export function toHex(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i++) out += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
+  return out;
+}
+
+/** `20240102T030405Z` for a time in milliseconds. */
+export function amzDate(now: number): string {
+  return new Date(now).toISOString().replace(/[-:]/g, "").replace(/\.\d{3}/, "");
+}
+
+/**
+ * Returns the path and query to put in the request line, e.g. `/mqtt?X-Amz-Algorithm=...`.
+ * Never fails: inputs are validated by the connection config before this is called.
+ */
+export function presignPath(crypto: Crypto, request: PresignRequest): string {
+  const { credentials, region } = request;
+  const service = request.service ?? "iotdevicegateway";
+  const path = request.path ?? "/mqtt";
+  const longDate = amzDate(request.now);
+  const shortDate = longDate.slice(0, 8);
+  const scope = `${shortDate}/${region}/${service}/aws4_request`;
+  const params: [string, string][] = [
+    ["X-Amz-Algorithm", "AWS4-HMAC-SHA256"],
+    ["X-Amz-Credential", `${credentials.accessKeyId}/${scope}`],
+    ["X-Amz-Date", longDate],
+    ["X-Amz-SignedHeaders", "host"],
+  ];
+  if (request.expiresSeconds !== undefined) params.push(["X-Amz-Expires", String(request.expiresSeconds)]);
+  params.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const query = params.map(([k, v]) => `${uriEncode(k)}=${uriEncode(v)}`).join("&");
+  const canonicalRequest = `GET\n${path}\n${query}\nhost:${request.host.trim()}\n\nhost\n${EMPTY_PAYLOAD_SHA256}`;
+  const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${toHex(crypto.sha256(encoder.encode(canonicalRequest)))}`;
+  let key = encoder.encode("AWS4" + credentials.secretAccessKey);
+  for (const part of [shortDate, region, service, "aws4_request"]) key = crypto.hmacSha256(key, encoder.encode(part));
+  const signature = toHex(crypto.hmacSha256(key, encoder.encode(stringToSign)));
+  const token = credentials.sessionToken ? `&X-Amz-Security-Token=${uriEncode(credentials.sessionToken)}` : "";
+  return `${path}?${query}&X-Amz-Signature=${signature}${token}`;
+}
