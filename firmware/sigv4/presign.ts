@@ -68,7 +68,7 @@ export function presignPath(crypto: Crypto, request: PresignRequest): string {
   const query = params.map(([k, v]) => `${uriEncode(k)}=${uriEncode(v)}`).join("&");
   const canonicalRequest = `GET\n${path}\n${query}\nhost:${request.host.trim()}\n\nhost\n${EMPTY_PAYLOAD_SHA256}`;
   const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${toHex(crypto.sha256(encoder.encode(canonicalRequest)))}`;
-  let key = encoder.encode("AWS4" + credentials.secretAccessKey);
+  let key: Uint8Array = encoder.encode("AWS4" + credentials.secretAccessKey);
   for (const part of [shortDate, region, service, "aws4_request"]) key = crypto.hmacSha256(key, encoder.encode(part));
   const signature = toHex(crypto.hmacSha256(key, encoder.encode(stringToSign)));
   const token = credentials.sessionToken ? `&X-Amz-Security-Token=${uriEncode(credentials.sessionToken)}` : "";
