@@ -1,0 +1,195 @@
+// Verifies SigV4 presigned URLs the way the AWS IoT device gateway does for MQTT over
+// WebSocket (`GET /mqtt?X-Amz-Algorithm=...`). Pure: the clock and the credential lookup are
+// passed in, so tests drive time and keys.
+//
+// Facts this follows (PLATFORM-NOTES.md): service `iotdevicegateway`; the canonical headers
+// are whatever `X-Amz-SignedHeaders` lists; the session token is appended after the
+// signature and is not part of the signed query (clients that sign it anyway are accepted
+// too, as generic SigV4 presigners do that).
+
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { fail, ok, type Result } from "../../../firmware/platform/failure.js";
+
+export const SIGV4_ALGORITHM = "AWS4-HMAC-SHA256";
+export const IOT_DATA_SERVICE = "iotdevicegateway";
+const EMPTY_BODY_SHA256 = createHash("sha256").update("").digest("hex");
+const MAX_EXPIRES_SECONDS = 604800;
+
+/** What the stand-in knows about an access key. */
+export interface KnownCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  /** Temporary credentials carry a token the request must present. */
+  sessionToken?: string;
+  /** Epoch ms after which the credentials are refused. */
+  expiresAtMs?: number;
+  /** Opaque to the verifier: who these credentials belong to (identity id, user name). */
+  principal: string;
+  policyDocuments: string[];
+}
+
+export interface PresignedRequest {
+  method: string;
+  /** Path and query exactly as received, e.g. `/mqtt?X-Amz-Algorithm=...`. */
+  url: string;
+  /** Lower-case header names, as node's IncomingMessage.headers gives them. */
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface VerifyOptions {
+  region: string;
+  service?: string;
+  nowMs: number;
+  /** Accepted distance between X-Amz-Date and now, both ways. Default 300 s. */
+  maxSkewSeconds?: number;
+  lookup(accessKeyId: string): KnownCredentials | undefined;
+}
+
+interface QueryPair { key: string; value: string }
+
+/**
+ * Returns the credentials that signed the URL, or a Failure with code sigv4-malformed,
+ * sigv4-scope-mismatch, sigv4-date-skew, sigv4-expired, sigv4-unknown-key,
+ * sigv4-token-mismatch, sigv4-credentials-expired or sigv4-signature-mismatch.
+ */
+export function verifyPresignedUrl(request: PresignedRequest, options: VerifyOptions): Result<KnownCredentials> {
+  const { path, pairs } = splitUrl(request.url);
+  const param = (key: string) => pairs.find((p) => p.key === key)?.value;
+  const algorithm = param("X-Amz-Algorithm");
+  const credential = param("X-Amz-Credential");
+  const amzDate = param("X-Amz-Date");
+  const signedHeaders = param("X-Amz-SignedHeaders");
+  const signature = param("X-Amz-Signature");
+  if (algorithm !== SIGV4_ALGORITHM || !credential || !amzDate || !signedHeaders || !signature) {
+    return fail("sigv4-malformed", "presigned URL lacks X-Amz-Algorithm=AWS4-HMAC-SHA256, X-Amz-Credential, X-Amz-Date, X-Amz-SignedHeaders or X-Amz-Signature: presign the URL with SigV4");
+  }
+  const scope = parseScope(credential);
+  const signedAtMs = parseAmzDate(amzDate);
+  if (!scope || signedAtMs === undefined) {
+    return fail("sigv4-malformed", `X-Amz-Credential '${credential}' or X-Amz-Date '${amzDate}' is not in SigV4 form (AKID/yyyymmdd/region/service/aws4_request, yyyymmddThhmmssZ)`);
+  }
+  const service = options.service ?? IOT_DATA_SERVICE;
+  if (scope.date !== amzDate.slice(0, 8) || scope.region !== options.region || scope.service !== service || scope.terminator !== "aws4_request") {
+    return fail("sigv4-scope-mismatch", `credential scope ${scope.date}/${scope.region}/${scope.service}/${scope.terminator} does not match ${amzDate.slice(0, 8)}/${options.region}/${service}/aws4_request: sign for this region and service '${service}'`);
+  }
+  const timing = checkTiming(signedAtMs, param("X-Amz-Expires"), options);
+  if (!timing.ok) return timing;
+  const known = options.lookup(scope.accessKeyId);
+  if (!known) return fail("sigv4-unknown-key", `access key ${scope.accessKeyId} is not known to this endpoint: use credentials it issued`);
+  if (known.sessionToken !== undefined && param("X-Amz-Security-Token") !== known.sessionToken) {
+    return fail("sigv4-token-mismatch", `access key ${scope.accessKeyId} is temporary: append its session token as X-Amz-Security-Token`);
+  }
+  if (known.expiresAtMs !== undefined && options.nowMs >= known.expiresAtMs) {
+    return fail("sigv4-credentials-expired", `temporary credentials ${scope.accessKeyId} expired at ${new Date(known.expiresAtMs).toISOString()}: fetch new ones`);
+  }
+  const headers = canonicalHeaders(request.headers, signedHeaders);
+  if (!headers.ok) return headers;
+  const signingKey = deriveSigningKey(known.secretAccessKey, scope.date, scope.region, scope.service);
+  // First as AWS IoT expects (token outside the signed query), then as generic presigners do.
+  const variants = [pairs.filter((p) => p.key !== "X-Amz-Signature" && p.key !== "X-Amz-Security-Token")];
+  if (param("X-Amz-Security-Token") !== undefined) variants.push(pairs.filter((p) => p.key !== "X-Amz-Signature"));
+  for (const query of variants) {
+    const canonical = [request.method.toUpperCase(), canonicalPath(path), canonicalQuery(query), headers.value, signedHeaders, EMPTY_BODY_SHA256].join("\n");
+    const stringToSign = [SIGV4_ALGORITHM, amzDate, `${scope.date}/${scope.region}/${scope.service}/aws4_request`, sha256Hex(canonical)].join("\n");
+    if (sameHex(createHmac("sha256", signingKey).update(stringToSign).digest("hex"), signature)) return ok(known);
+  }
+  return fail("sigv4-signature-mismatch", `signature does not match for access key ${scope.accessKeyId}: sign GET ${path} with host and the listed headers, without the session token`);
+}
+
+function checkTiming(signedAtMs: number, expires: string | undefined, options: VerifyOptions): Result<true> {
+  const skewMs = (options.maxSkewSeconds ?? 300) * 1000;
+  if (signedAtMs - skewMs > options.nowMs) {
+    return fail("sigv4-date-skew", `X-Amz-Date is ${Math.round((signedAtMs - options.nowMs) / 1000)} s in the future: set the device clock (SNTP) before signing`);
+  }
+  let lifetimeMs = skewMs;
+  if (expires !== undefined) {
+    const seconds = Number(expires);
+    if (!/^\d+$/.test(expires) || seconds < 1 || seconds > MAX_EXPIRES_SECONDS) {
+      return fail("sigv4-malformed", `X-Amz-Expires '${expires}' must be 1-${MAX_EXPIRES_SECONDS} seconds`);
+    }
+    lifetimeMs = seconds * 1000;
+  }
+  if (options.nowMs > signedAtMs + lifetimeMs) {
+    return fail("sigv4-expired", `presigned URL signed at ${new Date(signedAtMs).toISOString()} expired after ${lifetimeMs / 1000} s: presign it again just before connecting`);
+  }
+  return ok(true);
+}
+
+function splitUrl(url: string): { path: string; pairs: QueryPair[] } {
+  const q = url.indexOf("?");
+  const path = q < 0 ? url : url.slice(0, q);
+  const query = q < 0 ? "" : url.slice(q + 1);
+  const pairs = query.split("&").filter((s) => s.length > 0).map((s) => {
+    const eq = s.indexOf("=");
+    return { key: decodePercent(eq < 0 ? s : s.slice(0, eq)), value: decodePercent(eq < 0 ? "" : s.slice(eq + 1)) };
+  });
+  return { path, pairs };
+}
+
+/** `+` stays a plus: base64 tokens and signatures are sent percent-encoded or raw. */
+export function decodePercent(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+export function encodeRfc3986(s: string): string {
+  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+function canonicalPath(path: string): string {
+  return path.split("/").map((segment) => encodeRfc3986(decodePercent(segment))).join("/") || "/";
+}
+
+function canonicalQuery(pairs: QueryPair[]): string {
+  return pairs
+    .map((p) => [encodeRfc3986(p.key), encodeRfc3986(p.value)] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join("&");
+}
+
+function canonicalHeaders(headers: PresignedRequest["headers"], signedHeaders: string): Result<string> {
+  let out = "";
+  for (const name of signedHeaders.split(";")) {
+    const raw = headers[name.toLowerCase()];
+    if (raw === undefined) return fail("sigv4-malformed", `X-Amz-SignedHeaders lists '${name}' but the request has no such header`);
+    const value = (Array.isArray(raw) ? raw.join(",") : raw).trim().replace(/\s+/g, " ");
+    out += `${name.toLowerCase()}:${value}\n`;
+  }
+  return ok(out);
+}
+
+function parseScope(credential: string) {
+  const parts = credential.split("/");
+  if (parts.length !== 5 || parts.some((p) => p.length === 0)) return undefined;
+  const [accessKeyId, date, region, service, terminator] = parts as [string, string, string, string, string];
+  return { accessKeyId, date, region, service, terminator };
+}
+
+function parseAmzDate(s: string): number | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s);
+  if (!m) return undefined;
+  const [, y, mo, d, h, mi, se] = m.map(Number) as number[];
+  const ms = Date.UTC(y!, mo! - 1, d!, h!, mi!, se!);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+function deriveSigningKey(secret: string, date: string, region: string, service: string): Buffer {
+  const kDate = createHmac("sha256", `AWS4${secret}`).update(date).digest();
+  const kRegion = createHmac("sha256", kDate).update(region).digest();
+  const kService = createHmac("sha256", kRegion).update(service).digest();
+  return createHmac("sha256", kService).update("aws4_request").digest();
+}
+
+function sha256Hex(s: string): string {
+  return createHash("sha256").update(s).digest("hex");
+}
+
+function sameHex(expected: string, given: string): boolean {
+  const a = Buffer.from(expected, "utf8");
+  const b = Buffer.from(given.toLowerCase(), "utf8");
+  return a.length === b.length && timingSafeEqual(a, b);
+}
