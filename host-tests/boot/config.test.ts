@@ -1,0 +1,110 @@
+import assert from "node:assert/strict";
+import { completeConfig, defaultConfig, loadConfig, parseOverrides } from "../../firmware/config/config.js";
+
+function loaded(manifest: unknown, overrides?: unknown) {
+  const result = loadConfig(manifest, overrides);
+  if (!result.ok) assert.fail(result.failure.message);
+  return result.value;
+}
+
+function failed(manifest: unknown, overrides?: unknown): string {
+  const result = loadConfig(manifest, overrides);
+  assert.equal(result.ok, false);
+  if (result.ok) throw new Error("unreachable");
+  assert.equal(result.failure.code, "config-invalid");
+  return result.failure.message;
+}
+
+describe("device config", () => {
+  it("uses the defaults when the manifest says nothing", () => {
+    assert.deepEqual(loaded({}).config, { ...defaultConfig, connection: {} });
+  });
+
+  it("lets Preference override the manifest, field by field", () => {
+    const { config } = loaded({ telemetryIntervalMs: 2000, mode: "mtls-alpn" }, { telemetryIntervalMs: 3000 });
+    assert.equal(config.telemetryIntervalMs, 3000);
+    assert.equal(config.mode, "mtls-alpn");
+  });
+
+  it("merges the connection settings of both layers", () => {
+    const { config } = loaded({ connection: { authorizerName: "a", token: "t" } }, { connection: { token: "u" } });
+    assert.deepEqual(config.connection, { authorizerName: "a", token: "u" });
+  });
+
+  it("ignores and lists manifest keys that belong to Moddable, not to us", () => {
+    assert.deepEqual(loaded({ ssid: "home", sntp: "pool.ntp.org" }).ignored, ["ssid", "sntp"]);
+  });
+
+  it("names the field, the value and the source of an out-of-range number", () => {
+    const message = failed({ port: 70000 });
+    assert.match(message, /"port" = 70000 \(from the manifest\)/);
+    assert.match(message, /0 to 65535/);
+  });
+
+  it("names a wrong type coming from Preference", () => {
+    assert.match(failed({}, { telemetryIntervalMs: "fast" }), /"telemetryIntervalMs" = "fast" \(from the preference\).*integer/);
+  });
+
+  it("refuses an unknown key in Preference, where only our fields live", () => {
+    assert.match(failed({}, { telemetryIntervalMS: 1000 }), /"telemetryIntervalMS".*not a config field/);
+  });
+
+  it("refuses an unknown connection mode and lists the valid ones", () => {
+    assert.match(failed({ mode: "mqtt-plain" }), /"mode" = "mqtt-plain".*mtls, mtls-alpn, custom-auth, wss-custom-auth, wss-sigv4/);
+  });
+
+  it("refuses CONNECT spacing below AWS's one per second", () => {
+    assert.match(failed({ connectSpacingMs: 200 }), /"connectSpacingMs" = 200/);
+  });
+
+  it("refuses a drain rate at or above AWS's 100 publishes per second", () => {
+    assert.match(failed({ drainPerSecond: 100 }), /"drainPerSecond" = 100/);
+  });
+
+  it("refuses a backoff cap below the base", () => {
+    assert.match(failed({ backoffBaseMs: 5000, backoffCapMs: 1000 }), /"backoffCapMs" = 1000 is below "backoffBaseMs" = 5000/);
+  });
+
+  it("refuses a client id that starts with $", () => {
+    assert.match(failed({ clientId: "$aws" }), /"clientId"/);
+  });
+
+  it("refuses a manifest config that is not an object", () => {
+    assert.match(failed([1, 2]), /must be a JSON object/);
+  });
+
+  it("reports Preference text that is not JSON without echoing it", () => {
+    const result = parseOverrides("{secret");
+    assert.equal(result.ok, false);
+    if (!result.ok) {
+      assert.equal(result.failure.code, "config-invalid");
+      assert.doesNotMatch(result.failure.message, /secret/);
+    }
+  });
+
+  it("reads Preference overrides stored as bytes", () => {
+    const result = parseOverrides(new TextEncoder().encode('{"port":8443}'));
+    assert.deepEqual(result, { ok: true, value: { port: 8443 } });
+  });
+
+  it("fills thing name and endpoint from the credentials and derives client id, topics, server name and port", () => {
+    const result = completeConfig(loaded({}).config, { thingName: "dev-1", endpoint: "abc-ats.iot.us-east-1.amazonaws.com" });
+    assert.ok(result.ok);
+    if (result.ok) {
+      assert.equal(result.value.clientId, "dev-1");
+      assert.equal(result.value.topicPrefix, "dev-1");
+      assert.equal(result.value.serverName, "abc-ats.iot.us-east-1.amazonaws.com");
+      assert.equal(result.value.port, 8883);
+    }
+  });
+
+  it("picks port 443 for the modes that use it", () => {
+    const result = completeConfig(loaded({ mode: "custom-auth", thingName: "t", endpoint: "e.example" }).config, {});
+    assert.ok(result.ok && result.value.port === 443);
+  });
+
+  it("says where to set a thing name when neither config nor credentials have one", () => {
+    const result = completeConfig(loaded({ endpoint: "e.example" }).config, {});
+    assert.ok(!result.ok && /"thingName" is empty/.test(result.failure.message));
+  });
+});

@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { jitteredDelay, nextAttemptDelay } from "../../firmware/provisioning/backoff.js";
+
+const params = { baseMs: 1000, capMs: 8000, spacingMs: 1000 };
+
+describe("backoff with full jitter", () => {
+  it("draws the first retry uniformly below the base", () => {
+    assert.equal(jitteredDelay(0, 0, params), 0);
+    assert.equal(jitteredDelay(0, 0.5, params), 500);
+    assert.equal(jitteredDelay(0, 0.999, params), 999);
+  });
+
+  it("doubles the ceiling with each attempt until the cap", () => {
+    assert.deepEqual([0, 1, 2, 3, 4, 5].map((n) => jitteredDelay(n, 0.5, params)), [500, 1000, 2000, 4000, 4000, 4000]);
+  });
+
+  it("stays finite and capped for huge attempt numbers", () => {
+    assert.equal(jitteredDelay(5000, 0.999, params), 7992);
+  });
+
+  it("never starts an attempt within the spacing of the previous one, even when jitter says zero", () => {
+    assert.equal(nextAttemptDelay(0, 0, 10_200, 10_000, params), 800);
+    assert.equal(nextAttemptDelay(0, 0, 12_000, 10_000, params), 0);
+  });
+
+  it("keeps the jitter when it is longer than the spacing", () => {
+    assert.equal(nextAttemptDelay(3, 0.5, 10_100, 10_000, params), 4000);
+  });
+
+  it("waits nothing before the very first attempt", () => {
+    assert.equal(nextAttemptDelay(0, 0, 5, undefined, params), 0);
+  });
+});

@@ -1,0 +1,141 @@
+import assert from "node:assert/strict";
+import { failure, type Failure } from "../../firmware/platform/failure.js";
+import { attemptStarted, classify, decide, initialState, type LoopState, type PolicyParams } from "../../firmware/provisioning/policy.js";
+
+const params: PolicyParams = {
+  baseMs: 1000, capMs: 8000, spacingMs: 1000,
+  provisioningAttempts: 4, provisioningGraceMs: 10_000, reconnectAttempts: 0,
+  stableSessionMs: 5000, takeoverThreshold: 3,
+};
+const reset = failure("tls-handshake-reset", "reset during the handshake", true);
+const beforeConnack = failure("mqtt-closed-before-connack", "closed", true);
+
+function dropped(f: Failure | undefined) {
+  return { failure: f, accepted: false, sessionMs: 0 };
+}
+
+describe("provisioning retry decisions", () => {
+  it("treats a reset handshake or a close before CONNACK on a fresh device as still provisioning", () => {
+    assert.equal(classify(reset, false, true), "provisioning");
+    assert.equal(classify(beforeConnack, false, true), "provisioning");
+    assert.equal(classify(undefined, false, true), "provisioning");
+  });
+
+  it("treats the same drops on a provisioned device as network trouble", () => {
+    assert.equal(classify(reset, true, true), "network");
+  });
+
+  it("never retries an untrusted server, a hostname mismatch or CONNACK 4 and 5", () => {
+    for (const code of ["tls-untrusted-server", "tls-hostname-mismatch", "connack-bad-credentials", "connack-not-authorized"]) {
+      assert.equal(classify(failure(code, "x"), false, true), "permanent", code);
+    }
+  });
+
+  it("tolerates a bad-certificate alert only while provisioning may still be under way", () => {
+    const alert = failure("tls-alert-bad-certificate", "alert");
+    assert.equal(classify(alert, false, true), "provisioning");
+    assert.equal(classify(alert, false, false), "permanent");
+    assert.equal(classify(alert, true, true), "permanent");
+  });
+
+  it("falls back on the failure's own retryable flag for codes it does not know", () => {
+    assert.equal(classify(failure("ws-upgrade-refused", "401"), true, true), "permanent");
+    assert.equal(classify(failure("cognito-unreachable", "x", true), true, true), "network");
+  });
+
+  it("retries a fresh device's first drop one spacing after the attempt began", () => {
+    const state = attemptStarted(initialState(false), 1000);
+    const decision = decide(state, dropped(reset), 1050, 0.1, params);
+    assert.equal(decision.action, "retry");
+    if (decision.action === "retry") {
+      assert.equal(decision.why, "provisioning");
+      assert.equal(decision.delayMs, 950);
+    }
+  });
+
+  it("spaces retries further apart as failures pile up, within the cap", () => {
+    let state: LoopState = initialState(true);
+    const delays: number[] = [];
+    let now = 0;
+    for (let i = 0; i < 6; i += 1) {
+      state = attemptStarted(state, now);
+      const decision = decide(state, dropped(failure("connection-refused", "x", true)), now + 10, 0.99, params);
+      assert.equal(decision.action, "retry");
+      if (decision.action !== "retry") return;
+      delays.push(decision.delayMs);
+      state = decision.state;
+      now += 10 + decision.delayMs;
+    }
+    assert.deepEqual(delays, [990, 1980, 3960, 7920, 7920, 7920]);
+  });
+
+  it("gives up on a device that never gets provisioned, with advice about the template", () => {
+    let state: LoopState = initialState(false);
+    let now = 0;
+    for (let i = 1; i <= params.provisioningAttempts; i += 1) {
+      state = attemptStarted(state, now);
+      const decision = decide(state, dropped(reset), now + 5, 0.5, params);
+      if (i < params.provisioningAttempts) {
+        assert.equal(decision.action, "retry", `attempt ${i}`);
+      } else {
+        assert.equal(decision.action, "stop");
+        if (decision.action === "stop") {
+          assert.equal(decision.status, "gave-up");
+          assert.equal(decision.failure.code, "provisioning-timeout");
+          assert.match(decision.failure.message, /4 attempts.*template/);
+        }
+      }
+      if (decision.action === "retry") { state = decision.state; now += 5 + decision.delayMs; }
+    }
+  });
+
+  it("never gives up on a provisioned device when the reconnect limit is 0", () => {
+    let state: LoopState = initialState(true);
+    for (let i = 0; i < 50; i += 1) {
+      state = attemptStarted(state, i * 10_000);
+      const decision = decide(state, dropped(reset), i * 10_000 + 1, 0.5, params);
+      assert.equal(decision.action, "retry");
+      if (decision.action === "retry") state = decision.state;
+    }
+  });
+
+  it("stops at once with a refused status that names the cause", () => {
+    const decision = decide(attemptStarted(initialState(true), 0), dropped(failure("connack-not-authorized", "CONNACK 5")), 10, 0.5, params);
+    assert.equal(decision.action, "stop");
+    if (decision.action === "stop") {
+      assert.equal(decision.status, "refused");
+      assert.match(decision.failure.message, /connack-not-authorized.*iot:Connect/);
+    }
+  });
+
+  it("resets the backoff after a session that lasted long enough", () => {
+    let state: LoopState = { ...initialState(true), failures: 5 };
+    state = attemptStarted(state, 0);
+    const decision = decide(state, { failure: undefined, accepted: true, sessionMs: 6000 }, 60_000, 0.99, params);
+    assert.ok(decision.action === "retry");
+    if (decision.action === "retry") {
+      assert.equal(decision.state.failures, 0);
+      assert.equal(decision.delayMs, 990);
+    }
+  });
+
+  it("reports a takeover once after short sessions in a row, and then waits the full cap", () => {
+    let state: LoopState = initialState(true);
+    let now = 0;
+    const seen: boolean[] = [];
+    const delays: number[] = [];
+    for (let i = 0; i < 5; i += 1) {
+      state = attemptStarted(state, now);
+      const decision = decide(state, { failure: undefined, accepted: true, sessionMs: 200 }, now + 200, 0, params);
+      assert.equal(decision.action, "retry");
+      if (decision.action !== "retry") return;
+      seen.push(decision.takeoverDetected);
+      delays.push(decision.delayMs);
+      state = decision.state;
+      now += 200 + decision.delayMs;
+    }
+    assert.deepEqual(seen, [false, false, true, false, false]);
+    assert.deepEqual(delays.slice(2), [8000, 8000, 8000]);
+    assert.ok(delays[0]! >= 800 && delays[1]! >= 800);
+  });
+});
