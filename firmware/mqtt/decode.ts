@@ -1,0 +1,125 @@
+// Resumable MQTT 3.1.1 parser for every packet a server sends to a client. Fed whatever the
+// transport delivers (one byte, half a packet, ten packets); a packet that arrives whole in
+// one chunk is handed on as a view of that chunk, with no copy. Malformed input stops the
+// parser and becomes one `onProtocolError` call; nothing here throws.
+
+import { failure, type Failure } from "../platform/failure.js";
+
+/** What the parser reports; the session implements it. Views stay valid after the call. */
+export interface PacketSink {
+  onConnack(sessionPresent: boolean, returnCode: number): void;
+  /** `flags` is the fixed header's low nibble: DUP 0x08, QoS (flags >> 1) & 3, RETAIN 0x01. */
+  onPublish(topic: string, payload: Uint8Array, flags: number, packetId: number): void;
+  /** PUBACK (type 4) or UNSUBACK (type 11). */
+  onAck(type: number, packetId: number): void;
+  onSuback(packetId: number, returnCodes: Uint8Array): void;
+  onPingresp(): void;
+  onProtocolError(failure: Failure): void;
+}
+
+// Large enough for AWS IoT's 128 KB payload plus a maximal topic and header.
+export const DEFAULT_MAX_PACKET = 128 * 1024 + 1024;
+
+const text = new TextDecoder();
+
+export class PacketDecoder {
+  #sink: PacketSink;
+  #max: number;
+  #first = -1; // fixed header byte of the packet being read, -1 between packets
+  #length = 0; // remaining length read so far
+  #shift = 1; // multiplier of the next remaining-length digit
+  #body: Uint8Array | undefined; // body being assembled across chunks
+  #filled = 0;
+  #stopped = false;
+
+  constructor(sink: PacketSink, maxPacketBytes = DEFAULT_MAX_PACKET) {
+    this.#sink = sink;
+    this.#max = maxPacketBytes;
+  }
+
+  /** Stops parsing: later bytes, and the rest of the current chunk, are ignored. */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  /** Parses `chunk`, reporting each complete packet; ignored after an error or `stop()`. */
+  push(chunk: Uint8Array): void {
+    const n = chunk.length;
+    let i = 0;
+    while (i < n && !this.#stopped) {
+      const body = this.#body;
+      if (body) {
+        const take = Math.min(body.length - this.#filled, n - i);
+        body.set(chunk.subarray(i, i + take), this.#filled);
+        this.#filled += take;
+        i += take;
+        if (this.#filled === body.length) {
+          this.#body = undefined;
+          this.#dispatch(body);
+        }
+      } else if (this.#first < 0) {
+        this.#first = chunk[i++];
+        this.#length = 0;
+        this.#shift = 1;
+      } else {
+        const digit = chunk[i++];
+        this.#length += (digit & 0x7f) * this.#shift;
+        if (digit & 0x80) {
+          this.#shift *= 128;
+          if (this.#shift > 2097152) this.#fail("remaining length");
+        } else if (this.#length > this.#max) {
+          this.#fail(`packet of ${this.#length} bytes (limit ${this.#max})`);
+        } else if (n - i >= this.#length) {
+          const end = i + this.#length;
+          this.#dispatch(chunk.subarray(i, end));
+          i = end;
+        } else {
+          this.#body = new Uint8Array(this.#length);
+          this.#filled = 0;
+        }
+      }
+    }
+  }
+
+  #fail(what: string): void {
+    this.#stopped = true;
+    this.#sink.onProtocolError(failure("mqtt-protocol-error", `the server sent a malformed ${what}; the connection was closed and can be retried`, true));
+  }
+
+  #dispatch(b: Uint8Array): void {
+    const first = this.#first;
+    const len = b.length;
+    const sink = this.#sink;
+    this.#first = -1;
+    switch (first >> 4) {
+      case 2:
+        if (first !== 0x20 || len !== 2 || b[0] > 1 || b[1] > 5) return this.#fail("CONNACK");
+        return sink.onConnack(b[0] === 1, b[1]);
+      case 3:
+        return this.#publish(first, b);
+      case 4:
+      case 11:
+        if ((first & 0x0f) !== 0 || len !== 2 || (b[0] | b[1]) === 0) return this.#fail(first === 0x40 ? "PUBACK" : "UNSUBACK");
+        return sink.onAck(first >> 4, (b[0] << 8) | b[1]);
+      case 9:
+        if (first !== 0x90 || len < 3 || (b[0] | b[1]) === 0) return this.#fail("SUBACK");
+        for (let i = 2; i < len; i++) if (b[i] > 2 && b[i] !== 0x80) return this.#fail("SUBACK return code");
+        return sink.onSuback((b[0] << 8) | b[1], b.subarray(2));
+      case 13:
+        if (first !== 0xd0 || len !== 0) return this.#fail("PINGRESP");
+        return sink.onPingresp();
+      default:
+        return this.#fail(`packet of type ${first >> 4}`);
+    }
+  }
+
+  #publish(first: number, b: Uint8Array): void {
+    const qos = (first >> 1) & 3;
+    const topicEnd = 2 + ((b[0] << 8) | b[1]);
+    const headerEnd = qos ? topicEnd + 2 : topicEnd;
+    if (qos > 1 || (qos === 0 && first & 0x08) || b.length < 2 || topicEnd === 2 || headerEnd > b.length) return this.#fail("PUBLISH");
+    const id = qos ? (b[topicEnd] << 8) | b[topicEnd + 1] : 0;
+    if (qos && id === 0) return this.#fail("PUBLISH packet id");
+    this.#sink.onPublish(text.decode(b.subarray(2, topicEnd)), b.subarray(headerEnd), first & 0x0f, id);
+  }
+}

@@ -1,0 +1,121 @@
+// MQTT 3.1.1 serializer for every packet a client sends. Pure: bytes in, bytes out; it knows
+// nothing of sockets, sessions or time. Inputs are assumed valid (see validate.ts): the
+// session checks limits once, so the hot path does not check them twice.
+
+const encoder = new TextEncoder();
+
+export const PINGREQ = Uint8Array.of(0xc0, 0);
+export const DISCONNECT = Uint8Array.of(0xe0, 0);
+
+/** Allocates a packet with its fixed header written; the body starts at `length - remaining`. */
+function packet(first: number, remaining: number): Uint8Array {
+  const size = remaining < 128 ? 1 : remaining < 16384 ? 2 : remaining < 2097152 ? 3 : 4;
+  const buf = new Uint8Array(1 + size + remaining);
+  buf[0] = first;
+  let o = 1;
+  do {
+    let digit = remaining & 0x7f;
+    remaining >>>= 7;
+    if (remaining > 0) digit |= 0x80;
+    buf[o++] = digit;
+  } while (remaining > 0);
+  return buf;
+}
+
+function putBytes(buf: Uint8Array, o: number, bytes: Uint8Array): number {
+  buf[o] = bytes.length >> 8;
+  buf[o + 1] = bytes.length & 0xff;
+  buf.set(bytes, o + 2);
+  return o + 2 + bytes.length;
+}
+
+function putId(buf: Uint8Array, o: number, id: number): number {
+  buf[o] = id >> 8;
+  buf[o + 1] = id & 0xff;
+  return o + 2;
+}
+
+export interface ConnectFields {
+  clientId: string;
+  cleanSession: boolean;
+  keepAliveSeconds: number;
+  username?: string;
+  password?: Uint8Array;
+  will?: { topic: string; payload: Uint8Array; qos: 0 | 1; retain?: boolean };
+}
+
+/** CONNECT for protocol level 4 (3.1.1). */
+export function encodeConnect(c: ConnectFields): Uint8Array {
+  const id = encoder.encode(c.clientId);
+  const will = c.will;
+  const willTopic = will ? encoder.encode(will.topic) : undefined;
+  const user = c.username !== undefined ? encoder.encode(c.username) : undefined;
+  const pass = c.password;
+  let flags = c.cleanSession ? 0x02 : 0;
+  let remaining = 10 + 2 + id.length;
+  if (will && willTopic) {
+    flags |= 0x04 | (will.qos << 3) | (will.retain ? 0x20 : 0);
+    remaining += 4 + willTopic.length + will.payload.length;
+  }
+  if (user) { flags |= 0x80; remaining += 2 + user.length; }
+  if (pass) { flags |= 0x40; remaining += 2 + pass.length; }
+  const buf = packet(0x10, remaining);
+  let o = buf.length - remaining;
+  buf.set(PROTOCOL, o);
+  buf[o + 7] = flags;
+  o = putId(buf, o + 8, c.keepAliveSeconds);
+  o = putBytes(buf, o, id);
+  if (will && willTopic) o = putBytes(buf, putBytes(buf, o, willTopic), will.payload);
+  if (user) o = putBytes(buf, o, user);
+  if (pass) putBytes(buf, o, pass);
+  return buf;
+}
+
+// "MQTT" as a length-prefixed string, then protocol level 4.
+const PROTOCOL = Uint8Array.of(0, 4, 0x4d, 0x51, 0x54, 0x54, 4);
+
+/** PUBLISH; `id` is ignored for QoS 0. The payload is copied once, with `set`. */
+export function encodePublish(topic: Uint8Array, payload: Uint8Array, qos: 0 | 1, retain: boolean, dup: boolean, id: number): Uint8Array {
+  const remaining = 2 + topic.length + (qos ? 2 : 0) + payload.length;
+  const buf = packet(0x30 | (dup ? 0x08 : 0) | (qos << 1) | (retain ? 1 : 0), remaining);
+  let o = putBytes(buf, buf.length - remaining, topic);
+  if (qos) o = putId(buf, o, id);
+  buf.set(payload, o);
+  return buf;
+}
+
+/** Sets or clears the DUP flag of an encoded PUBLISH in place, for a resend. */
+export function setDup(publish: Uint8Array, dup: boolean): void {
+  publish[0] = dup ? publish[0] | 0x08 : publish[0] & 0xf7;
+}
+
+export function encodePuback(id: number): Uint8Array {
+  const buf = new Uint8Array(4);
+  buf[0] = 0x40;
+  buf[1] = 2;
+  putId(buf, 2, id);
+  return buf;
+}
+
+/** SUBSCRIBE; filters as UTF-8 bytes with their requested QoS. */
+export function encodeSubscribe(id: number, filters: Uint8Array[], qos: number[]): Uint8Array {
+  let remaining = 2;
+  for (const f of filters) remaining += 3 + f.length;
+  const buf = packet(0x82, remaining);
+  let o = putId(buf, buf.length - remaining, id);
+  for (let i = 0; i < filters.length; i++) {
+    o = putBytes(buf, o, filters[i]);
+    buf[o++] = qos[i];
+  }
+  return buf;
+}
+
+/** UNSUBSCRIBE; filters as UTF-8 bytes. */
+export function encodeUnsubscribe(id: number, filters: Uint8Array[]): Uint8Array {
+  let remaining = 2;
+  for (const f of filters) remaining += 2 + f.length;
+  const buf = packet(0xa2, remaining);
+  let o = putId(buf, buf.length - remaining, id);
+  for (const f of filters) o = putBytes(buf, o, f);
+  return buf;
+}

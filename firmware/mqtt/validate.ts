@@ -1,0 +1,72 @@
+// The limits AWS IoT Core enforces on a device (PLATFORM-NOTES "Quotas"), checked before
+// anything reaches the wire: AWS answers a violation by dropping the connection, which a
+// device cannot tell apart from a network fault.
+
+import { failure, type Failure } from "../platform/failure.js";
+
+export const MAX_CLIENT_ID_BYTES = 128;
+export const MAX_TOPIC_BYTES = 256;
+export const MAX_TOPIC_SLASHES = 7;
+export const MAX_PAYLOAD_BYTES = 128 * 1024;
+export const MAX_FILTERS_PER_SUBSCRIBE = 8;
+export const MAX_SUBSCRIPTIONS = 50;
+export const MAX_IN_FLIGHT = 100;
+
+const encoder = new TextEncoder();
+
+/** Returns undefined when `id` is 1..128 UTF-8 bytes and does not start with `$`; else "mqtt-invalid-client-id". */
+export function checkClientId(id: string): Failure | undefined {
+  const n = encoder.encode(id).length;
+  if (n < 1 || n > MAX_CLIENT_ID_BYTES || id[0] === "$") {
+    return failure("mqtt-invalid-client-id", `client id "${id}" must be 1-${MAX_CLIENT_ID_BYTES} bytes and must not start with "$"; choose another client id`);
+  }
+  return undefined;
+}
+
+/**
+ * Checks a topic name (`wildcards` false, for PUBLISH and the will) or a topic filter
+ * (`wildcards` true, for SUBSCRIBE). Returns the topic's UTF-8 bytes, or a Failure
+ * "mqtt-invalid-topic" naming the broken rule.
+ */
+export function checkTopic(topic: string, wildcards: boolean): Uint8Array | Failure {
+  const bytes = encoder.encode(topic);
+  let why: string | undefined;
+  if (bytes.length === 0 || bytes.length > MAX_TOPIC_BYTES) why = `must be 1-${MAX_TOPIC_BYTES} bytes`;
+  else if (countSlashes(topic) > MAX_TOPIC_SLASHES) why = `must have at most ${MAX_TOPIC_SLASHES} slashes`;
+  else if (topic.indexOf("\u0000") >= 0) why = "must not contain NUL";
+  else if (!wildcards && (topic.indexOf("+") >= 0 || topic.indexOf("#") >= 0)) why = "must not contain + or # when publishing";
+  else if (wildcards && !wildcardsWellPlaced(topic)) why = "may use + only as a whole level and # only as the whole last level";
+  return why ? failure("mqtt-invalid-topic", `topic "${topic}" ${why}; shorten or fix it`) : bytes;
+}
+
+function countSlashes(topic: string): number {
+  let n = 0;
+  for (let i = topic.indexOf("/"); i >= 0; i = topic.indexOf("/", i + 1)) n++;
+  return n;
+}
+
+function wildcardsWellPlaced(filter: string): boolean {
+  const levels = filter.split("/");
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i];
+    if (level.length > 1 && (level.indexOf("+") >= 0 || level.indexOf("#") >= 0)) return false;
+    if (level === "#" && i !== levels.length - 1) return false;
+  }
+  return true;
+}
+
+/** Returns undefined when the payload fits AWS's 128 KB limit; else "mqtt-payload-too-large". */
+export function checkPayload(payload: Uint8Array): Failure | undefined {
+  if (payload.length > MAX_PAYLOAD_BYTES) {
+    return failure("mqtt-payload-too-large", `payload of ${payload.length} bytes exceeds AWS IoT's ${MAX_PAYLOAD_BYTES}-byte limit; split or compress it`);
+  }
+  return undefined;
+}
+
+/** Returns undefined for a keep-alive AWS accepts as given or adjusts (0..65535); else "mqtt-invalid-keepalive". */
+export function checkKeepAlive(seconds: number): Failure | undefined {
+  if (!(seconds >= 0 && seconds <= 65535 && Math.floor(seconds) === seconds)) {
+    return failure("mqtt-invalid-keepalive", `keep-alive ${seconds} s must be a whole number 0-65535 (AWS IoT uses 30-1200)`);
+  }
+  return undefined;
+}
