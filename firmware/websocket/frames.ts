@@ -1,0 +1,137 @@
+// RFC 6455 framing: the client side's encoder (always masked, never fragmented) and a
+// resumable decoder that streams data-frame payloads straight through. MQTT over WebSocket
+// is a byte stream, so message boundaries do not matter and fragmented messages need no
+// reassembly buffer: each piece of payload goes to the sink as it arrives.
+
+export const OP_CONTINUATION = 0x0;
+export const OP_TEXT = 0x1;
+export const OP_BINARY = 0x2;
+export const OP_CLOSE = 0x8;
+export const OP_PING = 0x9;
+export const OP_PONG = 0xa;
+
+/** Close codes we send (RFC 6455 7.4.1). */
+export const CLOSE_NORMAL = 1000;
+export const CLOSE_PROTOCOL_ERROR = 1002;
+export const CLOSE_UNSUPPORTED_DATA = 1003;
+
+/** Returns the frame bytes: FIN set, payload masked with the 4-byte `mask`. Cannot fail. */
+export function encodeFrame(opcode: number, payload: Uint8Array, mask: Uint8Array): Uint8Array {
+  const length = payload.length;
+  const headerLength = length < 126 ? 6 : length < 0x10000 ? 8 : 14;
+  const frame = new Uint8Array(headerLength + length);
+  frame[0] = 0x80 | opcode;
+  if (length < 126) frame[1] = 0x80 | length;
+  else if (length < 0x10000) {
+    frame[1] = 0x80 | 126;
+    frame[2] = length >> 8;
+    frame[3] = length & 0xff;
+  } else {
+    frame[1] = 0x80 | 127;
+    new DataView(frame.buffer).setUint32(6, length);
+  }
+  frame.set(mask, headerLength - 4);
+  for (let i = 0; i < length; i++) frame[headerLength + i] = payload[i] ^ mask[i & 3];
+  return frame;
+}
+
+export interface FrameSink {
+  /** A piece of a binary message's payload (a view into the fed chunk: copy to keep it). */
+  onPayload(bytes: Uint8Array): void;
+  /** A complete control frame (close, ping, pong). */
+  onControl(opcode: number, payload: Uint8Array): void;
+}
+
+/** A protocol violation by the server: the close code to send and what went wrong. */
+export interface FrameViolation {
+  closeCode: number;
+  reason: string;
+}
+
+export class FrameDecoder {
+  private header = new Uint8Array(10);
+  private headerHave = 0;
+  private opcode = 0;
+  private remaining = 0;
+  private inPayload = false;
+  private control = new Uint8Array(125);
+  private controlHave = 0;
+  /** True between a non-final binary frame and the final continuation frame. */
+  private fragmented = false;
+  /** Set by the owner to stop feeding after a sink callback closed the connection. */
+  stopped = false;
+
+  constructor(private readonly sink: FrameSink) {}
+
+  /** Returns a FrameViolation when the server breaks RFC 6455; the decoder must then be dropped. */
+  feed(bytes: Uint8Array): FrameViolation | undefined {
+    let at = 0;
+    while (at < bytes.length && !this.stopped) {
+      if (!this.inPayload) {
+        this.header[this.headerHave++] = bytes[at++];
+        const need = this.headerNeeded();
+        if (this.headerHave < need) continue;
+        const violation = this.startFrame();
+        if (violation) return violation;
+        if (this.remaining > 0) continue;
+      } else {
+        const take = Math.min(this.remaining, bytes.length - at);
+        const piece = bytes.subarray(at, at + take);
+        at += take;
+        this.remaining -= take;
+        if (this.opcode >= OP_CLOSE) {
+          this.control.set(piece, this.controlHave);
+          this.controlHave += take;
+        } else if (take > 0) this.sink.onPayload(piece);
+        if (this.remaining > 0) continue;
+      }
+      this.endFrame();
+    }
+    return undefined;
+  }
+
+  private headerNeeded(): number {
+    if (this.headerHave < 2) return 2;
+    const len = this.header[1] & 0x7f;
+    return len === 126 ? 4 : len === 127 ? 10 : 2;
+  }
+
+  private startFrame(): FrameViolation | undefined {
+    const b0 = this.header[0];
+    const b1 = this.header[1];
+    const opcode = b0 & 0x0f;
+    const fin = (b0 & 0x80) !== 0;
+    const view = new DataView(this.header.buffer);
+    let length = b1 & 0x7f;
+    if (length === 126) length = view.getUint16(2);
+    else if (length === 127) {
+      if (view.getUint32(2) !== 0) return protocol("a frame longer than 4 GiB");
+      length = view.getUint32(6);
+    }
+    if (b0 & 0x70) return protocol("reserved bits set without a negotiated extension");
+    if (b1 & 0x80) return protocol("a masked frame from the server");
+    if (opcode >= OP_CLOSE) {
+      if (opcode > OP_PONG) return protocol(`unknown control opcode ${opcode}`);
+      if (!fin || length > 125) return protocol("a fragmented or oversized control frame");
+    } else if (opcode === OP_TEXT) {
+      return { closeCode: CLOSE_UNSUPPORTED_DATA, reason: "a text frame (MQTT needs binary frames)" };
+    } else if (opcode === OP_CONTINUATION ? !this.fragmented : opcode !== OP_BINARY || this.fragmented) {
+      return protocol(opcode === OP_BINARY ? "a new message inside a fragmented one" : `unexpected opcode ${opcode}`);
+    } else this.fragmented = !fin;
+    this.opcode = opcode;
+    this.remaining = length;
+    this.controlHave = 0;
+    this.inPayload = true;
+    return undefined;
+  }
+
+  private endFrame(): void {
+    this.inPayload = false;
+    this.headerHave = 0;
+    if (this.opcode >= OP_CLOSE) this.sink.onControl(this.opcode, this.control.subarray(0, this.controlHave));
+  }
+}
+
+function protocol(reason: string): FrameViolation {
+  return { closeCode: CLOSE_PROTOCOL_ERROR, reason };
+}
