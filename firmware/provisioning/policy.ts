@@ -67,6 +67,7 @@ const NETWORK = new Set([
 const DROPPED = new Set([
   "tls-handshake-reset",
   "mqtt-closed-before-connack",
+  "mqtt-connack-timeout",
   "connection-reset",
   "connection-closed",
 ]);

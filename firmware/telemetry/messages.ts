@@ -1,0 +1,61 @@
+// The JSON the device publishes, and the commands it accepts. Topics hang off the thing name.
+
+import type { Sample } from "./queue.js";
+
+export interface Topics {
+  telemetry: string;
+  status: string;
+  command: string;
+  commandAck: string;
+}
+
+export function topicsFor(prefix: string): Topics {
+  return {
+    telemetry: `${prefix}/telemetry`,
+    status: `${prefix}/status`,
+    command: `${prefix}/cmd`,
+    commandAck: `${prefix}/cmd/ack`,
+  };
+}
+
+const encoder = new TextEncoder();
+
+/** `{thing, seq, ts, readings, dropped?}`; `dropped` only when samples were lost since the last message. */
+export function telemetryPayload(thing: string, sample: Sample, dropped: number): Uint8Array {
+  const body: Record<string, unknown> = { thing, seq: sample.seq, ts: sample.ts, readings: sample.readings };
+  if (dropped > 0) body.dropped = dropped;
+  return encoder.encode(JSON.stringify(body));
+}
+
+/** `{thing, state, ts?}`; the offline one is the last will, so it carries no time. */
+export function statusPayload(thing: string, state: "online" | "offline", ts?: number): Uint8Array {
+  return encoder.encode(JSON.stringify(ts === undefined ? { thing, state } : { thing, state, ts }));
+}
+
+export type Command = { id?: string; intervalMs: number };
+
+/**
+ * Parses `{"id": "...", "intervalMs": 2000}`. Returns a sentence naming what is wrong when the
+ * payload is not such an object or the interval is outside [min, max].
+ */
+export function parseCommand(payload: Uint8Array, min: number, max: number): Command | { error: string; id?: string } {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(payload));
+  } catch {
+    return { error: "command is not JSON: send {\"intervalMs\": <ms>}" };
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return { error: "command must be a JSON object" };
+  const fields = value as Record<string, unknown>;
+  const id = typeof fields.id === "string" ? fields.id.slice(0, 64) : undefined;
+  const interval = fields.intervalMs;
+  if (typeof interval !== "number" || !Number.isInteger(interval) || interval < min || interval > max) {
+    return { error: `"intervalMs" must be an integer from ${min} to ${max}`, id };
+  }
+  return { id, intervalMs: interval };
+}
+
+export function commandAckPayload(thing: string, id: string | undefined, result: { intervalMs: number } | { error: string }): Uint8Array {
+  const body = "error" in result ? { thing, id, ok: false, error: result.error } : { thing, id, ok: true, intervalMs: result.intervalMs };
+  return encoder.encode(JSON.stringify(body));
+}
