@@ -42,7 +42,7 @@ const serverPackets: mqttPacket.Packet[] = [
   { cmd: "publish", topic: "t", payload: Buffer.alloc(0), qos: 1, retain: false, dup: false, messageId: 65535 },
   { cmd: "puback", messageId: 42 },
   { cmd: "suback", messageId: 7, granted: [0, 1, 0x80] },
-  { cmd: "unsuback", messageId: 9 },
+  { cmd: "unsuback", messageId: 9 } as mqttPacket.Packet,
   { cmd: "pingresp" },
 ];
 const serverStream = Buffer.concat(serverPackets.map((p) => mqttPacket.generate(p)));
