@@ -1,0 +1,122 @@
+import assert from "node:assert/strict";
+import type { DeviceStatus } from "../../firmware/boot/status.js";
+import type { OpenStream } from "../../firmware/mqtt/client.js";
+import { failure, ok, type Failure } from "../../firmware/platform/failure.js";
+import { ConnectionLoop } from "../../firmware/provisioning/loop.js";
+import type { PolicyParams } from "../../firmware/provisioning/policy.js";
+import { FakeTime } from "./fake-time.js";
+
+const params: PolicyParams = {
+  baseMs: 1000, capMs: 4000, spacingMs: 1000, provisioningAttempts: 5, provisioningGraceMs: 20_000,
+  reconnectAttempts: 0, stableSessionMs: 10_000, takeoverThreshold: 3,
+};
+
+/** A client whose every connect() is answered by `script` after 50 ms of "network". */
+function setup(script: (attempt: number) => Failure | "accept", provisioned = false, random = () => 0.5) {
+  const time = new FakeTime();
+  const connects: number[] = [];
+  const statuses: DeviceStatus[] = [];
+  let remembered = 0;
+  let up = 0;
+  const open: OpenStream = () => ({ write() {}, close() {} });
+  let loop!: ConnectionLoop;
+  const client = {
+    connect() {
+      connects.push(time.now());
+      const outcome = script(connects.length);
+      time.setTimeout(() => (outcome === "accept" ? loop.connected({ sessionPresent: false }) : loop.disconnected(outcome)), 50);
+    },
+    disconnect() { time.setTimeout(() => loop.disconnected(undefined), 0); },
+  };
+  loop = new ConnectionLoop({ clock: time, timers: time, log: time.log, random }, client, () => ok(open), params,
+    { provisioned, target: "endpoint:8883" },
+    {
+      onStatus: (s) => statuses.push(s),
+      onSessionUp: () => { up += 1; },
+      onSessionDown: () => {},
+      onProvisioned: () => { remembered += 1; },
+    });
+  return { time, loop, connects, statuses, counts: () => ({ remembered, up }) };
+}
+
+const reset = failure("tls-handshake-reset", "reset", true);
+
+describe("connect/retry loop", () => {
+  it("takes a fresh JITP device online in exactly two attempts when provisioning is quick", () => {
+    const { time, loop, connects, statuses, counts } = setup((n) => (n === 1 ? reset : "accept"));
+    loop.start();
+    time.advance(5000);
+    assert.equal(connects.length, 2);
+    assert.ok(connects[1]! - connects[0]! >= 1000);
+    assert.deepEqual(statuses.map((s) => s.state), ["connecting", "provisioning", "online"]);
+    loop.markProvisioned();
+    assert.equal(counts().remembered, 1);
+    assert.ok(loop.provisioned);
+  });
+
+  it("never starts two attempts within a second, whatever the random numbers say", () => {
+    const { time, loop, connects } = setup(() => failure("connection-refused", "refused", true), true, () => 0);
+    loop.start();
+    time.advance(60_000);
+    for (let i = 1; i < connects.length; i += 1) assert.ok(connects[i]! - connects[i - 1]! >= 1000, `gap ${i}`);
+    assert.ok(connects.length > 10);
+  });
+
+  it("stops with an actionable status when provisioning never finishes", () => {
+    const { time, loop, connects, statuses } = setup(() => reset);
+    loop.start();
+    time.advance(120_000);
+    assert.equal(connects.length, params.provisioningAttempts);
+    const last = statuses.at(-1)!;
+    assert.equal(last.state, "gave-up");
+    assert.equal(last.code, "provisioning-timeout");
+    assert.match(last.message, /template/);
+    assert.equal(time.pending, 0);
+  });
+
+  it("stops at once when the server is not trusted", () => {
+    const { time, loop, connects, statuses } = setup(() => failure("tls-untrusted-server", "unknown issuer"));
+    loop.start();
+    time.advance(60_000);
+    assert.equal(connects.length, 1);
+    assert.equal(statuses.at(-1)?.state, "refused");
+    assert.match(statuses.at(-1)!.message, /tls-untrusted-server/);
+  });
+
+  it("reports a takeover and then keeps to the cap instead of storming", () => {
+    const { time, loop, connects, statuses } = setup(() => "accept", true);
+    loop.start();
+    // The server accepts every CONNECT and another device kicks this one off 100 ms later.
+    for (let round = 0; round < 12; round += 1) {
+      time.advance(100);
+      loop.disconnected(undefined);
+      time.advance(params.capMs);
+    }
+    const takeover = statuses.filter((s) => s.state === "takeover");
+    assert.equal(takeover.length, 1);
+    assert.equal(takeover[0]!.code, "client-id-takeover");
+    const gaps = connects.slice(4).map((t, i) => t - connects[3 + i]!);
+    assert.ok(gaps.every((g) => g >= params.capMs), `gaps ${gaps}`);
+    assert.ok(connects.length <= 13);
+  });
+
+  it("logs one line per attempt and per decision", () => {
+    const { time, loop } = setup((n) => (n === 1 ? reset : "accept"));
+    loop.start();
+    time.advance(5000);
+    const lines = time.lines.filter((l) => l.startsWith("connect:"));
+    assert.match(lines[0]!, /attempt 1 to endpoint:8883 \(not provisioned yet\)/);
+    assert.match(lines[1]!, /attempt 1 ended \(tls-handshake-reset\): still provisioning; next attempt in \d+ ms/);
+    assert.match(lines[2]!, /attempt 2/);
+    assert.match(lines[3]!, /accepted on attempt 2/);
+  });
+
+  it("does not retry after stop()", () => {
+    const { time, loop, connects } = setup(() => reset);
+    loop.start();
+    time.advance(60);
+    loop.stop();
+    time.advance(60_000);
+    assert.equal(connects.length, 1);
+  });
+});
