@@ -1,0 +1,109 @@
+// Host-side encoder of the credentials container (layout in firmware/credentials/format.ts) and
+// its three deliveries: a flash partition image, Preference (NVS) entries, and a resource.
+
+import {
+  containerCrc,
+  ENTRY_CHAIN,
+  ENTRY_HEADER_SIZE,
+  ENTRY_KEY,
+  ENTRY_SETTING,
+  ENTRY_TRUSTED_CA,
+  HEADER_SIZE,
+  MAGIC,
+  MAX_ENTRY_LENGTH,
+  NVS_MAX_KEY,
+  NVS_MAX_VALUE,
+  PARTITION_NAME,
+  PREFERENCE_PREFIX,
+  preferenceCountKey,
+  preferencePartKey,
+  VERSION,
+} from "../firmware/credentials/format.js";
+
+export interface ImageContents {
+  /** PKCS#8 DER; omit for devices that connect without a client certificate. */
+  key?: Uint8Array;
+  /** DER certificates, leaf first. */
+  chain: Uint8Array[];
+  trustedCa: Uint8Array[];
+  settings?: Record<string, string>;
+}
+
+const FLASH_SECTOR = 4096;
+
+/** The container bytes. Throws when an entry exceeds 65535 bytes or a setting name is empty or holds NUL. */
+export function encodeImage(contents: ImageContents): Uint8Array {
+  const entries: [number, Uint8Array][] = [];
+  if (contents.key) entries.push([ENTRY_KEY, contents.key]);
+  for (const cert of contents.chain) entries.push([ENTRY_CHAIN, cert]);
+  for (const ca of contents.trustedCa) entries.push([ENTRY_TRUSTED_CA, ca]);
+  const encoder = new TextEncoder();
+  for (const [name, value] of Object.entries(contents.settings ?? {})) {
+    if (name === "" || name.includes("\0") || value.includes("\0")) throw new Error(`setting '${name}': names must be non-empty and neither name nor value may contain NUL`);
+    entries.push([ENTRY_SETTING, encoder.encode(`${name}\0${value}`)]);
+  }
+  const payload = entries.reduce((n, [, data]) => n + ENTRY_HEADER_SIZE + data.length, 0);
+  const image = new Uint8Array(HEADER_SIZE + payload);
+  const view = new DataView(image.buffer);
+  image.set(MAGIC, 0);
+  image[4] = VERSION;
+  image[5] = HEADER_SIZE;
+  view.setUint16(6, entries.length, true);
+  view.setUint32(8, payload, true);
+  let at = HEADER_SIZE;
+  for (const [type, data] of entries) {
+    if (data.length > MAX_ENTRY_LENGTH) throw new Error(`an entry of ${data.length} bytes exceeds the ${MAX_ENTRY_LENGTH}-byte limit`);
+    image[at] = type;
+    view.setUint16(at + 2, data.length, true);
+    image.set(data, at + ENTRY_HEADER_SIZE);
+    at += ENTRY_HEADER_SIZE + data.length;
+  }
+  view.setUint32(12, containerCrc(image, image.length), true);
+  return image;
+}
+
+/** Smallest partition size (a multiple of 4 KB) that holds `imageLength` bytes. */
+export function partitionSizeFor(imageLength: number): number {
+  return Math.max(1, Math.ceil(imageLength / FLASH_SECTOR)) * FLASH_SECTOR;
+}
+
+/** The image padded with 0xFF (erased flash) to `size`. Throws when it does not fit or size is not a 4 KB multiple. */
+export function partitionImage(image: Uint8Array, size = partitionSizeFor(image.length)): Uint8Array {
+  if (size % FLASH_SECTOR !== 0) throw new Error(`partition size ${size} is not a multiple of 4 KB`);
+  if (image.length > size) throw new Error(`the image (${image.length} bytes) does not fit a ${size}-byte partition; pass a larger --partition-size`);
+  const out = new Uint8Array(size).fill(0xff);
+  out.set(image, 0);
+  return out;
+}
+
+/** The ESP-IDF partitions.csv line for the credentials partition (custom data subtype 0x40). */
+export function partitionTableLine(size: number, name = PARTITION_NAME): string {
+  return `${name},  data, 0x40,    ,  0x${size.toString(16)},`;
+}
+
+export interface PreferenceEntry {
+  key: string;
+  value: string | Uint8Array;
+}
+
+/** The image as NVS-sized Preference entries: `<prefix>.n` = part count, `<prefix>.<i>` = parts. Throws if a key would exceed 15 chars. */
+export function preferenceEntries(image: Uint8Array, prefix = PREFERENCE_PREFIX): PreferenceEntry[] {
+  const count = Math.ceil(image.length / NVS_MAX_VALUE);
+  const entries: PreferenceEntry[] = [{ key: preferenceCountKey(prefix), value: String(count) }];
+  for (let i = 0; i < count; i++) {
+    entries.push({ key: preferencePartKey(prefix, i), value: image.slice(i * NVS_MAX_VALUE, (i + 1) * NVS_MAX_VALUE) });
+  }
+  for (const { key } of entries) {
+    if (key.length > NVS_MAX_KEY) throw new Error(`Preference key '${key}' is longer than ${NVS_MAX_KEY} characters; use a shorter --prefix`);
+  }
+  return entries;
+}
+
+/** CSV for ESP-IDF's nvs_partition_gen.py: one namespace, strings as string, parts as base64 blobs. */
+export function nvsCsv(entries: PreferenceEntry[], namespace: string): string {
+  const rows = ["key,type,encoding,value", `${namespace},namespace,,`];
+  for (const { key, value } of entries) {
+    rows.push(typeof value === "string" ? `${key},data,string,${value}` : `${key},data,base64,${Buffer.from(value).toString("base64")}`);
+  }
+  return rows.join("\n") + "\n";
+}

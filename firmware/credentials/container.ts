@@ -1,0 +1,89 @@
+// Decodes a credentials container (layout in format.ts) into its entries, checking the header,
+// the checksum and every entry bound. Never throws: malformed input is a Failure value.
+
+import { fail, ok, type Result } from "../platform/failure.js";
+import {
+  containerCrc,
+  ENTRY_CHAIN,
+  ENTRY_HEADER_SIZE,
+  ENTRY_KEY,
+  ENTRY_SETTING,
+  ENTRY_TRUSTED_CA,
+  HEADER_SIZE,
+  MAGIC,
+  VERSION,
+} from "./format.js";
+
+export interface ContainerContents {
+  key?: Uint8Array;
+  chain: Uint8Array[];
+  trustedCa: Uint8Array[];
+  settings: Record<string, string>;
+}
+
+// Failure messages here state the problem only; the loader prefixes the source and the fix.
+const problem = fail;
+
+/** True when the first bytes are erased flash (0xFF) or zeros: nothing was ever written. */
+export function isBlank(header: Uint8Array): boolean {
+  if (header.length < 4) return header.length === 0;
+  const b = header[0];
+  return (b === 0xff || b === 0) && header[1] === b && header[2] === b && header[3] === b;
+}
+
+/**
+ * Total container length announced by a header (at least HEADER_SIZE bytes), or a Failure
+ * ("credentials-not-an-image", "credentials-unsupported-version", "credentials-truncated")
+ * whose message is the problem only; callers prefix the source.
+ */
+export function containerLength(header: Uint8Array): Result<number> {
+  if (header.length < HEADER_SIZE) return problem("credentials-truncated", `truncated: ${header.length} bytes, shorter than the ${HEADER_SIZE}-byte header`);
+  for (let i = 0; i < 4; i++) {
+    if (header[i] !== MAGIC[i]) return problem("credentials-not-an-image", "not a credentials image (wrong magic bytes)");
+  }
+  if (header[4] !== VERSION) return problem("credentials-unsupported-version", `image version ${header[4]} is not supported by this firmware (expects ${VERSION})`);
+  if (header[5] !== HEADER_SIZE) return problem("credentials-corrupt", `header size ${header[5]} is not ${HEADER_SIZE}`);
+  const payload = (header[8]! | (header[9]! << 8) | (header[10]! << 16) | (header[11]! << 24)) >>> 0;
+  return ok(HEADER_SIZE + payload);
+}
+
+/**
+ * Entries of a complete container. Failure codes: those of containerLength, plus
+ * "credentials-checksum-mismatch" and "credentials-corrupt" (bad entry bounds, types, counts).
+ */
+export function decodeContainer(bytes: Uint8Array): Result<ContainerContents> {
+  const length = containerLength(bytes);
+  if (!length.ok) return length;
+  const end = length.value;
+  if (end > bytes.length) return problem("credentials-truncated", `truncated: ${bytes.length} of ${end} bytes present`);
+  const stored = (bytes[12]! | (bytes[13]! << 8) | (bytes[14]! << 16) | (bytes[15]! << 24)) >>> 0;
+  if (containerCrc(bytes, end) !== stored) return problem("credentials-checksum-mismatch", "checksum mismatch");
+  return decodeEntries(bytes, end, bytes[6]! | (bytes[7]! << 8));
+}
+
+function decodeEntries(bytes: Uint8Array, end: number, count: number): Result<ContainerContents> {
+  const contents: ContainerContents = { chain: [], trustedCa: [], settings: {} };
+  let at = HEADER_SIZE;
+  for (let n = 0; n < count; n++) {
+    if (at + ENTRY_HEADER_SIZE > end) return problem("credentials-corrupt", `entry ${n} runs past the end of the image`);
+    const type = bytes[at]!;
+    const length = bytes[at + 2]! | (bytes[at + 3]! << 8);
+    const start = at + ENTRY_HEADER_SIZE;
+    at = start + length;
+    if (at > end) return problem("credentials-corrupt", `entry ${n} runs past the end of the image`);
+    const data = bytes.subarray(start, at);
+    if (type === ENTRY_KEY) {
+      if (contents.key) return problem("credentials-corrupt", "the image holds more than one private key");
+      contents.key = data;
+    } else if (type === ENTRY_CHAIN) contents.chain.push(data);
+    else if (type === ENTRY_TRUSTED_CA) contents.trustedCa.push(data);
+    else if (type === ENTRY_SETTING) {
+      const split = data.indexOf(0);
+      if (split <= 0) return problem("credentials-corrupt", `setting entry ${n} has no name`);
+      const decoder = new TextDecoder();
+      contents.settings[decoder.decode(data.subarray(0, split))] = decoder.decode(data.subarray(split + 1));
+    } else return problem("credentials-corrupt", `entry ${n} has unknown type ${type}`);
+  }
+  if (at !== end) return problem("credentials-corrupt", `${end - at} bytes after the last entry`);
+  return ok(contents);
+}

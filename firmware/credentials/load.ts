@@ -1,0 +1,185 @@
+// Loads the device's credentials from the first source that holds an image, in a configured
+// order (flash partition, Preference, resource), and validates them before any network use.
+// Sources are passed in: the Moddable binding wraps Flash/Preference/Resource, host runtimes
+// wrap files. A source that holds nothing is skipped; a source that holds a bad image stops
+// the search with a Failure (a corrupt partition must not silently fall back to dev keys).
+
+import { fail, failure, ok, type Failure, type Result } from "../platform/failure.js";
+import type { Platform, Storage } from "../platform/seam.js";
+import { containerLength, decodeContainer, isBlank } from "./container.js";
+import {
+  HEADER_SIZE,
+  PARTITION_NAME,
+  PREFERENCE_PREFIX,
+  preferenceCountKey,
+  preferencePartKey,
+  RESOURCE_NAME,
+} from "./format.js";
+import { validateContents } from "./validate.js";
+
+export type CredentialSource = "partition" | "preference" | "resource";
+
+/** A data partition (Moddable `Flash`): reads return undefined when out of range. */
+export interface PartitionReader {
+  name: string;
+  byteLength: number;
+  read(offset: number, length: number): Uint8Array | undefined;
+}
+
+/** A read-only resource lookup (Moddable `Resource`); undefined when absent. */
+export type ResourceLookup = (name: string) => Uint8Array | undefined;
+
+export interface CredentialSources {
+  partition?: PartitionReader;
+  resource?: ResourceLookup;
+}
+
+export interface LoadOptions {
+  /** Default: partition, preference, resource. */
+  order?: CredentialSource[];
+  /** Default true. False allows images without key and chain (custom-auth and SigV4 modes). */
+  requireClientCertificate?: boolean;
+  preferencePrefix?: string;
+  resourceName?: string;
+}
+
+/**
+ * Validated credentials. `clientKey` is not enumerable: JSON.stringify, spreads and inspection
+ * of this object leave it out, so it cannot slip into a log line or a payload by accident.
+ * Without a client certificate (allowed by `requireClientCertificate: false`) `clientKey` is
+ * empty and `certificateChain` is [].
+ */
+export interface Credentials {
+  readonly clientKey: Uint8Array;
+  certificateChain: Uint8Array[];
+  trustedCa: Uint8Array[];
+  settings: Record<string, string>;
+  source: CredentialSource;
+}
+
+interface SourceReading {
+  label: string;
+  fix: string;
+  read(): Result<Uint8Array | undefined>;
+}
+
+/**
+ * The first source's validated credentials. Failure codes: "credentials-not-found",
+ * "credentials-source-error", every container code (credentials-not-an-image,
+ * -unsupported-version, -truncated, -checksum-mismatch, -corrupt) and every validation code
+ * (see validate.ts; "clock-unset" is retryable). Messages begin with the source.
+ */
+export function loadCredentials(
+  platform: Pick<Platform, "clock" | "log" | "storage">,
+  sources: CredentialSources,
+  options: LoadOptions = {},
+): Result<Credentials> {
+  const order = options.order ?? ["partition", "preference", "resource"];
+  const tried: string[] = [];
+  for (const kind of order) {
+    const reading = sourceReading(kind, platform.storage, sources, options);
+    if (!reading) continue;
+    tried.push(reading.label);
+    const bytes = guarded(reading);
+    if (!bytes.ok) return bytes;
+    if (!bytes.value) {
+      platform.log(`credentials: nothing in ${reading.label}`);
+      continue;
+    }
+    const contents = decodeContainer(bytes.value);
+    if (!contents.ok) return fail(contents.failure.code, `${reading.label}: ${contents.failure.message}; ${reading.fix}`);
+    const valid = validateContents(contents.value, platform.clock, options.requireClientCertificate ?? true);
+    if (!valid.ok) return { ok: false, failure: prefixed(reading.label, valid.failure) };
+    const { key, chain, trustedCa, settings } = contents.value;
+    platform.log(`credentials: loaded from ${reading.label} (${chain.length} chain certificate(s), ${trustedCa.length} trusted CA(s), settings: ${Object.keys(settings).join(", ") || "none"})`);
+    return ok(credentials(kind, key ?? new Uint8Array(0), chain, trustedCa, settings));
+  }
+  return fail("credentials-not-found", `no credentials in ${tried.join(", ") || "any configured source"}; write an image with \`npm run certs -- image\` and flash it, or use \`npm run certs -- preference\` / \`resources\``);
+}
+
+function credentials(source: CredentialSource, key: Uint8Array, chain: Uint8Array[], trustedCa: Uint8Array[], settings: Record<string, string>): Credentials {
+  // Copies, so the result does not pin a whole partition or Preference buffer in memory.
+  const result = { certificateChain: chain.map(copy), trustedCa: trustedCa.map(copy), settings, source } as Credentials;
+  Object.defineProperty(result, "clientKey", { value: copy(key), enumerable: false });
+  return result;
+}
+
+function copy(bytes: Uint8Array): Uint8Array {
+  return bytes.slice();
+}
+
+function prefixed(label: string, f: Failure): Failure {
+  return failure(f.code, `${label}: ${f.message}`, f.retryable);
+}
+
+function guarded(reading: SourceReading): Result<Uint8Array | undefined> {
+  try {
+    return reading.read();
+  } catch (e) {
+    const reason = e instanceof Error ? e.message.slice(0, 80) : "unknown error";
+    return fail("credentials-source-error", `${reading.label}: could not be read (${reason}); check the source exists, then ${reading.fix}`);
+  }
+}
+
+function sourceReading(kind: CredentialSource, storage: Storage, sources: CredentialSources, options: LoadOptions): SourceReading | undefined {
+  if (kind === "partition") {
+    const partition = sources.partition;
+    if (!partition) return undefined;
+    return {
+      label: `credentials partition '${partition.name}'`,
+      fix: "write a new image with `npm run certs -- image` and flash it",
+      read: () => readPartition(partition),
+    };
+  }
+  if (kind === "preference") {
+    const prefix = options.preferencePrefix ?? PREFERENCE_PREFIX;
+    return {
+      label: `credentials in Preference '${prefix}.*'`,
+      fix: "rewrite them from `npm run certs -- preference`",
+      read: () => readPreference(storage, prefix),
+    };
+  }
+  const lookup = sources.resource;
+  if (!lookup) return undefined;
+  const name = options.resourceName ?? RESOURCE_NAME;
+  return {
+    label: `credentials resource '${name}'`,
+    fix: "regenerate it with `npm run certs -- resources` and rebuild",
+    read: () => ok(lookup(name)),
+  };
+}
+
+function readPartition(partition: PartitionReader): Result<Uint8Array | undefined> {
+  const header = partition.byteLength >= HEADER_SIZE ? partition.read(0, HEADER_SIZE) : undefined;
+  if (!header || isBlank(header)) return ok(undefined);
+  const total = containerLength(header);
+  if (!total.ok) return total;
+  if (total.value > partition.byteLength) {
+    return fail("credentials-truncated", `truncated: the image needs ${total.value} bytes but the partition holds ${partition.byteLength}`);
+  }
+  return ok(partition.read(0, total.value) ?? new Uint8Array(0));
+}
+
+function readPreference(storage: Storage, prefix: string): Result<Uint8Array | undefined> {
+  const countValue = storage.get(preferenceCountKey(prefix));
+  if (countValue === undefined) return ok(undefined);
+  const count = typeof countValue === "string" && /^[0-9]{1,3}$/.test(countValue) ? Number(countValue) : -1;
+  if (count < 1) return fail("credentials-corrupt", `'${preferenceCountKey(prefix)}' is not a part count`);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const part = storage.get(preferencePartKey(prefix, i));
+    if (!(part instanceof Uint8Array)) return fail("credentials-truncated", `part '${preferencePartKey(prefix, i)}' is missing`);
+    parts.push(part);
+    total += part.length;
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return ok(bytes);
+}
+
+export { PARTITION_NAME, RESOURCE_NAME, PREFERENCE_PREFIX };

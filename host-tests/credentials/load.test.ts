@@ -1,0 +1,224 @@
+import assert from "node:assert/strict";
+import { encodeImage, partitionImage, preferenceEntries, type ImageContents } from "../../certs/image.js";
+import { createRootCa, issueCertificate } from "../../certs/pki.js";
+import { decodeContainer } from "../../firmware/credentials/container.js";
+import { loadCredentials, type Credentials } from "../../firmware/credentials/load.js";
+import type { Result } from "../../firmware/platform/failure.js";
+import { makePki, MemoryStorage, partitionOf, recordingPlatform, type Pki } from "./fixtures.js";
+
+describe("firmware/credentials loader", () => {
+  let pki: Pki;
+  let contents: ImageContents;
+  let image: Uint8Array;
+
+  before(async () => {
+    pki = await makePki();
+    contents = {
+      key: pki.device.key.privateKeyDer,
+      chain: [pki.device.certDer, pki.ca.certDer],
+      trustedCa: [pki.serverCa.certDer],
+      settings: { thingName: "thing-1", endpoint: "abc-ats.iot.us-east-1.amazonaws.com" },
+    };
+    image = encodeImage(contents);
+  });
+
+  function fromResource(bytes: Uint8Array, clockMs?: number): Result<Credentials> {
+    const platform = recordingPlatform(clockMs);
+    return loadCredentials(platform, { resource: (name) => (name === "devcreds.bin" ? bytes : undefined) }, { order: ["resource"] });
+  }
+
+  function expectSame(result: Result<Credentials>, source: string) {
+    assert.ok(result.ok, !result.ok ? result.failure.message : "");
+    assert.equal(result.value.source, source);
+    assert.deepEqual(result.value.clientKey, contents.key);
+    assert.deepEqual(result.value.certificateChain, contents.chain);
+    assert.deepEqual(result.value.trustedCa, contents.trustedCa);
+    assert.deepEqual(result.value.settings, contents.settings);
+  }
+
+  it("reads back what the host encoded from a flash partition padded with erased bytes", () => {
+    const platform = recordingPlatform();
+    expectSame(loadCredentials(platform, { partition: partitionOf(partitionImage(image)) }), "partition");
+  });
+
+  it("reads back what the host encoded from Preference entries within NVS limits", () => {
+    const big = encodeImage({ ...contents, settings: { ...contents.settings, note: "x".repeat(6000) } });
+    const entries = preferenceEntries(big);
+    assert.equal(entries.length, 1 + Math.ceil(big.length / 4000), "a long image is split into parts");
+    for (const { key, value } of entries) {
+      assert.ok(key.length <= 15);
+      assert.ok(value.length <= 4000);
+    }
+    const storage = new MemoryStorage();
+    for (const { key, value } of entries) storage.set(key, value);
+    const result = loadCredentials(recordingPlatform(Date.now(), storage), {});
+    assert.ok(result.ok);
+    assert.equal(result.value.settings.note, "x".repeat(6000));
+    assert.deepEqual(result.value.certificateChain, contents.chain);
+    assert.deepEqual(result.value.clientKey, contents.key);
+  });
+
+  it("reads back what the host encoded from a resource", () => {
+    expectSame(fromResource(image), "resource");
+  });
+
+  it("skips an erased partition and an empty Preference and uses the next source in order", () => {
+    const erased = new Uint8Array(8192).fill(0xff);
+    const platform = recordingPlatform();
+    const result = loadCredentials(platform, { partition: partitionOf(erased), resource: () => image });
+    expectSame(result, "resource");
+    assert.ok(platform.lines.some((l) => l.includes("nothing in credentials partition 'devcerts'")));
+  });
+
+  it("honours a configured order", () => {
+    const storage = new MemoryStorage();
+    for (const { key, value } of preferenceEntries(image)) storage.set(key, value);
+    const result = loadCredentials(recordingPlatform(Date.now(), storage), { resource: () => image }, { order: ["resource", "preference"] });
+    expectSame(result, "resource");
+  });
+
+  it("stops at a corrupt partition instead of falling back to another source", () => {
+    const bad = partitionImage(image);
+    bad[200] ^= 0x01;
+    const result = loadCredentials(recordingPlatform(), { partition: partitionOf(bad), resource: () => image });
+    assert.ok(!result.ok);
+    assert.equal(result.failure.code, "credentials-checksum-mismatch");
+    assert.match(result.failure.message, /^credentials partition 'devcerts': checksum mismatch; write a new image with `npm run certs -- image`/);
+  });
+
+  it("reports missing credentials naming every source tried and the command that writes them", () => {
+    const result = loadCredentials(recordingPlatform(), { partition: partitionOf(new Uint8Array(4096)), resource: () => undefined });
+    assert.ok(!result.ok);
+    assert.equal(result.failure.code, "credentials-not-found");
+    assert.match(result.failure.message, /partition 'devcerts'.*Preference.*resource 'devcreds.bin'.*npm run certs -- image/);
+  });
+
+  it("turns a source that throws into a Failure", () => {
+    const platform = recordingPlatform();
+    const result = loadCredentials(platform, { resource: () => { throw new Error("no such resource"); } }, { order: ["resource"] });
+    assert.ok(!result.ok);
+    assert.equal(result.failure.code, "credentials-source-error");
+  });
+
+  it("keeps the private key out of JSON, spreads and object inspection", () => {
+    const result = fromResource(image);
+    assert.ok(result.ok);
+    assert.equal(Object.keys(result.value).includes("clientKey"), false);
+    assert.equal("clientKey" in { ...result.value }, false);
+    assert.ok(!JSON.stringify(result.value).includes("clientKey"));
+    assert.equal(result.value.clientKey.length, contents.key!.length);
+  });
+
+  it("gives a clear Failure, never an exception, for every single flipped byte of the image", () => {
+    for (let i = 0; i < image.length; i++) {
+      const bad = image.slice();
+      bad[i] ^= 0xff;
+      const result = fromResource(bad);
+      assert.ok(!result.ok, `flipping byte ${i} went unnoticed`);
+      assert.match(result.failure.code, /^credentials-/);
+      assert.match(result.failure.message, /^credentials resource 'devcreds.bin': .+; .*npm run certs/);
+    }
+  });
+
+  it("gives a clear Failure, never an exception, for every truncation of the image", () => {
+    for (let n = 0; n < image.length; n++) {
+      const result = fromResource(image.subarray(0, n));
+      assert.ok(!result.ok, `truncating to ${n} bytes went unnoticed`);
+      assert.match(result.failure.code, /^credentials-(truncated|not-found)$/);
+    }
+    for (const n of [16, 100, image.length - 1]) {
+      const bytes = partitionImage(image.subarray(0, n), 4096);
+      const result = loadCredentials(recordingPlatform(), { partition: { ...partitionOf(bytes), byteLength: n } });
+      assert.ok(!result.ok && result.failure.code === "credentials-truncated", `partition cut at ${n}`);
+    }
+  });
+
+  it("never throws when certificate or key DER inside a well-formed image is damaged", () => {
+    const targets = [contents.chain[0]!, contents.key!];
+    for (const target of targets) {
+      for (let i = 0; i < target.length; i += 7) {
+        const damaged = target.slice();
+        damaged[i] ^= 0x5a;
+        const withDamage = encodeImage({
+          ...contents,
+          key: target === contents.key ? damaged : contents.key,
+          chain: target === contents.key ? contents.chain : [damaged, contents.chain[1]!],
+        });
+        const result = fromResource(withDamage);
+        if (!result.ok) assert.match(result.failure.code, /^credentials-/);
+      }
+    }
+  });
+
+  it("catches a key that belongs to another certificate", () => {
+    const result = fromResource(encodeImage({ ...contents, key: pki.other.privateKeyDer }));
+    assert.ok(!result.ok);
+    assert.equal(result.failure.code, "credentials-key-mismatch");
+    assert.match(result.failure.message, /does not belong to the device certificate/);
+  });
+
+  it("catches an expired device certificate and one not yet valid, by the platform clock", async () => {
+    const now = Date.now();
+    const expired = await issueCertificate({ issuer: pki.ca, kind: "client", key: pki.device.key, subject: { commonName: "thing-1" }, notBefore: new Date(now - 10 * 86_400_000), notAfter: new Date(now - 86_400_000) });
+    const future = await issueCertificate({ issuer: pki.ca, kind: "client", key: pki.device.key, subject: { commonName: "thing-1" }, notBefore: new Date(now + 86_400_000), days: 30 });
+    const old = fromResource(encodeImage({ ...contents, chain: [expired.certDer, pki.ca.certDer] }), now);
+    assert.ok(!old.ok);
+    assert.equal(old.failure.code, "credentials-expired");
+    assert.match(old.failure.message, /the device certificate expired on/);
+    const early = fromResource(encodeImage({ ...contents, chain: [future.certDer, pki.ca.certDer] }), now);
+    assert.ok(!early.ok);
+    assert.equal(early.failure.code, "credentials-not-yet-valid");
+    // the same certificates pass when the clock agrees with them
+    assert.ok(fromResource(encodeImage({ ...contents, chain: [future.certDer, pki.ca.certDer] }), now + 2 * 86_400_000).ok);
+  });
+
+  it("refuses to judge validity while the clock is unset, as a retryable failure", () => {
+    const platform = recordingPlatform(null);
+    const result = loadCredentials(platform, { resource: () => image }, { order: ["resource"] });
+    assert.ok(!result.ok);
+    assert.equal(result.failure.code, "clock-unset");
+    assert.equal(result.failure.retryable, true);
+  });
+
+  it("catches a chain written CA first", () => {
+    const result = fromResource(encodeImage({ ...contents, chain: [pki.ca.certDer, pki.device.certDer] }));
+    assert.ok(!result.ok);
+    assert.equal(result.failure.code, "credentials-chain-order");
+  });
+
+  it("refuses EC and PKCS#1 keys, saying what Moddable's TLS needs", async () => {
+    const { generateKeyPairSync } = await import("node:crypto");
+    const ec = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "der" });
+    const ecResult = fromResource(encodeImage({ ...contents, key: new Uint8Array(ec) }));
+    assert.ok(!ecResult.ok);
+    assert.equal(ecResult.failure.code, "credentials-key-not-rsa");
+    assert.match(ecResult.failure.message, /only RSA PKCS#8/);
+    const { createPrivateKey } = await import("node:crypto");
+    const pkcs1 = createPrivateKey(pki.device.key.privateKeyPem).export({ type: "pkcs1", format: "der" });
+    const pkcs1Result = fromResource(encodeImage({ ...contents, key: new Uint8Array(pkcs1) }));
+    assert.ok(!pkcs1Result.ok);
+    assert.equal(pkcs1Result.failure.code, "credentials-key-not-pkcs8");
+  });
+
+  it("requires a trusted root CA and a complete key/certificate pair", () => {
+    const noCa = fromResource(encodeImage({ ...contents, trustedCa: [] }));
+    assert.ok(!noCa.ok && noCa.failure.code === "credentials-no-trusted-ca");
+    const noKey = fromResource(encodeImage({ ...contents, key: undefined }));
+    assert.ok(!noKey.ok && noKey.failure.code === "credentials-incomplete");
+  });
+
+  it("accepts an image without client certificate when the connection mode needs none", () => {
+    const bare = encodeImage({ chain: [], trustedCa: contents.trustedCa, settings: { thingName: "t" } });
+    const result = loadCredentials(recordingPlatform(), { resource: () => bare }, { order: ["resource"], requireClientCertificate: false });
+    assert.ok(result.ok);
+    assert.equal(result.value.clientKey.length, 0);
+    assert.deepEqual(result.value.certificateChain, []);
+  });
+
+  it("decodes exactly the entries encoded, in order", async () => {
+    const intermediate = await createRootCa({ subject: { commonName: "Another" } });
+    const decoded = decodeContainer(encodeImage({ ...contents, trustedCa: [pki.serverCa.certDer, intermediate.certDer] }));
+    assert.ok(decoded.ok);
+    assert.deepEqual(decoded.value.trustedCa, [pki.serverCa.certDer, intermediate.certDer]);
+  });
+});
