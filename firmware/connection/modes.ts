@@ -1,0 +1,141 @@
+// Mode assembly: from a validated connection config, the credentials and the platform, what
+// the MQTT client needs: a stream opener (TLS with the mode's ALPN and client certificate, or
+// a WebSocket over TLS with custom-auth values or a SigV4 presigned URL) and the CONNECT
+// username and password.
+
+import { fail, failure, ok, type Failure, type Result } from "../platform/failure.js";
+import type { Platform, TlsOptions, Transport, TransportEvents } from "../platform/seam.js";
+import type { OpenStream } from "../mqtt/client.js";
+import { openWebSocket } from "../websocket/client.js";
+import { presignPath, type SigV4Credentials } from "../sigv4/presign.js";
+import { CognitoCredentials } from "../cognito/identity.js";
+import type { ConnectionConfig } from "./config.js";
+import { customAuthPairs, customAuthQuery, customAuthUsername } from "./custom-auth.js";
+
+/** What firmware/credentials returns (only what connecting needs). */
+export interface ConnectionCredentials {
+  trustedCa: Uint8Array[];
+  clientKey?: Uint8Array;
+  certificateChain?: Uint8Array[];
+}
+
+export interface MqttConnection {
+  /** Opens a fresh stream per connect attempt; refuses (through onClose) with an unset clock. */
+  open: OpenStream;
+  username?: string;
+  password?: Uint8Array;
+}
+
+const ALPN: Partial<Record<ConnectionConfig["mode"], string>> = { "mtls-alpn": "x-amzn-mqtt-ca", "custom-auth": "mqtt" };
+
+/**
+ * Returns the opener and CONNECT credentials for the config's mode, or a Failure before any
+ * network use: "credentials-missing-root-ca" (no trusted CA: even without a client
+ * certificate the server must be verified), "credentials-missing-client-certificate" (mtls
+ * modes). Attempts made through `open` fail through onClose with "clock-unset",
+ * "credentials-expired", the Cognito/HTTP failures, the TLS binding's failures, the WebSocket
+ * failures (e.g. "websocket-upgrade-refused"); CONNACK refusals come from the MQTT client.
+ */
+export function assembleConnection(config: ConnectionConfig, credentials: ConnectionCredentials, platform: Platform): Result<MqttConnection> {
+  if (!credentials.trustedCa.length) {
+    return fail("credentials-missing-root-ca", "No trusted root CA is configured: the server cannot be verified without one (Amazon Root CA 1 for AWS IoT), even in modes without a client certificate.");
+  }
+  const mtls = config.mode === "mtls" || config.mode === "mtls-alpn";
+  if (mtls && (!credentials.clientKey || !credentials.certificateChain?.length)) {
+    return fail("credentials-missing-client-certificate", `Mode "${config.mode}" needs the device's private key and certificate chain: write the credentials image, or choose a custom-auth or SigV4 mode.`);
+  }
+  const alpn = ALPN[config.mode];
+  const tls: TlsOptions = {
+    host: config.endpoint,
+    port: config.port,
+    serverName: config.serverName,
+    trustedCa: credentials.trustedCa,
+    ...(mtls ? { clientCertificates: credentials.certificateChain, clientKey: credentials.clientKey } : {}),
+    ...(alpn ? { alpn: [alpn] } : {}),
+  };
+  const openTls = (events: TransportEvents) => platform.openTransport(tls, events);
+  const hostHeader = config.serverName + (config.port === 443 ? "" : ":" + config.port);
+  const webSocket = (path: string, headers: [string, string][], events: TransportEvents) =>
+    openWebSocket(platform, openTls, { host: hostHeader, path, protocol: "mqtt", headers }, events);
+  const guarded = (start: (events: TransportEvents) => Transport): OpenStream => (events) =>
+    platform.clock.isSet() ? start(events) : refused(platform, events, failure("clock-unset", "The clock is not set: TLS certificate checks need the time; wait for SNTP before connecting.", true));
+
+  switch (config.mode) {
+    case "mtls":
+    case "mtls-alpn":
+      return ok({ open: guarded(openTls) });
+    case "custom-auth":
+      return ok({
+        open: guarded(openTls),
+        username: customAuthUsername(config),
+        password: config.password === undefined ? undefined : new TextEncoder().encode(config.password),
+      });
+    case "wss-custom-auth": {
+      const query = config.authInQuery ? customAuthQuery(config) : "";
+      const headers = config.authInQuery ? [] : customAuthPairs(config);
+      return ok({ open: guarded((events) => webSocket(query ? "/mqtt?" + query : "/mqtt", headers, events)) });
+    }
+    case "wss-sigv4": {
+      const source = sigV4Source(config, credentials, platform);
+      return ok({
+        open: guarded((events) => deferred(platform, events, (proceed) => source((got) => {
+          if ("code" in got) return proceed(got);
+          if (got.expiration !== undefined && got.expiration <= platform.clock.now()) {
+            return proceed(failure("credentials-expired", `The SigV4 credentials for ${got.accessKeyId} expired at ${new Date(got.expiration).toISOString()}: provide fresh ones (or use a Cognito identity pool).`));
+          }
+          const path = presignPath(platform.crypto, { host: hostHeader, region: config.region!, credentials: got, now: platform.clock.now(), expiresSeconds: config.presignExpiresSeconds });
+          proceed((inner) => webSocket(path, [], inner));
+        }))),
+      });
+    }
+  }
+}
+
+type CredentialSource = (done: (credentials: SigV4Credentials | Failure) => void) => void;
+
+function sigV4Source(config: ConnectionConfig, credentials: ConnectionCredentials, platform: Platform): CredentialSource {
+  if (config.identityPoolId) {
+    const cognito = new CognitoCredentials(platform, {
+      identityPoolId: config.identityPoolId,
+      endpoint: config.cognitoEndpoint,
+      port: config.cognitoPort,
+      trustedCa: credentials.trustedCa,
+    });
+    return (done) => cognito.get(done);
+  }
+  const fixed: SigV4Credentials = {
+    accessKeyId: config.accessKeyId!,
+    secretAccessKey: config.secretAccessKey!,
+    sessionToken: config.sessionToken,
+    expiration: config.credentialsExpiration,
+  };
+  return (done) => done(fixed);
+}
+
+/**
+ * A Transport whose real stream opens once `prepare` hands over an opener (after fetching
+ * credentials), or that closes with the Failure `prepare` gives instead. Never calls
+ * `events.onClose` synchronously from inside `open` or `close`.
+ */
+function deferred(platform: Pick<Platform, "timers">, events: TransportEvents, prepare: (proceed: (next: OpenStream | Failure) => void) => void): Transport {
+  let inner: Transport | undefined;
+  let closed = false;
+  const end = (why?: Failure) => {
+    if (closed) return;
+    closed = true;
+    platform.timers.setTimeout(() => events.onClose(why), 0);
+  };
+  platform.timers.setTimeout(() => prepare((next) => {
+    if (closed) return;
+    if (typeof next === "function") inner = next(events);
+    else end(next);
+  }), 0);
+  return {
+    write: (bytes) => inner?.write(bytes),
+    close: () => (inner ? inner.close() : end()),
+  };
+}
+
+function refused(platform: Pick<Platform, "timers">, events: TransportEvents, why: Failure): Transport {
+  return deferred(platform, events, (proceed) => proceed(why));
+}
