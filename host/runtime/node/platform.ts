@@ -1,0 +1,37 @@
+// The platform seam under Node: real clock and timers, node:crypto, files for Storage and
+// node:tls for the network. The firmware runs on it unchanged.
+
+import { createHash, createHmac } from "node:crypto";
+import type { Log, Platform } from "../../../firmware/platform/seam.js";
+import { createFileStorage } from "./file-storage.js";
+import { openNodeTlsTransport, type NodeTlsSettings } from "./tls-transport.js";
+
+export interface NodePlatformOptions {
+  /** Directory that holds the Storage files (created if missing). */
+  storageDir: string;
+  /** Where log lines go; default: stdout with a timestamp. */
+  log?: Log;
+  /** Uniform in [0, 1); default Math.random. Tests pin it. */
+  random?: () => number;
+  tls?: NodeTlsSettings;
+}
+
+/** A Platform backed by the host; throws only if `storageDir` cannot be created. */
+export function createNodePlatform(opts: NodePlatformOptions): Platform {
+  const bytes = (b: Buffer) => new Uint8Array(b.buffer, b.byteOffset, b.length);
+  return {
+    clock: { now: () => Date.now(), isSet: () => true },
+    timers: {
+      setTimeout: (callback, ms) => setTimeout(callback, ms),
+      clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+    },
+    random: opts.random ?? Math.random,
+    storage: createFileStorage(opts.storageDir),
+    crypto: {
+      sha256: (data) => bytes(createHash("sha256").update(data).digest()),
+      hmacSha256: (key, data) => bytes(createHmac("sha256", key).update(data).digest()),
+    },
+    log: opts.log ?? ((line) => console.log(`${new Date().toISOString()} ${line}`)),
+    openTransport: (options, events) => openNodeTlsTransport(options, events, opts.tls),
+  };
+}
