@@ -186,7 +186,7 @@ describe("running custom authorizers for a connection", () => {
   it("validates create-authorizer input as AWS does", async () => {
     await assert.rejects(ops.CreateAuthorizer!({ authorizerName: "test", authorizerFunctionArn: functions.arn("x"), signingDisabled: true }), (e: AwsError) => e.code === "ResourceAlreadyExistsException");
     await assert.rejects(ops.CreateAuthorizer!({ authorizerName: "nokeys", authorizerFunctionArn: functions.arn("x") }), (e: AwsError) => e.code === "InvalidRequestException");
-    const small = generateKeyPairSync("rsa", { modulusLength: 1024, publicKeyEncoding: { type: "spki", format: "pem" } }).publicKey;
+    const small = generateKeyPairSync("rsa", { modulusLength: 1024, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } }).publicKey;
     await assert.rejects(ops.CreateAuthorizer!({ authorizerName: "small", authorizerFunctionArn: functions.arn("x"), tokenKeyName: "t", tokenSigningPublicKeys: { k: small } }), /at least 2048/);
     const described = await ops.DescribeAuthorizer!({ authorizerName: "custom_auth_websocket_2021_08_21" }) as any;
     assert.equal(described.authorizerDescription.tokenKeyName, "my-token");
