@@ -30,6 +30,8 @@ export interface ImageContents {
 }
 
 const FLASH_SECTOR = 4096;
+/** Default partition size: room for longer chains and more CAs without a new partition table. */
+export const DEFAULT_PARTITION_SIZE = 0x4000;
 
 /** The container bytes. Throws when an entry exceeds 65535 bytes or a setting name is empty or holds NUL. */
 export function encodeImage(contents: ImageContents): Uint8Array {
@@ -62,9 +64,9 @@ export function encodeImage(contents: ImageContents): Uint8Array {
   return image;
 }
 
-/** Smallest partition size (a multiple of 4 KB) that holds `imageLength` bytes. */
+/** The default size, or the smallest multiple of 4 KB above it that holds `imageLength` bytes. */
 export function partitionSizeFor(imageLength: number): number {
-  return Math.max(1, Math.ceil(imageLength / FLASH_SECTOR)) * FLASH_SECTOR;
+  return Math.max(DEFAULT_PARTITION_SIZE, Math.ceil(imageLength / FLASH_SECTOR) * FLASH_SECTOR);
 }
 
 /** The image padded with 0xFF (erased flash) to `size`. Throws when it does not fit or size is not a 4 KB multiple. */
