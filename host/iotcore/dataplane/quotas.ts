@@ -1,0 +1,66 @@
+// AWS IoT Core's device-facing limits as pure checks (PLATFORM-NOTES: quotas).
+
+export const LIMITS = {
+  clientIdBytes: 128,
+  topicBytes: 256,
+  topicSlashes: 7,
+  payloadBytes: 128 * 1024,
+  subscriptionsPerConnection: 50,
+  inFlightPerDirection: 100,
+  keepAliveMinSeconds: 30,
+  keepAliveMaxSeconds: 1200,
+  connectIntervalMs: 1000,
+} as const;
+
+/** Returns why a client id is refused, or undefined when it is acceptable. */
+export function clientIdProblem(clientId: string): string | undefined {
+  if (Buffer.byteLength(clientId, "utf8") > LIMITS.clientIdBytes) return `client id longer than ${LIMITS.clientIdBytes} bytes`;
+  if (clientId.startsWith("$")) return "client id starts with $";
+  return undefined;
+}
+
+/** The keep-alive AWS applies: 0 or over 1200 s means 1200 s, under 30 s is raised to 30 s. */
+export function clampKeepAlive(requestedSeconds: number): number {
+  if (requestedSeconds === 0 || requestedSeconds > LIMITS.keepAliveMaxSeconds) return LIMITS.keepAliveMaxSeconds;
+  return Math.max(requestedSeconds, LIMITS.keepAliveMinSeconds);
+}
+
+// Device-publishable reserved topics; everything else under `$` is AWS's to publish.
+const PUBLISHABLE_RESERVED = [/^\$aws\/things\/[^/]+\/(shadow|jobs|tunnels|defender)\//, /^\$aws\/rules\/[^/]+\//,
+  /^\$aws\/certificates\/create(-from-csr)?\//, /^\$aws\/provisioning-templates\/[^/]+\/provision\//, /^\$aws\/sitewise\//];
+const SUBSCRIBABLE_RESERVED = [/^\$aws\/things\//, /^\$aws\/events\//, /^\$aws\/certificates\/create(-from-csr)?\//,
+  /^\$aws\/provisioning-templates\//, /^\$aws\/sitewise\//, /^\$aws\/defender\//];
+
+/** Returns why a topic (publish) or filter (subscribe) is refused, or undefined. */
+export function topicProblem(topic: string, use: "publish" | "subscribe"): string | undefined {
+  if (topic.length === 0) return "empty topic";
+  if (Buffer.byteLength(topic, "utf8") > LIMITS.topicBytes) return `topic longer than ${LIMITS.topicBytes} bytes`;
+  // Basic Ingest's `$aws/rules/<rule>/` prefix does not count toward the slash limit.
+  const counted = topic.replace(/^\$aws\/rules\/[^/]+\//, "");
+  const slashes = counted.split("/").length - 1;
+  if (slashes > LIMITS.topicSlashes) return `topic has ${slashes} slashes, more than ${LIMITS.topicSlashes}`;
+  if (topic.startsWith("$")) {
+    const allowed = use === "publish" ? PUBLISHABLE_RESERVED : SUBSCRIBABLE_RESERVED;
+    if (!allowed.some((pattern) => pattern.test(topic))) return `reserved topic ${topic} cannot be used to ${use}`;
+  }
+  return undefined;
+}
+
+/** Remembers the last CONNECT per client id; refuses more than one per interval. */
+export class ConnectRate {
+  private readonly last = new Map<string, number>();
+  constructor(private readonly intervalMs: number = LIMITS.connectIntervalMs) {}
+
+  /** True when this CONNECT is within the rate (and records it). */
+  admit(clientId: string, nowMs: number): boolean {
+    const previous = this.last.get(clientId);
+    if (previous !== undefined && nowMs - previous < this.intervalMs) return false;
+    this.last.set(clientId, nowMs);
+    if (this.last.size > 10_000) this.prune(nowMs);
+    return true;
+  }
+
+  private prune(nowMs: number): void {
+    for (const [id, at] of this.last) if (nowMs - at >= this.intervalMs) this.last.delete(id);
+  }
+}

@@ -1,0 +1,163 @@
+// The local AWS IoT Core stand-in: registry, control plane (AWS IoT REST API), TLS data plane
+// (MQTT with client certificates, JITP/JITR, policies, quotas) and fault injection. Part 2
+// plugs in through `control.register`, `dataPlane.*` and `broker.*` (see the README section).
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { ControlPlane, type OperationHandler } from "./control/server.js";
+import { loadServiceModel } from "./control/model.js";
+import { registryOperations } from "./control/operations.js";
+import { MqttBroker } from "./dataplane/broker.js";
+import { certificateAuthenticator } from "./dataplane/certificate-auth.js";
+import { Faults } from "./dataplane/faults.js";
+import { DataPlaneListeners, connectionInfo, type HttpsRequestHandler, type ServerKeyMaterial, type UpgradeHandler } from "./dataplane/listeners.js";
+import type { Authenticator, ConnectionInfo, Route } from "./dataplane/types.js";
+import { loadServerIdentity } from "./pki/server-identity.js";
+import { JustInTime } from "./provisioning/just-in-time.js";
+import { Registry } from "./registry/registry.js";
+import type { SecretLookup } from "./sigv4/sigv4.js";
+
+export type { Authenticator, AuthOutcome, ConnectAttempt, ConnectionInfo, Principal, Refusal, Route } from "./dataplane/types.js";
+export type { OperationHandler, OperationInput } from "./control/server.js";
+export type { HttpsRequestHandler, UpgradeHandler, ServerKeyMaterial } from "./dataplane/listeners.js";
+export { AwsError } from "./registry/errors.js";
+export { Registry } from "./registry/registry.js";
+export { evaluatePolicies } from "./policy/evaluate.js";
+export { Faults } from "./dataplane/faults.js";
+export { MqttBroker } from "./dataplane/broker.js";
+
+export interface IotCoreOptions {
+  stateDir: string;
+  host?: string;                                            // default 127.0.0.1
+  ports?: { mqtt?: number; https?: number; control?: number };  // 0 = ephemeral (default)
+  region?: string;                                          // default us-east-1
+  accountId?: string;                                       // default 123456789012
+  provisioningDelayMs?: number;                             // JITP/JITR work time, default 1000
+  log?: (line: string) => void;
+  /** verify control-plane SigV4 signatures against these secrets (default: accept any) */
+  credentials?: Record<string, string> | SecretLookup;
+  /** minimum ms between CONNECTs per client id (AWS: 1000) */
+  connectIntervalMs?: number;
+  /** multiplies keep-alive timeouts (tests shorten AWS's 1.5x wait) */
+  keepAliveScale?: number;
+  /** log allowed publishes and deliveries too */
+  verbose?: boolean;
+  now?: () => number;
+}
+
+export interface IotCore {
+  readonly endpoint: string;
+  readonly ports: { mqtt: number; https: number; control: number };
+  readonly controlUrl: string;
+  readonly serverCaPem: string;
+  readonly region: string;
+  readonly accountId: string;
+  readonly registry: Registry;
+  readonly faults: Faults;
+  readonly control: { register(operation: string, handler: OperationHandler): void };
+  readonly dataPlane: {
+    /** authenticators by route; "mqtt-x509" is built in, part 2 sets "mqtt-custom-auth" and "websocket" */
+    readonly authenticators: Map<Route, Authenticator>;
+    addServerName(name: string, material: ServerKeyMaterial): void;
+    removeServerName(name: string): void;
+    onHttpsRequest(handler: HttpsRequestHandler): void;
+    onUpgrade(handler: UpgradeHandler): void;
+    /** serves MQTT on a stream (e.g. a WebSocket stream) with the given connection facts */
+    handleMqttStream(stream: Duplex, info: ConnectionInfo): void;
+  };
+  readonly broker: MqttBroker;
+  /** resolves when every JITP/JITR job started so far has finished */
+  provisioningIdle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Starts the stand-in; rejects if a port is taken or the state directory is unusable. */
+export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
+  const host = options.host ?? "127.0.0.1";
+  const region = options.region ?? "us-east-1";
+  const accountId = options.accountId ?? "123456789012";
+  const now = options.now ?? (() => Date.now());
+  const log = options.log ?? (() => undefined);
+  const registry = new Registry({ stateDir: options.stateDir, region, accountId, now, randomHex: (n) => randomBytes(n).toString("hex") });
+  const endpoint = `${registry.endpointPrefix()}-ats.iot.${region}.amazonaws.com`;
+  const identity = await loadServerIdentity(options.stateDir, endpoint);
+  const faults = new Faults(log);
+  const broker = await MqttBroker.create({
+    scope: { region, accountId }, faults, now, log,
+    keepAliveScale: options.keepAliveScale, connectIntervalMs: options.connectIntervalMs, verbose: options.verbose,
+  });
+  const justInTime = new JustInTime({ registry, delayMs: options.provisioningDelayMs ?? 1000, now, log, publish: (topic, payload) => broker.publish(topic, payload) });
+  broker.authenticators.set("mqtt-x509", certificateAuthenticator({ registry, justInTime, now }));
+
+  const listeners = new DataPlaneListeners({
+    host, defaultIdentity: { key: identity.keyPem, cert: identity.certPem }, defaultNames: [endpoint, "localhost"], broker, faults, log,
+  });
+  const dataPorts = await listeners.listen({ mqtt: options.ports?.mqtt ?? 0, https: options.ports?.https ?? 0 });
+  faults.restartHandler = async () => {
+    await listeners.close();
+    await listeners.listen(dataPorts);
+  };
+
+  const control = new ControlPlane({ model: loadServiceModel("iot-2015-05-28.min.json"), now, log, verifySignatures: secretLookup(options.credentials) });
+  const operations = registryOperations({ registry, log, endpoint: (type) => endpointFor(type, endpoint, registry.endpointPrefix(), region) });
+  control.registerAll(operations);
+  control.register("UpdateCertificate", (input, caller) => {
+    const result = operations.UpdateCertificate(input, caller);
+    if (input.newStatus !== "ACTIVE") broker.disconnectWhere((p) => p.certificateId === input.certificateId, `certificate is now ${input.newStatus}`);
+    return result;
+  });
+  const controlServer = createServer(control.listener);
+  const controlPort = await listenHttp(controlServer, host, options.ports?.control ?? 0);
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+
+  return {
+    endpoint,
+    ports: { ...dataPorts, control: controlPort },
+    controlUrl: `http://${urlHost}:${controlPort}`,
+    serverCaPem: identity.caPem,
+    region, accountId, registry, faults, broker,
+    control: { register: (operation, handler) => control.register(operation, handler) },
+    dataPlane: {
+      authenticators: broker.authenticators,
+      addServerName: (name, material) => listeners.addServerName(name, material),
+      removeServerName: (name) => listeners.removeServerName(name),
+      onHttpsRequest: (handler) => listeners.onHttpsRequest(handler),
+      onUpgrade: (handler) => listeners.onUpgrade(handler),
+      handleMqttStream: (stream, info) => broker.handle(stream, info),
+    },
+    provisioningIdle: () => justInTime.whenIdle(),
+    async close() {
+      justInTime.cancel();
+      faults.clear();
+      await listeners.close();
+      await broker.close();
+      controlServer.closeAllConnections();
+      await new Promise<void>((resolve) => controlServer.close(() => resolve()));
+    },
+  };
+}
+
+export { connectionInfo };
+
+function secretLookup(credentials: IotCoreOptions["credentials"]): SecretLookup | undefined {
+  if (!credentials) return undefined;
+  if (typeof credentials === "function") return credentials;
+  return (accessKeyId) => (Object.hasOwn(credentials, accessKeyId) ? credentials[accessKeyId] : undefined);
+}
+
+function endpointFor(type: string, endpoint: string, prefix: string, region: string): string {
+  switch (type) {
+    case "iot:Data": return `${prefix}.iot.${region}.amazonaws.com`;
+    case "iot:CredentialProvider": return `${prefix}.credentials.iot.${region}.amazonaws.com`;
+    case "iot:Jobs": return `${prefix}.jobs.iot.${region}.amazonaws.com`;
+    default: return endpoint;
+  }
+}
+
+function listenHttp(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve((server.address() as AddressInfo).port));
+  });
+}

@@ -1,0 +1,33 @@
+// AWS IoT's error names and HTTP statuses; the control plane sends them in AWS's shape
+// (`x-amzn-ErrorType` header + JSON `{message}`), the registry raises them.
+const STATUS: Record<string, number> = {
+  InvalidRequestException: 400,
+  CertificateValidationException: 400,
+  CertificateStateException: 406,
+  DeleteConflictException: 409,
+  ResourceAlreadyExistsException: 409,
+  ResourceNotFoundException: 404,
+  UnauthorizedException: 401,
+  ForbiddenException: 403,
+  ThrottlingException: 429,
+  LimitExceededException: 410,
+  VersionConflictException: 409,
+  MalformedPolicyException: 400,
+  InternalFailureException: 500,
+  ServiceUnavailableException: 503,
+  UnknownOperationException: 404,
+  InvalidSignatureException: 403,
+};
+
+export class AwsError extends Error {
+  readonly status: number;
+  constructor(readonly code: string, message: string) {
+    super(message);
+    this.name = code;
+    this.status = STATUS[code] ?? 400;
+  }
+}
+
+export function notFound(what: string): AwsError {
+  return new AwsError("ResourceNotFoundException", `${what} does not exist`);
+}

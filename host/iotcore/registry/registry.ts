@@ -1,0 +1,378 @@
+// The registry: CA certificates, device certificates (with status), things, policies and their
+// attachments, kept as JSON files under `<stateDir>/registry/` so it survives a restart.
+// Every mutation is one method; methods raise AwsError with AWS's names on failure.
+import { join } from "node:path";
+import { Collection } from "./collection.js";
+import { AwsError, notFound } from "./errors.js";
+import { certificateId, derToPem, isCa, isIssuedBy, parseCertificate, pemToDer } from "./x509.js";
+import type { X509Certificate } from "node:crypto";
+
+export type CertificateStatus =
+  | "ACTIVE" | "INACTIVE" | "REVOKED" | "PENDING_TRANSFER" | "REGISTER_INACTIVE" | "PENDING_ACTIVATION";
+export type CaStatus = "ACTIVE" | "INACTIVE";
+
+export interface RegistrationConfig { templateBody?: string; roleArn?: string; templateName?: string }
+
+export interface CaRecord {
+  certificateId: string;
+  certificateArn: string;
+  certificatePem: string;
+  status: CaStatus;
+  autoRegistrationStatus: "ENABLE" | "DISABLE";
+  registrationConfig?: RegistrationConfig;
+  certificateMode: "DEFAULT" | "SNI_ONLY";
+  creationDate: number;   // epoch ms
+  lastModifiedDate: number;
+}
+
+export interface CertificateRecord {
+  certificateId: string;
+  certificateArn: string;
+  certificatePem: string;
+  caCertificateId?: string;
+  status: CertificateStatus;
+  creationDate: number;
+  lastModifiedDate: number;
+}
+
+export interface ThingRecord {
+  thingName: string;
+  thingId: string;
+  thingArn: string;
+  thingTypeName?: string;
+  attributes: Record<string, string>;
+  version: number;
+  principals: string[];   // attached principal ARNs
+}
+
+export interface PolicyRecord {
+  policyName: string;
+  policyArn: string;
+  policyDocument: string;
+  defaultVersionId: string;
+  creationDate: number;
+  lastModifiedDate: number;
+  targets: string[];      // principal ARNs / targets the policy is attached to
+}
+
+interface AccountRecord { registrationCode?: string; endpointPrefix?: string }
+
+export interface RegistryOptions {
+  stateDir: string;
+  region: string;
+  accountId: string;
+  now: () => number;
+  randomHex: (bytes: number) => string;
+}
+
+export class Registry {
+  readonly cas: Collection<CaRecord>;
+  readonly certificates: Collection<CertificateRecord>;
+  readonly things: Collection<ThingRecord>;
+  readonly policies: Collection<PolicyRecord>;
+  private readonly account: Collection<AccountRecord>;
+  private readonly dir: string;
+
+  constructor(private readonly options: RegistryOptions) {
+    this.dir = join(options.stateDir, "registry");
+    this.cas = new Collection(this.dir, "ca-certificates");
+    this.certificates = new Collection(this.dir, "certificates");
+    this.things = new Collection(this.dir, "things");
+    this.policies = new Collection(this.dir, "policies");
+    this.account = new Collection(this.dir, "account");
+  }
+
+  /** A further persisted collection (authorizers, domain configurations, rules...). */
+  collection<T>(name: string): Collection<T> {
+    return new Collection<T>(this.dir, name);
+  }
+
+  /** `arn:aws:iot:<region>:<account>:<resource>` */
+  arn(resource: string): string {
+    return `arn:aws:iot:${this.options.region}:${this.options.accountId}:${resource}`;
+  }
+
+  get region(): string { return this.options.region; }
+  get accountId(): string { return this.options.accountId; }
+
+  /** The account's registration code: created once, stable afterwards. */
+  registrationCode(): string {
+    return this.accountValue("registrationCode", () => this.options.randomHex(32));
+  }
+
+  /** The account's endpoint prefix (`<prefix>-ats.iot...`): created once, stable afterwards. */
+  endpointPrefix(): string {
+    return this.accountValue("endpointPrefix", () => `a${this.options.randomHex(7)}`);
+  }
+
+  private accountValue(key: keyof AccountRecord, create: () => string): string {
+    const record = this.account.get("account") ?? {};
+    const existing = record[key];
+    if (existing) return existing;
+    const value = create();
+    this.account.put("account", { ...record, [key]: value });
+    return value;
+  }
+
+  // ---- CA certificates -------------------------------------------------------------------
+
+  /**
+   * Registers a CA. In DEFAULT mode the verification certificate must be signed by the CA
+   * and carry the registration code as CommonName. Raises CertificateValidationException,
+   * ResourceAlreadyExistsException or InvalidRequestException.
+   */
+  registerCa(input: {
+    caCertificatePem: string; verificationCertificatePem?: string; setAsActive?: boolean;
+    allowAutoRegistration?: boolean; registrationConfig?: RegistrationConfig; certificateMode?: "DEFAULT" | "SNI_ONLY";
+  }): CaRecord {
+    const { der, cert } = parsePem(input.caCertificatePem, "CA certificate");
+    if (!isCa(cert)) throw new AwsError("CertificateValidationException", "CA certificate is not a CA (basicConstraints CA:TRUE missing)");
+    const mode = input.certificateMode ?? "DEFAULT";
+    if (mode === "DEFAULT") this.checkVerificationCertificate(input.verificationCertificatePem, cert);
+    const id = certificateId(der);
+    if (this.cas.has(id)) throw new AwsError("ResourceAlreadyExistsException", `The CA certificate ${id} is already registered`);
+    const now = this.options.now();
+    return this.cas.put(id, {
+      certificateId: id,
+      certificateArn: this.arn(`cacert/${id}`),
+      certificatePem: derToPem(der),
+      status: input.setAsActive ? "ACTIVE" : "INACTIVE",
+      autoRegistrationStatus: input.allowAutoRegistration ? "ENABLE" : "DISABLE",
+      registrationConfig: input.registrationConfig,
+      certificateMode: mode,
+      creationDate: now,
+      lastModifiedDate: now,
+    });
+  }
+
+  private checkVerificationCertificate(pem: string | undefined, ca: X509Certificate): void {
+    if (!pem) throw new AwsError("InvalidRequestException", "verificationCertificate is required in DEFAULT certificate mode");
+    const { cert } = parsePem(pem, "verification certificate");
+    if (!isIssuedBy(cert, ca)) {
+      throw new AwsError("CertificateValidationException", "The verification certificate is not signed by the CA certificate");
+    }
+    const commonName = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1];
+    if (commonName !== this.registrationCode()) {
+      throw new AwsError("CertificateValidationException", "The verification certificate's CommonName is not the registration code");
+    }
+  }
+
+  /** Raises ResourceNotFoundException for an unknown id. */
+  getCa(id: string): CaRecord {
+    const record = this.cas.get(id);
+    if (!record) throw notFound(`CA certificate ${id}`);
+    return record;
+  }
+
+  updateCa(id: string, change: {
+    newStatus?: CaStatus; newAutoRegistrationStatus?: "ENABLE" | "DISABLE";
+    registrationConfig?: RegistrationConfig; removeAutoRegistration?: boolean;
+  }): CaRecord {
+    const record = { ...this.getCa(id) };
+    if (change.newStatus) record.status = checkEnum(change.newStatus, ["ACTIVE", "INACTIVE"], "newStatus");
+    if (change.newAutoRegistrationStatus) {
+      record.autoRegistrationStatus = checkEnum(change.newAutoRegistrationStatus, ["ENABLE", "DISABLE"], "newAutoRegistrationStatus");
+    }
+    if (change.registrationConfig) record.registrationConfig = change.registrationConfig;
+    if (change.removeAutoRegistration) record.registrationConfig = undefined;
+    record.lastModifiedDate = this.options.now();
+    return this.cas.put(id, record);
+  }
+
+  /** Raises ResourceNotFoundException, CertificateStateException (still ACTIVE). */
+  deleteCa(id: string): void {
+    const record = this.getCa(id);
+    if (record.status === "ACTIVE") throw new AwsError("CertificateStateException", "An ACTIVE CA certificate cannot be deleted: deactivate it first");
+    this.cas.delete(id);
+  }
+
+  // ---- device certificates ---------------------------------------------------------------
+
+  /**
+   * Registers a device certificate; with a CA it must be issued by a registered CA.
+   * Raises CertificateValidationException or ResourceAlreadyExistsException.
+   */
+  registerCertificate(input: { certificatePem: string; caCertificatePem?: string; status?: CertificateStatus; caCertificateId?: string }): CertificateRecord {
+    const { der, cert } = parsePem(input.certificatePem, "certificate");
+    let caCertificateId = input.caCertificateId;
+    if (input.caCertificatePem) {
+      const ca = parsePem(input.caCertificatePem, "CA certificate");
+      caCertificateId = certificateId(ca.der);
+      if (!this.cas.has(caCertificateId)) throw new AwsError("CertificateValidationException", "The CA certificate is not registered");
+      if (!isIssuedBy(cert, ca.cert)) throw new AwsError("CertificateValidationException", "The certificate is not signed by the CA certificate");
+    }
+    const id = certificateId(der);
+    if (this.certificates.has(id)) throw new AwsError("ResourceAlreadyExistsException", `The certificate ${id} is already registered`);
+    const now = this.options.now();
+    return this.certificates.put(id, {
+      certificateId: id,
+      certificateArn: this.arn(`cert/${id}`),
+      certificatePem: derToPem(der),
+      caCertificateId,
+      status: input.status ?? "INACTIVE",
+      creationDate: now,
+      lastModifiedDate: now,
+    });
+  }
+
+  /** Raises ResourceNotFoundException for an unknown id. */
+  getCertificate(id: string): CertificateRecord {
+    const record = this.certificates.get(id);
+    if (!record) throw notFound(`Certificate ${id}`);
+    return record;
+  }
+
+  updateCertificate(id: string, newStatus: string): CertificateRecord {
+    const record = { ...this.getCertificate(id) };
+    record.status = checkEnum(newStatus as CertificateStatus,
+      ["ACTIVE", "INACTIVE", "REVOKED", "PENDING_TRANSFER", "REGISTER_INACTIVE", "PENDING_ACTIVATION"], "newStatus");
+    record.lastModifiedDate = this.options.now();
+    return this.certificates.put(id, record);
+  }
+
+  /** Raises CertificateStateException while ACTIVE, DeleteConflictException while attached. */
+  deleteCertificate(id: string): void {
+    const record = this.getCertificate(id);
+    if (record.status === "ACTIVE") throw new AwsError("CertificateStateException", "An ACTIVE certificate cannot be deleted: deactivate it first");
+    if (this.policiesOf(record.certificateArn).length > 0 || this.thingsOf(record.certificateArn).length > 0) {
+      throw new AwsError("DeleteConflictException", "The certificate is attached to a policy or a thing: detach it first");
+    }
+    this.certificates.delete(id);
+  }
+
+  // ---- things -----------------------------------------------------------------------------
+
+  /** Raises ResourceAlreadyExistsException when a thing of that name has other attributes. */
+  createThing(input: { thingName: string; attributes?: Record<string, string>; thingTypeName?: string }): ThingRecord {
+    checkName(input.thingName, "thingName", /^[a-zA-Z0-9:_-]{1,128}$/);
+    const existing = this.things.get(input.thingName);
+    if (existing) {
+      if (JSON.stringify(existing.attributes) === JSON.stringify(input.attributes ?? {})) return existing;
+      throw new AwsError("ResourceAlreadyExistsException", `Thing ${input.thingName} already exists with different attributes`);
+    }
+    return this.things.put(input.thingName, {
+      thingName: input.thingName,
+      thingId: uuidFromHex(this.options.randomHex(16)),
+      thingArn: this.arn(`thing/${input.thingName}`),
+      thingTypeName: input.thingTypeName,
+      attributes: input.attributes ?? {},
+      version: 1,
+      principals: [],
+    });
+  }
+
+  getThing(name: string): ThingRecord {
+    const record = this.things.get(name);
+    if (!record) throw notFound(`Thing ${name}`);
+    return record;
+  }
+
+  deleteThing(name: string): void {
+    this.getThing(name);
+    this.things.delete(name);
+  }
+
+  attachThingPrincipal(thingName: string, principal: string): void {
+    const thing = this.getThing(thingName);
+    this.checkPrincipalExists(principal);
+    if (!thing.principals.includes(principal)) this.things.put(thingName, { ...thing, principals: [...thing.principals, principal] });
+  }
+
+  detachThingPrincipal(thingName: string, principal: string): void {
+    const thing = this.getThing(thingName);
+    this.things.put(thingName, { ...thing, principals: thing.principals.filter((p) => p !== principal) });
+  }
+
+  /** Names of the things a principal (certificate ARN) is attached to. */
+  thingsOf(principal: string): string[] {
+    return this.things.list().filter((t) => t.principals.includes(principal)).map((t) => t.thingName);
+  }
+
+  // ---- policies ---------------------------------------------------------------------------
+
+  /** Raises ResourceAlreadyExistsException or MalformedPolicyException. */
+  createPolicy(policyName: string, policyDocument: string): PolicyRecord {
+    checkName(policyName, "policyName", /^[\w+=,.@-]{1,128}$/);
+    if (this.policies.has(policyName)) throw new AwsError("ResourceAlreadyExistsException", `Policy ${policyName} already exists`);
+    checkPolicyDocument(policyDocument);
+    const now = this.options.now();
+    return this.policies.put(policyName, {
+      policyName,
+      policyArn: this.arn(`policy/${policyName}`),
+      policyDocument,
+      defaultVersionId: "1",
+      creationDate: now,
+      lastModifiedDate: now,
+      targets: [],
+    });
+  }
+
+  getPolicy(name: string): PolicyRecord {
+    const record = this.policies.get(name);
+    if (!record) throw notFound(`Policy ${name}`);
+    return record;
+  }
+
+  deletePolicy(name: string): void {
+    const record = this.getPolicy(name);
+    if (record.targets.length > 0) throw new AwsError("DeleteConflictException", `Policy ${name} is attached: detach it first`);
+    this.policies.delete(name);
+  }
+
+  attachPolicy(policyName: string, target: string): void {
+    const policy = this.getPolicy(policyName);
+    this.checkPrincipalExists(target);
+    if (!policy.targets.includes(target)) this.policies.put(policyName, { ...policy, targets: [...policy.targets, target] });
+  }
+
+  detachPolicy(policyName: string, target: string): void {
+    const policy = this.getPolicy(policyName);
+    this.policies.put(policyName, { ...policy, targets: policy.targets.filter((t) => t !== target) });
+  }
+
+  /** Policies attached to a target (certificate ARN, Cognito identity, thing group...). */
+  policiesOf(target: string): PolicyRecord[] {
+    return this.policies.list().filter((p) => p.targets.includes(target));
+  }
+
+  /** Accepts certificate ARNs only when the certificate exists; other principals pass through. */
+  private checkPrincipalExists(principal: string): void {
+    const match = /:cert\/([0-9a-f]{64})$/.exec(principal);
+    if (match && !this.certificates.has(match[1])) throw notFound(`Certificate ${match[1]}`);
+  }
+}
+
+function parsePem(pem: string, what: string): { der: Buffer; cert: X509Certificate } {
+  const der = pemToDer(pem);
+  const cert = der && parseCertificate(der);
+  if (!der || !cert) throw new AwsError("CertificateValidationException", `The ${what} is not a valid PEM X.509 certificate`);
+  return { der, cert };
+}
+
+function checkEnum<T extends string>(value: T, allowed: T[], field: string): T {
+  if (!allowed.includes(value)) throw new AwsError("InvalidRequestException", `${field} must be one of ${allowed.join(", ")}`);
+  return value;
+}
+
+function checkName(value: string, field: string, pattern: RegExp): void {
+  if (typeof value !== "string" || !pattern.test(value)) {
+    throw new AwsError("InvalidRequestException", `${field} '${value}' does not match ${pattern.source}`);
+  }
+}
+
+function checkPolicyDocument(document: string): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(document);
+  } catch {
+    throw new AwsError("MalformedPolicyException", "The policy document is not valid JSON");
+  }
+  const statements = (parsed as { Statement?: unknown }).Statement;
+  if (typeof parsed !== "object" || parsed === null || statements === undefined) {
+    throw new AwsError("MalformedPolicyException", "The policy document has no Statement");
+  }
+}
+
+function uuidFromHex(hex: string): string {
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
