@@ -1,0 +1,133 @@
+// Benchmark guest: firmware work beyond the MQTT client, inside XS: one telemetry cycle (sample,
+// drain, QoS 1 publish, PUBACK), the SigV4 presign of the WebSocket URL (hashing by the host,
+// as the device's native `crypt` would), and the WebSocket framing of one message each way.
+
+import { MqttClient } from "../../firmware/mqtt/client.js";
+import { encodePuback, encodePublish } from "../../firmware/mqtt/encode.js";
+import type { Transport, TransportEvents } from "../../firmware/platform/seam.js";
+import { presignPath } from "../../firmware/sigv4/presign.js";
+import { topicsFor } from "../../firmware/telemetry/messages.js";
+import { simulatedSensor } from "../../firmware/telemetry/sensor.js";
+import { Telemetry } from "../../firmware/telemetry/telemetry.js";
+import { base64Encode } from "../../firmware/websocket/base64.js";
+import { openWebSocket } from "../../firmware/websocket/client.js";
+import { sha1 } from "../../firmware/websocket/sha1.js";
+import { createXsPlatform, exposeCalls } from "../runtime/xs/guest/bridge.js";
+import { steadyComputrons } from "./xs-meter.js";
+
+const encoder = new TextEncoder();
+const hostPlatform = createXsPlatform();
+
+/** Timers the benchmark fires by hand, earliest first. */
+class BenchTimers {
+  now = 0;
+  #queue: { due: number; callback: () => void }[] = [];
+  setTimeout = (callback: () => void, ms: number) => {
+    const entry = { due: this.now + ms, callback };
+    this.#queue.push(entry);
+    return entry;
+  };
+  clearTimeout = (handle: unknown) => {
+    const at = this.#queue.indexOf(handle as { due: number; callback: () => void });
+    if (at >= 0) this.#queue.splice(at, 1);
+  };
+  /** Fires every timer due within `ms`, in order (including ones they set). */
+  advance(ms: number): void {
+    const until = this.now + ms;
+    for (;;) {
+      let next = -1;
+      for (let i = 0; i < this.#queue.length; i++) if (this.#queue[i].due <= until && (next < 0 || this.#queue[i].due < this.#queue[next].due)) next = i;
+      if (next < 0) break;
+      const [entry] = this.#queue.splice(next, 1);
+      this.now = Math.max(this.now, entry.due);
+      entry.callback();
+    }
+    this.now = until;
+  }
+}
+
+function telemetryCycle(): number {
+  const timers = new BenchTimers();
+  let seed = 1;
+  const platform = { clock: { now: () => 1_750_000_000_000 + timers.now, isSet: () => true }, timers, log: () => {}, random: () => ((seed = (seed * 16807) % 2147483647) / 2147483647) };
+  let stream: TransportEvents | undefined;
+  let lastId = 0;
+  const transport: Transport = {
+    write: (bytes) => { if ((bytes[0] & 0xf6) === 0x32) lastId = readId(bytes); },
+    close: () => {},
+  };
+  const client = new MqttClient(platform, { clientId: "device-001", cleanSession: true, keepAliveSeconds: 1200 }, { onConnected: () => {}, onMessage: () => {}, onDisconnected: () => {} });
+  client.connect((events) => ((stream = events), transport));
+  stream!.onOpen({});
+  stream!.onData(Uint8Array.of(0x20, 2, 0, 0));
+  const telemetry = new Telemetry(platform, {
+    thing: "device-001", topics: topicsFor("device-001"), intervalMs: 5000, queueLimit: 100,
+    drainPerSecond: 10, maxInFlight: 10, minIntervalMs: 100, maxIntervalMs: 86_400_000,
+  }, simulatedSensor(platform.random), client);
+  telemetry.start();
+  telemetry.online();
+  const cycle = () => {
+    timers.advance(5000); // sample, then drain: one QoS 1 PUBLISH
+    stream!.onData(encodePuback(lastId)); // its PUBACK
+    timers.advance(0);
+  };
+  timers.advance(1000);
+  stream!.onData(encodePuback(lastId));
+  const figure = steadyComputrons(cycle);
+  const { acked, produced } = telemetry.stats;
+  if (acked !== 3 || produced !== 3) throw new Error(`telemetry cycle did not complete: ${produced} produced, ${acked} acked`);
+  return figure;
+}
+
+/** The packet id of an encoded QoS 1 PUBLISH. */
+function readId(publish: Uint8Array): number {
+  let at = 1;
+  while (publish[at] & 0x80) at++;
+  const topicEnd = at + 3 + ((publish[at + 1] << 8) | publish[at + 2]);
+  return (publish[topicEnd] << 8) | publish[topicEnd + 1];
+}
+
+function presign(): number {
+  const request = {
+    host: "abc123-ats.iot.us-east-1.amazonaws.com",
+    region: "us-east-1",
+    credentials: { accessKeyId: "ASIAEXAMPLEEXAMPLE01", secretAccessKey: "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", sessionToken: "IQoJb3JpZ2luX2VjEXAMPLE/TOKEN+with=chars" },
+    now: Date.UTC(2025, 5, 1, 12),
+    expiresSeconds: 3600,
+  };
+  return steadyComputrons(() => presignPath(hostPlatform.crypto, request));
+}
+
+function websocketFraming(): number {
+  let seed = 7;
+  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
+  const timers = new BenchTimers();
+  let inner: TransportEvents | undefined;
+  let request = "";
+  const socket: Transport = {
+    write: (bytes) => { if (!request) request = new TextDecoder().decode(bytes); },
+    close: () => {},
+  };
+  const ws = openWebSocket({ random, timers }, (events) => ((inner = events), socket), { host: "example.com", path: "/mqtt", protocol: "mqtt" }, {
+    onOpen: () => {}, onData: () => {}, onClose: () => {},
+  });
+  inner!.onOpen({});
+  const key = /Sec-WebSocket-Key: (\S+)/.exec(request)![1];
+  const accept = base64Encode(sha1(encoder.encode(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")));
+  inner!.onData(encoder.encode(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\nSec-WebSocket-Protocol: mqtt\r\n\r\n`));
+  const publish = encodePublish(encoder.encode("device-001/telemetry"), new Uint8Array(100).fill(0x61), 1, false, false, 1);
+  const inbound = new Uint8Array(2 + publish.length);
+  inbound[0] = 0x82;
+  inbound[1] = publish.length;
+  inbound.set(publish, 2);
+  return steadyComputrons(() => {
+    ws.write(publish);
+    inner!.onData(inbound);
+  });
+}
+
+exposeCalls({
+  computrons: () => ({ result: { telemetryCycle: telemetryCycle(), presign: presign(), websocketFraming: websocketFraming() } }),
+});
+
+
