@@ -65,8 +65,7 @@ export class ConnectionAuth {
     });
     if (!verified.ok) return verified;
     const c = verified.value;
-    return ok({ kind: "sigv4", principal: { kind: "iam", principalId: c.principal, policyDocuments: c.policyDocuments, via: `access key ${c.accessKeyId}`,
-      ...(c.expiresAtMs !== undefined ? { disconnectAfterMs: Math.max(0, c.expiresAtMs - this.options.nowMs()) } : {}) } });
+    return ok({ kind: "sigv4", principal: { kind: "iam", principalId: c.principal, policyDocuments: c.policyDocuments, via: `access key ${c.accessKeyId}` } });
   }
 
   /**

@@ -3,7 +3,7 @@
 // small certificate manager (what ACM is for AWS): server certificates referred to by ARN.
 
 import { randomUUID, X509Certificate } from "node:crypto";
-import { createSecureContext, type SecureContext } from "node:tls";
+import { createSecureContext } from "node:tls";
 import type { Collection } from "../registry/collection.js";
 import { AwsError, notFound } from "../registry/errors.js";
 
@@ -42,8 +42,6 @@ export interface DomainHost {
 }
 
 export class DomainConfigurations {
-  private readonly contexts = new Map<string, SecureContext>();
-
   constructor(private readonly host: DomainHost) {}
 
   /** Stores a server certificate and key (PEM) and returns its ARN; throws AwsError if unusable. */
@@ -65,17 +63,12 @@ export class DomainConfigurations {
     return this.host.configurations.list().find((d) => d.domainConfigurationStatus === "ENABLED" && d.domainName === name);
   }
 
-  /** The TLS context for a served custom domain (its own certificate), or undefined. */
-  secureContextFor(serverName: string | undefined): SecureContext | undefined {
-    const domain = this.forServerName(serverName);
-    const certificate = domain && this.host.certificates.get(domain.serverCertificateArns[0] ?? "");
-    if (!domain || !certificate) return undefined;
-    let context = this.contexts.get(certificate.certificateArn);
-    if (!context) {
-      context = createSecureContext({ cert: certificate.certificatePem + (certificate.chainPem ?? ""), key: certificate.privateKeyPem });
-      this.contexts.set(certificate.certificateArn, context);
-    }
-    return context;
+  /** Every enabled custom domain with the certificate it is served with. */
+  served(): { domainName: string; certificate: ServerCertificateRecord }[] {
+    return this.host.configurations.list().flatMap((d) => {
+      const certificate = this.host.certificates.get(d.serverCertificateArns[0] ?? "");
+      return d.domainConfigurationStatus === "ENABLED" && certificate ? [{ domainName: d.domainName, certificate }] : [];
+    });
   }
 
   /** Control-plane operations keyed by the IoT model's operation names; raise AwsError. */
