@@ -25,7 +25,6 @@ export interface LoopState {
   /** Attempts since the last stable session: drives the backoff exponent and the limit. */
   failures: number;
   firstAttemptAt?: number;
-  lastAttemptAt?: number;
   /** Accepted sessions in a row that the server closed before they became stable. */
   shortSessions: number;
   takeoverSuspected: boolean;
@@ -111,7 +110,9 @@ export function decide(state: LoopState, ending: Ending, now: number, random: nu
   if (limit > 0 && next.failures >= limit) {
     return { action: "stop", status: "gave-up", failure: explainGiveUp(next, ending.failure, now), state: next };
   }
-  let delayMs = nextAttemptDelay(stable ? 0 : next.failures - 1, random, now, next.lastAttemptAt, params);
+  // The spacing counts from the end of the attempt, which is after its CONNECT went out: two
+  // CONNECTs are then never closer than the spacing, however long each TLS handshake took.
+  let delayMs = nextAttemptDelay(stable ? 0 : next.failures - 1, random, now, now, params);
   const takeoverDetected = !next.takeoverSuspected && next.provisioned && next.shortSessions >= params.takeoverThreshold;
   if (takeoverDetected) next.takeoverSuspected = true;
   if (stable) next.takeoverSuspected = false;
@@ -123,7 +124,7 @@ export function decide(state: LoopState, ending: Ending, now: number, random: nu
 
 /** Records the start of an attempt at `now`. */
 export function attemptStarted(state: LoopState, now: number): LoopState {
-  return { ...state, lastAttemptAt: now, firstAttemptAt: state.firstAttemptAt ?? now };
+  return { ...state, firstAttemptAt: state.firstAttemptAt ?? now };
 }
 
 function explainPermanent(failure: Failure | undefined, provisioned: boolean): Failure {

@@ -1,3 +1,189 @@
-// `npm start`: the main job. The demo (stand-in + a fresh device through JITP into telemetry)
-// is not wired yet.
-console.log("npm start: not yet: the JITP-to-telemetry demo is being built; run `npm test` meanwhile.");
+// `npm start`: the main job on an embedded default. Starts the local AWS IoT Core stand-in,
+// creates development credentials and registers the CA with a JITP template when the state
+// directory has none, then runs a fresh device (the unchanged firmware, under Node or in XS)
+// through provisioning into telemetry, printing each step.
+//
+//   npm start -- [--mode mtls|mtls-alpn|custom-auth|wss-custom-auth|wss-sigv4]
+//                [--provisioning jitp|jitr|none] [--engine node|xs] [--messages N] [--json]
+//                [--state DIR]
+
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { randomBytes } from "node:crypto";
+import { boot, type Device } from "../../firmware/boot/boot.js";
+import { isFinal, type DeviceStatus } from "../../firmware/boot/status.js";
+import { RESOURCE_NAME } from "../../firmware/credentials/format.js";
+import { createNodePlatform } from "../runtime/node/platform.js";
+import { startIotCore } from "../iotcore/index.js";
+import { prepareDemo, type DemoSetup } from "./demo-setup.js";
+
+const MODES = ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"] as const;
+const PROVISIONING = ["jitp", "jitr", "none"] as const;
+const ENGINES = ["node", "xs"] as const;
+
+interface Options {
+  mode: (typeof MODES)[number];
+  provisioning: (typeof PROVISIONING)[number];
+  engine: (typeof ENGINES)[number];
+  messages: number;
+  json: boolean;
+  state: string;
+}
+
+const USAGE = `usage: npm start -- [--mode ${MODES.join("|")}] [--provisioning ${PROVISIONING.join("|")}]
+                    [--engine ${ENGINES.join("|")}] [--messages N] [--json] [--state DIR]
+  Starts the local AWS IoT Core stand-in and runs a fresh device into telemetry.
+  --messages N   exit 0 after N acknowledged telemetry messages (default 5)
+  --json         the last line of stdout is a JSON summary
+  --state DIR    where credentials and stand-in state live (default .state/demo)`;
+
+function parseOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      mode: { type: "string", default: "mtls" },
+      provisioning: { type: "string" },
+      engine: { type: "string", default: "node" },
+      messages: { type: "string", default: "5" },
+      json: { type: "boolean", default: false },
+      state: { type: "string", default: join(".state", "demo") },
+      help: { type: "boolean", short: "h", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const pick = <T extends string>(name: string, value: string, allowed: readonly T[]): T => {
+    if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${name} ${value} is not one of ${allowed.join(", ")}`);
+    return value as T;
+  };
+  const mode = pick("mode", values.mode!, MODES);
+  const certificateMode = mode === "mtls" || mode === "mtls-alpn";
+  const provisioning = pick("provisioning", values.provisioning ?? (certificateMode ? "jitp" : "none"), PROVISIONING);
+  if (!certificateMode && provisioning !== "none") throw new UsageError(`--mode ${mode} has no device certificate, so only --provisioning none applies`);
+  const messages = Number(values.messages);
+  if (!Number.isInteger(messages) || messages < 1 || messages > 100_000) throw new UsageError(`--messages ${values.messages} must be an integer from 1 to 100000`);
+  return { mode, provisioning, engine: pick("engine", values.engine!, ENGINES), messages, json: values.json!, state: values.state! };
+}
+
+class UsageError extends Error {}
+
+async function main(): Promise<number> {
+  let options: Options;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  const say = (line: string) => console.log(line);
+  const started = Date.now();
+  say(`== local AWS IoT Core stand-in (state in ${options.state})`);
+  mkdirSync(options.state, { recursive: true });
+  const core = await startIotCore({
+    stateDir: join(options.state, "iotcore"),
+    host: "127.0.0.1",
+    ports: { mqtt: 0, https: 0, control: 0 },
+    region: "us-east-1",
+    accountId: "123456789012",
+    provisioningDelayMs: 300,
+    log: (line) => say(`   iotcore | ${line}`),
+  });
+  say(`   endpoint ${core.endpoint}: mqtt 127.0.0.1:${core.ports.mqtt}, https 127.0.0.1:${core.ports.https}, control ${core.controlUrl}`);
+
+  const seen = new Set<number>();
+  let duplicates = 0;
+  let setup: DemoSetup;
+  try {
+    say(`== credentials and registration (${options.mode}, provisioning ${options.provisioning})`);
+    setup = await prepareDemo(core, { mode: options.mode, provisioning: options.provisioning, outDir: join(options.state, "dev"), iotcoreStateDir: join(options.state, "iotcore"), thingName: `demo-${randomBytes(3).toString("hex")}`, say });
+  } catch (e) {
+    say(`setup failed: ${(e as Error).message}`);
+    await core.close();
+    return 1;
+  }
+  const telemetryTopic = `${setup.thingName}/telemetry`;
+  core.broker.onMessage((message) => {
+    if (message.topic !== telemetryTopic) return;
+    const seq = (JSON.parse(message.payload.toString("utf8")) as { seq: number }).seq;
+    if (seen.has(seq)) duplicates += 1;
+    seen.add(seq);
+  });
+
+  say(`== device ${setup.thingName} (engine ${options.engine})`);
+  const result = await runDevice(options, setup, say);
+  await core.close();
+
+  const ackedSeqs = result.ackedSeqs;
+  const lost = [...ackedSeqs].filter((seq) => !seen.has(seq)).length;
+  const summary = {
+    ok: result.acked >= options.messages && lost === 0,
+    mode: options.mode,
+    provisioning: options.provisioning,
+    engine: options.engine,
+    thing: setup.thingName,
+    connectAttempts: result.attempts,
+    provisioned: result.provisioned,
+    acked: result.acked,
+    lost,
+    duplicatesAtSubscriber: duplicates,
+    status: result.status.state,
+    code: result.status.code,
+    seconds: Math.round((Date.now() - started) / 100) / 10,
+  };
+  say(`== ${summary.ok ? "done" : "FAILED"}: ${summary.acked} telemetry messages acknowledged, ${lost} lost, ${summary.connectAttempts} connection attempts, status ${summary.status}${summary.code ? ` (${summary.code})` : ""}`);
+  if (!summary.ok && result.status.message) say(`   ${result.status.message}`);
+  if (options.json) console.log(JSON.stringify(summary));
+  return summary.ok ? 0 : 1;
+}
+
+interface RunResult {
+  status: DeviceStatus;
+  attempts: number;
+  provisioned: boolean;
+  acked: number;
+  ackedSeqs: Set<number>;
+}
+
+/** Boots the firmware under Node and waits for N acknowledged messages or a final status. */
+async function runDevice(options: Options, setup: DemoSetup, say: (line: string) => void): Promise<RunResult> {
+  if (options.engine === "xs") {
+    say("   the XS engine runtime is not available in this build yet; run with --engine node");
+    return { status: { state: "stopped", code: "engine-unavailable", message: "XS engine not available", attempts: 0 }, attempts: 0, provisioned: false, acked: 0, ackedSeqs: new Set() };
+  }
+  const storageDir = join(options.state, "devices", setup.thingName);
+  if (!existsSync(storageDir)) mkdirSync(storageDir, { recursive: true });
+  const platform = createNodePlatform({ storageDir, log: (line) => say(`   device  | ${line}`) });
+  const ackedSeqs = new Set<number>();
+  let device: Device | undefined;
+  const outcome = await new Promise<DeviceStatus>((resolve) => {
+    const limit = setTimeout(() => resolve({ state: "stopped", code: "demo-timeout", message: "No result within 120 s.", attempts: device?.attempts ?? 0 }), 120_000);
+    const finish = (status: DeviceStatus) => { clearTimeout(limit); resolve(status); };
+    device = boot(platform, {
+      config: setup.config,
+      credentialSources: { resource: (name) => (name === RESOURCE_NAME ? setup.image : undefined) },
+    }, {
+      onStatus: (status) => {
+        say(`   status  | ${status.state}${status.code ? ` (${status.code})` : ""}: ${status.message}`);
+        if (isFinal(status.state)) finish(status);
+      },
+      onAcked: (seq) => {
+        ackedSeqs.add(seq);
+        if (ackedSeqs.size >= options.messages) finish(device!.status);
+      },
+    });
+  });
+  const result = { status: outcome, attempts: device!.attempts, provisioned: device!.provisioned, acked: ackedSeqs.size, ackedSeqs };
+  device!.stop();
+  // Give the broker a moment to route the last acknowledged messages to the listener.
+  await new Promise((wake) => setTimeout(wake, 200));
+  return result;
+}
+
+main().then((code) => process.exit(code), (e) => {
+  console.error(`npm start failed: ${(e as Error).stack ?? e}`);
+  process.exit(1);
+});
