@@ -5,7 +5,7 @@
 
 import { failure, type Failure } from "../platform/failure.js";
 import type { Platform, Transport, TransportEvents } from "../platform/seam.js";
-import { PacketDecoder, type PacketSink } from "./decode.js";
+import { PacketDecoder, protocolError, type PacketSink } from "./decode.js";
 import { DISCONNECT, PINGREQ, encodeConnect, encodePuback, encodePublish, encodeSubscribe, encodeUnsubscribe, setDup } from "./encode.js";
 import { MAX_FILTERS_PER_SUBSCRIBE, MAX_IN_FLIGHT, MAX_SUBSCRIPTIONS, checkClientId, checkKeepAlive, checkPayload, checkTopic } from "./validate.js";
 
@@ -37,18 +37,19 @@ interface InFlight {
 
 interface Pending {
   filters: string[];
-  subscribe: ((result: (0 | 1 | 0x80)[] | Failure) => void) | undefined;
-  unsubscribe: ((failure?: Failure) => void) | undefined;
+  subscribe: boolean;
+  // SUBSCRIBE: (granted QoS per filter | Failure); UNSUBSCRIBE: (Failure?)
+  done: ((result?: any) => void) | undefined;
 }
 
 const CONNACK_CODES = ["", "unacceptable-protocol", "identifier-rejected", "server-unavailable", "bad-credentials", "not-authorized"];
-const CONNACK_FIXES = ["", "the server does not speak MQTT 3.1.1", "choose another client id", "try again later", "check the username and password or authorizer token", "check the certificate status and its policy"];
+const CONNACK_FIXES = ["", "needs MQTT 3.1.1", "change client id", "try later", "check username/password", "check certificate and policy"];
 
 // The keep-alive timer ticks four times per keep-alive period: a PINGREQ goes out after
 // 3-4 ticks without sending (or 3 without hearing), the link is dead after 6 silent ticks.
 const TICKS_PER_KEEPALIVE = 4;
 
-const NOT_CONNECTED = () => failure("not-connected", "the MQTT client is not connected; wait for onConnected", true);
+const NOT_CONNECTED = () => failure("not-connected", "MQTT not connected; wait for onConnected", true);
 
 export class MqttClient implements PacketSink {
   #platform: Pick<Platform, "clock" | "timers" | "log">;
@@ -92,7 +93,7 @@ export class MqttClient implements PacketSink {
    * Ignored (logged) while a connection is already under way.
    */
   connect(open: OpenStream): void {
-    if (this.#decoder) return this.#platform.log("mqtt: connect() ignored, already connecting or connected");
+    if (this.#decoder) return this.#platform.log("mqtt: already connecting");
     const invalid = this.#checkOptions();
     if (invalid) {
       this.#platform.timers.setTimeout(() => this.#events.onDisconnected(invalid), 0);
@@ -110,7 +111,7 @@ export class MqttClient implements PacketSink {
     try {
       this.#transport = open(events);
     } catch (e) {
-      this.#end(failure("transport-open-failed", `could not open the connection (${e}); check the endpoint settings`, true));
+      this.#end(failure("transport-open-failed", `open failed (${e}); check the endpoint`, true));
     }
   }
 
@@ -137,7 +138,7 @@ export class MqttClient implements PacketSink {
       return undefined;
     }
     if (this.#inFlight.size >= MAX_IN_FLIGHT) {
-      return failure("mqtt-in-flight-full", `${MAX_IN_FLIGHT} QoS 1 messages await PUBACK; wait for done() before publishing more`, true);
+      return failure("mqtt-in-flight-full", "in-flight table full; wait for done()", true);
     }
     const id = this.#allocateId();
     const packet = encodePublish(bytes, payload, 1, retain, false, id);
@@ -156,14 +157,14 @@ export class MqttClient implements PacketSink {
     const names = filters.map((f) => f.filter);
     const added = names.filter((f) => !this.#subscriptions.has(f)).length;
     if (names.length > MAX_FILTERS_PER_SUBSCRIBE || this.#subscriptions.size + added > MAX_SUBSCRIPTIONS) {
-      return failure("mqtt-too-many-subscriptions", `AWS IoT allows ${MAX_FILTERS_PER_SUBSCRIBE} filters per SUBSCRIBE and ${MAX_SUBSCRIPTIONS} subscriptions per connection; use fewer or wider filters`);
+      return failure("mqtt-too-many-subscriptions", `max ${MAX_FILTERS_PER_SUBSCRIBE} per SUBSCRIBE, ${MAX_SUBSCRIPTIONS} in all; use fewer filters`);
     }
-    return this.#request(names, 0x82, filters.map((f) => f.qos), { filters: names, subscribe: done, unsubscribe: undefined });
+    return this.#request(names, 0x82, filters.map((f) => f.qos), { filters: names, subscribe: true, done });
   }
 
   /** Unsubscribes; same synchronous Failures as subscribe(); `done` gets a Failure if the connection ends first. */
   unsubscribe(filters: string[], done?: (failure?: Failure) => void): Failure | undefined {
-    return this.#request(filters, 0xa2, undefined, { filters, subscribe: undefined, unsubscribe: done });
+    return this.#request(filters, 0xa2, undefined, { filters, subscribe: false, done });
   }
 
   /** Sends DISCONNECT (when connected) and closes; `onDisconnected()` follows with no failure. */
@@ -176,13 +177,13 @@ export class MqttClient implements PacketSink {
   // ---- PacketSink: called by this client's own parser only ----
 
   onConnack(sessionPresent: boolean, code: number): void {
-    if (!this.#opened || this.#connected) return this.onProtocolError(failure("mqtt-protocol-error", "the server sent an unexpected CONNACK; the connection was closed and can be retried", true));
+    if (!this.#opened || this.#connected) return this.onProtocolError(protocolError("CONNACK"));
     if (code !== 0) {
-      return this.#end(failure(`connack-${CONNACK_CODES[code]}`, `the server refused the connection (CONNACK ${code}, ${CONNACK_CODES[code]}); ${CONNACK_FIXES[code]}`, code === 3));
+      return this.#end(failure(`connack-${CONNACK_CODES[code]}`, `CONNACK ${code} refused the connection; ${CONNACK_FIXES[code]}`, code === 3));
     }
     this.#connected = true;
     if (!sessionPresent) this.#subscriptions.clear();
-    this.#platform.log(`mqtt: connected, session ${sessionPresent ? "resumed" : "new"}, ${this.#inFlight.size} to resend`);
+    this.#platform.log(`mqtt: connected, session present ${sessionPresent}`);
     for (const entry of this.#inFlight.values()) {
       setDup(entry.packet, sessionPresent && entry.sent);
       entry.sent = true;
@@ -192,12 +193,12 @@ export class MqttClient implements PacketSink {
   }
 
   onPublish(topic: string, payload: Uint8Array, flags: number, packetId: number): void {
-    if (!this.#connected) return this.onProtocolError(failure("mqtt-protocol-error", "the server sent PUBLISH before CONNACK; the connection was closed and can be retried", true));
+    if (!this.#connected) return this.onProtocolError(protocolError("PUBLISH"));
     const decoder = this.#decoder;
     try {
       this.#events.onMessage(topic, payload, { qos: ((flags >> 1) & 1) as 0 | 1, retain: (flags & 1) === 1, dup: (flags & 8) !== 0 });
     } catch (e) {
-      this.#platform.log(`mqtt: onMessage for ${topic} threw ${e}`);
+      this.#platform.log(`mqtt: onMessage threw ${e}`);
     }
     if (flags & 2 && this.#decoder === decoder) this.#send(encodePuback(packetId));
   }
@@ -214,7 +215,7 @@ export class MqttClient implements PacketSink {
     if (!pending || pending.subscribe) return;
     this.#pending.delete(packetId);
     for (const f of pending.filters) this.#subscriptions.delete(f);
-    if (pending.unsubscribe) this.#callback(pending.unsubscribe, undefined);
+    if (pending.done) this.#callback(pending.done, undefined);
   }
 
   onSuback(packetId: number, codes: Uint8Array): void {
@@ -223,7 +224,7 @@ export class MqttClient implements PacketSink {
     this.#pending.delete(packetId);
     const result = Array.from(codes) as (0 | 1 | 0x80)[];
     for (let i = 0; i < result.length; i++) if (result[i] !== 0x80 && i < pending.filters.length) this.#subscriptions.add(pending.filters[i]);
-    this.#callback(pending.subscribe, result);
+    this.#callback(pending.done!, result);
   }
 
   onPingresp(): void {}
@@ -248,9 +249,8 @@ export class MqttClient implements PacketSink {
 
   #request(filters: string[], kind: number, qos: number[] | undefined, pending: Pending): Failure | undefined {
     if (!this.#connected) return NOT_CONNECTED();
-    if (filters.length === 0) return failure("mqtt-invalid-topic", "give at least one topic filter");
     const bytes: Uint8Array[] = [];
-    for (const f of filters) {
+    for (const f of filters.length ? filters : [""]) {
       const checked = checkTopic(f, true);
       if (!(checked instanceof Uint8Array)) return checked;
       bytes.push(checked);
@@ -277,7 +277,7 @@ export class MqttClient implements PacketSink {
     try {
       fn(arg);
     } catch (e) {
-      this.#platform.log(`mqtt: a completion callback threw ${e}`);
+      this.#platform.log(`mqtt: callback threw ${e}`);
     }
   }
 
@@ -297,8 +297,8 @@ export class MqttClient implements PacketSink {
     this.#heard = this.#sent = false;
     if (this.#silentTicks >= 6) {
       return this.#end(this.#connected
-        ? failure("mqtt-keepalive-timeout", "the server was silent for 1.5x the keep-alive; the link is dead, reconnect", true)
-        : failure("mqtt-connack-timeout", "the server did not answer CONNECT within 1.5x the keep-alive; reconnect later", true));
+        ? failure("mqtt-keepalive-timeout", "no data for 1.5x keep-alive; reconnect", true)
+        : failure("mqtt-connack-timeout", "no CONNACK within 1.5x keep-alive; reconnect later", true));
     }
     if (this.#connected && (this.#idleTicks >= 3 || this.#silentTicks === 3)) {
       this.#idleTicks = 0;
@@ -309,11 +309,11 @@ export class MqttClient implements PacketSink {
 
   #onClose(f: Failure | undefined): void {
     if (this.#connected) {
-      f ??= failure("connection-closed", "the server closed the connection; reconnect", true);
+      f ??= failure("connection-closed", "server closed the connection; reconnect", true);
     } else if (this.#opened && (!f || f.code === "connection-reset" || f.code === "connection-closed")) {
-      f = failure("mqtt-closed-before-connack", "the server closed the connection before CONNACK (provisioning may be under way, or the certificate or policy is refused); retry with backoff", true);
+      f = failure("mqtt-closed-before-connack", "closed before CONNACK (provisioning, or certificate/policy refused); retry with backoff", true);
     } else {
-      f ??= failure("tls-handshake-reset", "the connection closed before the TLS handshake finished; retry with backoff", true);
+      f ??= failure("tls-handshake-reset", "TLS handshake closed; retry with backoff", true);
     }
     this.#end(f);
   }
@@ -332,14 +332,7 @@ export class MqttClient implements PacketSink {
     transport?.close();
     this.#platform.log(`mqtt: disconnected${f ? `: ${f.code}` : ""}`);
     const lost = f ?? NOT_CONNECTED();
-    for (const p of pending) {
-      if (p.subscribe) this.#callback(p.subscribe, lost);
-      else if (p.unsubscribe) this.#callback(p.unsubscribe, lost);
-    }
-    try {
-      this.#events.onDisconnected(f);
-    } catch (e) {
-      this.#platform.log(`mqtt: onDisconnected threw ${e}`);
-    }
+    for (const p of pending) if (p.done) this.#callback(p.done, lost);
+    this.#callback((x) => this.#events.onDisconnected(x), f);
   }
 }

@@ -22,6 +22,11 @@ export const DEFAULT_MAX_PACKET = 128 * 1024 + 1024;
 
 const text = new TextDecoder();
 
+/** "mqtt-protocol-error" for a packet the server should not have sent. */
+export function protocolError(what: string): Failure {
+  return failure("mqtt-protocol-error", `malformed ${what} from the server; reconnect`, true);
+}
+
 export class PacketDecoder {
   #sink: PacketSink;
   #max: number;
@@ -83,7 +88,7 @@ export class PacketDecoder {
 
   #fail(what: string): void {
     this.#stopped = true;
-    this.#sink.onProtocolError(failure("mqtt-protocol-error", `the server sent a malformed ${what}; the connection was closed and can be retried`, true));
+    this.#sink.onProtocolError(protocolError(what));
   }
 
   #dispatch(b: Uint8Array): void {
@@ -103,7 +108,7 @@ export class PacketDecoder {
         return sink.onAck(first >> 4, (b[0] << 8) | b[1]);
       case 9:
         if (first !== 0x90 || len < 3 || (b[0] | b[1]) === 0) return this.#fail("SUBACK");
-        for (let i = 2; i < len; i++) if (b[i] > 2 && b[i] !== 0x80) return this.#fail("SUBACK return code");
+        for (let i = 2; i < len; i++) if (b[i] > 2 && b[i] !== 0x80) return this.#fail("SUBACK");
         return sink.onSuback((b[0] << 8) | b[1], b.subarray(2));
       case 13:
         if (first !== 0xd0 || len !== 0) return this.#fail("PINGRESP");
@@ -117,9 +122,8 @@ export class PacketDecoder {
     const qos = (first >> 1) & 3;
     const topicEnd = 2 + ((b[0] << 8) | b[1]);
     const headerEnd = qos ? topicEnd + 2 : topicEnd;
-    if (qos > 1 || (qos === 0 && first & 0x08) || b.length < 2 || topicEnd === 2 || headerEnd > b.length) return this.#fail("PUBLISH");
     const id = qos ? (b[topicEnd] << 8) | b[topicEnd + 1] : 0;
-    if (qos && id === 0) return this.#fail("PUBLISH packet id");
+    if (qos > 1 || (qos ? !id : first & 0x08) || topicEnd === 2 || headerEnd > b.length) return this.#fail("PUBLISH");
     this.#sink.onPublish(text.decode(b.subarray(2, topicEnd)), b.subarray(headerEnd), first & 0x0f, id);
   }
 }

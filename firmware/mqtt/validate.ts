@@ -18,7 +18,7 @@ const encoder = new TextEncoder();
 export function checkClientId(id: string): Failure | undefined {
   const n = encoder.encode(id).length;
   if (n < 1 || n > MAX_CLIENT_ID_BYTES || id[0] === "$") {
-    return failure("mqtt-invalid-client-id", `client id "${id}" must be 1-${MAX_CLIENT_ID_BYTES} bytes and must not start with "$"; choose another client id`);
+    return failure("mqtt-invalid-client-id", `client id "${id}": use 1-${MAX_CLIENT_ID_BYTES} bytes, no leading $`);
   }
   return undefined;
 }
@@ -31,12 +31,12 @@ export function checkClientId(id: string): Failure | undefined {
 export function checkTopic(topic: string, wildcards: boolean): Uint8Array | Failure {
   const bytes = encoder.encode(topic);
   let why: string | undefined;
-  if (bytes.length === 0 || bytes.length > MAX_TOPIC_BYTES) why = `must be 1-${MAX_TOPIC_BYTES} bytes`;
-  else if (countSlashes(topic) > MAX_TOPIC_SLASHES) why = `must have at most ${MAX_TOPIC_SLASHES} slashes`;
-  else if (topic.indexOf("\u0000") >= 0) why = "must not contain NUL";
-  else if (!wildcards && (topic.indexOf("+") >= 0 || topic.indexOf("#") >= 0)) why = "must not contain + or # when publishing";
-  else if (wildcards && !wildcardsWellPlaced(topic)) why = "may use + only as a whole level and # only as the whole last level";
-  return why ? failure("mqtt-invalid-topic", `topic "${topic}" ${why}; shorten or fix it`) : bytes;
+  if (bytes.length === 0 || bytes.length > MAX_TOPIC_BYTES) why = `1-${MAX_TOPIC_BYTES} bytes`;
+  else if (countSlashes(topic) > MAX_TOPIC_SLASHES) why = `at most ${MAX_TOPIC_SLASHES} slashes`;
+  else if (topic.indexOf("\u0000") >= 0) why = "no NUL";
+  else if (!wildcards && (topic.indexOf("+") >= 0 || topic.indexOf("#") >= 0)) why = "no + or # in a publish topic";
+  else if (wildcards && !wildcardsWellPlaced(topic)) why = "+ and # only as whole levels, # last";
+  return why ? failure("mqtt-invalid-topic", `topic "${topic}": use ${why}`) : bytes;
 }
 
 function countSlashes(topic: string): number {
@@ -58,15 +58,15 @@ function wildcardsWellPlaced(filter: string): boolean {
 /** Returns undefined when the payload fits AWS's 128 KB limit; else "mqtt-payload-too-large". */
 export function checkPayload(payload: Uint8Array): Failure | undefined {
   if (payload.length > MAX_PAYLOAD_BYTES) {
-    return failure("mqtt-payload-too-large", `payload of ${payload.length} bytes exceeds AWS IoT's ${MAX_PAYLOAD_BYTES}-byte limit; split or compress it`);
+    return failure("mqtt-payload-too-large", `payload over ${MAX_PAYLOAD_BYTES} bytes; split it`);
   }
   return undefined;
 }
 
 /** Returns undefined for a keep-alive AWS accepts as given or adjusts (0..65535); else "mqtt-invalid-keepalive". */
 export function checkKeepAlive(seconds: number): Failure | undefined {
-  if (!(seconds >= 0 && seconds <= 65535 && Math.floor(seconds) === seconds)) {
-    return failure("mqtt-invalid-keepalive", `keep-alive ${seconds} s must be a whole number 0-65535 (AWS IoT uses 30-1200)`);
+  if (!(seconds >= 0 && seconds <= 65535 && seconds % 1 === 0)) {
+    return failure("mqtt-invalid-keepalive", `keep-alive ${seconds}: use whole seconds 30-1200`);
   }
   return undefined;
 }
