@@ -16,6 +16,7 @@ import type { Authenticator, ConnectionInfo, Route } from "./dataplane/types.js"
 import { loadServerIdentity } from "./pki/server-identity.js";
 import { JustInTime } from "./provisioning/just-in-time.js";
 import { Registry } from "./registry/registry.js";
+import { installAuthExtensions, type AuthExtensions } from "./auth/extensions.js";
 import type { SecretLookup } from "./sigv4/sigv4.js";
 
 export type { Authenticator, AuthOutcome, ConnectAttempt, ConnectionInfo, Principal, Refusal, Route } from "./dataplane/types.js";
@@ -44,6 +45,10 @@ export interface IotCoreOptions {
   /** log allowed publishes and deliveries too */
   verbose?: boolean;
   now?: () => number;
+  /** multiplies custom authorizers' disconnectAfterInSeconds (tests: 0.001 turns 300 s into 0.3 s) */
+  authorizerLifetimeScale?: number;
+  /** local functions' time limit in ms (default 5000) */
+  functionTimeoutMs?: number;
 }
 
 export interface IotCore {
@@ -67,6 +72,8 @@ export interface IotCore {
     handleMqttStream(stream: Duplex, info: ConnectionInfo): void;
   };
   readonly broker: MqttBroker;
+  /** custom authorizers, domain configurations, SigV4 WebSocket, Cognito identity pools, local functions, topic rules */
+  readonly auth: AuthExtensions;
   /** resolves when every JITP/JITR job started so far has finished */
   provisioningIdle(): Promise<void>;
   close(): Promise<void>;
@@ -107,16 +114,23 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     if (input.newStatus !== "ACTIVE") broker.disconnectWhere((p) => p.certificateId === input.certificateId, `certificate is now ${input.newStatus}`);
     return result;
   });
-  const controlServer = createServer(control.listener);
-  const controlPort = await listenHttp(controlServer, host, options.ports?.control ?? 0);
   const urlHost = host.includes(":") ? `[${host}]` : host;
+  let controlPort = 0;
+  const auth = await installAuthExtensions({
+    stateDir: options.stateDir, registry, broker, listeners, control, now, log,
+    serverCa: { certPem: identity.caPem, keyPem: identity.caKeyPem },
+    controlUrl: () => `http://${urlHost}:${controlPort}`,
+    authorizerLifetimeScale: options.authorizerLifetimeScale, functionTimeoutMs: options.functionTimeoutMs,
+  });
+  const controlServer = createServer((request, response) => auth.handleCognito(request, response) || control.listener(request, response));
+  controlPort = await listenHttp(controlServer, host, options.ports?.control ?? 0);
 
   return {
     endpoint,
     ports: { ...dataPorts, control: controlPort },
     controlUrl: `http://${urlHost}:${controlPort}`,
     serverCaPem: identity.caPem,
-    region, accountId, registry, faults, broker,
+    region, accountId, registry, faults, broker, auth,
     control: { register: (operation, handler) => control.register(operation, handler) },
     dataPlane: {
       authenticators: broker.authenticators,
@@ -130,6 +144,7 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     async close() {
       justInTime.cancel();
       faults.clear();
+      await auth.close();
       await listeners.close();
       await broker.close();
       controlServer.closeAllConnections();

@@ -10,6 +10,7 @@ export interface ServerIdentity {
   caPem: string;
   certPem: string;   // server certificate followed by the CA
   keyPem: string;
+  caKeyPem: string;  // issues certificates for further served names (custom domains, Cognito)
 }
 
 /** Loads or creates the identity; rejects only if the state directory cannot be written. */
@@ -20,7 +21,7 @@ export async function loadServerIdentity(stateDir: string, endpoint: string): Pr
   if (Object.values(files).every((f) => existsSync(f))) {
     const certPem = readFileSync(files.cert, "utf8");
     if (new X509Certificate(certPem).checkHost(endpoint)) {
-      return { caPem: readFileSync(files.ca, "utf8"), certPem, keyPem: readFileSync(files.key, "utf8") };
+      return { caPem: readFileSync(files.ca, "utf8"), certPem, keyPem: readFileSync(files.key, "utf8"), caKeyPem: readFileSync(files.caKey, "utf8") };
     }
   }
   const ca = existsSync(files.ca) && existsSync(files.caKey)
@@ -35,5 +36,5 @@ export async function loadServerIdentity(stateDir: string, endpoint: string): Pr
   writeFileSync(files.caKey, caIssued.key.privateKeyPem, { mode: 0o600 });
   writeFileSync(files.cert, server.certPem + caIssued.certPem);
   writeFileSync(files.key, server.key.privateKeyPem, { mode: 0o600 });
-  return { caPem: caIssued.certPem, certPem: server.certPem + caIssued.certPem, keyPem: server.key.privateKeyPem };
+  return { caPem: caIssued.certPem, certPem: server.certPem + caIssued.certPem, keyPem: server.key.privateKeyPem, caKeyPem: caIssued.key.privateKeyPem };
 }
