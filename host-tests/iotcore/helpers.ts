@@ -1,0 +1,106 @@
+// Shared test helpers for the IoT Core stand-in: a temporary state dir, a started core, device
+// PKI made with certs/pki, mqtt.js clients with bounded waits, and external CLIs.
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { createRootCa, issueCertificate, type Issued, type Subject } from "../../certs/pki.js";
+import { startIotCore, type IotCore, type IotCoreOptions } from "../../host/iotcore/index.js";
+
+export function tempDir(prefix: string): { path: string; remove(): void } {
+  const path = mkdtempSync(join(tmpdir(), `iotcore-${prefix}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export async function startCore(stateDir: string, options: Partial<IotCoreOptions> = {}): Promise<IotCore & { lines: string[] }> {
+  const lines: string[] = [];
+  const core = await startIotCore({ stateDir, provisioningDelayMs: 50, connectIntervalMs: 0, log: (line) => lines.push(line), ...options });
+  return Object.assign(core, { lines });
+}
+
+/** A device CA, and a device certificate it issued. */
+export async function devicePki(subject: Subject): Promise<{ ca: Issued; device: Issued }> {
+  const ca = await createRootCa({ subject: { commonName: "Test Device Root CA", country: "IN", organization: "AMZ" } });
+  const device = await issueCertificate({ issuer: ca, subject, kind: "client" });
+  return { ca, device };
+}
+
+export const ALLOW_ALL = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "iot:*", Resource: "*" }] });
+
+/** Registers an ACTIVE certificate (no CA) with policies attached, and optionally a thing. */
+export function registerDevice(core: IotCore, device: Issued, policyDocuments: string[], thingName?: string): string {
+  const record = core.registry.registerCertificate({ certificatePem: device.certPem, status: "ACTIVE" });
+  policyDocuments.forEach((document, i) => {
+    const name = `p-${record.certificateId.slice(0, 8)}-${i}`;
+    core.registry.createPolicy(name, document);
+    core.registry.attachPolicy(name, record.certificateArn);
+  });
+  if (thingName) {
+    core.registry.createThing({ thingName });
+    core.registry.attachThingPrincipal(thingName, record.certificateArn);
+  }
+  return record.certificateId;
+}
+
+export type ConnectResult = { client: MqttClient; connack?: { returnCode?: number }; closedBeforeConnack: boolean };
+
+/** Connects mqtt.js over mTLS; resolves on CONNACK, refusal or close (bounded by 5 s). */
+export function connectMtls(core: IotCore, device: { certPem: string; key: { privateKeyPem: string } } | undefined, options: IClientOptions & { chainPem?: string; port?: number } = {}): Promise<ConnectResult> {
+  const client = mqtt.connect({
+    protocol: "mqtts", host: "127.0.0.1", port: options.port ?? core.ports.mqtt, servername: core.endpoint,
+    ca: core.serverCaPem, cert: options.chainPem ?? device?.certPem, key: device?.key.privateKeyPem,
+    reconnectPeriod: 0, connectTimeout: 5000, protocolVersion: 4, clean: true,
+    ...options,
+  });
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve({ client, closedBeforeConnack: true }), 5000);
+    const finish = (result: ConnectResult) => { clearTimeout(timer); resolve(result); };
+    client.once("connect", (connack) => finish({ client, connack, closedBeforeConnack: false }));
+    client.once("error", (error: Error & { code?: number }) => {
+      if (typeof error.code === "number") finish({ client, connack: { returnCode: error.code }, closedBeforeConnack: false });
+    });
+    client.once("close", () => finish({ client, closedBeforeConnack: true }));
+  });
+}
+
+export function endClient(client: MqttClient | undefined): Promise<void> {
+  return new Promise((resolve) => (client ? client.end(true, {}, () => resolve()) : resolve()));
+}
+
+/** Resolves when the client closes, or false after `ms`. */
+export function closed(client: MqttClient, ms = 5000): Promise<boolean> {
+  if (!client.connected && (client as unknown as { disconnected?: boolean }).disconnected) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), ms);
+    client.once("close", () => { clearTimeout(timer); resolve(true); });
+  });
+}
+
+export function run(command: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { cwd: options.cwd, env: { ...process.env, ...options.env }, timeout: options.timeoutMs ?? 15000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+export const AWS_ENV = { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret", AWS_DEFAULT_REGION: "us-east-1", AWS_PAGER: "", AWS_EC2_METADATA_DISABLED: "true" };
+
+/** Runs `aws iot <args> --endpoint-url <control>` and parses the JSON output. */
+export async function awsIot(core: IotCore, args: string[], cwd?: string): Promise<{ code: number; json?: any; stderr: string }> {
+  const result = await run("aws", ["iot", ...args, "--endpoint-url", core.controlUrl, "--output", "json"], { cwd, env: AWS_ENV, timeoutMs: 30000 });
+  let json: unknown;
+  try { json = result.stdout.trim() ? JSON.parse(result.stdout) : undefined; } catch { json = undefined; }
+  return { code: result.code, json, stderr: result.stderr };
+}
+
+/** Waits until `predicate` holds, polling every 20 ms, up to `ms`. */
+export async function waitFor(predicate: () => boolean, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (predicate()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return predicate();
+}
