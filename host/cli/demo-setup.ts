@@ -26,6 +26,7 @@ export interface CoreEndpoints {
   controlUrl: string;
   serverCaPem: string;
   ports: { mqtt: number; https: number };
+  broker: { onMessage(listener: (message: { topic: string; payload: Buffer }) => void): () => void };
 }
 
 export interface DemoSetupOptions {
@@ -97,7 +98,7 @@ export async function prepareDemo(core: CoreEndpoints, options: DemoSetupOptions
     } else {
       say(`   CA ${caCertificateId.slice(0, 12)}... already registered`);
     }
-    if (options.provisioning === "jitr") await installJitrActivation(iot, options.iotcoreStateDir, caCertificateId, say);
+    if (options.provisioning === "jitr") await installJitrActivation(core, iot, options.iotcoreStateDir, caCertificateId, say);
     say(`   creating device ${options.thingName} (RSA-2048, CommonName = thing name)`);
     const device = await createDeviceCommand({ outDir, thingName: options.thingName, ...(options.subject ?? { country: "JP" }), log });
     if (options.provisioning === "none") await registerDeviceCertificate(iot, device.certPem, ca.certPem);
@@ -155,7 +156,7 @@ const JITR_FUNCTION = "jitr-activate";
  * Seed 002's JITR set-up: a function that activates a newly registered certificate and attaches
  * a policy, triggered by a topic rule on the CA's registration events. Idempotent.
  */
-async function installJitrActivation(iot: IoTClient, iotcoreStateDir: string, caCertificateId: string, say: (line: string) => void): Promise<void> {
+async function installJitrActivation(core: CoreEndpoints, iot: IoTClient, iotcoreStateDir: string, caCertificateId: string, say: (line: string) => void): Promise<void> {
   const dir = join(iotcoreStateDir, "functions");
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${JITR_FUNCTION}.mjs`), `// Activates a JITR certificate and attaches a policy (seed 002's Lambda, in JavaScript).
@@ -182,7 +183,22 @@ export async function handler(event) {
     }));
     say(`   topic rule ${ruleName} -> function ${JITR_FUNCTION} activates new certificates`);
   } catch (e) {
-    if ((e as Error).name !== "ResourceAlreadyExistsException") throw e;
+    if ((e as Error).name === "ResourceAlreadyExistsException") return;
+    if ((e as Error).name !== "UnknownOperationException") throw e;
+    // A stand-in without topic rules: play the rule and the function from here, through the
+    // same control-plane calls.
+    say(`   this stand-in has no topic rules: activating registered certificates from here instead`);
+    core.broker.onMessage((message) => {
+      if (message.topic !== `$aws/events/certificates/registered/${caCertificateId}`) return;
+      const event = JSON.parse(message.payload.toString("utf8")) as { certificateId: string; certificateStatus: string };
+      if (event.certificateStatus !== "PENDING_ACTIVATION") return;
+      const client = controlClient(core.controlUrl);
+      const arn = `arn:aws:iot:${REGION}:${ACCOUNT}:cert/${event.certificateId}`;
+      activateWithPolicy(client, event.certificateId, arn)
+        .then(() => say(`   activated certificate ${event.certificateId.slice(0, 12)}... with a policy`))
+        .catch((error: Error) => say(`   activation failed: ${error.name}: ${error.message}`))
+        .finally(() => client.destroy());
+    });
   }
 }
 
