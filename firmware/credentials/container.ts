@@ -63,6 +63,7 @@ export function decodeContainer(bytes: Uint8Array): Result<ContainerContents> {
 
 function decodeEntries(bytes: Uint8Array, end: number, count: number): Result<ContainerContents> {
   const contents: ContainerContents = { chain: [], trustedCa: [], settings: {} };
+  const decoder = new TextDecoder();
   let at = HEADER_SIZE;
   for (let n = 0; n < count; n++) {
     if (at + ENTRY_HEADER_SIZE > end) return problem("credentials-corrupt", `entry ${n} runs past the end of the image`);
@@ -80,7 +81,6 @@ function decodeEntries(bytes: Uint8Array, end: number, count: number): Result<Co
     else if (type === ENTRY_SETTING) {
       const split = data.indexOf(0);
       if (split <= 0) return problem("credentials-corrupt", `setting entry ${n} has no name`);
-      const decoder = new TextDecoder();
       contents.settings[decoder.decode(data.subarray(0, split))] = decoder.decode(data.subarray(split + 1));
     } else return problem("credentials-corrupt", `entry ${n} has unknown type ${type}`);
   }
