@@ -104,3 +104,18 @@ export async function waitFor(predicate: () => boolean, ms = 5000): Promise<bool
   }
   return predicate();
 }
+
+/** Sends one SUBSCRIBE and resolves the SUBACK's return codes in order (0x80 included). */
+export function subscribeCodes(client: MqttClient, filters: Record<string, { qos: 0 | 1 | 2 }>): Promise<number[]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("no SUBACK within 5 s")), 5000);
+    const onPacket = (packet: { cmd: string; granted?: number[] }) => {
+      if (packet.cmd !== "suback") return;
+      clearTimeout(timer);
+      client.removeListener("packetreceive", onPacket);
+      resolve(packet.granted ?? []);
+    };
+    client.on("packetreceive", onPacket);
+    client.subscribe(filters, () => undefined);
+  });
+}
