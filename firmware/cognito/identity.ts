@@ -12,6 +12,8 @@ export interface CognitoOptions {
   identityPoolId: string;
   /** Default: `cognito-identity.<pool region>.amazonaws.com`. */
   endpoint?: string;
+  /** Address to dial when it is not `endpoint` itself (a local stand-in); `endpoint` stays the SNI. */
+  address?: string;
   port?: number;
   trustedCa: Uint8Array[];
   /** Refresh credentials this long before they expire; default 5 minutes. */
@@ -30,7 +32,8 @@ export class CognitoCredentials {
     this.#platform = platform;
     this.#options = options;
     const region = options.identityPoolId.split(":")[0];
-    this.#target = { host: options.endpoint ?? `cognito-identity.${region}.amazonaws.com`, port: options.port ?? 443, trustedCa: options.trustedCa };
+    const name = options.endpoint ?? `cognito-identity.${region}.amazonaws.com`;
+    this.#target = { host: options.address ?? name, serverName: name, port: options.port ?? 443, trustedCa: options.trustedCa };
   }
 
   /**

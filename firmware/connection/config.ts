@@ -36,6 +36,8 @@ export interface ConnectionConfig {
   identityPoolId?: string;
   /** Cognito endpoint; default `cognito-identity.<pool region>.amazonaws.com`, port 443. */
   cognitoEndpoint?: string;
+  /** Where to dial the Cognito endpoint when not its DNS name (a local stand-in); SNI stays `cognitoEndpoint`. */
+  cognitoAddress?: string;
   cognitoPort?: number;
   /** Adds X-Amz-Expires (seconds) to the presigned URL. */
   presignExpiresSeconds?: number;
@@ -55,7 +57,7 @@ const settings: Record<string, Kind> = {
   authorizerName: "string", tokenKeyName: "string", token: "string", tokenSignature: "string",
   username: "string", password: "string", authInQuery: "bool", region: "string",
   accessKeyId: "string", secretAccessKey: "string", sessionToken: "string", credentialsExpiration: "int",
-  identityPoolId: "string", cognitoEndpoint: "string", cognitoPort: "int", presignExpiresSeconds: "int",
+  identityPoolId: "string", cognitoEndpoint: "string", cognitoAddress: "string", cognitoPort: "int", presignExpiresSeconds: "int",
 };
 /** Fields whose values must never appear in an error message. */
 const secret = ["token", "tokenSignature", "password", "secretAccessKey", "sessionToken"];
@@ -99,13 +101,16 @@ function checkMode(c: ConnectionConfig): Result<ConnectionConfig> {
     if (c.authorizerName === undefined && c.token === undefined && c.username === undefined) return invalid("connection.authorizerName", undefined, "must be set, or a token or username for the domain's default authorizer");
     if (c.mode === "wss-custom-auth" && c.username !== undefined) return invalid("connection.username", c.username, "is not used over WebSocket: pass the token instead");
   } else if (c.mode === "wss-sigv4") {
-    c.region ??= /\.iot\.([a-z0-9-]+)\.amazonaws\.com$/.exec(c.endpoint)?.[1] ?? /^([a-z0-9-]+):/.exec(c.identityPoolId ?? "")?.[1];
+    const awsName = /\.iot\.([a-z0-9-]+)\.amazonaws\.com$/;
+    c.region ??= awsName.exec(c.serverName)?.[1] ?? awsName.exec(c.endpoint)?.[1] ?? /^([a-z0-9-]+):/.exec(c.identityPoolId ?? "")?.[1];
     if (!c.region || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(c.region)) return invalid("connection.region", c.region, "must be the endpoint's AWS region, e.g. us-east-1");
     const fixed = c.accessKeyId !== undefined || c.secretAccessKey !== undefined;
     if (fixed === (c.identityPoolId !== undefined)) return invalid("connection.identityPoolId", c.identityPoolId, "or accessKeyId with secretAccessKey must be set, not both");
     if (fixed && (!c.accessKeyId || !c.secretAccessKey)) return invalid(c.accessKeyId ? "connection.secretAccessKey" : "connection.accessKeyId", undefined, "must be set with the other half of the key");
     if (c.identityPoolId !== undefined && !/^[a-z0-9-]+:[0-9a-f-]+$/.test(c.identityPoolId)) return invalid("connection.identityPoolId", c.identityPoolId, "must look like us-east-1:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx");
     if (c.cognitoEndpoint !== undefined && !HOST.test(c.cognitoEndpoint)) return invalid("connection.cognitoEndpoint", c.cognitoEndpoint, "must be a host name");
+    if (c.cognitoAddress !== undefined && !HOST.test(c.cognitoAddress)) return invalid("connection.cognitoAddress", c.cognitoAddress, "must be a host name or IP address");
+    if (c.cognitoPort !== undefined && (c.cognitoPort < 1 || c.cognitoPort > 65535)) return invalid("connection.cognitoPort", c.cognitoPort, "must be 1 to 65535");
     if (c.presignExpiresSeconds !== undefined && (c.presignExpiresSeconds < 1 || c.presignExpiresSeconds > 604800)) return invalid("connection.presignExpiresSeconds", c.presignExpiresSeconds, "must be 1 to 604800");
   }
   return ok(c);

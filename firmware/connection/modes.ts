@@ -98,6 +98,7 @@ function sigV4Source(config: ConnectionConfig, credentials: ConnectionCredential
     const cognito = new CognitoCredentials(platform, {
       identityPoolId: config.identityPoolId,
       endpoint: config.cognitoEndpoint,
+      address: config.cognitoAddress,
       port: config.cognitoPort,
       trustedCa: credentials.trustedCa,
     });

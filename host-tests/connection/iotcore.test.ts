@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createRootCa, fromPem, issueCertificate, type Issued } from "../../certs/pki.js";
+import { createRootCa, fromPem, generateRsaKey, issueCertificate, type Issued, type KeyPair } from "../../certs/pki.js";
+import { signToken } from "../../certs/authorizer.js";
 import { createNodePlatform } from "../../host/runtime/node/platform.js";
 import { startIotCore, type IotCore } from "../../host/iotcore/index.js";
 import { validateConnectionConfig, type ConnectionFields } from "../../firmware/connection/config.js";
@@ -21,6 +22,7 @@ describe("connection modes against the local AWS IoT Core stand-in over TLS", fu
   let deviceCa: Issued;
   let device: Issued;
   let clients = 0;
+  let tokenKey: KeyPair;
 
   before(async () => {
     stateDir = fs.mkdtempSync(path.join(os.tmpdir(), "conn-iotcore-"));
@@ -32,6 +34,22 @@ describe("connection modes against the local AWS IoT Core stand-in over TLS", fu
     core.registry.createPolicy("allow-all", ALLOW_ALL);
     core.registry.attachPolicy("allow-all", cert.certificateArn);
     platform = createNodePlatform({ storageDir: path.join(stateDir, "device"), log: () => {} });
+    // An authorizer function in place of Lambda: lets in the right token, or the right password.
+    fs.mkdirSync(path.join(stateDir, "core", "functions"), { recursive: true });
+    fs.writeFileSync(path.join(stateDir, "core", "functions", "deviceAuthorizer.mjs"), `
+      export const handler = async (event) => {
+        const password = event.protocolData?.mqtt?.password;
+        const ok = event.token === "sample-token" || (password && Buffer.from(password, "base64").toString() === "open-sesame");
+        return { isAuthenticated: !!ok, principalId: "device", disconnectAfterInSeconds: 3600, refreshAfterInSeconds: 300,
+          policyDocuments: [${JSON.stringify(ALLOW_ALL)}] };
+      };
+    `);
+    tokenKey = await generateRsaKey();
+    const authorizers = core.auth.authorizers.operations();
+    const functionArn = `arn:aws:lambda:us-east-1:123456789012:function:deviceAuthorizer`;
+    await authorizers.CreateAuthorizer({ authorizerName: "signed-auth", authorizerFunctionArn: functionArn, tokenKeyName: "my-token", tokenSigningPublicKeys: { key1: tokenKey.publicKeyPem }, status: "ACTIVE" });
+    await authorizers.CreateAuthorizer({ authorizerName: "unsigned-auth", authorizerFunctionArn: functionArn, signingDisabled: true, status: "ACTIVE" });
+    core.auth.addAccessKey({ accessKeyId: "AKIDDEVICE", secretAccessKey: "device-secret", principal: "device-user", policyDocuments: [ALLOW_ALL] });
   });
 
   after(async () => {
@@ -43,6 +61,8 @@ describe("connection modes against the local AWS IoT Core stand-in over TLS", fu
 
   function link(fields: Partial<ConnectionFields> & { mode: string }, credentials?: Partial<ConnectionCredentials>) {
     const port = fields.mode === "mtls" ? core.ports.mqtt : core.ports.https;
+    const cognito = { cognitoEndpoint: core.auth.cognitoHost, cognitoAddress: "127.0.0.1", cognitoPort: core.ports.https };
+    if ((fields.connection as Record<string, unknown> | undefined)?.identityPoolId) Object.assign(fields.connection as object, cognito);
     const config = validateConnectionConfig({ endpoint: "127.0.0.1", port, serverName: core.endpoint, ...fields });
     assert.ok(config.ok, config.ok ? "" : config.failure.message);
     const assembled = assembleConnection(config.value, { trustedCa: [serverCa], clientKey: device.key.privateKeyDer, certificateChain: [device.certDer], ...credentials }, platform);
@@ -103,5 +123,63 @@ describe("connection modes against the local AWS IoT Core stand-in over TLS", fu
     const stranger = await issueCertificate({ issuer: deviceCa, subject: { commonName: "stranger" }, kind: "client" });
     const f = await connectFailure(platform, link({ mode: "mtls" }, { clientKey: stranger.key.privateKeyDer, certificateChain: [stranger.certDer] }), clientId());
     assert.equal(f?.code, "mqtt-closed-before-connack");
+  });
+
+  const signed = () => ({ authorizerName: "signed-auth", tokenKeyName: "my-token", token: "sample-token", tokenSignature: signToken("sample-token", tokenKey.privateKeyPem) });
+  const modes: [string, string, () => Record<string, unknown>][] = [
+    ["custom-auth", "signed token", signed],
+    ["custom-auth", "username and password, signing disabled", () => ({ authorizerName: "unsigned-auth", username: "device", password: "open-sesame" })],
+    ["wss-custom-auth", "signed token in headers", signed],
+    ["wss-custom-auth", "signed token in the query string", () => ({ ...signed(), authInQuery: true })],
+    ["wss-sigv4", "long-term access key", () => ({ accessKeyId: "AKIDDEVICE", secretAccessKey: "device-secret", region: "us-east-1" })],
+  ];
+  for (const [mode, what, connection] of modes) {
+    it(`${mode} with ${what}: connects, subscribes and round-trips QoS 1 messages`, async () => {
+      const id = clientId();
+      assert.deepEqual(await roundTrip(platform, link({ mode, connection: connection() }), id, `${id}/echo`), ["message 0", "message 1", "message 2"]);
+    });
+  }
+
+  it("wss-sigv4 with temporary credentials from a Cognito identity pool: connects and round-trips QoS 1 messages", async () => {
+    const identityPoolId = core.auth.createIdentityPool({ name: "devices", allowUnauthenticated: true, policyDocuments: [ALLOW_ALL] });
+    const id = clientId();
+    assert.deepEqual(await roundTrip(platform, link({ mode: "wss-sigv4", connection: { identityPoolId } }), id, `${id}/echo`), ["message 0", "message 1", "message 2"]);
+  });
+
+  it("custom-auth with the wrong token is refused with CONNACK 5: connack-not-authorized", async () => {
+    const f = await connectFailure(platform, link({ mode: "custom-auth", connection: { ...signed(), token: "wrong-token", tokenSignature: signToken("wrong-token", tokenKey.privateKeyPem) } }), clientId());
+    assert.equal(f?.code, "connack-not-authorized");
+  });
+
+  it("custom-auth with a signature that does not match the token is refused: connack-not-authorized", async () => {
+    const f = await connectFailure(platform, link({ mode: "custom-auth", connection: { ...signed(), tokenSignature: signToken("another-token", tokenKey.privateKeyPem) } }), clientId());
+    assert.equal(f?.code, "connack-not-authorized");
+  });
+
+  it("wss-custom-auth with the wrong token is refused with CONNACK 5: connack-not-authorized", async () => {
+    const f = await connectFailure(platform, link({ mode: "wss-custom-auth", connection: { ...signed(), token: "nope", tokenSignature: signToken("nope", tokenKey.privateKeyPem) } }), clientId());
+    assert.match(f?.code ?? "", /^connack-not-authorized$|^websocket-upgrade-refused$/);
+  });
+
+  it("wss-sigv4 signed 20 minutes in the past is refused at the upgrade: websocket-upgrade-refused (403)", async () => {
+    const skewed = { ...platform, clock: { now: () => Date.now() - 20 * 60_000, isSet: () => true } };
+    const config = validateConnectionConfig({ mode: "wss-sigv4", endpoint: "127.0.0.1", port: core.ports.https, serverName: core.endpoint, connection: { accessKeyId: "AKIDDEVICE", secretAccessKey: "device-secret" } });
+    assert.ok(config.ok);
+    const assembled = assembleConnection(config.value, { trustedCa: [serverCa] }, skewed);
+    assert.ok(assembled.ok);
+    const f = await connectFailure(skewed, assembled.value, clientId());
+    assert.equal(f?.code, "websocket-upgrade-refused");
+    assert.match(f!.message, /HTTP 403/);
+  });
+
+  it("wss-sigv4 with the wrong secret is refused at the upgrade: websocket-upgrade-refused (403)", async () => {
+    const f = await connectFailure(platform, link({ mode: "wss-sigv4", connection: { accessKeyId: "AKIDDEVICE", secretAccessKey: "not-the-secret" } }), clientId());
+    assert.equal(f?.code, "websocket-upgrade-refused");
+    assert.match(f!.message, /HTTP 403/);
+  });
+
+  it("wss-sigv4 with fixed credentials past their expiry stops with credentials-expired before any network use", async () => {
+    const f = await connectFailure(platform, link({ mode: "wss-sigv4", endpoint: "127.0.0.1", port: 1, connection: { accessKeyId: "AKIDDEVICE", secretAccessKey: "device-secret", sessionToken: "t", credentialsExpiration: Date.now() - 1000 } }), clientId());
+    assert.equal(f?.code, "credentials-expired");
   });
 });
