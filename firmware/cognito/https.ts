@@ -71,7 +71,7 @@ export function httpsPost(
       const size = parseInt(text.slice(at, eol), 16);
       if (eol < 0 || Number.isNaN(size)) return undefined;
       if (size === 0) return { status: head!.status, body: out };
-      out += text.substr(eol + 2, size);
+      out += text.slice(eol + 2, eol + 2 + size);
       at = eol + 2 + size + 2;
     }
   }
