@@ -60,7 +60,13 @@ export class MqttBroker {
     this.streams.add(stream);
     stream.once("close", () => this.streams.delete(stream));
     endGracefully(stream);
-    this.aedes.handle(stream);
+    const client = this.aedes.handle(stream);
+    // AWS grants at most QoS 1; aedes fixes the granted QoS before authorizeSubscribe runs,
+    // so lower it on the decoded packet before aedes sees it.
+    const parser = (client as unknown as { _parser?: NodeJS.EventEmitter })._parser;
+    parser?.prependListener("packet", (packet: { cmd: string; subscriptions?: { qos: number }[] }) => {
+      if (packet.cmd === "subscribe") for (const sub of packet.subscriptions ?? []) sub.qos = Math.min(sub.qos, 1);
+    });
   }
 
   /** Publishes as AWS does on reserved topics (`$aws/events/...`): no publish authorization. */
