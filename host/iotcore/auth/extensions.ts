@@ -3,6 +3,7 @@
 // the Cognito-identity endpoint, local functions and topic rules. The core calls
 // installAuthExtensions once after creating its registry, broker, listeners and control plane.
 
+import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ControlPlane, OperationInput } from "../control/server.js";
 import type { MqttBroker } from "../dataplane/broker.js";
@@ -106,7 +107,7 @@ export async function installAuthExtensions(o: AuthExtensionOptions): Promise<Au
     const presigned = websocket.presignedPrincipal(attempt.httpRequest);
     if (presigned) return accepted(presigned);
     const result = await auth.authenticateCustom({
-      clientId: attempt.clientId, connectionId: `${attempt.remoteAddress ?? "?"}-${nowMs()}-${attempt.clientId}`,
+      clientId: attempt.clientId, connectionId: randomUUID(),
       ...(attempt.serverName ? { serverName: attempt.serverName } : {}),
       ...(attempt.username !== undefined ? { username: attempt.username } : {}),
       ...(attempt.password !== undefined ? { password: attempt.password } : {}),
