@@ -4,7 +4,7 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import mqtt, { type IClientOptions, type MqttClient, type Packet } from "mqtt";
 import { createRootCa, issueCertificate, type Issued, type Subject } from "../../certs/pki.js";
 import { startIotCore, type IotCore, type IotCoreOptions } from "../../host/iotcore/index.js";
 
@@ -109,11 +109,11 @@ export async function waitFor(predicate: () => boolean, ms = 5000): Promise<bool
 export function subscribeCodes(client: MqttClient, filters: Record<string, { qos: 0 | 1 | 2 }>): Promise<number[]> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("no SUBACK within 5 s")), 5000);
-    const onPacket = (packet: { cmd: string; granted?: number[] }) => {
+    const onPacket = (packet: Packet) => {
       if (packet.cmd !== "suback") return;
       clearTimeout(timer);
       client.removeListener("packetreceive", onPacket);
-      resolve(packet.granted ?? []);
+      resolve((packet.granted ?? []) as number[]);
     };
     client.on("packetreceive", onPacket);
     client.subscribe(filters, () => undefined);
