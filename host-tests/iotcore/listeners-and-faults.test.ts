@@ -9,7 +9,7 @@ import { ALLOW_ALL, closed, connectMtls, endClient, registerDevice, run, startCo
 
 type Core = Awaited<ReturnType<typeof startCore>>;
 
-function tlsOutcome(core: Core, options: tls.ConnectionOptions): Promise<{ alpn?: string | false; error?: string }> {
+function tlsOutcome(core: Core, options: tls.ConnectionOptions): Promise<{ alpn?: string | false | null; error?: string }> {
   return new Promise((resolve) => {
     const socket = tls.connect({ host: "127.0.0.1", port: core.ports.https, ca: core.serverCaPem, ...options });
     const timer = setTimeout(() => { socket.destroy(); resolve({ error: "timeout" }); }, 5000);
