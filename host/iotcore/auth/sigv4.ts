@@ -7,12 +7,13 @@
 // signature and is not part of the signed query (clients that sign it anyway are accepted
 // too, as generic SigV4 presigners do that).
 
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
 import { fail, ok, type Result } from "../../../firmware/platform/failure.js";
+import { canonicalHeaders, canonicalQuery, canonicalUri, parseAmzDate, sha256Hex, signaturesEqual, signingKey } from "../sigv4/sigv4.js";
 
 export const SIGV4_ALGORITHM = "AWS4-HMAC-SHA256";
 export const IOT_DATA_SERVICE = "iotdevicegateway";
-const EMPTY_BODY_SHA256 = createHash("sha256").update("").digest("hex");
+const EMPTY_BODY_SHA256 = sha256Hex("");
 const MAX_EXPIRES_SECONDS = 604800;
 
 /** What the stand-in knows about an access key. */
@@ -45,7 +46,6 @@ export interface VerifyOptions {
   lookup(accessKeyId: string): KnownCredentials | undefined;
 }
 
-interface QueryPair { key: string; value: string }
 
 /**
  * Returns the credentials that signed the URL, or a Failure with code sigv4-malformed,
@@ -54,7 +54,7 @@ interface QueryPair { key: string; value: string }
  */
 export function verifyPresignedUrl(request: PresignedRequest, options: VerifyOptions): Result<KnownCredentials> {
   const { path, pairs } = splitUrl(request.url);
-  const param = (key: string) => pairs.find((p) => p.key === key)?.value;
+  const param = (key: string) => pairs.find(([k]) => k === key)?.[1];
   const algorithm = param("X-Amz-Algorithm");
   const credential = param("X-Amz-Credential");
   const amzDate = param("X-Amz-Date");
@@ -65,7 +65,7 @@ export function verifyPresignedUrl(request: PresignedRequest, options: VerifyOpt
   }
   const scope = parseScope(credential);
   const signedAtMs = parseAmzDate(amzDate);
-  if (!scope || signedAtMs === undefined) {
+  if (!scope || Number.isNaN(signedAtMs)) {
     return fail("sigv4-malformed", `X-Amz-Credential '${credential}' or X-Amz-Date '${amzDate}' is not in SigV4 form (AKID/yyyymmdd/region/service/aws4_request, yyyymmddThhmmssZ)`);
   }
   const service = options.service ?? IOT_DATA_SERVICE;
@@ -82,16 +82,18 @@ export function verifyPresignedUrl(request: PresignedRequest, options: VerifyOpt
   if (known.expiresAtMs !== undefined && options.nowMs >= known.expiresAtMs) {
     return fail("sigv4-credentials-expired", `temporary credentials ${scope.accessKeyId} expired at ${new Date(known.expiresAtMs).toISOString()}: fetch new ones`);
   }
-  const headers = canonicalHeaders(request.headers, signedHeaders);
-  if (!headers.ok) return headers;
-  const signingKey = deriveSigningKey(known.secretAccessKey, scope.date, scope.region, scope.service);
+  const headerNames = signedHeaders.toLowerCase().split(";");
+  const absent = headerNames.find((name) => request.headers[name] === undefined);
+  if (absent) return fail("sigv4-malformed", `X-Amz-SignedHeaders lists '${absent}' but the request has no such header`);
+  const key = signingKey(known.secretAccessKey, scope.date, scope.region, scope.service);
+  const headers = canonicalHeaders(request.headers, headerNames);
   // First as AWS IoT expects (token outside the signed query), then as generic presigners do.
-  const variants = [pairs.filter((p) => p.key !== "X-Amz-Signature" && p.key !== "X-Amz-Security-Token")];
-  if (param("X-Amz-Security-Token") !== undefined) variants.push(pairs.filter((p) => p.key !== "X-Amz-Signature"));
+  const variants = [pairs.filter(([k]) => k !== "X-Amz-Signature" && k !== "X-Amz-Security-Token")];
+  if (param("X-Amz-Security-Token") !== undefined) variants.push(pairs.filter(([k]) => k !== "X-Amz-Signature"));
   for (const query of variants) {
-    const canonical = [request.method.toUpperCase(), canonicalPath(path), canonicalQuery(query), headers.value, signedHeaders, EMPTY_BODY_SHA256].join("\n");
+    const canonical = [request.method.toUpperCase(), canonicalUri(path), canonicalQuery(query), headers, signedHeaders, EMPTY_BODY_SHA256].join("\n");
     const stringToSign = [SIGV4_ALGORITHM, amzDate, `${scope.date}/${scope.region}/${scope.service}/aws4_request`, sha256Hex(canonical)].join("\n");
-    if (sameHex(createHmac("sha256", signingKey).update(stringToSign).digest("hex"), signature)) return ok(known);
+    if (signaturesEqual(createHmac("sha256", key).update(stringToSign).digest("hex"), signature.toLowerCase())) return ok(known);
   }
   return fail("sigv4-signature-mismatch", `signature does not match for access key ${scope.accessKeyId}: sign GET ${path} with host and the listed headers, without the session token`);
 }
@@ -115,13 +117,13 @@ function checkTiming(signedAtMs: number, expires: string | undefined, options: V
   return ok(true);
 }
 
-function splitUrl(url: string): { path: string; pairs: QueryPair[] } {
+function splitUrl(url: string): { path: string; pairs: [string, string][] } {
   const q = url.indexOf("?");
   const path = q < 0 ? url : url.slice(0, q);
   const query = q < 0 ? "" : url.slice(q + 1);
   const pairs = query.split("&").filter((s) => s.length > 0).map((s) => {
     const eq = s.indexOf("=");
-    return { key: decodePercent(eq < 0 ? s : s.slice(0, eq)), value: decodePercent(eq < 0 ? "" : s.slice(eq + 1)) };
+    return [decodePercent(eq < 0 ? s : s.slice(0, eq)), decodePercent(eq < 0 ? "" : s.slice(eq + 1))] as [string, string];
   });
   return { path, pairs };
 }
@@ -135,61 +137,9 @@ export function decodePercent(s: string): string {
   }
 }
 
-export function encodeRfc3986(s: string): string {
-  return encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-}
-
-function canonicalPath(path: string): string {
-  return path.split("/").map((segment) => encodeRfc3986(decodePercent(segment))).join("/") || "/";
-}
-
-function canonicalQuery(pairs: QueryPair[]): string {
-  return pairs
-    .map((p) => [encodeRfc3986(p.key), encodeRfc3986(p.value)] as const)
-    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
-    .map(([k, v]) => `${k}=${v}`)
-    .join("&");
-}
-
-function canonicalHeaders(headers: PresignedRequest["headers"], signedHeaders: string): Result<string> {
-  let out = "";
-  for (const name of signedHeaders.split(";")) {
-    const raw = headers[name.toLowerCase()];
-    if (raw === undefined) return fail("sigv4-malformed", `X-Amz-SignedHeaders lists '${name}' but the request has no such header`);
-    const value = (Array.isArray(raw) ? raw.join(",") : raw).trim().replace(/\s+/g, " ");
-    out += `${name.toLowerCase()}:${value}\n`;
-  }
-  return ok(out);
-}
-
 function parseScope(credential: string) {
   const parts = credential.split("/");
   if (parts.length !== 5 || parts.some((p) => p.length === 0)) return undefined;
   const [accessKeyId, date, region, service, terminator] = parts as [string, string, string, string, string];
   return { accessKeyId, date, region, service, terminator };
-}
-
-function parseAmzDate(s: string): number | undefined {
-  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(s);
-  if (!m) return undefined;
-  const [, y, mo, d, h, mi, se] = m.map(Number) as number[];
-  const ms = Date.UTC(y!, mo! - 1, d!, h!, mi!, se!);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
-function deriveSigningKey(secret: string, date: string, region: string, service: string): Buffer {
-  const kDate = createHmac("sha256", `AWS4${secret}`).update(date).digest();
-  const kRegion = createHmac("sha256", kDate).update(region).digest();
-  const kService = createHmac("sha256", kRegion).update(service).digest();
-  return createHmac("sha256", kService).update("aws4_request").digest();
-}
-
-function sha256Hex(s: string): string {
-  return createHash("sha256").update(s).digest("hex");
-}
-
-function sameHex(expected: string, given: string): boolean {
-  const a = Buffer.from(expected, "utf8");
-  const b = Buffer.from(given.toLowerCase(), "utf8");
-  return a.length === b.length && timingSafeEqual(a, b);
 }
