@@ -1,0 +1,126 @@
+// The control plane as official clients call it (@aws-sdk/client-iot, awscli): AWS's error
+// names and shape, CA verification rules, SigV4 verification when asked, state across a
+// restart, and a JITP template whose field the certificate lacks.
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  DescribeCACertificateCommand, DescribeCertificateCommand, GetRegistrationCodeCommand, IoTClient,
+  ListCertificatesCommand, RegisterCACertificateCommand,
+} from "@aws-sdk/client-iot";
+import { createRootCa, issueCertificate, type Issued } from "../../certs/pki.js";
+import { certificateId, pemToDer } from "../../host/iotcore/registry/x509.js";
+import { awsIot, connectMtls, endClient, startCore, tempDir, waitFor } from "./helpers.js";
+
+const client = (url: string, secretAccessKey = "secret") =>
+  new IoTClient({ endpoint: url, region: "us-east-1", credentials: { accessKeyId: "AKIDTEST", secretAccessKey } });
+
+async function awsError(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
+  try {
+    await promise;
+  } catch (error) {
+    const e = error as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
+  }
+  throw new Error("expected the call to fail");
+}
+
+describe("control plane with official clients", function () {
+  const dir = tempDir("control");
+  const state = join(dir.path, "state");
+  let core: Awaited<ReturnType<typeof startCore>>;
+  let iot: IoTClient;
+  let ca: Issued, verification: Issued, wrongVerification: Issued, device: Issued;
+
+  before(async () => {
+    core = await startCore(state);
+    iot = client(core.controlUrl);
+    const { registrationCode } = await iot.send(new GetRegistrationCodeCommand({}));
+    ca = await createRootCa({ subject: { commonName: "Control CA" } });
+    [verification, wrongVerification, device] = await Promise.all([
+      issueCertificate({ issuer: ca, subject: { commonName: registrationCode! }, kind: "client" }),
+      issueCertificate({ issuer: ca, subject: { commonName: "not-the-code" }, kind: "client" }),
+      issueCertificate({ issuer: ca, subject: { commonName: "no-country" }, kind: "client" }),
+    ]);
+  });
+  after(async () => {
+    iot?.destroy();
+    await core?.close();
+    dir.remove();
+  });
+
+  it("refuses a verification certificate without the registration code as CertificateValidationException", async () => {
+    const error = await awsError(iot.send(new RegisterCACertificateCommand({ caCertificate: ca.certPem, verificationCertificate: wrongVerification.certPem })));
+    assert.equal(error.name, "CertificateValidationException");
+    assert.equal(error.status, 400);
+  });
+
+  it("registers the CA once and answers ResourceAlreadyExistsException the second time", async () => {
+    const templateBody = JSON.stringify({
+      Parameters: { "AWS::IoT::Certificate::CommonName": { Type: "String" }, "AWS::IoT::Certificate::Country": { Type: "String" } },
+      Resources: { thing: { Type: "AWS::IoT::Thing", Properties: { ThingName: { Ref: "AWS::IoT::Certificate::CommonName" } } } },
+    });
+    const registered = await iot.send(new RegisterCACertificateCommand({
+      caCertificate: ca.certPem, verificationCertificate: verification.certPem, setAsActive: true, allowAutoRegistration: true,
+      registrationConfig: { templateBody, roleArn: "arn:aws:iam::123456789012:role/JITPRole" },
+    }));
+    assert.equal(registered.certificateId, certificateId(pemToDer(ca.certPem)!));
+    const again = await awsError(iot.send(new RegisterCACertificateCommand({ caCertificate: ca.certPem, verificationCertificate: verification.certPem })));
+    assert.equal(again.name, "ResourceAlreadyExistsException");
+  });
+
+  it("answers ResourceNotFoundException for an unknown certificate, to both clients", async () => {
+    const unknown = "0".repeat(64);
+    assert.equal((await awsError(iot.send(new DescribeCertificateCommand({ certificateId: unknown })))).name, "ResourceNotFoundException");
+    const cli = await awsIot(core, ["describe-certificate", "--certificate-id", unknown]);
+    assert.notEqual(cli.code, 0);
+    assert.match(cli.stderr, /ResourceNotFoundException/);
+  });
+
+  it("leaves a JITP certificate PENDING_ACTIVATION when its subject lacks a template field, and logs the field", async () => {
+    const first = await connectMtls(core, device, { clientId: "no-country", chainPem: device.certPem + ca.certPem });
+    assert.equal(first.closedBeforeConnack, true);
+    await endClient(first.client);
+    await core.provisioningIdle();
+    const id = certificateId(pemToDer(device.certPem)!);
+    const described = await iot.send(new DescribeCertificateCommand({ certificateId: id }));
+    assert.equal(described.certificateDescription?.status, "PENDING_ACTIVATION");
+    assert.ok(core.lines.some((l) => l.includes(`jitp failed: certificate ${id} stays PENDING_ACTIVATION`) && l.includes("AWS::IoT::Certificate::Country")), core.lines.join("\n"));
+  });
+
+  it("keeps the registry across a restart of the stand-in", async () => {
+    await core.close();
+    core = await startCore(state);
+    iot.destroy();
+    iot = client(core.controlUrl);
+    const ca2 = await iot.send(new DescribeCACertificateCommand({ certificateId: certificateId(pemToDer(ca.certPem)!) }));
+    assert.equal(ca2.certificateDescription?.autoRegistrationStatus, "ENABLE");
+    assert.equal(ca2.registrationConfig?.roleArn, "arn:aws:iam::123456789012:role/JITPRole");
+    const listed = await iot.send(new ListCertificatesCommand({}));
+    assert.equal(listed.certificates?.length, 1);
+  });
+});
+
+describe("control plane SigV4 verification", function () {
+  const dir = tempDir("sigv4");
+  let core: Awaited<ReturnType<typeof startCore>>;
+
+  before(async () => { core = await startCore(join(dir.path, "state"), { credentials: { AKIDTEST: "right-secret" } }); });
+  after(async () => {
+    await core?.close();
+    dir.remove();
+  });
+
+  it("accepts requests signed with the configured secret and refuses a wrong one", async () => {
+    const good = client(core.controlUrl, "right-secret");
+    const bad = client(core.controlUrl, "wrong-secret");
+    try {
+      assert.match((await good.send(new GetRegistrationCodeCommand({}))).registrationCode!, /^[0-9a-f]{64}$/);
+      const error = await awsError(bad.send(new GetRegistrationCodeCommand({})));
+      assert.equal(error.name, "InvalidSignatureException");
+      assert.ok(await waitFor(() => core.lines.some((l) => /signature refused: signature does not match/.test(l))));
+    } finally {
+      good.destroy();
+      bad.destroy();
+    }
+  });
+});
