@@ -84,7 +84,7 @@ export function bootDevice(bench: Bench, setup: DemoSetup): RunningDevice {
     };
     const timer = setTimeout(() => {
       waiters.delete(check);
-      reject(new Error(`timed out after ${ms} ms waiting for ${what}; status ${JSON.stringify(device.status)}\n${lines.slice(-15).join("\n")}`));
+      reject(new Error(`timed out after ${ms} ms waiting for ${what}; status ${JSON.stringify(device.status)}; telemetry ${JSON.stringify(device.telemetry)}; acked ${acked.size}\n${lines.slice(-40).join("\n")}`));
     }, ms);
     waiters.add(check);
     check();
