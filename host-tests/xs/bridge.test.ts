@@ -22,7 +22,7 @@ describe("XS bridge (firmware seam inside the real XS engine)", () => {
     time = new ManualTime(Date.UTC(2025, 5, 1, 12), true);
     lines = [];
     reports = [];
-    const platform = createHostPlatform({ time, stateDir, random: () => 0.25, log: (line) => lines.push(line) });
+    const platform = createHostPlatform({ time, storageDir: stateDir, random: () => 0.25, log: (line) => lines.push(line) });
     runtime = await XsRuntime.start({
       script: await bundleForXs(guest),
       platform,
@@ -53,7 +53,7 @@ describe("XS bridge (firmware seam inside the real XS engine)", () => {
   it("keeps storage in the state directory across machines", async () => {
     await runtime.call("seam");
     await runtime.close();
-    const again = createHostPlatform({ stateDir });
+    const again = createHostPlatform({ storageDir: stateDir });
     assert.deepEqual(again.storage.get("bytes"), Uint8Array.of(0, 1, 255));
     assert.equal(again.storage.get("text"), undefined);
   });
@@ -87,7 +87,8 @@ describe("XS bridge (firmware seam inside the real XS engine)", () => {
 
   it("fails the run when a timer callback throws inside XS", async () => {
     let failure: Error | undefined;
-    runtime = await XsRuntime.start({ script: await bundleForXs(guest), platform: createHostPlatform({ time, log: () => {} }), onFailure: (e) => (failure = e) });
+    await runtime.close();
+    runtime = await XsRuntime.start({ script: await bundleForXs(guest), platform: createHostPlatform({ time, storageDir: stateDir, log: () => {} }), onFailure: (e) => (failure = e) });
     await runtime.call("throwsLater");
     await advance(time, runtime, 20);
     assert.match(String(failure), /thrown by a timer inside XS/);

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { bundleForXs } from "../../host/runtime/xs/bundle.js";
 import { createHostPlatform } from "../../host/runtime/xs/host-platform.js";
 import { XsRuntime } from "../../host/runtime/xs/runtime.js";
@@ -49,13 +52,16 @@ const malformed: Record<string, string> = {
 
 describe("MQTT codec inside the real XS engine", () => {
   let runtime: XsRuntime;
+  let dir: string;
 
   before(async () => {
-    runtime = await XsRuntime.start({ script: await bundleForXs(guest), platform: createHostPlatform({ log: () => {} }) });
+    dir = mkdtempSync(join(tmpdir(), "xs-codec-"));
+    runtime = await XsRuntime.start({ script: await bundleForXs(guest), platform: createHostPlatform({ storageDir: dir, log: () => {} }) });
   });
 
   after(async () => {
     await runtime?.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it("encodes every client packet to the same bytes as under Node", async () => {
