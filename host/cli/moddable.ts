@@ -1,0 +1,243 @@
+// `npm run sim` and `npm run flash -- <esp32/board>`: the firmware built by the user's Moddable
+// SDK ($MODDABLE) for its desktop simulator or an ESP32 board.
+//
+// sim:   starts the local IoT Core stand-in, prepares a fresh device (CA + JITP template,
+//        device certificate, credentials image) as `npm start` does, writes a small manifest in
+//        .dev/moddable/sim that includes ours with the stand-in's endpoint and the image as a
+//        resource, builds it with `mcconfig -d -m -p <lin|mac|win> -t build` and runs it in mcsim
+//        with Moddable's console debugger (xsbug-log), headless under xvfb-run when there is no
+//        display. Stops after --messages acknowledged telemetry messages or --timeout seconds.
+// flash: builds and deploys with `mcconfig -d -m -p esp32/<board>`, then writes the device's
+//        credentials image (from `npm run certs`) at the devcerts partition's offset with esptool.
+
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+/** The SDK release this firmware is built and verified with; older ones lack TypeScript 6 support. */
+export const MIN_SDK_VERSION = "8.2.0";
+const MODES = ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"];
+
+export interface SdkCheck {
+  ok: boolean;
+  /** What to tell the user when not ok. */
+  message: string;
+  moddable?: string;
+  version?: string;
+}
+
+/** Compares dotted versions; negative when a < b. */
+export function compareVersions(a: string, b: string): number {
+  const pa = a.split(".").map((n) => Number.parseInt(n, 10) || 0);
+  const pb = b.split(".").map((n) => Number.parseInt(n, 10) || 0);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+export function hostPlatform(): "lin" | "mac" | "win" {
+  return process.platform === "darwin" ? "mac" : process.platform === "win32" ? "win" : "lin";
+}
+
+/** Checks $MODDABLE: set, a Moddable SDK, recent enough, its host tools built. Never throws. */
+export function checkSdk(env: NodeJS.ProcessEnv = process.env): SdkCheck {
+  const moddable = env.MODDABLE;
+  const setup = "install it as its \"Getting Started\" guide says (clone Moddable-OpenSource/moddable, export MODDABLE=<clone>, build the tools in $MODDABLE/build/makefiles/<lin|mac|win>)";
+  if (!moddable) return { ok: false, message: `MODDABLE is not set: the Moddable SDK is needed for this command; ${setup}.` };
+  const versionFile = join(moddable, "tools", "VERSION");
+  if (!existsSync(versionFile)) return { ok: false, message: `MODDABLE=${moddable} is not a Moddable SDK (no tools/VERSION); ${setup}.` };
+  const version = readFileSync(versionFile, "utf8").trim();
+  if (compareVersions(version, MIN_SDK_VERSION) < 0) {
+    return { ok: false, moddable, version, message: `the Moddable SDK at ${moddable} is ${version}, older than ${MIN_SDK_VERSION} (needed for TypeScript 6 modules): update it (git pull) and rebuild its tools.` };
+  }
+  const mcconfig = join(moddable, "build", "bin", hostPlatform(), "release", hostPlatform() === "win" ? "mcconfig.exe" : "mcconfig");
+  if (!existsSync(mcconfig)) {
+    return { ok: false, moddable, version, message: `the Moddable SDK tools are not built (no ${mcconfig}): run make in $MODDABLE/build/makefiles/${hostPlatform()}.` };
+  }
+  return { ok: true, moddable, version, message: `Moddable SDK ${version} at ${moddable}` };
+}
+
+/** PATH for mcconfig: the SDK's tools and this project's TypeScript 6 compiler first. */
+function toolPath(moddable: string): string {
+  return [join(moddable, "build", "bin", hostPlatform(), "release"), join(ROOT, "node_modules", ".bin"), process.env.PATH ?? ""].join(process.platform === "win32" ? ";" : ":");
+}
+
+interface Args {
+  command: string;
+  positional: string[];
+  options: Record<string, string | true>;
+}
+
+export function parseArgs(argv: string[]): Args {
+  const [command = "", ...rest] = argv;
+  const positional: string[] = [];
+  const options: Record<string, string | true> = {};
+  for (let i = 0; i < rest.length; i++) {
+    const arg = rest[i]!;
+    if (!arg.startsWith("--")) {
+      positional.push(arg);
+      continue;
+    }
+    const name = arg.slice(2);
+    const next = rest[i + 1];
+    if (next !== undefined && !next.startsWith("--")) {
+      options[name] = next;
+      i++;
+    } else options[name] = true;
+  }
+  return { command, positional, options };
+}
+
+/** The devcerts partition's offset from our ESP32 partition table, or undefined. */
+export function credentialsPartitionOffset(csv: string, name = "devcerts"): { offset: number; size: number } | undefined {
+  for (const line of csv.split("\n")) {
+    const cells = line.split(",").map((c) => c.trim());
+    if (cells[0] === name && cells[3] && cells[4]) return { offset: Number(cells[3]), size: Number(cells[4]) };
+  }
+  return undefined;
+}
+
+function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): number {
+  console.log(`$ ${command} ${args.join(" ")}`);
+  const result = spawnSync(command, args, { stdio: "inherit", env, cwd });
+  return result.status ?? 1;
+}
+
+async function sim(args: Args, sdk: SdkCheck): Promise<number> {
+  const moddable = sdk.moddable!;
+  const mode = String(args.options.mode ?? "mtls-alpn");
+  if (!MODES.includes(mode)) return fail(`--mode ${mode}: expected one of ${MODES.join(", ")}`);
+  const provisioning = String(args.options.provisioning ?? "jitp") as "jitp" | "jitr" | "none";
+  const messages = Number(args.options.messages ?? 0);
+  const timeoutSeconds = Number(args.options.timeout ?? (messages ? 300 : 0));
+  const thingName = String(args.options.thing ?? `sim-${Date.now().toString(36)}`);
+
+  const { startIotCore } = await import("../iotcore/index.js");
+  const { prepareDemo } = await import("./demo-setup.js");
+  const dev = join(ROOT, ".dev", "moddable");
+  const core = await startIotCore({ stateDir: join(dev, "iotcore"), provisioningDelayMs: 200, log: (line: string) => console.log(`[iotcore] ${line}`) });
+  let child: ChildProcess | undefined;
+  const stop = async (code: number) => {
+    if (child?.pid) {
+      try { process.kill(-child.pid, "SIGTERM"); } catch { /* already gone */ }
+    }
+    await core.close();
+    return code;
+  };
+  try {
+    console.log(`stand-in: ${core.endpoint} on 127.0.0.1 (mqtt ${core.ports.mqtt}, https ${core.ports.https})`);
+    const setup = await prepareDemo(core as never, { mode, provisioning, outDir: join(dev, "certs"), thingName, iotcoreStateDir: join(dev, "iotcore"), say: (l) => console.log(l) });
+    const port = mode === "mtls" ? core.ports.mqtt : core.ports.https;
+    const appDir = join(dev, "sim");
+    mkdirSync(join(appDir, "resources"), { recursive: true });
+    writeFileSync(join(appDir, "resources", "devcreds.bin"), setup.image);
+    const config = { ...setup.config, endpoint: "127.0.0.1", serverName: core.endpoint, port, mode, provisioning };
+    writeFileSync(join(appDir, "manifest.json"), JSON.stringify({
+      include: [join(ROOT, "manifest.json")],
+      data: { "*": join(appDir, "resources", "devcreds") },
+      config,
+    }, null, "\t") + "\n");
+    const env = { ...process.env, PATH: toolPath(moddable) };
+    const platform = hostPlatform();
+    if (run("mcconfig", ["-d", "-m", "-p", platform, "-t", "build", join(appDir, "manifest.json")], env) !== 0) {
+      return stop(fail("mcconfig could not build the simulator app (see above)"));
+    }
+    const simulator = join(moddable, "build", "bin", platform, "release", platform === "mac" ? "mcsim.app" : "mcsim");
+    const library = join(moddable, "build", "bin", platform, "mc", "debug", "sim", "mc.so");
+    const xsbugLog = join(moddable, "tools", "xsbug-log");
+    if (!existsSync(join(xsbugLog, "node_modules"))) return stop(fail(`xsbug-log needs its packages: cd ${xsbugLog} && npm install`));
+    const headless = !process.env.DISPLAY && platform === "lin";
+    const command = headless ? "xvfb-run" : "node";
+    const commandArgs = [...(headless ? ["-a", "node"] : []), "xsbug-log", simulator, library];
+    console.log(`$ ${command} ${commandArgs.join(" ")}  (in ${xsbugLog})`);
+    const port5002 = String(args.options["xsbug-port"] ?? "5002");
+    child = spawn(command, commandArgs, { cwd: xsbugLog, detached: true, stdio: ["pipe", "pipe", "inherit"], env: { ...env, XSBUG_PORT: port5002, XSBUG_LOG_PORT: port5002, XSBUG_HOST: "localhost", XSBUG_PROJECT: appDir } });
+    return await watch(child, messages, timeoutSeconds, stop);
+  } catch (e) {
+    return stop(fail(`sim: ${e instanceof Error ? e.message : String(e)}`));
+  }
+}
+
+/** Streams the simulator's log; resolves when `messages` telemetry messages were acknowledged. */
+function watch(child: ChildProcess, messages: number, timeoutSeconds: number, stop: (code: number) => Promise<number>): Promise<number> {
+  return new Promise((resolveExit) => {
+    let acked = 0;
+    let done = false;
+    const finish = (code: number) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      void stop(code).then(resolveExit);
+    };
+    const timer = timeoutSeconds > 0 ? setTimeout(() => {
+      console.error(`sim: ${acked}/${messages} acknowledged telemetry messages after ${timeoutSeconds} s`);
+      finish(messages && acked < messages ? 1 : 0);
+    }, timeoutSeconds * 1000) : undefined;
+    let pending = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      pending += chunk.toString("utf8");
+      const lines = pending.split("\n");
+      pending = lines.pop() ?? "";
+      for (const raw of lines) {
+        // eslint-disable-next-line no-control-regex
+        const line = raw.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").replace(/^\(xsdb\) /, "");
+        console.log(line);
+        if (/telemetry: #\d+ acknowledged/.test(line)) acked++;
+        if (/XS abort|status: (refused|gave-up|credentials-invalid|config-invalid|clock-unset)/.test(line)) finish(1);
+        if (messages && acked >= messages) {
+          console.log(`sim: ${acked} telemetry messages acknowledged`);
+          finish(0);
+        }
+      }
+    });
+    child.on("exit", (code) => finish(code ?? 1));
+  });
+}
+
+function flash(args: Args, sdk: SdkCheck): number {
+  const target = args.positional[0];
+  if (!target || !target.startsWith("esp32")) return fail("usage: npm run flash -- <esp32/board> [--thing NAME] [--image FILE] [--port /dev/ttyUSB0]");
+  if (!process.env.IDF_PATH) return fail("IDF_PATH is not set: install the ESP-IDF version the Moddable SDK names in documentation/devices/esp32.md and source its export.sh first.");
+  const env = { ...process.env, PATH: toolPath(sdk.moddable!) };
+  if (run("mcconfig", ["-d", "-m", "-p", target, join(ROOT, "manifest.json")], env) !== 0) return fail("mcconfig could not build or deploy (see above)");
+  const thing = args.options.thing;
+  const image = typeof args.options.image === "string" ? args.options.image
+    : typeof thing === "string" ? join(ROOT, ".dev", "devices", thing, "devcerts.bin") : undefined;
+  if (!image) {
+    console.log("firmware flashed; no --thing or --image given, so the credentials partition was left as it is.");
+    return 0;
+  }
+  if (!existsSync(image)) return fail(`no credentials image at ${image}: create it with \`npm run certs -- device --thing ${String(thing)}\` (see README).`);
+  const slot = credentialsPartitionOffset(readFileSync(join(ROOT, "manifests", "esp32", "partitions.csv"), "utf8"));
+  if (!slot) return fail("manifests/esp32/partitions.csv has no devcerts partition");
+  if (readFileSync(image).length > slot.size) return fail(`${image} is larger than the devcerts partition (${slot.size} bytes)`);
+  const port = typeof args.options.port === "string" ? ["--port", args.options.port] : [];
+  return run("esptool.py", [...port, "write_flash", `0x${slot.offset.toString(16)}`, image], env) === 0 ? 0 : fail("esptool.py could not write the credentials image");
+}
+
+function fail(message: string): number {
+  console.error(message);
+  return 2;
+}
+
+async function main(): Promise<number> {
+  const args = parseArgs(process.argv.slice(2));
+  if (args.command !== "sim" && args.command !== "flash") {
+    return fail("usage: npm run sim -- [--mode mtls-alpn] [--provisioning jitp] [--messages N] [--timeout S] | npm run flash -- <esp32/board> [--thing NAME]");
+  }
+  const sdk = checkSdk();
+  if (!sdk.ok) return fail(sdk.message);
+  console.log(sdk.message);
+  return args.command === "sim" ? sim(args, sdk) : flash(args, sdk);
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().then((code) => process.exit(code), (e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}
