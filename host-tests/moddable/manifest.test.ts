@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { DEFAULT_PARTITION_SIZE, partitionSizeFor } from "../../certs/image.js";
+import { credentialsPartitionOffset } from "../../host/cli/moddable.js";
+
+const root = join(import.meta.dirname, "../..");
+const json = (path: string) => JSON.parse(readFileSync(join(root, path), "utf8"));
+
+describe("Moddable manifests", () => {
+  it("the app manifest builds the firmware from ./firmware and starts the Moddable main module", () => {
+    const app = json("manifest.json");
+    assert.equal(app.build.FIRMWARE, "./firmware");
+    assert.deepEqual(app.include, ["./manifests/base.json", "./manifests/firmware.json"]);
+    const firmware = json("manifests/firmware.json");
+    assert.equal(firmware.creation.main, "platform/moddable/main");
+    assert.equal(firmware.modules["platform/moddable/main"], "$(FIRMWARE)/platform/moddable/main");
+  });
+
+  it("every firmware folder is listed under a module name that mirrors its path, so relative imports resolve in XS", () => {
+    const modules = { ...json("manifests/base.json").modules, ...json("manifests/firmware.json").modules };
+    for (const folder of readdirSync(join(root, "firmware"))) {
+      if (folder === "platform") continue;
+      assert.equal(modules[`${folder}/*`], `$(FIRMWARE)/${folder}/*`, `firmware/${folder} is not in the manifest`);
+    }
+    for (const [name, source] of Object.entries(modules) as [string, string][]) {
+      if (name.endsWith("/*")) continue;
+      const path = source.replace("$(FIRMWARE)", "firmware");
+      assert.ok(existsSync(join(root, path + ".ts")), `${name} -> ${path}.ts is missing`);
+      if (!name.startsWith("platform/moddable/flash")) assert.equal(path, `firmware/${name}`);
+    }
+  });
+
+  it("turns off DHE_RSA suites, which break mutual TLS in Moddable's TLS stack", () => {
+    assert.equal(json("manifests/base.json").config.tls.DHE_RSA, false);
+  });
+
+  it("maps the partition reader to Flash on ESP32 and to no partition in the simulator", () => {
+    const base = json("manifests/base.json");
+    assert.equal(base.platforms.esp32.include, "./esp32.json");
+    assert.equal(base.platforms.lin.include, "./simulator.json");
+    assert.equal(json("manifests/esp32.json").modules["platform/moddable/flash"], "$(FIRMWARE)/platform/moddable/flash");
+    assert.equal(json("manifests/simulator.json").modules["platform/moddable/flash"], "$(FIRMWARE)/platform/moddable/flash-none");
+  });
+
+  it("ESP32 build uses Moddable's network setup, our partition table, and gives XS room for a TLS handshake", () => {
+    const esp32 = json("manifests/esp32.json");
+    assert.ok(esp32.include.includes("$(MODDABLE)/examples/manifest_net.json"));
+    assert.ok(existsSync(join(root, "manifests", esp32.build.PARTITIONS_FILE)));
+    // Moddable's handshake figures: ~10 KB chunk heap and ~6 KB slot heap on top of the app.
+    assert.ok(esp32.creation.chunk.initial >= 10 * 1024 + 64 * 1024);
+    assert.ok(esp32.creation.heap.initial * 16 >= 6 * 1024 + 64 * 1024);
+  });
+
+  it("has a manifest per connection mode that includes the app and sets the mode", () => {
+    for (const mode of ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"]) {
+      const manifest = json(`manifests/modes/${mode}.json`);
+      assert.deepEqual(manifest.include, ["../../manifest.json"]);
+      assert.equal(manifest.config.mode, mode);
+    }
+  });
+});
+
+describe("ESP32 partition table", () => {
+  const csv = readFileSync(join(root, "manifests/esp32/partitions.csv"), "utf8");
+  const rows = csv.split("\n").filter((l) => l.trim() && !l.startsWith("#")).map((l) => l.split(",").map((c) => c.trim()));
+
+  it("has a devcerts data partition large enough for a credentials image with a 2-certificate chain", () => {
+    const slot = credentialsPartitionOffset(csv);
+    assert.ok(slot);
+    assert.equal(slot.offset % 4096, 0);
+    // The size `npm run certs` pads images to, and room for an RSA-2048 key, a 2-certificate chain and a root CA.
+    assert.equal(slot.size, DEFAULT_PARTITION_SIZE);
+    assert.ok(slot.size >= partitionSizeFor(1300 + 3 * 1000 + 256));
+    assert.equal(rows.find((r) => r[0] === "devcerts")?.[2], "0x40");
+  });
+
+  it("partitions do not overlap and fit a 4 MB flash", () => {
+    let end = 0;
+    for (const [, , , offset, size] of rows) {
+      assert.ok(Number(offset) >= end, `partition at ${offset} overlaps the previous one`);
+      end = Number(offset) + Number(size);
+    }
+    assert.ok(end <= 4 * 1024 * 1024);
+  });
+});
