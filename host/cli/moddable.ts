@@ -203,7 +203,9 @@ function flash(args: Args, sdk: SdkCheck): number {
   if (!target || !target.startsWith("esp32")) return fail("usage: npm run flash -- <esp32/board> [--thing NAME] [--image FILE] [--port /dev/ttyUSB0]");
   if (!process.env.IDF_PATH) return fail("IDF_PATH is not set: install the ESP-IDF version the Moddable SDK names in documentation/devices/esp32.md and source its export.sh first.");
   const env = { ...process.env, PATH: toolPath(sdk.moddable!) };
-  if (run("mcconfig", ["-d", "-m", "-p", target, join(ROOT, "manifest.json")], env) !== 0) return fail("mcconfig could not build or deploy (see above)");
+  // name=value arguments (ssid=..., password=...) are mcconfig config overrides.
+  const overrides = args.positional.slice(1).filter((a) => a.includes("="));
+  if (run("mcconfig", ["-d", "-m", "-p", target, join(ROOT, "manifest.json"), ...overrides], env) !== 0) return fail("mcconfig could not build or deploy (see above)");
   const thing = args.options.thing;
   const image = typeof args.options.image === "string" ? args.options.image
     : typeof thing === "string" ? join(ROOT, ".dev", "devices", thing, "devcerts.bin") : undefined;
