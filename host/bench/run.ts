@@ -4,8 +4,9 @@
 import { codecSection } from "./sections/mqtt-codec.js";
 import { roundTripSection } from "./sections/mqtt-roundtrip.js";
 import { ratio, type BenchSection, type Figure } from "./section.js";
+import { xsSection } from "./xs-section.js";
 
-const SECTIONS: BenchSection[] = [codecSection, roundTripSection];
+const SECTIONS: BenchSection[] = [codecSection, roundTripSection, xsSection];
 
 async function main(): Promise<number> {
   const json = process.argv.includes("--json");

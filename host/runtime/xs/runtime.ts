@@ -92,6 +92,12 @@ export class XsRuntime {
     await this.#worker.close();
   }
 
+  /** Kills the worker at once, without waiting or reporting (cleanup after another failure). */
+  terminate(): void {
+    this.#closing = true;
+    this.#worker.terminate();
+  }
+
   #fail(error: Error): never {
     if (!this.#failed) {
       this.#failed = true;
