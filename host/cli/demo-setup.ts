@@ -1,20 +1,23 @@
-// What `npm start` (and the boot-to-telemetry tests) set up around a fresh device: the device
-// root CA registered with the stand-in (with the JITP template for jitp, auto-registration
-// only for jitr, plain registration for none), a new device key and certificate, and the
-// credentials image the firmware reads. Uses the certs library and the AWS control-plane API,
-// so every step is one a user could do against a real account.
+// What `npm start` (and the boot-to-telemetry tests) set up around a fresh device. Certificate
+// modes: the device root CA registered with the stand-in (with the JITP template for jitp,
+// auto-registration only for jitr, plain registration for none), a new device key and
+// certificate. Custom-auth modes: token-signing keys, an authorizer function and a custom
+// authorizer, and a signed token. SigV4: a Cognito identity pool. Always the credentials image
+// the firmware reads. Uses the certs library and the AWS control-plane API, so every step is
+// one a user could do against a real account.
 
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  AttachPolicyCommand, CreatePolicyCommand, CreateTopicRuleCommand, DescribeCACertificateCommand, IoTClient,
-  RegisterCertificateCommand, UpdateCertificateCommand,
+  AttachPolicyCommand, CreateAuthorizerCommand, CreatePolicyCommand, CreateTopicRuleCommand, DescribeCACertificateCommand,
+  IoTClient, RegisterCertificateCommand, UpdateAuthorizerCommand, UpdateCertificateCommand,
 } from "@aws-sdk/client-iot";
 import {
-  createCaCommand, createDeviceCommand, createVerificationCommand, deviceContainer, layout, loadCa,
-  registerCommand, writeTemplateCommand,
+  createAuthorizerKeysCommand, createCaCommand, createDeviceCommand, createVerificationCommand, deviceContainer, layout,
+  loadCa, registerCommand, signTokenCommand, writeTemplateCommand,
 } from "../../certs/commands.js";
+import { encodeImage } from "../../certs/image.js";
 import { fromPem } from "../../certs/pki.js";
 import type { TemplateField } from "../../certs/template.js";
 
@@ -27,6 +30,10 @@ export interface CoreEndpoints {
   serverCaPem: string;
   ports: { mqtt: number; https: number };
   broker: { onMessage(listener: (message: { topic: string; payload: Buffer }) => void): () => void };
+  auth: {
+    cognitoHost: string;
+    createIdentityPool(options: { name: string; policyDocuments: string[]; credentialsLifetimeSeconds?: number }): string;
+  };
 }
 
 export interface DemoSetupOptions {
@@ -52,8 +59,9 @@ export interface DemoSetup {
   config: Record<string, unknown>;
   /** The credentials image (resource devcreds.bin). */
   image: Uint8Array;
-  caCertificateId: string;
-  caPem: string;
+  /** The device root CA (certificate modes only). */
+  caCertificateId?: string;
+  caPem?: string;
 }
 
 const REGION = "us-east-1";
@@ -63,22 +71,46 @@ export function controlClient(controlUrl: string): IoTClient {
   return new IoTClient({ region: REGION, endpoint: controlUrl, credentials: { accessKeyId: "AKIDLOCALSTANDIN", secretAccessKey: "local-stand-in-secret" } });
 }
 
-/** A policy letting one certificate act as its thing (by the certificate's CommonName). */
-export function commonNamePolicy(): string {
+/** A least-privilege policy: connect as client id `thing`, and only on the `<thing>/*` topics. */
+export function thingPolicy(thing: string): string {
   const arn = `arn:aws:iot:${REGION}:${ACCOUNT}`;
-  const cn = "${iot:Certificate.Subject.CommonName}";
   return JSON.stringify({
     Version: "2012-10-17",
     Statement: [
-      { Effect: "Allow", Action: ["iot:Connect"], Resource: [`${arn}:client/${cn}`] },
-      { Effect: "Allow", Action: ["iot:Publish", "iot:Receive"], Resource: [`${arn}:topic/${cn}/*`] },
-      { Effect: "Allow", Action: ["iot:Subscribe"], Resource: [`${arn}:topicfilter/${cn}/*`] },
+      { Effect: "Allow", Action: ["iot:Connect"], Resource: [`${arn}:client/${thing}`] },
+      { Effect: "Allow", Action: ["iot:Publish", "iot:Receive"], Resource: [`${arn}:topic/${thing}/*`] },
+      { Effect: "Allow", Action: ["iot:Subscribe"], Resource: [`${arn}:topicfilter/${thing}/*`] },
     ],
   });
 }
 
-/** Rejects with the certs library's or the control plane's error when a step fails. */
+/** A policy letting one certificate act as its thing (by the certificate's CommonName). */
+export function commonNamePolicy(): string {
+  return thingPolicy("${iot:Certificate.Subject.CommonName}");
+}
+
+/** The modes in which the device holds a client certificate (the others authenticate otherwise). */
+export function isCertificateMode(mode: string): boolean {
+  return mode === "mtls" || mode === "mtls-alpn";
+}
+
+/**
+ * Rejects with the certs library's or the control plane's error when a step fails, or when a
+ * mode without a client certificate is asked for JIT provisioning.
+ */
 export async function prepareDemo(core: CoreEndpoints, options: DemoSetupOptions): Promise<DemoSetup> {
+  if (isCertificateMode(options.mode)) return prepareCertificateDevice(core, options);
+  if (options.provisioning !== "none") {
+    throw new Error(`mode ${options.mode} has no device certificate, so there is nothing to provision just in time: use provisioning "none"`);
+  }
+  const say = options.say ?? (() => {});
+  say(`   no device certificate in ${options.mode}: the credentials image holds only the server's root CA and the thing name`);
+  const image = encodeImage({ chain: [], trustedCa: fromPem(core.serverCaPem), settings: { thingName: options.thingName, endpoint: "127.0.0.1" } });
+  const connection = options.mode === "wss-sigv4" ? cognitoConnection(core, options.thingName, say) : await customAuthConnection(core, options, say);
+  return { thingName: options.thingName, config: deviceConfig(core, options, { connection }), image };
+}
+
+async function prepareCertificateDevice(core: CoreEndpoints, options: DemoSetupOptions): Promise<DemoSetup> {
   const say = options.say ?? (() => {});
   const log = (line: string) => say(`   certs   | ${line}`);
   const outDir = join(options.outDir, options.provisioning);
@@ -103,24 +135,29 @@ export async function prepareDemo(core: CoreEndpoints, options: DemoSetupOptions
     const device = await createDeviceCommand({ outDir, thingName: options.thingName, ...(options.subject ?? { country: "JP" }), log });
     if (options.provisioning === "none") await registerDeviceCertificate(iot, device.certPem, ca.certPem);
     const image = deviceContainer({ outDir, thingName: options.thingName, trustedCaPem: [core.serverCaPem], endpoint: "127.0.0.1" });
-    const certificateMode = options.mode === "mtls" || options.mode === "mtls-alpn";
-    const config: Record<string, unknown> = {
-      endpoint: "127.0.0.1",
-      serverName: core.endpoint,
-      port: options.mode === "mtls" ? core.ports.mqtt : core.ports.https,
-      mode: options.mode,
-      thingName: options.thingName,
-      provisioning: certificateMode ? options.provisioning : "none",
-      telemetryIntervalMs: 1000,
-      backoffBaseMs: 1000,
-      backoffCapMs: 8000,
-      provisioningGraceMs: 20_000,
-      ...options.config,
-    };
-    return { thingName: options.thingName, config, image, caCertificateId, caPem: ca.certPem };
+    return { thingName: options.thingName, config: deviceConfig(core, options), image, caCertificateId, caPem: ca.certPem };
   } finally {
     iot.destroy();
   }
+}
+
+/** The manifest-style device config: the stand-in's address and name, the demo's pace, then the caller's values. */
+function deviceConfig(core: CoreEndpoints, options: DemoSetupOptions, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    endpoint: "127.0.0.1",
+    serverName: core.endpoint,
+    // The stand-in's "8883" listener for mtls, its "443" listener for every other mode.
+    port: options.mode === "mtls" ? core.ports.mqtt : core.ports.https,
+    mode: options.mode,
+    thingName: options.thingName,
+    provisioning: isCertificateMode(options.mode) ? options.provisioning : "none",
+    telemetryIntervalMs: 1000,
+    backoffBaseMs: 1000,
+    backoffCapMs: 8000,
+    provisioningGraceMs: 20_000,
+    ...extra,
+    ...options.config,
+  };
 }
 
 async function isRegistered(iot: IoTClient, caCertificateId: string): Promise<boolean> {
@@ -200,6 +237,99 @@ export async function handler(event) {
         .finally(() => client.destroy());
     });
   }
+}
+
+const AUTHORIZER = "npm-start-authorizer";
+const AUTHORIZER_FUNCTION = "npm-start-authorizer";
+const TOKEN_KEY_NAME = "device-token";
+const THING_PLACEHOLDER = "<thing>";
+
+/**
+ * Custom authentication as a user sets it up on AWS: a token-signing key pair (kept in
+ * `<outDir>/custom-auth/authorizer/`, reused across runs), an authorizer function, a custom
+ * authorizer with signing enabled, and the device's token (its thing name) with its signature.
+ * Returns the device's `connection` settings; rejects with the certs library's or the control
+ * plane's error.
+ */
+async function customAuthConnection(core: CoreEndpoints, options: DemoSetupOptions, say: (line: string) => void): Promise<Record<string, unknown>> {
+  const outDir = join(options.outDir, "custom-auth");
+  const keys = layout(outDir);
+  let publicKeyPem: string;
+  if (existsSync(keys.authorizerKeyPem) && existsSync(keys.authorizerPubPem)) {
+    say(`   token-signing key pair: reusing ${keys.authorizerPubPem}`);
+    publicKeyPem = readFileSync(keys.authorizerPubPem, "utf8");
+  } else {
+    say(`   creating the token-signing key pair (RSA-2048); its private half signs tokens off the device`);
+    publicKeyPem = (await createAuthorizerKeysCommand({ outDir, log: (line) => say(`   certs   | ${line}`) })).publicKeyPem;
+  }
+  const file = writeAuthorizerFunction(options.iotcoreStateDir);
+  say(`   authorizer function ${AUTHORIZER_FUNCTION} (${file}): a verified token names the thing; answers a policy for client id <thing> and topics <thing>/* only`);
+  const iot = controlClient(core.controlUrl);
+  try {
+    const authorizer = {
+      authorizerName: AUTHORIZER,
+      authorizerFunctionArn: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${AUTHORIZER_FUNCTION}`,
+      tokenKeyName: TOKEN_KEY_NAME,
+      tokenSigningPublicKeys: { "npm-start-key": publicKeyPem },
+      status: "ACTIVE" as const,
+    };
+    try {
+      await iot.send(new CreateAuthorizerCommand({ ...authorizer, signingDisabled: false }));
+      say(`   custom authorizer ${AUTHORIZER} created: signing enabled, token key name ${TOKEN_KEY_NAME}`);
+    } catch (e) {
+      if ((e as Error).name !== "ResourceAlreadyExistsException") throw e;
+      await iot.send(new UpdateAuthorizerCommand(authorizer));
+      say(`   custom authorizer ${AUTHORIZER} exists: updated to the current signing key and function`);
+    }
+  } finally {
+    iot.destroy();
+  }
+  const tokenSignature = signTokenCommand({ outDir, token: options.thingName });
+  const carried = options.mode === "custom-auth" ? "in the MQTT username, on 443 with ALPN mqtt" : "in the WebSocket upgrade's headers, on 443 at GET /mqtt";
+  say(`   token "${options.thingName}" signed (RSA-SHA256); the device sends authorizer name, token and signature ${carried}`);
+  return { authorizerName: AUTHORIZER, tokenKeyName: TOKEN_KEY_NAME, token: options.thingName, tokenSignature };
+}
+
+/** Writes the authorizer function into the stand-in's functions folder; returns its path. */
+function writeAuthorizerFunction(iotcoreStateDir: string): string {
+  const dir = join(iotcoreStateDir, "functions");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${AUTHORIZER_FUNCTION}.mjs`);
+  writeFileSync(file, `// npm start's custom authorizer (a Lambda function on AWS). The token is the device's thing
+// name, signed with the key registered on the authorizer; AWS IoT checked that signature before
+// calling. The answer lets in that one client id, on the thing's own topics only.
+const policyTemplate = ${JSON.stringify(thingPolicy(THING_PLACEHOLDER))};
+export async function handler(event) {
+  const thing = event.token;
+  const clientId = event.protocolData?.mqtt?.clientId;
+  const valid = event.signatureVerified === true && typeof thing === "string" && /^[A-Za-z0-9_-]{1,128}$/.test(thing);
+  if (!valid || (clientId !== undefined && clientId !== thing)) return { isAuthenticated: false };
+  return {
+    isAuthenticated: true,
+    principalId: thing.replace(/[^A-Za-z0-9]/g, "") || "device",
+    disconnectAfterInSeconds: 86400,
+    refreshAfterInSeconds: 300,
+    policyDocuments: [policyTemplate.split(${JSON.stringify(THING_PLACEHOLDER)}).join(thing)],
+  };
+}
+`);
+  return file;
+}
+
+/**
+ * SigV4 as seed 003 sets it up: a Cognito identity pool with unauthenticated identities whose
+ * credentials carry a policy for this thing only. The device gets its credentials itself.
+ * Returns the device's `connection` settings.
+ */
+function cognitoConnection(core: CoreEndpoints, thingName: string, say: (line: string) => void): Record<string, unknown> {
+  const identityPoolId = core.auth.createIdentityPool({
+    name: `npm_start_${thingName.replace(/[^A-Za-z0-9_]/g, "_")}`,
+    policyDocuments: [thingPolicy(thingName)],
+    credentialsLifetimeSeconds: 3600,
+  });
+  say(`   Cognito identity pool ${identityPoolId}: unauthenticated identities, 1 h credentials, policy for client id ${thingName} and topics ${thingName}/* only`);
+  say(`   the device calls GetId and GetCredentialsForIdentity at ${core.auth.cognitoHost} itself, then presigns its WebSocket URL (SigV4, service iotdevicegateway)`);
+  return { identityPoolId, cognitoEndpoint: core.auth.cognitoHost, cognitoAddress: "127.0.0.1", cognitoPort: core.ports.https };
 }
 
 /** The DER of the first certificate in a PEM text. */

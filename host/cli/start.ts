@@ -34,6 +34,9 @@ interface Options {
 const USAGE = `usage: npm start -- [--mode ${MODES.join("|")}] [--provisioning ${PROVISIONING.join("|")}]
                     [--engine ${ENGINES.join("|")}] [--messages N] [--json] [--state DIR]
   Starts the local AWS IoT Core stand-in and runs a fresh device into telemetry.
+  --mode         mtls and mtls-alpn use a device certificate (--provisioning jitp, the default,
+                 jitr or none); custom-auth and wss-custom-auth use a signed token and a custom
+                 authorizer, wss-sigv4 Cognito credentials (--provisioning none only)
   --messages N   exit 0 after N acknowledged telemetry messages (default 5)
   --json         the last line of stdout is a JSON summary
   --state DIR    where credentials and stand-in state live (default .state/demo)`;
@@ -63,7 +66,9 @@ function parseOptions(argv: string[]): Options {
   const mode = pick("mode", values.mode!, MODES);
   const certificateMode = mode === "mtls" || mode === "mtls-alpn";
   const provisioning = pick("provisioning", values.provisioning ?? (certificateMode ? "jitp" : "none"), PROVISIONING);
-  if (!certificateMode && provisioning !== "none") throw new UsageError(`--mode ${mode} has no device certificate, so only --provisioning none applies`);
+  if (!certificateMode && provisioning !== "none") {
+    throw new UsageError(`--mode ${mode} connects without a device certificate, so there is nothing to provision just in time: leave out --provisioning or pass --provisioning none`);
+  }
   const messages = Number(values.messages);
   if (!Number.isInteger(messages) || messages < 1 || messages > 100_000) throw new UsageError(`--messages ${values.messages} must be an integer from 1 to 100000`);
   return { mode, provisioning, engine: pick("engine", values.engine!, ENGINES), messages, json: values.json!, state: values.state! };
