@@ -1,9 +1,10 @@
 // Device configuration: defaults, then the manifest's `config`, then overrides kept in
-// Preference (one JSON object under the key "config"), validated field by field.
+// Preference (one JSON object under the key "config"), validated field by field. The field
+// checker here also serves the connection settings (firmware/connection/config.ts).
 //
 // Pure: no platform access. Boot reads Preference and hands the parsed object in.
 
-import { type Failure, type Result, fail, ok } from "../platform/failure.js";
+import { fail, ok, type Failure, type Result } from "../platform/failure.js";
 
 export type ConnectionMode = "mtls" | "mtls-alpn" | "custom-auth" | "wss-custom-auth" | "wss-sigv4";
 export type ProvisioningKind = "jitp" | "jitr" | "none";
@@ -53,66 +54,79 @@ export interface DeviceConfig {
   connection: Record<string, unknown>;
 }
 
-export const defaultConfig: Readonly<DeviceConfig> = Object.freeze({
-  endpoint: "",
-  port: 0,
-  serverName: "",
-  mode: "mtls",
-  thingName: "",
-  clientId: "",
-  topicPrefix: "",
-  provisioning: "jitp",
-  keepAliveSeconds: 60,
-  cleanSession: false,
-  backoffBaseMs: 1000,
-  backoffCapMs: 60_000,
-  connectSpacingMs: 1000,
-  provisioningAttempts: 10,
-  provisioningGraceMs: 60_000,
-  reconnectAttempts: 0,
-  stableSessionMs: 30_000,
-  takeoverThreshold: 3,
-  telemetryIntervalMs: 5000,
-  queueLimit: 100,
-  drainPerSecond: 10,
-  maxInFlight: 10,
-  clockWaitMs: 30_000,
-  connection: Object.freeze({}) as Record<string, unknown>,
-});
+/**
+ * What a value must be: `[min, max]` an integer in that range; a number, a string of at most
+ * that many characters without control characters; "host" a host name or IP address (or
+ * empty); a list of strings, one of them; "boolean" or "object" a value of that type.
+ */
+export type Rule = readonly [number, number] | number | "host" | readonly string[] | "boolean" | "object";
 
-type FieldRule =
-  | { kind: "int"; min: number; max: number }
-  | { kind: "string"; max: number; hostname?: boolean }
-  | { kind: "enum"; values: readonly string[] }
-  | { kind: "bool" }
-  | { kind: "object" };
+export const MODES: readonly ConnectionMode[] = ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"];
+const HOURS = 3_600_000;
+const DAY = 86_400_000;
 
-const rules: { [K in keyof DeviceConfig]: FieldRule } = {
-  endpoint: { kind: "string", max: 253, hostname: true },
-  port: { kind: "int", min: 0, max: 65535 },
-  serverName: { kind: "string", max: 253, hostname: true },
-  mode: { kind: "enum", values: ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"] },
-  thingName: { kind: "string", max: 128 },
-  clientId: { kind: "string", max: 128 },
-  topicPrefix: { kind: "string", max: 128 },
-  provisioning: { kind: "enum", values: ["jitp", "jitr", "none"] },
-  keepAliveSeconds: { kind: "int", min: 30, max: 1200 },
-  cleanSession: { kind: "bool" },
-  backoffBaseMs: { kind: "int", min: 1, max: 3_600_000 },
-  backoffCapMs: { kind: "int", min: 1, max: 3_600_000 },
-  connectSpacingMs: { kind: "int", min: 1000, max: 3_600_000 },
-  provisioningAttempts: { kind: "int", min: 1, max: 1000 },
-  provisioningGraceMs: { kind: "int", min: 0, max: 86_400_000 },
-  reconnectAttempts: { kind: "int", min: 0, max: 1_000_000 },
-  stableSessionMs: { kind: "int", min: 0, max: 86_400_000 },
-  takeoverThreshold: { kind: "int", min: 2, max: 1000 },
-  telemetryIntervalMs: { kind: "int", min: 100, max: 86_400_000 },
-  queueLimit: { kind: "int", min: 1, max: 10_000 },
-  drainPerSecond: { kind: "int", min: 1, max: 90 },
-  maxInFlight: { kind: "int", min: 1, max: 100 },
-  clockWaitMs: { kind: "int", min: 0, max: 3_600_000 },
-  connection: { kind: "object" },
+// Every field once: its default and its rule.
+const fields: { [K in keyof DeviceConfig]: [DeviceConfig[K], Rule] } = {
+  endpoint: ["", "host"],
+  port: [0, [0, 65535]],
+  serverName: ["", "host"],
+  mode: ["mtls", MODES],
+  thingName: ["", 128],
+  clientId: ["", 128],
+  topicPrefix: ["", 128],
+  provisioning: ["jitp", ["jitp", "jitr", "none"]],
+  keepAliveSeconds: [60, [30, 1200]],
+  cleanSession: [false, "boolean"],
+  backoffBaseMs: [1000, [1, HOURS]],
+  backoffCapMs: [60_000, [1, HOURS]],
+  connectSpacingMs: [1000, [1000, HOURS]],
+  provisioningAttempts: [10, [1, 1000]],
+  provisioningGraceMs: [60_000, [0, DAY]],
+  reconnectAttempts: [0, [0, 1_000_000]],
+  stableSessionMs: [30_000, [0, DAY]],
+  takeoverThreshold: [3, [2, 1000]],
+  telemetryIntervalMs: [5000, [100, DAY]],
+  queueLimit: [100, [1, 10_000]],
+  drainPerSecond: [10, [1, 90]],
+  maxInFlight: [10, [1, 100]],
+  clockWaitMs: [30_000, [0, HOURS]],
+  connection: [{}, "object"],
 };
+
+const defaults: Record<string, unknown> = {};
+for (const name in fields) defaults[name] = fields[name as keyof DeviceConfig][0];
+export const defaultConfig = Object.freeze(defaults) as Readonly<DeviceConfig>;
+
+const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$|^[0-9a-fA-F:]+$/;
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Undefined when `value` satisfies `rule`; otherwise what it must be, e.g. "an integer from 0 to 9". */
+export function mustBe(value: unknown, rule: Rule): string | undefined {
+  const v = value as string;
+  if (typeof rule === "number") return typeof v === "string" && v.length <= rule && !CONTROL.test(v) ? undefined : `a string of at most ${rule} characters`;
+  if (rule === "host") return v === "" || (typeof v === "string" && v.length <= 253 && HOST.test(v)) ? undefined : "a host name or IP address";
+  if (rule === "boolean") return typeof v === "boolean" ? undefined : "true or false";
+  if (rule === "object") return isObject(v) ? undefined : "an object";
+  const n = value as number;
+  if (typeof rule[0] === "number") return Number.isInteger(n) && n >= rule[0] && n <= (rule[1] as number) ? undefined : `an integer from ${rule[0]} to ${rule[1]}`;
+  return (rule as readonly string[]).includes(v) ? undefined : `one of ${rule.join(", ")}`;
+}
+
+/** Fields whose values never appear in a message. */
+const SECRETS = ["token", "tokenSignature", "password", "secretAccessKey", "sessionToken"];
+
+/** Failure "config-invalid": `config field "<field>" = <value> <problem>`; secrets are withheld. */
+export function invalidField(field: string, value: unknown, problem: string): Failure {
+  const shown = value === undefined ? "unset"
+    : SECRETS.includes(field.replace("connection.", "")) ? "(withheld)"
+    : typeof value === "string" ? JSON.stringify(value.length > 40 ? value.slice(0, 40) + "..." : value)
+    : isObject(value) ? "an object" : Array.isArray(value) ? "an array" : String(value);
+  return { code: "config-invalid", message: `config field "${field}" = ${shown} ${problem}.`, retryable: false };
+}
 
 export type ConfigSource = "manifest" | "preference";
 
@@ -122,6 +136,8 @@ export interface LoadedConfig {
   ignored: string[];
 }
 
+const WHERE = { manifest: "the manifest's \"config\"", preference: "Preference \"config\"" };
+
 /**
  * Defaults, overlaid by the manifest's `config`, overlaid by the Preference overrides.
  * Returns a Failure "config-invalid" naming the field, its value and where it came from when a
@@ -129,19 +145,19 @@ export interface LoadedConfig {
  */
 export function loadConfig(manifest: unknown, overrides?: unknown): Result<LoadedConfig> {
   const ignored: string[] = [];
-  const merged: Record<string, unknown> = { ...defaultConfig, connection: { ...defaultConfig.connection } };
+  const merged: Record<string, unknown> = { ...defaultConfig, connection: {} };
   for (const [source, layer] of [["manifest", manifest], ["preference", overrides]] as const) {
-    if (layer === undefined || layer === null) continue;
-    if (typeof layer !== "object" || Array.isArray(layer)) {
-      return fail("config-invalid", `config from the ${source} must be a JSON object, got ${show(layer)}: fix the ${where(source)}.`);
-    }
-    for (const [name, value] of Object.entries(layer as Record<string, unknown>)) {
-      if (source === "manifest" && !(name in rules)) {
+    if (layer == null) continue;
+    if (!isObject(layer)) return fail("config-invalid", `config from the ${source} must be a JSON object: fix ${WHERE[source]}.`);
+    for (const name in layer) {
+      const value = layer[name];
+      const rule = fields[name as keyof DeviceConfig]?.[1];
+      if (!rule && source === "manifest") {
         ignored.push(name);
         continue;
       }
-      const problem = checkField(name, value, source);
-      if (problem) return { ok: false, failure: problem };
+      const problem = rule ? mustBe(value, rule) ?? checkSpecial(name, value as string) : `is not a config field (known: ${Object.keys(fields).join(", ")})`;
+      if (problem) return { ok: false, failure: invalidField(name, value, `(from the ${source}) ${rule ? "must be " : ""}${problem}: fix ${WHERE[source]}`) };
       merged[name] = name === "connection" ? { ...(merged.connection as object), ...(value as object) } : value;
     }
   }
@@ -152,76 +168,41 @@ export function loadConfig(manifest: unknown, overrides?: unknown): Result<Loade
   return ok({ config, ignored });
 }
 
+function checkSpecial(name: string, value: string): string | undefined {
+  if (name === "clientId" && value[0] === "$") return "not starting with \"$\"";
+  if (name === "topicPrefix" && /[#+]/.test(value)) return "free of MQTT wildcards";
+}
+
 /**
  * Parses the Preference override string (JSON object). Returns undefined for an absent value,
- * a Failure "config-invalid" when it is not a JSON object.
+ * a Failure "config-invalid" when it is not JSON (without echoing the text).
  */
 export function parseOverrides(stored: string | Uint8Array | undefined): Result<unknown> {
   if (stored === undefined) return ok(undefined);
-  const text = typeof stored === "string" ? stored : new TextDecoder().decode(stored);
   try {
-    return ok(JSON.parse(text));
+    return ok(JSON.parse(typeof stored === "string" ? stored : new TextDecoder().decode(stored)));
   } catch {
-    return fail("config-invalid", `Preference "config" is not valid JSON (${text.length} bytes): rewrite it or remove it to use the manifest's config.`);
+    return fail("config-invalid", "Preference \"config\" is not valid JSON: rewrite or remove it.");
   }
 }
 
 /**
  * Fills what only the credentials know (thing name, endpoint) and derives the defaults that
  * depend on other fields. Returns a Failure "config-invalid" when thingName or endpoint is
- * still missing.
+ * still missing or invalid.
  */
 export function completeConfig(config: DeviceConfig, settings: Record<string, string>): Result<DeviceConfig> {
   const done = { ...config };
-  if (!done.thingName && settings.thingName) done.thingName = settings.thingName;
-  if (!done.endpoint && settings.endpoint) done.endpoint = settings.endpoint;
-  if (!done.thingName) return fail("config-invalid", `config field "thingName" is empty: set it in the manifest's config, in Preference "config", or in the credentials' settings.`);
-  if (!done.endpoint) return fail("config-invalid", `config field "endpoint" is empty: set the IoT data endpoint (e.g. "xxxx-ats.iot.us-east-1.amazonaws.com") in the manifest's config or the credentials' settings.`);
-  const problem = checkField("thingName", done.thingName, "manifest") ?? checkField("endpoint", done.endpoint, "manifest");
-  if (problem) return { ok: false, failure: problem };
-  if (!done.clientId) done.clientId = done.thingName;
-  if (!done.topicPrefix) done.topicPrefix = done.thingName;
-  if (!done.serverName) done.serverName = done.endpoint;
-  if (!done.port) done.port = done.mode === "mtls" ? 8883 : 443;
-  return ok(done);
-}
-
-function checkField(name: string, value: unknown, source: ConfigSource): Failure | undefined {
-  const rule = (rules as Record<string, FieldRule | undefined>)[name];
-  const bad = (expect: string): Failure => ({
-    code: "config-invalid",
-    message: `config field "${name}" = ${show(value)} (from the ${source}) ${expect}: fix the ${where(source)}.`,
-    retryable: false,
-  });
-  if (!rule) return bad(`is not a config field (known: ${Object.keys(rules).join(", ")})`);
-  switch (rule.kind) {
-    case "int":
-      if (typeof value !== "number" || !Number.isInteger(value) || value < rule.min || value > rule.max) {
-        return bad(`must be an integer from ${rule.min} to ${rule.max}`);
-      }
-      return undefined;
-    case "string":
-      if (typeof value !== "string" || value.length > rule.max) return bad(`must be a string of at most ${rule.max} characters`);
-      if (rule.hostname && value !== "" && !/^[A-Za-z0-9.:-]+$/.test(value)) return bad("must be a host name");
-      if (name === "clientId" && value.startsWith("$")) return bad("must not start with \"$\"");
-      if (name === "topicPrefix" && /[#+]/.test(value)) return bad("must not contain MQTT wildcards");
-      return undefined;
-    case "enum":
-      if (typeof value !== "string" || !rule.values.includes(value)) return bad(`must be one of ${rule.values.join(", ")}`);
-      return undefined;
-    case "bool":
-      return typeof value === "boolean" ? undefined : bad("must be true or false");
-    case "object":
-      return typeof value === "object" && value !== null && !Array.isArray(value) ? undefined : bad("must be an object");
+  done.thingName ||= settings.thingName ?? "";
+  done.endpoint ||= settings.endpoint ?? "";
+  for (const name of ["thingName", "endpoint"] as const) {
+    const value = done[name];
+    const problem = value ? mustBe(value, fields[name][1]) : "is empty";
+    if (problem) return fail("config-invalid", `config field "${name}" ${value ? "must be " : ""}${problem}: set it in the config or the credentials' settings.`);
   }
-}
-
-function where(source: ConfigSource): string {
-  return source === "manifest" ? "manifest's \"config\" section" : "JSON stored in Preference \"config\"";
-}
-
-function show(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value.length > 40 ? value.slice(0, 40) + "..." : value);
-  if (typeof value === "object" && value !== null) return Array.isArray(value) ? "an array" : "an object";
-  return String(value);
+  done.clientId ||= done.thingName;
+  done.topicPrefix ||= done.thingName;
+  done.serverName ||= done.endpoint;
+  done.port ||= done.mode === "mtls" ? 8883 : 443;
+  return ok(done);
 }

@@ -1,10 +1,12 @@
 // The connection config: how to reach AWS IoT Core in one of its five device modes. Built
 // from the device config's `mode`, `endpoint`, `port`, `serverName` and its `connection`
-// object (mode-specific settings), and validated field by field before any network use.
+// object (mode-specific settings), and validated before any network use with the same field
+// checker as the device config.
 
-import { fail, ok, type Result } from "../platform/failure.js";
+import { ok, type Result } from "../platform/failure.js";
+import { MODES, invalidField, isObject, mustBe, type ConnectionMode, type Rule } from "../config/config.js";
 
-export type ConnectionMode = "mtls" | "mtls-alpn" | "custom-auth" | "wss-custom-auth" | "wss-sigv4";
+export type { ConnectionMode };
 
 export interface ConnectionConfig {
   mode: ConnectionMode;
@@ -52,19 +54,15 @@ export interface ConnectionFields {
   connection?: unknown;
 }
 
-type Kind = "string" | "int" | "bool";
-const settings: Record<string, Kind> = {
-  authorizerName: "string", tokenKeyName: "string", token: "string", tokenSignature: "string",
-  username: "string", password: "string", authInQuery: "bool", region: "string",
-  accessKeyId: "string", secretAccessKey: "string", sessionToken: "string", credentialsExpiration: "int",
-  identityPoolId: "string", cognitoEndpoint: "string", cognitoAddress: "string", cognitoPort: "int", presignExpiresSeconds: "int",
+const TEXT = 4096;
+const COUNT: Rule = [0, Number.MAX_SAFE_INTEGER];
+const settings: { [K in keyof ConnectionConfig]?: Rule } = {
+  authorizerName: TEXT, tokenKeyName: TEXT, token: TEXT, tokenSignature: TEXT,
+  username: TEXT, password: TEXT, authInQuery: "boolean", region: TEXT,
+  accessKeyId: TEXT, secretAccessKey: TEXT, sessionToken: TEXT, credentialsExpiration: COUNT,
+  identityPoolId: TEXT, cognitoEndpoint: "host", cognitoAddress: "host", cognitoPort: [1, 65535], presignExpiresSeconds: [1, 604800],
 };
-/** Fields whose values must never appear in an error message. */
-const secret = ["token", "tokenSignature", "password", "secretAccessKey", "sessionToken"];
-const MODES = ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"];
-const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$|^[0-9a-fA-F:]+$/;
-const HTTP_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const CONTROL = /[\x00-\x1f\x7f]/;
+const top: [keyof ConnectionFields, Rule][] = [["mode", MODES], ["endpoint", "host"], ["port", [0, 65535]], ["serverName", "host"], ["connection", "object"]];
 
 /**
  * Returns the validated config, or a Failure "config-invalid" naming the field (`mode`,
@@ -72,52 +70,51 @@ const CONTROL = /[\x00-\x1f\x7f]/;
  * and what it must be.
  */
 export function validateConnectionConfig(fields: ConnectionFields): Result<ConnectionConfig> {
-  const { mode, endpoint, port, serverName } = fields;
-  const connection = fields.connection ?? {};
-  if (typeof mode !== "string" || !MODES.includes(mode)) return invalid("mode", mode, `must be one of ${MODES.join(", ")}`);
-  if (typeof endpoint !== "string" || endpoint.length > 253 || !HOST.test(endpoint)) return invalid("endpoint", endpoint, "must be a host name such as xxxx-ats.iot.us-east-1.amazonaws.com");
-  if (port !== undefined && (typeof port !== "number" || !Number.isInteger(port) || port < 0 || port > 65535)) return invalid("port", port, "must be an integer from 0 (the mode's standard port) to 65535");
-  if (serverName !== undefined && serverName !== "" && (typeof serverName !== "string" || serverName.length > 253 || !HOST.test(serverName))) return invalid("serverName", serverName, "must be a host name (the endpoint or your custom domain)");
-  if (typeof connection !== "object" || connection === null || Array.isArray(connection)) return invalid("connection", connection, "must be an object");
-  const config = { mode, endpoint, port: (port as number) || (mode === "mtls" ? 8883 : 443), serverName: (serverName as string) || endpoint } as ConnectionConfig;
-  for (const [name, value] of Object.entries(connection)) {
-    const kind = settings[name];
-    if (!kind) return invalid(`connection.${name}`, value, `is not a connection setting (known: ${Object.keys(settings).join(", ")})`);
-    if (value === undefined || value === "") continue;
-    if (kind === "string" && (typeof value !== "string" || value.length > 4096 || CONTROL.test(value))) return invalid(`connection.${name}`, value, "must be a string without control characters");
-    if (kind === "int" && (typeof value !== "number" || !Number.isInteger(value) || value < 0)) return invalid(`connection.${name}`, value, "must be a non-negative integer");
-    if (kind === "bool" && typeof value !== "boolean") return invalid(`connection.${name}`, value, "must be true or false");
-    (config as unknown as Record<string, unknown>)[name] = value;
+  const given = { ...fields, connection: fields.connection ?? {} } as Record<string, unknown>;
+  for (const [name, rule] of top) {
+    const value = given[name];
+    const problem = name === "endpoint" && !value ? "a host name" : value === undefined ? undefined : mustBe(value, rule);
+    if (problem) return invalid(name, value, "must be " + problem);
+  }
+  const { mode, endpoint, port, serverName } = given as unknown as ConnectionConfig;
+  const config = { mode, endpoint, port: port || (mode === "mtls" ? 8883 : 443), serverName: serverName || endpoint } as ConnectionConfig;
+  const connection = given.connection as Record<string, unknown>;
+  for (const name in connection) {
+    const value = connection[name];
+    const rule = settings[name as keyof ConnectionConfig];
+    const problem = !rule ? `is not a connection setting (known: ${Object.keys(settings).join(", ")})`
+      : value === undefined || value === "" ? undefined : mustBe(value, rule);
+    if (problem) return invalid("connection." + name, value, rule ? "must be " + problem : problem);
+    if (value !== undefined && value !== "") (config as unknown as Record<string, unknown>)[name] = value;
   }
   return checkMode(config);
 }
 
+const AWS_HOST = /\.iot\.([a-z0-9-]+)\.amazonaws\.com$/;
+
 function checkMode(c: ConnectionConfig): Result<ConnectionConfig> {
   if (c.mode === "custom-auth" || c.mode === "wss-custom-auth") {
-    if (c.token !== undefined && !c.tokenKeyName) return invalid("connection.tokenKeyName", c.tokenKeyName, "must be set when a token is (the authorizer's token key name)");
-    if (c.tokenKeyName !== undefined && !HTTP_TOKEN.test(c.tokenKeyName)) return invalid("connection.tokenKeyName", c.tokenKeyName, "must be a plain header name (letters, digits, -)");
-    if (c.tokenSignature !== undefined && c.token === undefined) return invalid("connection.token", undefined, "must be set when tokenSignature is (the signature signs the token)");
-    if (c.tokenSignature !== undefined && !/^[A-Za-z0-9+/]+=*$/.test(c.tokenSignature)) return invalid("connection.tokenSignature", c.tokenSignature, "must be the base64 RSA-SHA256 signature of the token");
-    if (c.authorizerName === undefined && c.token === undefined && c.username === undefined) return invalid("connection.authorizerName", undefined, "must be set, or a token or username for the domain's default authorizer");
-    if (c.mode === "wss-custom-auth" && c.username !== undefined) return invalid("connection.username", c.username, "is not used over WebSocket: pass the token instead");
+    if (c.token !== undefined && !c.tokenKeyName) return setting("tokenKeyName", c.tokenKeyName, "must be set with a token");
+    if (c.tokenKeyName !== undefined && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(c.tokenKeyName)) return setting("tokenKeyName", c.tokenKeyName, "must be a plain header name");
+    if (c.tokenSignature !== undefined && c.token === undefined) return setting("token", undefined, "must be set with tokenSignature");
+    if (c.tokenSignature !== undefined && !/^[A-Za-z0-9+/]+=*$/.test(c.tokenSignature)) return setting("tokenSignature", c.tokenSignature, "must be the token's base64 RSA-SHA256 signature");
+    if (c.authorizerName === undefined && c.token === undefined && c.username === undefined) return setting("authorizerName", undefined, "must be set, or a token or username for the default authorizer");
+    if (c.mode === "wss-custom-auth" && c.username !== undefined) return setting("username", c.username, "is not used over WebSocket: pass a token");
   } else if (c.mode === "wss-sigv4") {
-    const awsName = /\.iot\.([a-z0-9-]+)\.amazonaws\.com$/;
-    c.region ??= awsName.exec(c.serverName)?.[1] ?? awsName.exec(c.endpoint)?.[1] ?? /^([a-z0-9-]+):/.exec(c.identityPoolId ?? "")?.[1];
-    if (!c.region || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(c.region)) return invalid("connection.region", c.region, "must be the endpoint's AWS region, e.g. us-east-1");
+    c.region ??= AWS_HOST.exec(c.serverName)?.[1] ?? AWS_HOST.exec(c.endpoint)?.[1] ?? /^([a-z0-9-]+):/.exec(c.identityPoolId ?? "")?.[1];
+    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(c.region ?? "")) return setting("region", c.region, "must be the endpoint's AWS region, e.g. us-east-1");
     const fixed = c.accessKeyId !== undefined || c.secretAccessKey !== undefined;
-    if (fixed === (c.identityPoolId !== undefined)) return invalid("connection.identityPoolId", c.identityPoolId, "or accessKeyId with secretAccessKey must be set, not both");
-    if (fixed && (!c.accessKeyId || !c.secretAccessKey)) return invalid(c.accessKeyId ? "connection.secretAccessKey" : "connection.accessKeyId", undefined, "must be set with the other half of the key");
-    if (c.identityPoolId !== undefined && !/^[a-z0-9-]+:[0-9a-f-]+$/.test(c.identityPoolId)) return invalid("connection.identityPoolId", c.identityPoolId, "must look like us-east-1:xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx");
-    if (c.cognitoEndpoint !== undefined && !HOST.test(c.cognitoEndpoint)) return invalid("connection.cognitoEndpoint", c.cognitoEndpoint, "must be a host name");
-    if (c.cognitoAddress !== undefined && !HOST.test(c.cognitoAddress)) return invalid("connection.cognitoAddress", c.cognitoAddress, "must be a host name or IP address");
-    if (c.cognitoPort !== undefined && (c.cognitoPort < 1 || c.cognitoPort > 65535)) return invalid("connection.cognitoPort", c.cognitoPort, "must be 1 to 65535");
-    if (c.presignExpiresSeconds !== undefined && (c.presignExpiresSeconds < 1 || c.presignExpiresSeconds > 604800)) return invalid("connection.presignExpiresSeconds", c.presignExpiresSeconds, "must be 1 to 604800");
+    if (fixed === (c.identityPoolId !== undefined)) return setting("identityPoolId", c.identityPoolId, "or accessKeyId and secretAccessKey must be set, not both");
+    if (fixed && (!c.accessKeyId || !c.secretAccessKey)) return setting(c.accessKeyId ? "secretAccessKey" : "accessKeyId", undefined, "must be set with the other half of the key");
+    if (c.identityPoolId !== undefined && !/^[a-z0-9-]+:[0-9a-f-]+$/.test(c.identityPoolId)) return setting("identityPoolId", c.identityPoolId, "must look like us-east-1:<uuid>");
   }
   return ok(c);
 }
 
-function invalid(field: string, value: unknown, must: string): Result<never> {
-  const name = field.replace("connection.", "");
-  const shown = secret.includes(name) && value !== undefined ? "(withheld)" : typeof value === "string" ? JSON.stringify(value.length > 60 ? value.slice(0, 60) + "..." : value) : String(value);
-  return fail("config-invalid", `config field "${field}" = ${shown} ${must}.`);
+function invalid(field: string, value: unknown, problem: string): Result<never> {
+  return { ok: false, failure: invalidField(field, value, problem) };
+}
+
+function setting(name: keyof ConnectionConfig, value: unknown, problem: string): Result<never> {
+  return invalid("connection." + name, value, problem);
 }
