@@ -290,8 +290,8 @@ async function customAuthConnection(core: CoreEndpoints, options: DemoSetupOptio
   return { authorizerName: AUTHORIZER, tokenKeyName: TOKEN_KEY_NAME, token: options.thingName, tokenSignature };
 }
 
-/** Writes the authorizer function into the stand-in's functions folder; returns its path. */
-function writeAuthorizerFunction(iotcoreStateDir: string): string {
+/** Writes npm start's authorizer function into the stand-in's functions folder; returns its path. Throws on a write error. */
+export function writeAuthorizerFunction(iotcoreStateDir: string): string {
   const dir = join(iotcoreStateDir, "functions");
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${AUTHORIZER_FUNCTION}.mjs`);
