@@ -37,11 +37,11 @@ export function isBlank(header: Uint8Array): boolean {
  * whose message is the problem only; callers prefix the source.
  */
 export function containerLength(header: Uint8Array): Result<number> {
-  if (header.length < HEADER_SIZE) return problem("credentials-truncated", `truncated: ${header.length} bytes, shorter than the ${HEADER_SIZE}-byte header`);
+  if (header.length < HEADER_SIZE) return problem("credentials-truncated", `truncated: ${header.length} bytes, no header`);
   for (let i = 0; i < 4; i++) {
-    if (header[i] !== MAGIC[i]) return problem("credentials-not-an-image", "not a credentials image (wrong magic bytes)");
+    if (header[i] !== MAGIC[i]) return problem("credentials-not-an-image", "not a credentials image");
   }
-  if (header[4] !== VERSION) return problem("credentials-unsupported-version", `image version ${header[4]} is not supported by this firmware (expects ${VERSION})`);
+  if (header[4] !== VERSION) return problem("credentials-unsupported-version", `image version ${header[4]} is not ${VERSION}`);
   if (header[5] !== HEADER_SIZE) return problem("credentials-corrupt", `header size ${header[5]} is not ${HEADER_SIZE}`);
   const payload = (header[8]! | (header[9]! << 8) | (header[10]! << 16) | (header[11]! << 24)) >>> 0;
   return ok(HEADER_SIZE + payload);
@@ -63,27 +63,29 @@ export function decodeContainer(bytes: Uint8Array): Result<ContainerContents> {
 
 function decodeEntries(bytes: Uint8Array, end: number, count: number): Result<ContainerContents> {
   const contents: ContainerContents = { chain: [], trustedCa: [], settings: {} };
+  const corrupt = (what: string) => problem<ContainerContents>("credentials-corrupt", `entry ${n} ${what}`);
   const decoder = new TextDecoder();
   let at = HEADER_SIZE;
-  for (let n = 0; n < count; n++) {
-    if (at + ENTRY_HEADER_SIZE > end) return problem("credentials-corrupt", `entry ${n} runs past the end of the image`);
+  let n = 0;
+  for (; n < count; n++) {
+    if (at + ENTRY_HEADER_SIZE > end) break;
     const type = bytes[at]!;
     const length = bytes[at + 2]! | (bytes[at + 3]! << 8);
     const start = at + ENTRY_HEADER_SIZE;
     at = start + length;
-    if (at > end) return problem("credentials-corrupt", `entry ${n} runs past the end of the image`);
+    if (at > end) return corrupt("runs past the end");
     const data = bytes.subarray(start, at);
     if (type === ENTRY_KEY) {
-      if (contents.key) return problem("credentials-corrupt", "the image holds more than one private key");
+      if (contents.key) return corrupt("is a second key");
       contents.key = data;
     } else if (type === ENTRY_CHAIN) contents.chain.push(data);
     else if (type === ENTRY_TRUSTED_CA) contents.trustedCa.push(data);
     else if (type === ENTRY_SETTING) {
       const split = data.indexOf(0);
-      if (split <= 0) return problem("credentials-corrupt", `setting entry ${n} has no name`);
+      if (split <= 0) return corrupt("is a setting without a name");
       contents.settings[decoder.decode(data.subarray(0, split))] = decoder.decode(data.subarray(split + 1));
-    } else return problem("credentials-corrupt", `entry ${n} has unknown type ${type}`);
+    } else return corrupt(`has unknown type ${type}`);
   }
-  if (at !== end) return problem("credentials-corrupt", `${end - at} bytes after the last entry`);
+  if (at !== end) return problem("credentials-corrupt", "the entries do not fill the image exactly");
   return ok(contents);
 }

@@ -4,7 +4,7 @@
 // wrap files. A source that holds nothing is skipped; a source that holds a bad image stops
 // the search with a Failure (a corrupt partition must not silently fall back to dev keys).
 
-import { fail, failure, ok, type Failure, type Result } from "../platform/failure.js";
+import { fail, ok, type Result } from "../platform/failure.js";
 import type { Platform, Storage } from "../platform/seam.js";
 import { containerLength, decodeContainer, isBlank } from "./container.js";
 import {
@@ -74,58 +74,45 @@ export function loadCredentials(
   sources: CredentialSources,
   options: LoadOptions = {},
 ): Result<Credentials> {
-  const order = options.order ?? ["partition", "preference", "resource"];
   const tried: string[] = [];
-  for (const kind of order) {
+  for (const kind of options.order ?? ["partition", "preference", "resource"]) {
     const reading = sourceReading(kind, platform.storage, sources, options);
     if (!reading) continue;
-    tried.push(reading.label);
-    const bytes = guarded(reading);
+    const { label, fix } = reading;
+    tried.push(label);
+    let bytes: Result<Uint8Array | undefined>;
+    try {
+      bytes = reading.read();
+    } catch (e) {
+      return fail("credentials-source-error", `${label}: unreadable (${String(e).slice(0, 80)}); check it exists, then ${fix}`);
+    }
     if (!bytes.ok) return bytes;
     if (!bytes.value) {
-      platform.log(`credentials: nothing in ${reading.label}`);
+      platform.log(`credentials: nothing in ${label}`);
       continue;
     }
     const contents = decodeContainer(bytes.value);
-    if (!contents.ok) return fail(contents.failure.code, `${reading.label}: ${contents.failure.message}; ${reading.fix}`);
+    if (!contents.ok) return fail(contents.failure.code, `${label}: ${contents.failure.message}; ${fix}`);
     const valid = validateContents(contents.value, platform.clock, options.requireClientCertificate ?? true);
-    if (!valid.ok) return { ok: false, failure: prefixed(reading.label, valid.failure) };
+    if (!valid.ok) return fail(valid.failure.code, `${label}: ${valid.failure.message}`, valid.failure.retryable);
     const { key, chain, trustedCa, settings } = contents.value;
-    platform.log(`credentials: loaded from ${reading.label} (${chain.length} chain certificate(s), ${trustedCa.length} trusted CA(s), settings: ${Object.keys(settings).join(", ") || "none"})`);
-    return ok(credentials(kind, key ?? new Uint8Array(0), chain, trustedCa, settings));
+    platform.log(`credentials: ${label}: ${chain.length} chain, ${trustedCa.length} CA, settings: ${Object.keys(settings).join(", ")}`);
+    // Copies, so the result does not pin a whole partition or Preference buffer in memory.
+    const result = { certificateChain: chain.map(copy), trustedCa: trustedCa.map(copy), settings, source: kind } as Credentials;
+    Object.defineProperty(result, "clientKey", { value: copy(key ?? new Uint8Array(0)) });
+    return ok(result);
   }
-  return fail("credentials-not-found", `no credentials in ${tried.join(", ") || "any configured source"}; write an image with \`npm run certs -- image\` and flash it, or use \`npm run certs -- preference\` / \`resources\``);
-}
-
-function credentials(source: CredentialSource, key: Uint8Array, chain: Uint8Array[], trustedCa: Uint8Array[], settings: Record<string, string>): Credentials {
-  // Copies, so the result does not pin a whole partition or Preference buffer in memory.
-  const result = { certificateChain: chain.map(copy), trustedCa: trustedCa.map(copy), settings, source } as Credentials;
-  Object.defineProperty(result, "clientKey", { value: copy(key), enumerable: false });
-  return result;
+  return fail("credentials-not-found", `no credentials in ${tried.join(", ") || "any source"}; flash an image from \`npm run certs -- image\` (or \`preference\` / \`resources\`)`);
 }
 
 function copy(bytes: Uint8Array): Uint8Array {
   return bytes.slice();
 }
 
-function prefixed(label: string, f: Failure): Failure {
-  return failure(f.code, `${label}: ${f.message}`, f.retryable);
-}
-
-function guarded(reading: SourceReading): Result<Uint8Array | undefined> {
-  try {
-    return reading.read();
-  } catch (e) {
-    const reason = e instanceof Error ? e.message.slice(0, 80) : "unknown error";
-    return fail("credentials-source-error", `${reading.label}: could not be read (${reason}); check the source exists, then ${reading.fix}`);
-  }
-}
-
 function sourceReading(kind: CredentialSource, storage: Storage, sources: CredentialSources, options: LoadOptions): SourceReading | undefined {
+  const { partition, resource } = sources;
   if (kind === "partition") {
-    const partition = sources.partition;
-    if (!partition) return undefined;
-    return {
+    return partition && {
       label: `credentials partition '${partition.name}'`,
       fix: "write a new image with `npm run certs -- image` and flash it",
       read: () => readPartition(partition),
@@ -139,13 +126,11 @@ function sourceReading(kind: CredentialSource, storage: Storage, sources: Creden
       read: () => readPreference(storage, prefix),
     };
   }
-  const lookup = sources.resource;
-  if (!lookup) return undefined;
   const name = options.resourceName ?? RESOURCE_NAME;
-  return {
+  return resource && {
     label: `credentials resource '${name}'`,
     fix: "regenerate it with `npm run certs -- resources` and rebuild",
-    read: () => ok(lookup(name)),
+    read: () => ok(resource(name)),
   };
 }
 
@@ -155,16 +140,17 @@ function readPartition(partition: PartitionReader): Result<Uint8Array | undefine
   const total = containerLength(header);
   if (!total.ok) return total;
   if (total.value > partition.byteLength) {
-    return fail("credentials-truncated", `truncated: the image needs ${total.value} bytes but the partition holds ${partition.byteLength}`);
+    return fail("credentials-truncated", `truncated: the image needs ${total.value} bytes, the partition holds ${partition.byteLength}`);
   }
   return ok(partition.read(0, total.value) ?? new Uint8Array(0));
 }
 
 function readPreference(storage: Storage, prefix: string): Result<Uint8Array | undefined> {
-  const countValue = storage.get(preferenceCountKey(prefix));
+  const countKey = preferenceCountKey(prefix);
+  const countValue = storage.get(countKey);
   if (countValue === undefined) return ok(undefined);
-  const count = typeof countValue === "string" && /^[0-9]{1,3}$/.test(countValue) ? Number(countValue) : -1;
-  if (count < 1) return fail("credentials-corrupt", `'${preferenceCountKey(prefix)}' is not a part count`);
+  const count = typeof countValue === "string" && /^[0-9]{1,3}$/.test(countValue) ? Number(countValue) : 0;
+  if (count < 1) return fail("credentials-corrupt", `'${countKey}' is not a part count`);
   const parts: Uint8Array[] = [];
   let total = 0;
   for (let i = 0; i < count; i++) {
