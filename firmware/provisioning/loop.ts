@@ -81,14 +81,14 @@ export class ConnectionLoop {
   markProvisioned(): void {
     if (this.#state.provisioned) return;
     this.#state = { ...this.#state, provisioned: true };
-    this.#platform.log("provisioning: the server accepts this certificate: provisioned (remembered)");
+    this.#log("provisioned: the server accepts this certificate");
     this.#events.onProvisioned();
   }
 
   /** Wire to MqttClientEvents.onConnected. */
   connected(info: { sessionPresent: boolean }): void {
     this.#acceptedAt = this.#platform.clock.now();
-    this.#platform.log(`connect: accepted on attempt ${this.#attempts} (session present: ${info.sessionPresent ? "yes" : "no"})`);
+    this.#log(`accepted on attempt ${this.#attempts} (session present: ${info.sessionPresent})`);
     this.#status("online", `Connected to ${this.#target}.`);
     this.#events.onSessionUp(info);
   }
@@ -97,8 +97,9 @@ export class ConnectionLoop {
   disconnected(f?: Failure): void {
     this.#active = false;
     const now = this.#platform.clock.now();
-    const accepted = this.#acceptedAt !== undefined;
-    const sessionMs = accepted ? now - this.#acceptedAt! : 0;
+    const acceptedAt = this.#acceptedAt;
+    const accepted = acceptedAt !== undefined;
+    const sessionMs = accepted ? now - acceptedAt : 0;
     this.#acceptedAt = undefined;
     if (accepted) this.#events.onSessionDown();
     if (this.#stopped) return;
@@ -106,21 +107,16 @@ export class ConnectionLoop {
     this.#state = decision.state;
     const what = f ? f.code : "closed by the server";
     if (decision.action === "stop") {
-      this.#platform.log(`connect: giving up after attempt ${this.#attempts} (${what}): ${decision.failure.message}`);
-      this.#status(decision.status, decision.failure.message, decision.failure.code);
-      return;
+      this.#log(`giving up after attempt ${this.#attempts} (${what})`);
+      return this.#status(decision.status, decision.failure.message, decision.failure.code);
     }
+    const why = decision.why;
     if (decision.takeoverDetected) {
-      const message = `Another connection keeps taking over client id sessions (${decision.state.shortSessions} short sessions in a row): check that no other device uses this certificate or client id; retrying only every ${Math.round(this.#params.capMs / 1000)} s.`;
-      this.#platform.log(`connect: takeover suspected: ${message}`);
-      this.#status("takeover", message, "client-id-takeover");
-    } else if (decision.why === "provisioning") {
-      this.#status("provisioning", `Dropped (${what}) while the certificate is being provisioned; retrying.`, f?.code);
-    } else if (decision.why !== "takeover") {
-      this.#status("reconnecting", `Connection lost (${what}); reconnecting.`, f?.code);
+      this.#status("takeover", `Another connection keeps taking over this client id (${decision.state.shortSessions} short sessions): check that no other device uses this certificate or client id; retrying every ${Math.round(this.#params.capMs / 1000)} s.`, "client-id-takeover");
+    } else if (why !== "takeover") {
+      this.#status(why === "provisioning" ? "provisioning" : "reconnecting", `Connection lost (${what})${why === "provisioning" ? " while provisioning" : ""}; retrying.`, f?.code);
     }
-    const label = decision.why === "provisioning" ? "still provisioning" : decision.why;
-    this.#platform.log(`connect: attempt ${this.#attempts} ended (${what}${accepted ? ` after ${sessionMs} ms` : ""}): ${label}; next attempt in ${decision.delayMs} ms`);
+    this.#log(`attempt ${this.#attempts} ended (${what}${accepted ? ` after ${sessionMs} ms` : ""}): ${why === "provisioning" ? "still provisioning" : why}; next attempt in ${decision.delayMs} ms`);
     this.#timer = this.#platform.timers.setTimeout(() => this.#attempt(), decision.delayMs);
   }
 
@@ -134,10 +130,14 @@ export class ConnectionLoop {
     }
     this.#attempts += 1;
     this.#state = attemptStarted(this.#state, this.#platform.clock.now());
-    this.#platform.log(`connect: attempt ${this.#attempts} to ${this.#target} (${this.#state.provisioned ? "provisioned" : "not provisioned yet"})`);
+    this.#log(`attempt ${this.#attempts} to ${this.#target} (${this.#state.provisioned ? "provisioned" : "not provisioned yet"})`);
     if (this.#attempts === 1) this.#status("connecting", `Connecting to ${this.#target}.`);
     this.#active = true;
     this.#client.connect(link.value);
+  }
+
+  #log(line: string): void {
+    this.#platform.log("connect: " + line);
   }
 
   #status(state: DeviceStatus["state"], message: string, code?: string): void {

@@ -46,14 +46,9 @@ export type Decision =
   | { action: "retry"; why: FailureClass | "takeover"; delayMs: number; state: LoopState; takeoverDetected: boolean }
   | { action: "stop"; status: "refused" | "gave-up"; failure: Failure; state: LoopState };
 
-const CERTIFICATE_ALERTS = new Set([
-  "tls-alert-bad-certificate",
-  "tls-alert-certificate-unknown",
-  "tls-alert-certificate-revoked",
-  "tls-alert-certificate-expired",
-  "tls-alert-unknown-ca",
-  "tls-alert-access-denied",
-]);
+// TLS alerts about the client certificate: bad, unknown, revoked or expired certificate,
+// unknown CA, access denied.
+const CERTIFICATE_ALERT = /^tls-alert-(bad-certificate|certificate-|unknown-ca|access-denied)/;
 
 const NETWORK = new Set([
   "connection-refused",
@@ -80,7 +75,7 @@ export function classify(failure: Failure | undefined, provisioned: boolean, wit
   const code = failure?.code ?? "connection-closed";
   if (DROPPED.has(code)) return provisioned ? "network" : "provisioning";
   if (NETWORK.has(code)) return "network";
-  if (CERTIFICATE_ALERTS.has(code)) return !provisioned && withinGrace ? "provisioning" : "permanent";
+  if (CERTIFICATE_ALERT.test(code)) return !provisioned && withinGrace ? "provisioning" : "permanent";
   if (code.startsWith("tls-") || code.startsWith("connack-")) return "permanent";
   return failure?.retryable ? "network" : "permanent";
 }
@@ -128,36 +123,17 @@ export function attemptStarted(state: LoopState, now: number): LoopState {
 }
 
 function explainPermanent(failure: Failure | undefined, provisioned: boolean): Failure {
-  const cause = failure ? `${failure.code}: ${failure.message}` : "closed";
   const code = failure?.code ?? "connection-closed";
-  let advice: string;
-  if (code === "tls-untrusted-server" || code === "tls-hostname-mismatch") {
-    advice = "the server is not the IoT endpoint this device trusts: check the endpoint, serverName and root CA";
-  } else if (CERTIFICATE_ALERTS.has(code)) {
-    advice = provisioned
-      ? "the server rejects this device's certificate: it may have been deactivated or revoked"
-      : "the server still rejects this device's certificate after the provisioning grace time: check that its CA is registered and ACTIVE with auto-registration";
-  } else if (code === "connack-not-authorized" || code === "connack-bad-credentials") {
-    advice = "the server refuses this device: check the certificate status and that its policy allows iot:Connect for this client id";
-  } else {
-    advice = "retrying cannot fix this";
-  }
-  return { code: "connect-refused", message: `Connection refused for good (${cause}); ${advice}.`, retryable: false };
+  const advice = code === "tls-untrusted-server" || code === "tls-hostname-mismatch" ? "check the endpoint, serverName and root CA"
+    : CERTIFICATE_ALERT.test(code) ? (provisioned ? "the certificate may be revoked or inactive" : "check that its CA is registered and ACTIVE with auto-registration")
+    : code === "connack-not-authorized" || code === "connack-bad-credentials" ? "check the certificate status and that the policy allows iot:Connect for this client id"
+    : "retrying cannot fix this";
+  return { code: "connect-refused", message: `Refused for good (${failure ? `${code}: ${failure.message}` : "closed"}); ${advice}.`, retryable: false };
 }
 
 function explainGiveUp(state: LoopState, failure: Failure | undefined, now: number): Failure {
-  const seconds = state.firstAttemptAt === undefined ? 0 : Math.round((now - state.firstAttemptAt) / 1000);
-  const last = failure ? failure.code : "connection-closed";
-  if (!state.provisioned) {
-    return {
-      code: "provisioning-timeout",
-      message: `Still not provisioned after ${state.failures} attempts over ${seconds} s (last: ${last}): check that the device CA is registered with auto-registration, that its provisioning template's parameters are all present in the certificate subject (a missing field leaves the certificate PENDING_ACTIVATION), or that the JITR function activates it.`,
-      retryable: false,
-    };
-  }
-  return {
-    code: "reconnect-limit",
-    message: `Could not reconnect after ${state.failures} attempts over ${seconds} s (last: ${last}): check the network and the endpoint, then restart the device.`,
-    retryable: false,
-  };
+  const facts = `${state.failures} attempts over ${state.firstAttemptAt === undefined ? 0 : Math.round((now - state.firstAttemptAt) / 1000)} s (last: ${failure ? failure.code : "connection-closed"})`;
+  return state.provisioned
+    ? { code: "reconnect-limit", message: `No reconnect after ${facts}: check the network and endpoint, then restart.`, retryable: false }
+    : { code: "provisioning-timeout", message: `Not provisioned after ${facts}: check the CA is registered with auto-registration and the certificate subject has all the template's parameters (or that the JITR function activates it).`, retryable: false };
 }
