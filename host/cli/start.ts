@@ -11,16 +11,17 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { randomBytes } from "node:crypto";
-import { boot, type Device } from "../../firmware/boot/boot.js";
+import { boot } from "../../firmware/boot/boot.js";
 import { isFinal, type DeviceStatus } from "../../firmware/boot/status.js";
 import { RESOURCE_NAME } from "../../firmware/credentials/format.js";
 import { createNodePlatform } from "../runtime/node/platform.js";
+import { runDeviceInXs } from "../runtime/xs/device.js";
 import { startIotCore } from "../iotcore/index.js";
 import { prepareDemo, type DemoSetup } from "./demo-setup.js";
 
 const MODES = ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"] as const;
 const PROVISIONING = ["jitp", "jitr", "none"] as const;
-const ENGINES = ["node", "xs"] as const;
+const ENGINES = ["xs", "node"] as const;
 
 interface Options {
   mode: (typeof MODES)[number];
@@ -37,6 +38,7 @@ const USAGE = `usage: npm start -- [--mode ${MODES.join("|")}] [--provisioning $
   --mode         mtls and mtls-alpn use a device certificate (--provisioning jitp, the default,
                  jitr or none); custom-auth and wss-custom-auth use a signed token and a custom
                  authorizer, wss-sigv4 Cognito credentials (--provisioning none only)
+  --engine       xs (default): the firmware inside the real XS engine; node: the same sources under Node
   --messages N   exit 0 after N acknowledged telemetry messages (default 5)
   --json         the last line of stdout is a JSON summary
   --state DIR    where credentials and stand-in state live (default .state/demo)`;
@@ -47,7 +49,7 @@ function parseOptions(argv: string[]): Options {
     options: {
       mode: { type: "string", default: "mtls" },
       provisioning: { type: "string" },
-      engine: { type: "string", default: "node" },
+      engine: { type: "string", default: "xs" },
       messages: { type: "string", default: "5" },
       json: { type: "boolean", default: false },
       state: { type: "string", default: join(".state", "demo") },
@@ -153,39 +155,54 @@ interface RunResult {
   ackedSeqs: Set<number>;
 }
 
-/** Boots the firmware under Node and waits for N acknowledged messages or a final status. */
+/** Boots the firmware (inside XS or under Node) and waits for N acknowledged messages or a final status. */
 async function runDevice(options: Options, setup: DemoSetup, say: (line: string) => void): Promise<RunResult> {
-  if (options.engine === "xs") {
-    say("   the XS engine runtime is not available in this build yet; run with --engine node");
-    return { status: { state: "stopped", code: "engine-unavailable", message: "XS engine not available", attempts: 0 }, attempts: 0, provisioned: false, acked: 0, ackedSeqs: new Set() };
-  }
   const storageDir = join(options.state, "devices", setup.thingName);
   if (!existsSync(storageDir)) mkdirSync(storageDir, { recursive: true });
-  const platform = createNodePlatform({ storageDir, log: (line) => say(`   device  | ${line}`) });
+  const log = (line: string) => say(`   device  | ${line}`);
   const ackedSeqs = new Set<number>();
-  let device: Device | undefined;
-  const outcome = await new Promise<DeviceStatus>((resolve) => {
-    const limit = setTimeout(() => resolve({ state: "stopped", code: "demo-timeout", message: "No result within 120 s.", attempts: device?.attempts ?? 0 }), 120_000);
-    const finish = (status: DeviceStatus) => { clearTimeout(limit); resolve(status); };
-    device = boot(platform, {
+  let finish: (status: DeviceStatus) => void = () => {};
+  const outcome = new Promise<DeviceStatus>((resolve) => {
+    const limit = setTimeout(() => resolve({ state: "stopped", code: "demo-timeout", message: "No result within 120 s.", attempts: 0 }), 120_000);
+    finish = (status) => { clearTimeout(limit); resolve(status); };
+  });
+  let lastStatus: DeviceStatus | undefined;
+  const events = {
+    onStatus: (status: DeviceStatus) => {
+      lastStatus = status;
+      say(`   status  | ${status.state}${status.code ? ` (${status.code})` : ""}: ${status.message}`);
+      if (isFinal(status.state)) finish(status);
+    },
+    onAcked: (seq: number) => {
+      ackedSeqs.add(seq);
+      say(`   acked   | telemetry #${seq}`);
+      if (ackedSeqs.size >= options.messages) finish(lastStatus ?? { state: "online", message: "telemetry acknowledged", attempts: 0 });
+    },
+  };
+  let info: () => Promise<{ attempts: number; provisioned: boolean }>;
+  let stop: () => Promise<void>;
+  if (options.engine === "xs") {
+    const device = await runDeviceInXs({
+      config: setup.config, credentialsImage: setup.image, storageDir, log, ...events,
+      onFailure: (error) => finish({ state: "stopped", code: "xs-failure", message: `The XS engine failed: ${error.message}`, attempts: 0 }),
+    });
+    info = () => device.info();
+    stop = () => device.stop();
+  } else {
+    const platform = createNodePlatform({ storageDir, log });
+    const device = boot(platform, {
       config: setup.config,
       credentialSources: { resource: (name) => (name === RESOURCE_NAME ? setup.image : undefined) },
-    }, {
-      onStatus: (status) => {
-        say(`   status  | ${status.state}${status.code ? ` (${status.code})` : ""}: ${status.message}`);
-        if (isFinal(status.state)) finish(status);
-      },
-      onAcked: (seq) => {
-        ackedSeqs.add(seq);
-        if (ackedSeqs.size >= options.messages) finish(device!.status);
-      },
-    });
-  });
-  const result = { status: outcome, attempts: device!.attempts, provisioned: device!.provisioned, acked: ackedSeqs.size, ackedSeqs };
-  device!.stop();
+    }, events);
+    info = async () => device;
+    stop = async () => device.stop();
+  }
+  const status = await outcome;
+  const { attempts, provisioned } = await info().catch(() => ({ attempts: status.attempts, provisioned: false }));
+  await stop().catch((e: Error) => say(`   device stopped with an error: ${e.message}`));
   // Give the broker a moment to route the last acknowledged messages to the listener.
   await new Promise((wake) => setTimeout(wake, 200));
-  return result;
+  return { status, attempts, provisioned, acked: ackedSeqs.size, ackedSeqs };
 }
 
 main().then((code) => process.exit(code), (e) => {
