@@ -3,7 +3,7 @@
 
 import { failure, type Failure } from "../platform/failure.js";
 import type { Platform, Transport } from "../platform/seam.js";
-import { HttpHeadReader, type HttpResponseHead } from "../websocket/http-head.js";
+import { HttpHeadReader, requestHead, type HttpResponseHead } from "../websocket/http-head.js";
 
 export interface HttpsTarget {
   host: string;
@@ -33,8 +33,7 @@ export function httpsPost(
   done: (answer: HttpsAnswer | Failure) => void,
   timeoutMs = 15000,
 ): void {
-  const encoder = new TextEncoder();
-  const payload = encoder.encode(body);
+  const payload = new TextEncoder().encode(body);
   const reader = new HttpHeadReader();
   let head: HttpResponseHead | undefined;
   let chunks: Uint8Array[] = [];
@@ -45,11 +44,11 @@ export function httpsPost(
     result ??= r;
     transport.close();
   };
-  const timer = platform.timers.setTimeout(() => finish(failure("http-timeout", `${target.host} did not answer within ${timeoutMs} ms; check the network and the endpoint.`, true)), timeoutMs);
+  const timer = platform.timers.setTimeout(() => finish(failure("http-timeout", `${target.host}: no answer within ${timeoutMs} ms`, true)), timeoutMs);
 
   function take(bytes: Uint8Array): void {
     received += bytes.length;
-    if (received > MAX_BODY) return finish(failure("http-response-too-large", `${target.host} sent more than ${MAX_BODY} bytes; check the endpoint.`, false));
+    if (received > MAX_BODY) return finish(failure("http-response-too-large", `${target.host}: answer over ${MAX_BODY} bytes`, false));
     chunks.push(bytes.slice());
     const length = Number(head!.headers["content-length"] ?? NaN);
     if (received >= length) finish(answer());
@@ -61,7 +60,7 @@ export function httpsPost(
     for (const c of chunks) all.set(c, (at += c.length) - c.length);
     const text = new TextDecoder().decode(all);
     if (!/chunked/i.test(head!.headers["transfer-encoding"] ?? "")) return { status: head!.status, body: text.slice(0, Number(head!.headers["content-length"] ?? text.length)) };
-    return dechunk(text) ?? failure("http-malformed-response", `${target.host} sent a malformed chunked body.`, true);
+    return dechunk(text) ?? failure("http-malformed-response", `${target.host}: malformed chunked body`, true);
   }
 
   function dechunk(text: string): HttpsAnswer | undefined {
@@ -80,10 +79,8 @@ export function httpsPost(
     { host: target.host, port: target.port, serverName: target.serverName, trustedCa: target.trustedCa },
     {
       onOpen() {
-        let request = `POST ${path} HTTP/1.1\r\nHost: ${target.serverName ?? target.host}${target.port === 443 ? "" : ":" + target.port}\r\n`;
-        for (const [name, value] of headers) request += `${name}: ${value}\r\n`;
-        request += `Content-Length: ${payload.length}\r\nConnection: close\r\n\r\n`;
-        transport.write(encoder.encode(request));
+        const host = (target.serverName ?? target.host) + (target.port === 443 ? "" : ":" + target.port);
+        transport.write(requestHead("POST", path, host, [...headers, ["Content-Length", String(payload.length)], ["Connection", "close"]]));
         transport.write(payload);
       },
       onData(bytes) {
@@ -99,7 +96,7 @@ export function httpsPost(
         if (finished) return;
         finished = true;
         platform.timers.clearTimeout(timer);
-        done(result ?? (head && !closeFailure ? answer() : closeFailure ?? failure("http-closed-early", `${target.host} closed the connection before answering; try again later.`, true)));
+        done(result ?? (head && !closeFailure ? answer() : closeFailure ?? failure("http-closed-early", `${target.host}: closed before answering`, true)));
       },
     },
   );

@@ -5,9 +5,9 @@ import { failure, type Failure } from "../platform/failure.js";
 import type { Platform, Transport, TransportEvents } from "../platform/seam.js";
 import { base64Encode } from "./base64.js";
 import { sha1 } from "./sha1.js";
-import { HttpHeadReader } from "./http-head.js";
+import { HttpHeadReader, requestHead } from "./http-head.js";
 import {
-  CLOSE_NORMAL, FrameDecoder, encodeFrame, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, type FrameViolation,
+  CLOSE_NORMAL, FrameDecoder, encodeFrame, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG,
 } from "./frames.js";
 
 export interface WebSocketOptions {
@@ -45,10 +45,8 @@ export function openWebSocket(
   let closedByUs = false;
   const headReader = new HttpHeadReader();
   const key = base64Encode(randomBytes(16));
-  const timer = platform.timers.setTimeout(
-    () => fail(failure("websocket-handshake-timeout", `The server did not answer the WebSocket upgrade within ${options.handshakeTimeoutMs ?? 15000} ms; check the endpoint and port.`, true)),
-    options.handshakeTimeoutMs ?? 15000,
-  );
+  const timeoutMs = options.handshakeTimeoutMs ?? 15000;
+  const timer = platform.timers.setTimeout(() => fail(failure("websocket-handshake-timeout", `No WebSocket upgrade answer within ${timeoutMs} ms: check the endpoint and port.`, true)), timeoutMs);
   const decoder = new FrameDecoder({
     onPayload: (bytes) => events.onData(bytes),
     onControl: (opcode, payload) => {
@@ -59,7 +57,7 @@ export function openWebSocket(
 
   function randomBytes(n: number): Uint8Array {
     const bytes = new Uint8Array(n);
-    for (let i = 0; i < n; i++) bytes[i] = Math.floor(platform.random() * 256);
+    for (let i = 0; i < n; i++) bytes[i] = platform.random() * 256;
     return bytes;
   }
 
@@ -67,15 +65,12 @@ export function openWebSocket(
     inner.write(encodeFrame(opcode, payload, randomBytes(4)));
   }
 
-  function sendClose(code: number): void {
-    send(OP_CLOSE, new Uint8Array([code >> 8, code & 0xff]));
-  }
-
-  /** Records why we are closing (first reason wins) and closes the inner transport. */
-  function fail(why: Failure, closeCode?: number): void {
+  /** Records why we are closing (first reason wins), sends a close frame if open, closes the inner transport. */
+  function fail(why?: Failure, closeCode?: number): void {
     if (state === "closing" || state === "closed") return;
     pending = why;
-    if (state === "open" && closeCode) sendClose(closeCode);
+    closedByUs = !why;
+    if (state === "open" && closeCode) send(OP_CLOSE, new Uint8Array([closeCode >> 8, closeCode & 0xff]));
     state = "closing";
     inner.close();
   }
@@ -88,19 +83,12 @@ export function openWebSocket(
     decoder.stopped = true;
   }
 
-  function violation(v: FrameViolation): void {
-    fail(failure("websocket-protocol-error", `The server broke the WebSocket protocol: ${v.reason}.`, true), v.closeCode);
-  }
-
-  function upgraded(headers: Record<string, string>): Failure | undefined {
-    const expected = base64Encode(sha1(encoder.encode(key + GUID)));
-    const invalid = (what: string) => failure("websocket-handshake-invalid", `The server's WebSocket upgrade answer is invalid: ${what}; check that the endpoint is AWS IoT's.`);
-    if ((headers["upgrade"] ?? "").toLowerCase() !== "websocket") return invalid("no `Upgrade: websocket` header");
-    if (!/(^|,)\s*upgrade\s*(,|$)/i.test(headers["connection"] ?? "")) return invalid("no `Connection: Upgrade` header");
-    if (headers["sec-websocket-accept"] !== expected) return invalid("Sec-WebSocket-Accept does not match the key we sent");
-    if (headers["sec-websocket-protocol"] !== options.protocol) return invalid(`the subprotocol is "${headers["sec-websocket-protocol"] ?? ""}", not "${options.protocol}"`);
-    if (headers["sec-websocket-extensions"]) return invalid("it enables extensions we did not ask for");
-    return undefined;
+  function upgradeProblem(headers: Record<string, string>): string | undefined {
+    const protocol = headers["sec-websocket-protocol"];
+    if ((headers["upgrade"] ?? "").toLowerCase() !== "websocket" || !/(^|,)\s*upgrade\s*(,|$)/i.test(headers["connection"] ?? "")) return "no Upgrade/Connection headers";
+    if (headers["sec-websocket-accept"] !== base64Encode(sha1(encoder.encode(key + GUID)))) return "wrong Sec-WebSocket-Accept";
+    if (protocol !== options.protocol) return `subprotocol "${protocol}", not "${options.protocol}"`;
+    if (headers["sec-websocket-extensions"]) return "unrequested extensions";
   }
 
   function onHandshakeData(bytes: Uint8Array): void {
@@ -110,10 +98,10 @@ export function openWebSocket(
     platform.timers.clearTimeout(timer);
     const { status, reason, headers } = done.head;
     if (status !== 101) {
-      return fail(failure("websocket-upgrade-refused", `The server refused the WebSocket upgrade with HTTP ${status}${reason ? " " + reason : ""}; check the credentials, authorizer or signature it was given.`, status >= 500));
+      return fail(failure("websocket-upgrade-refused", `WebSocket upgrade refused with HTTP ${status} ${reason}: check the credentials, authorizer or signature.`, status >= 500));
     }
-    const invalid = upgraded(headers);
-    if (invalid) return fail(invalid);
+    const problem = upgradeProblem(headers);
+    if (problem) return fail(failure("websocket-handshake-invalid", `Invalid WebSocket upgrade answer (${problem}): check the endpoint is AWS IoT's.`));
     state = "open";
     events.onOpen({});
     if (state === "open" && done.rest.length > 0) onFrameData(done.rest);
@@ -121,17 +109,17 @@ export function openWebSocket(
 
   function onFrameData(bytes: Uint8Array): void {
     const v = decoder.feed(bytes);
-    if (v) violation(v);
+    if (v) fail(failure("websocket-protocol-error", `The server broke the WebSocket protocol: ${v.reason}.`, true), v.closeCode);
   }
 
   const inner = openInner({
     onOpen() {
       if (state !== "connecting") return;
       state = "handshaking";
-      let request = `GET ${options.path} HTTP/1.1\r\nHost: ${options.host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`;
-      request += `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ${options.protocol}\r\n`;
-      for (const [name, value] of options.headers ?? []) request += `${name}: ${value}\r\n`;
-      inner.write(encoder.encode(request + "\r\n"));
+      inner.write(requestHead("GET", options.path, options.host, [
+        ["Upgrade", "websocket"], ["Connection", "Upgrade"], ["Sec-WebSocket-Key", key], ["Sec-WebSocket-Version", "13"],
+        ["Sec-WebSocket-Protocol", options.protocol], ...(options.headers ?? []),
+      ]));
     },
     onData(bytes) {
       if (state === "handshaking") onHandshakeData(bytes);
@@ -139,16 +127,12 @@ export function openWebSocket(
     },
     onClose(innerFailure) {
       if (state === "closed") return;
-      const wasConnected = state === "open";
+      const wasOpen = state === "open";
       state = "closed";
       platform.timers.clearTimeout(timer);
-      events.onClose(
-        pending ??
-          (closedByUs ? undefined : innerFailure ??
-            (wasConnected
-              ? failure("connection-closed", "The server dropped the WebSocket connection without a close frame.", true)
-              : failure("websocket-upgrade-dropped", "The server closed the connection during the WebSocket upgrade; check the endpoint, port and credentials.", true))),
-      );
+      events.onClose(pending ?? (closedByUs ? undefined : innerFailure ?? (wasOpen
+        ? failure("connection-closed", "The server dropped the WebSocket without a close frame.", true)
+        : failure("websocket-upgrade-dropped", "The server closed the connection during the WebSocket upgrade: check the endpoint, port and credentials.", true))));
     },
   });
 
@@ -157,11 +141,7 @@ export function openWebSocket(
       if (state === "open") send(OP_BINARY, bytes);
     },
     close() {
-      if (state === "closed" || state === "closing") return;
-      closedByUs = true;
-      if (state === "open") sendClose(CLOSE_NORMAL);
-      state = "closing";
-      inner.close();
+      fail(undefined, CLOSE_NORMAL);
     },
   };
 }

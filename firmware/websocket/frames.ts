@@ -49,86 +49,80 @@ export interface FrameViolation {
 }
 
 export class FrameDecoder {
-  private header = new Uint8Array(10);
-  private headerHave = 0;
-  private opcode = 0;
-  private remaining = 0;
-  private inPayload = false;
-  private control = new Uint8Array(125);
-  private controlHave = 0;
+  #sink: FrameSink;
+  #header = new Uint8Array(10);
+  #headerHave = 0;
+  #opcode = 0;
+  #remaining = 0;
+  #inPayload = false;
+  #control = new Uint8Array(125);
+  #controlHave = 0;
   /** True between a non-final binary frame and the final continuation frame. */
-  private fragmented = false;
+  #fragmented = false;
   /** Set by the owner to stop feeding after a sink callback closed the connection. */
   stopped = false;
 
-  constructor(private readonly sink: FrameSink) {}
+  constructor(sink: FrameSink) {
+    this.#sink = sink;
+  }
 
   /** Returns a FrameViolation when the server breaks RFC 6455; the decoder must then be dropped. */
   feed(bytes: Uint8Array): FrameViolation | undefined {
     let at = 0;
     while (at < bytes.length && !this.stopped) {
-      if (!this.inPayload) {
-        this.header[this.headerHave++] = bytes[at++];
-        const need = this.headerNeeded();
-        if (this.headerHave < need) continue;
-        const violation = this.startFrame();
+      if (!this.#inPayload) {
+        const header = this.#header;
+        header[this.#headerHave++] = bytes[at++];
+        const len = header[1] & 0x7f;
+        if (this.#headerHave < (this.#headerHave < 2 ? 2 : len === 126 ? 4 : len === 127 ? 10 : 2)) continue;
+        const violation = this.#startFrame();
         if (violation) return violation;
-        if (this.remaining > 0) continue;
+        if (this.#remaining > 0) continue;
       } else {
-        const take = Math.min(this.remaining, bytes.length - at);
+        const take = Math.min(this.#remaining, bytes.length - at);
         const piece = bytes.subarray(at, at + take);
         at += take;
-        this.remaining -= take;
-        if (this.opcode >= OP_CLOSE) {
-          this.control.set(piece, this.controlHave);
-          this.controlHave += take;
-        } else if (take > 0) this.sink.onPayload(piece);
-        if (this.remaining > 0) continue;
+        this.#remaining -= take;
+        if (this.#opcode >= OP_CLOSE) {
+          this.#control.set(piece, this.#controlHave);
+          this.#controlHave += take;
+        } else if (take > 0) this.#sink.onPayload(piece);
+        if (this.#remaining > 0) continue;
       }
-      this.endFrame();
+      this.#inPayload = false;
+      this.#headerHave = 0;
+      if (this.#opcode >= OP_CLOSE) this.#sink.onControl(this.#opcode, this.#control.subarray(0, this.#controlHave));
     }
     return undefined;
   }
 
-  private headerNeeded(): number {
-    if (this.headerHave < 2) return 2;
-    const len = this.header[1] & 0x7f;
-    return len === 126 ? 4 : len === 127 ? 10 : 2;
-  }
-
-  private startFrame(): FrameViolation | undefined {
-    const b0 = this.header[0];
-    const b1 = this.header[1];
+  #startFrame(): FrameViolation | undefined {
+    const header = this.#header;
+    const b0 = header[0];
+    const b1 = header[1];
     const opcode = b0 & 0x0f;
     const fin = (b0 & 0x80) !== 0;
-    const view = new DataView(this.header.buffer);
+    const view = new DataView(header.buffer);
     let length = b1 & 0x7f;
     if (length === 126) length = view.getUint16(2);
     else if (length === 127) {
-      if (view.getUint32(2) !== 0) return protocol("a frame longer than 4 GiB");
+      if (view.getUint32(2) !== 0) return protocol("a frame over 4 GiB");
       length = view.getUint32(6);
     }
-    if (b0 & 0x70) return protocol("reserved bits set without a negotiated extension");
-    if (b1 & 0x80) return protocol("a masked frame from the server");
+    if (b0 & 0x70) return protocol("reserved bits set");
+    if (b1 & 0x80) return protocol("a masked frame");
     if (opcode >= OP_CLOSE) {
-      if (opcode > OP_PONG) return protocol(`unknown control opcode ${opcode}`);
-      if (!fin || length > 125) return protocol("a fragmented or oversized control frame");
+      if (opcode > OP_PONG || !fin || length > 125) return protocol(`a bad control frame (opcode ${opcode})`);
     } else if (opcode === OP_TEXT) {
-      return { closeCode: CLOSE_UNSUPPORTED_DATA, reason: "a text frame (MQTT needs binary frames)" };
-    } else if (opcode === OP_CONTINUATION ? !this.fragmented : opcode !== OP_BINARY || this.fragmented) {
-      return protocol(opcode === OP_BINARY ? "a new message inside a fragmented one" : `unexpected opcode ${opcode}`);
-    } else this.fragmented = !fin;
-    this.opcode = opcode;
-    this.remaining = length;
-    this.controlHave = 0;
-    this.inPayload = true;
+      return { closeCode: CLOSE_UNSUPPORTED_DATA, reason: "a text frame (MQTT needs binary)" };
+    } else if (opcode === OP_CONTINUATION ? !this.#fragmented : opcode !== OP_BINARY || this.#fragmented) {
+      return protocol(`unexpected opcode ${opcode}`);
+    } else this.#fragmented = !fin;
+    this.#opcode = opcode;
+    this.#remaining = length;
+    this.#controlHave = 0;
+    this.#inPayload = true;
     return undefined;
-  }
-
-  private endFrame(): void {
-    this.inPayload = false;
-    this.headerHave = 0;
-    if (this.opcode >= OP_CLOSE) this.sink.onControl(this.opcode, this.control.subarray(0, this.controlHave));
   }
 }
 

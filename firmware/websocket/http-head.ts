@@ -1,5 +1,5 @@
-// Reads an HTTP/1.1 response head (status line and headers) from a byte stream that arrives
-// in arbitrary pieces. Shared by the WebSocket upgrade and the Cognito HTTPS call.
+// HTTP/1.1 for the WebSocket upgrade and the Cognito HTTPS call: builds a request head, and
+// reads a response head (status line and headers) from a byte stream that arrives in pieces.
 
 import { failure, type Failure } from "../platform/failure.js";
 
@@ -16,35 +16,43 @@ export interface HttpHeadDone {
   rest: Uint8Array;
 }
 
-export class HttpHeadReader {
-  private buffer = new Uint8Array(0);
+/** The request head's bytes: `<method> <path> HTTP/1.1`, Host, the headers, a blank line. Cannot fail. */
+export function requestHead(method: string, path: string, host: string, headers: [string, string][]): Uint8Array {
+  let text = `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\n`;
+  for (const [name, value] of headers) text += `${name}: ${value}\r\n`;
+  return new TextEncoder().encode(text + "\r\n");
+}
 
-  constructor(private readonly maxBytes = 4096) {}
+export class HttpHeadReader {
+  #buffer = new Uint8Array(0);
+  #maxBytes: number;
+
+  constructor(maxBytes = 4096) {
+    this.#maxBytes = maxBytes;
+  }
 
   /**
    * Returns undefined while the head is incomplete, the head once complete, or a Failure
    * ("http-malformed-response") when it is longer than `maxBytes` or not HTTP/1.x.
    */
   feed(bytes: Uint8Array): HttpHeadDone | Failure | undefined {
-    const start = Math.max(0, this.buffer.length - 3);
-    const joined = new Uint8Array(this.buffer.length + bytes.length);
-    joined.set(this.buffer);
-    joined.set(bytes, this.buffer.length);
-    this.buffer = joined;
-    for (let i = start; i + 3 < joined.length; i++) {
+    const old = this.#buffer;
+    const joined = new Uint8Array(old.length + bytes.length);
+    joined.set(old);
+    joined.set(bytes, old.length);
+    this.#buffer = joined;
+    for (let i = Math.max(0, old.length - 3); i + 3 < joined.length; i++) {
       if (joined[i] === 13 && joined[i + 1] === 10 && joined[i + 2] === 13 && joined[i + 3] === 10) {
         const head = parseHead(new TextDecoder().decode(joined.subarray(0, i)));
-        if (!head) return malformed("the response does not start with an HTTP/1.x status line");
-        return { head, rest: joined.subarray(i + 4) };
+        return head ? { head, rest: joined.subarray(i + 4) } : malformed("no HTTP/1.x status line");
       }
     }
-    if (joined.length > this.maxBytes) return malformed(`the response head is longer than ${this.maxBytes} bytes`);
-    return undefined;
+    return joined.length > this.#maxBytes ? malformed(`head over ${this.#maxBytes} bytes`) : undefined;
   }
 }
 
 function malformed(why: string): Failure {
-  return failure("http-malformed-response", `The server's HTTP response is malformed: ${why}; check that the endpoint and port are an AWS IoT or Cognito endpoint.`);
+  return failure("http-malformed-response", `Malformed HTTP response (${why}): check the endpoint and port.`);
 }
 
 function parseHead(text: string): HttpResponseHead | undefined {
