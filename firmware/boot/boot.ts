@@ -5,10 +5,11 @@
 
 import { completeConfig, loadConfig, parseOverrides, type DeviceConfig } from "../config/config.js";
 import { validateConnectionConfig, type ConnectionConfig } from "../connection/config.js";
-import { loadCredentials, type CredentialSources, type Credentials } from "../credentials/load.js";
+import { loadCredentials, type CredentialSources } from "../credentials/load.js";
 import { assembleConnection, type MqttConnection } from "../connection/modes.js";
 import { MqttClient } from "../mqtt/client.js";
-import { ok, type Failure } from "../platform/failure.js";
+import { failure, ok, type Failure } from "../platform/failure.js";
+import { toHex } from "../sigv4/presign.js";
 import type { Platform, TimerHandle } from "../platform/seam.js";
 import { ConnectionLoop } from "../provisioning/loop.js";
 import { statusPayload, topicsFor } from "../telemetry/messages.js";
@@ -62,16 +63,17 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
   let clockTimer: TimerHandle | undefined;
   let stopped = false;
 
+  const say = (line: string) => log("boot: " + line);
   const report = (next: DeviceStatus) => {
     status = next;
     try {
       events.onStatus?.(next);
     } catch (e) {
-      log(`boot: status listener threw ${e}`);
+      say(`status listener threw ${e}`);
     }
   };
   const stopWith = (state: DeviceState, f: Failure) => {
-    log(`boot: stopped: ${state}: ${f.message}`);
+    say(`stopped: ${state}: ${f.message}`);
     report({ state, code: f.code, message: f.message, attempts: loop?.attempts ?? 0 });
   };
 
@@ -82,9 +84,8 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
     stopWith("config-invalid", loaded.failure);
   } else {
     config = loaded.value.config;
-    const ignored = loaded.value.ignored.length ? `; not ours, ignored: ${loaded.value.ignored.join(", ")}` : "";
-    const source = overrides.ok && overrides.value !== undefined ? "manifest + Preference" : "manifest";
-    log(`boot: config: ${source}: mode ${config.mode}, provisioning ${config.provisioning}, telemetry every ${config.telemetryIntervalMs} ms${ignored}`);
+    const { ignored } = loaded.value;
+    say(`config: manifest${overrides.ok && overrides.value !== undefined ? " + Preference" : ""}: mode ${config.mode}, provisioning ${config.provisioning}, telemetry every ${config.telemetryIntervalMs} ms${ignored.length ? "; not ours, ignored: " + ignored.join(", ") : ""}`);
     waitForClock(0);
   }
 
@@ -93,16 +94,12 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
     clockTimer = undefined;
     if (stopped) return;
     if (platform.clock.isSet()) {
-      log(`boot: clock: set (${new Date(platform.clock.now()).toISOString()})`);
+      say(`clock: set (${new Date(platform.clock.now()).toISOString()})`);
       return startNetwork();
     }
-    if (waited === 0) log(`boot: clock: not set yet, waiting up to ${config!.clockWaitMs} ms for SNTP`);
+    if (!waited) say(`clock: not set yet, waiting up to ${config!.clockWaitMs} ms for SNTP`);
     if (waited >= config!.clockWaitMs) {
-      return stopWith("clock-unset", {
-        code: "clock-unset",
-        message: `The clock is still not set after ${Math.round(waited / 1000)} s: TLS cannot check certificate dates without it; check the network and the SNTP server.`,
-        retryable: false,
-      });
+      return stopWith("clock-unset", failure("clock-unset", `The clock is still not set after ${waited} ms, and TLS needs it: check the network and SNTP server.`));
     }
     clockTimer = platform.timers.setTimeout(() => waitForClock(waited + CLOCK_POLL_MS), CLOCK_POLL_MS);
   }
@@ -114,7 +111,6 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
     const credentials = loadCredentials(platform, input.credentialSources, { requireClientCertificate: needCertificate });
     if (!credentials.ok) return stopWith("credentials-invalid", credentials.failure);
     const creds = credentials.value;
-    log(`boot: credentials: from ${creds.source}, ${creds.certificateChain.length} certificate(s) in the chain, ${creds.trustedCa.length} trusted CA(s)`);
     const completed = completeConfig(partial, creds.settings);
     if (!completed.ok) return stopWith("config-invalid", completed.failure);
     config = completed.value;
@@ -122,10 +118,12 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
     if (!connection.ok) return stopWith("config-invalid", connection.failure);
     const link = assembleConnection(connection.value, creds, platform);
     if (!link.ok) return stopWith("config-invalid", link.failure);
-    const fingerprint = certificateFingerprint(platform, creds);
+    // The leaf certificate's fingerprint: provisioning is remembered per certificate.
+    const leaf = creds.certificateChain[0];
+    const fingerprint = leaf && toHex(platform.crypto.sha256(leaf).subarray(0, 8));
     const remembered = fingerprint !== undefined && platform.storage.get(PROVISIONED_KEY) === fingerprint;
     const provisioned = config.provisioning === "none" || !needCertificate || remembered;
-    log(`boot: provisioning: ${config.provisioning}, ${provisioned ? (remembered ? "provisioned before (remembered)" : "not needed") : "not provisioned yet: the first connect may be dropped"}`);
+    say(`provisioning: ${config.provisioning}, ${remembered ? "provisioned before (remembered)" : provisioned ? "not needed" : "not yet: the first connect may be dropped"}`);
     run(config, connection.value, link.value, provisioned, fingerprint);
   }
 
@@ -184,14 +182,12 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
   function subscribe(client: MqttClient, filter: string): void {
     const refused = client.subscribe([{ filter, qos: 1 }], (result) => {
       if (!Array.isArray(result)) return; // the session ended first; the loop decides what next
-      if (result[0] === 0x80) log(`boot: subscribe ${filter} refused by the server's policy; commands will not arrive`);
-      else log(`boot: subscribed to ${filter}`);
+      say(`subscribe ${filter}: ${result[0] === 0x80 ? "refused by the policy, no commands will arrive" : "done"}`);
       loop!.markProvisioned();
-      if (!telemetry!.stats.produced) log("boot: telemetry: starting");
       telemetry!.start();
       telemetry!.online();
     });
-    if (refused) log(`boot: subscribe ${filter} not sent: ${refused.code}`);
+    if (refused) say(`subscribe ${filter} not sent: ${refused.code}`);
   }
 
   return {
@@ -209,14 +205,4 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
       else if (!isFinal(status.state)) report({ state: "stopped", message: "Stopped on request.", attempts: 0 });
     },
   };
-}
-
-/** Hex of the first 8 bytes of SHA-256 over the leaf certificate; undefined without one. */
-function certificateFingerprint(platform: Platform, credentials: Credentials): string | undefined {
-  const leaf = credentials.certificateChain[0];
-  if (!leaf) return undefined;
-  const digest = platform.crypto.sha256(leaf);
-  let hex = "";
-  for (let i = 0; i < 8; i += 1) hex += (digest[i]! < 16 ? "0" : "") + digest[i]!.toString(16);
-  return hex;
 }
