@@ -38,11 +38,11 @@ const ALPN: Partial<Record<ConnectionConfig["mode"], string>> = { "mtls-alpn": "
  */
 export function assembleConnection(config: ConnectionConfig, credentials: ConnectionCredentials, platform: Platform): Result<MqttConnection> {
   if (!credentials.trustedCa.length) {
-    return fail("credentials-missing-root-ca", "No trusted root CA is configured: the server cannot be verified without one (Amazon Root CA 1 for AWS IoT), even in modes without a client certificate.");
+    return fail("credentials-missing-root-ca", "No trusted root CA: add Amazon Root CA 1 to the credentials; every mode verifies the server.");
   }
   const mtls = config.mode === "mtls" || config.mode === "mtls-alpn";
   if (mtls && (!credentials.clientKey || !credentials.certificateChain?.length)) {
-    return fail("credentials-missing-client-certificate", `Mode "${config.mode}" needs the device's private key and certificate chain: write the credentials image, or choose a custom-auth or SigV4 mode.`);
+    return fail("credentials-missing-client-certificate", `Mode ${config.mode} needs the device key and certificate: write them, or pick another mode.`);
   }
   const alpn = ALPN[config.mode];
   const tls: TlsOptions = {
@@ -58,7 +58,7 @@ export function assembleConnection(config: ConnectionConfig, credentials: Connec
   const webSocket = (path: string, headers: [string, string][], events: TransportEvents) =>
     openWebSocket(platform, openTls, { host: hostHeader, path, protocol: "mqtt", headers }, events);
   const guarded = (start: (events: TransportEvents) => Transport): OpenStream => (events) =>
-    platform.clock.isSet() ? start(events) : refused(platform, events, failure("clock-unset", "The clock is not set: TLS certificate checks need the time; wait for SNTP before connecting.", true));
+    platform.clock.isSet() ? start(events) : deferred(platform, events, (proceed) => proceed(failure("clock-unset", "The clock is not set, and TLS needs it: wait for SNTP.", true)));
 
   switch (config.mode) {
     case "mtls":
@@ -81,7 +81,7 @@ export function assembleConnection(config: ConnectionConfig, credentials: Connec
         open: guarded((events) => deferred(platform, events, (proceed) => source((got) => {
           if ("code" in got) return proceed(got);
           if (got.expiration !== undefined && got.expiration <= platform.clock.now()) {
-            return proceed(failure("credentials-expired", `The SigV4 credentials for ${got.accessKeyId} expired at ${new Date(got.expiration).toISOString()}: provide fresh ones (or use a Cognito identity pool).`));
+            return proceed(failure("credentials-expired", `The SigV4 credentials of ${got.accessKeyId} have expired: set fresh ones or use a Cognito identity pool.`));
           }
           const path = presignPath(platform.crypto, { host: hostHeader, region: config.region!, credentials: got, now: platform.clock.now(), expiresSeconds: config.presignExpiresSeconds });
           proceed((inner) => webSocket(path, [], inner));
@@ -135,8 +135,4 @@ function deferred(platform: Pick<Platform, "timers">, events: TransportEvents, p
     write: (bytes) => inner?.write(bytes),
     close: () => (inner ? inner.close() : end()),
   };
-}
-
-function refused(platform: Pick<Platform, "timers">, events: TransportEvents, why: Failure): Transport {
-  return deferred(platform, events, (proceed) => proceed(why));
 }

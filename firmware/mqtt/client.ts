@@ -49,7 +49,7 @@ const CONNACK_FIXES = ["", "needs MQTT 3.1.1", "change client id", "try later", 
 // 3-4 ticks without sending (or 3 without hearing), the link is dead after 6 silent ticks.
 const TICKS_PER_KEEPALIVE = 4;
 
-const NOT_CONNECTED = () => failure("not-connected", "MQTT not connected; wait for onConnected", true);
+const NOT_CONNECTED = () => failure("not-connected", "not connected: wait for onConnected", true);
 
 export class MqttClient implements PacketSink {
   #platform: Pick<Platform, "clock" | "timers" | "log">;
@@ -298,7 +298,7 @@ export class MqttClient implements PacketSink {
     if (this.#silentTicks >= 6) {
       return this.#end(this.#connected
         ? failure("mqtt-keepalive-timeout", "no data for 1.5x keep-alive; reconnect", true)
-        : failure("mqtt-connack-timeout", "no CONNACK within 1.5x keep-alive; reconnect later", true));
+        : failure("mqtt-connack-timeout", "no CONNACK within 1.5x keep-alive; reconnect", true));
     }
     if (this.#connected && (this.#idleTicks >= 3 || this.#silentTicks === 3)) {
       this.#idleTicks = 0;
@@ -311,9 +311,9 @@ export class MqttClient implements PacketSink {
     if (this.#connected) {
       f ??= failure("connection-closed", "server closed the connection; reconnect", true);
     } else if (this.#opened && (!f || f.code === "connection-reset" || f.code === "connection-closed")) {
-      f = failure("mqtt-closed-before-connack", "closed before CONNACK (provisioning, or certificate/policy refused); retry with backoff", true);
+      f = failure("mqtt-closed-before-connack", "closed before CONNACK (provisioning or refused): retry later", true);
     } else {
-      f ??= failure("tls-handshake-reset", "TLS handshake closed; retry with backoff", true);
+      f ??= failure("tls-handshake-reset", "TLS handshake closed: retry later", true);
     }
     this.#end(f);
   }

@@ -85,7 +85,7 @@ export class Telemetry {
   start(): void {
     if (this.#running) return;
     this.#running = true;
-    this.#platform.log(`telemetry: sampling every ${this.#intervalMs} ms to ${this.#options.topics.telemetry}`);
+    this.#log(`sampling every ${this.#intervalMs} ms`);
     this.#sample();
   }
 
@@ -114,16 +114,16 @@ export class Telemetry {
     const { minIntervalMs, maxIntervalMs, thing, topics } = this.#options;
     const parsed = parseCommand(payload, minIntervalMs, maxIntervalMs);
     if ("error" in parsed) {
-      this.#platform.log(`telemetry: command refused: ${parsed.error}`);
+      this.#log(`command refused: ${parsed.error}`);
     } else {
       this.#intervalMs = parsed.intervalMs;
-      this.#platform.log(`telemetry: interval set to ${parsed.intervalMs} ms by command${parsed.id ? ` ${parsed.id}` : ""}`);
+      this.#log(`interval ${parsed.intervalMs} ms by command ${parsed.id}`);
       if (this.#running) this.#rescheduleSampling();
       this.#events.onIntervalChanged?.(parsed.intervalMs);
     }
     const ack = commandAckPayload(thing, parsed.id, "error" in parsed ? parsed : { intervalMs: parsed.intervalMs });
     const refused = this.#publisher.publish(topics.commandAck, ack, 1);
-    if (refused) this.#platform.log(`telemetry: command acknowledgement not sent: ${refused.code}`);
+    if (refused) this.#log(`command ack not sent: ${refused.code}`);
   }
 
   #sample(): void {
@@ -131,12 +131,12 @@ export class Telemetry {
     if (!this.#running) return;
     const readings = this.#sensor.read();
     if ("code" in readings && typeof readings.code === "string") {
-      this.#platform.log(`telemetry: sensor read failed: ${(readings as Failure).message}`);
+      this.#log(`sensor read failed: ${(readings as Failure).message}`);
     } else {
       this.#seq += 1;
       if (this.#queue.push({ seq: this.#seq, ts: this.#platform.clock.now(), readings: readings as Record<string, number> })) {
         this.#droppedTotal += 1;
-        this.#platform.log(`telemetry: queue full (${this.#queue.limit}), dropped the oldest sample`);
+        this.#log("queue full, oldest sample dropped");
       }
       this.#scheduleDrain(0);
     }
@@ -169,9 +169,9 @@ export class Telemetry {
       // Invalid for good (a payload too large): say so and move on rather than block the queue.
       this.#queue.shift();
       this.#droppedTotal += 1;
-      this.#platform.log(`telemetry: sample ${sample.seq} dropped: ${refused.code}: ${refused.message}`);
+      this.#log(`sample ${sample.seq} dropped: ${refused.message}`);
     } else {
-      this.#platform.log(`telemetry: sample ${sample.seq} kept for later: ${refused.code}`);
+      this.#log(`sample ${sample.seq} kept: ${refused.code}`);
     }
     this.#scheduleDrain(Math.ceil(1000 / this.#options.drainPerSecond));
   }
@@ -179,12 +179,16 @@ export class Telemetry {
   #onAck(seq: number, f: Failure | undefined): void {
     this.#inFlight -= 1;
     if (f) {
-      this.#platform.log(`telemetry: sample ${seq} failed: ${f.code}`);
+      this.#log(`sample ${seq} failed: ${f.code}`);
     } else {
       this.#acked += 1;
       this.#events.onAcked?.(seq);
     }
     this.#scheduleDrain(Math.ceil(1000 / this.#options.drainPerSecond));
+  }
+
+  #log(line: string): void {
+    this.#platform.log("telemetry: " + line);
   }
 
   #clear(): void {
