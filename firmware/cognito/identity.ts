@@ -60,7 +60,9 @@ export class CognitoCredentials {
     this.#call("GetCredentialsForIdentity", { IdentityId: identityId }, done, (json) => {
       const c = json.Credentials as Record<string, unknown> | undefined;
       if (!c || typeof c.AccessKeyId !== "string" || typeof c.SecretKey !== "string" || typeof c.SessionToken !== "string" || typeof c.Expiration !== "number") return false;
-      done(this.#current = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretKey, sessionToken: c.SessionToken, expiration: c.Expiration * 1000 });
+      this.#current = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretKey, sessionToken: c.SessionToken, expiration: c.Expiration * 1000 };
+      this.#platform.log(`cognito: temporary credentials valid until ${new Date(this.#current.expiration!).toISOString()}`);
+      done(this.#current);
     });
   }
 

@@ -96,7 +96,7 @@ export function loadCredentials(
     const valid = validateContents(contents.value, platform.clock, options.requireClientCertificate ?? true);
     if (!valid.ok) return fail(valid.failure.code, `${label}: ${valid.failure.message}`, valid.failure.retryable);
     const { key, chain, trustedCa, settings } = contents.value;
-    platform.log(`credentials: ${label}: ${chain.length} chain, ${trustedCa.length} CA, settings: ${Object.keys(settings).join(", ")}`);
+    platform.log(`credentials: loaded from ${label} (${chain.length} chain certificate(s), ${trustedCa.length} trusted CA(s), settings: ${Object.keys(settings).join(", ")})`);
     // Copies, so the result does not pin a whole partition or Preference buffer in memory.
     const result = { certificateChain: chain.map(copy), trustedCa: trustedCa.map(copy), settings, source: kind } as Credentials;
     Object.defineProperty(result, "clientKey", { value: copy(key ?? new Uint8Array(0)) });
