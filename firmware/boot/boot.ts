@@ -8,13 +8,13 @@ import { validateConnectionConfig, type ConnectionConfig } from "../connection/c
 import { loadCredentials, type CredentialSources } from "../credentials/load.js";
 import { assembleConnection, type MqttConnection } from "../connection/modes.js";
 import { MqttClient } from "../mqtt/client.js";
-import { failure, ok, type Failure } from "../platform/failure.js";
+import { failure, type Failure } from "../platform/failure.js";
 import { toHex } from "../sigv4/presign.js";
 import type { Platform, TimerHandle } from "../platform/seam.js";
-import { ConnectionLoop } from "../provisioning/loop.js";
+import { createConnectionLoop, type ConnectionLoop } from "../provisioning/loop.js";
 import { statusPayload, topicsFor } from "../telemetry/messages.js";
 import { simulatedSensor, type Sensor } from "../telemetry/sensor.js";
-import { Telemetry, type TelemetryStats } from "../telemetry/telemetry.js";
+import { createTelemetry, type Telemetry, type TelemetryStats } from "../telemetry/telemetry.js";
 import { isFinal, type DeviceState, type DeviceStatus } from "./status.js";
 
 /** Preference keys (ESP32 NVS: at most 15 characters). */
@@ -143,27 +143,9 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
       },
       onDisconnected: (f) => loop!.disconnected(f),
     });
-    telemetry = new Telemetry(platform, {
-      thing: cfg.thingName,
-      topics,
-      intervalMs: cfg.telemetryIntervalMs,
-      queueLimit: cfg.queueLimit,
-      drainPerSecond: cfg.drainPerSecond,
-      maxInFlight: cfg.maxInFlight,
-      minIntervalMs: 100,
-      maxIntervalMs: 86_400_000,
-    }, input.sensor ?? simulatedSensor(platform.random), client, { onAcked: (seq) => events.onAcked?.(seq) });
+    telemetry = createTelemetry(platform, cfg, input.sensor ?? simulatedSensor(platform.random), client, events);
     const target = `${connection.endpoint}:${connection.port} (${connection.mode}, SNI ${connection.serverName})`;
-    loop = new ConnectionLoop(platform, client, () => ok(link.open), {
-      baseMs: cfg.backoffBaseMs,
-      capMs: cfg.backoffCapMs,
-      spacingMs: cfg.connectSpacingMs,
-      provisioningAttempts: cfg.provisioningAttempts,
-      provisioningGraceMs: cfg.provisioningGraceMs,
-      reconnectAttempts: cfg.reconnectAttempts,
-      stableSessionMs: cfg.stableSessionMs,
-      takeoverThreshold: cfg.takeoverThreshold,
-    }, { provisioned, target }, {
+    loop = createConnectionLoop(platform, client, link.open, cfg, { provisioned, target }, {
       onStatus: (s) => {
         if (isFinal(s.state)) telemetry?.stop();
         report(s);

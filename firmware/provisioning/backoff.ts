@@ -2,26 +2,24 @@
 // a floor so that two CONNECTs for one client id are never closer than the spacing AWS allows.
 // Pure: the random number and the times come from the caller.
 
-export interface BackoffParams {
-  baseMs: number;
-  capMs: number;
-  /** Minimum time between the starts of two connection attempts. */
-  spacingMs: number;
-}
+import type { DeviceConfig } from "../config/config.js";
+
+/** The device config's own fields; `connectSpacingMs` is the minimum time between the starts of two attempts. */
+export type BackoffParams = Pick<DeviceConfig, "backoffBaseMs" | "backoffCapMs" | "connectSpacingMs">;
 
 /**
  * The jittered delay before retry number `attempt` (0 for the first retry):
  * uniform in [0, min(cap, base * 2^attempt)). `random` is in [0, 1). Never fails.
  */
-export function jitteredDelay(attempt: number, random: number, params: Pick<BackoffParams, "baseMs" | "capMs">): number {
+export function jitteredDelay(attempt: number, random: number, params: Pick<BackoffParams, "backoffBaseMs" | "backoffCapMs">): number {
   // 2^attempt grows past the cap quickly; clamp the exponent so the product stays finite.
-  const ceiling = Math.min(params.capMs, params.baseMs * 2 ** Math.min(attempt, 40));
+  const ceiling = Math.min(params.backoffCapMs, params.backoffBaseMs * 2 ** Math.min(attempt, 40));
   return Math.floor(random * ceiling);
 }
 
 /**
  * How long to wait from `now` before the next attempt: the jittered delay, but never earlier
- * than `spacingMs` after the previous attempt started (`lastAttemptAt`, undefined if none).
+ * than `connectSpacingMs` after the previous attempt started (`lastAttemptAt`, undefined if none).
  * Never fails.
  */
 export function nextAttemptDelay(
@@ -32,6 +30,6 @@ export function nextAttemptDelay(
   params: BackoffParams,
 ): number {
   const jitter = jitteredDelay(attempt, random, params);
-  const spacing = lastAttemptAt === undefined ? 0 : lastAttemptAt + params.spacingMs - now;
+  const spacing = lastAttemptAt === undefined ? 0 : lastAttemptAt + params.connectSpacingMs - now;
   return Math.max(jitter, spacing, 0);
 }

@@ -6,19 +6,15 @@
 // are "still provisioning" until the device has once been accepted (then it remembers that it
 // is provisioned). Other failures will never heal by retrying: say so instead of looping.
 
+import type { DeviceConfig } from "../config/config.js";
 import type { Failure } from "../platform/failure.js";
-import { nextAttemptDelay, type BackoffParams } from "./backoff.js";
+import { nextAttemptDelay } from "./backoff.js";
 
 export type FailureClass = "provisioning" | "network" | "permanent";
 
-export interface PolicyParams extends BackoffParams {
-  provisioningAttempts: number;
-  provisioningGraceMs: number;
-  /** 0 = never give up once provisioned. */
-  reconnectAttempts: number;
-  stableSessionMs: number;
-  takeoverThreshold: number;
-}
+/** The device config's own fields (their meaning is documented there). */
+export type PolicyParams = Pick<DeviceConfig, "backoffBaseMs" | "backoffCapMs" | "connectSpacingMs" | "provisioningAttempts"
+  | "provisioningGraceMs" | "reconnectAttempts" | "stableSessionMs" | "takeoverThreshold">;
 
 export interface LoopState {
   provisioned: boolean;
@@ -50,21 +46,22 @@ export type Decision =
 // unknown CA, access denied.
 const CERTIFICATE_ALERT = /^tls-alert-(bad-certificate|certificate-|unknown-ca|access-denied)/;
 
-const NETWORK = new Set([
-  "connection-refused",
-  "connection-timeout",
-  "dns-failure",
-  "connack-server-unavailable",
-  "mqtt-keepalive-timeout",
-]);
-
-const DROPPED = new Set([
-  "tls-handshake-reset",
-  "mqtt-closed-before-connack",
-  "mqtt-connack-timeout",
-  "connection-reset",
-  "connection-closed",
-]);
+// Known codes that retrying can heal. DROPPED: what JITP/JITR does to a certificate it is
+// still provisioning, so it means "provisioning" until the device has once been accepted.
+const DROPPED = 1;
+const NETWORK = 2;
+const HEALS: Record<string, typeof DROPPED | typeof NETWORK> = {
+  "tls-handshake-reset": DROPPED,
+  "mqtt-closed-before-connack": DROPPED,
+  "mqtt-connack-timeout": DROPPED,
+  "connection-reset": DROPPED,
+  "connection-closed": DROPPED,
+  "connection-refused": NETWORK,
+  "connection-timeout": NETWORK,
+  "dns-failure": NETWORK,
+  "connack-server-unavailable": NETWORK,
+  "mqtt-keepalive-timeout": NETWORK,
+};
 
 /**
  * Sorts a failure into "provisioning" (a drop that JITP/JITR causes on a device not yet
@@ -73,8 +70,8 @@ const DROPPED = new Set([
  */
 export function classify(failure: Failure | undefined, provisioned: boolean, withinGrace: boolean): FailureClass {
   const code = failure?.code ?? "connection-closed";
-  if (DROPPED.has(code)) return provisioned ? "network" : "provisioning";
-  if (NETWORK.has(code)) return "network";
+  const heals = HEALS[code];
+  if (heals) return heals === NETWORK || provisioned ? "network" : "provisioning";
   if (CERTIFICATE_ALERT.test(code)) return !provisioned && withinGrace ? "provisioning" : "permanent";
   if (code.startsWith("tls-") || code.startsWith("connack-")) return "permanent";
   return failure?.retryable ? "network" : "permanent";
@@ -113,7 +110,7 @@ export function decide(state: LoopState, ending: Ending, now: number, random: nu
   if (stable) next.takeoverSuspected = false;
   // Once another connection keeps taking this client id over, every retry would kick it off in
   // turn: wait the full cap (the other side's own backoff then gets a chance to settle).
-  if (next.takeoverSuspected) delayMs = Math.max(delayMs, params.capMs);
+  if (next.takeoverSuspected) delayMs = Math.max(delayMs, params.backoffCapMs);
   return { action: "retry", why: next.takeoverSuspected ? "takeover" : why, delayMs, state: next, takeoverDetected };
 }
 

@@ -55,7 +55,7 @@ export function parseCommand(payload: Uint8Array, min: number, max: number): Com
   return { id, intervalMs: interval };
 }
 
-export function commandAckPayload(thing: string, id: string | undefined, result: { intervalMs: number } | { error: string }): Uint8Array {
-  const body = "error" in result ? { thing, id, ok: false, error: result.error } : { thing, id, ok: true, intervalMs: result.intervalMs };
-  return encoder.encode(JSON.stringify(body));
+/** `{thing, id, ok, intervalMs}` for an applied command, `{thing, id, ok: false, error}` for a refused one. */
+export function commandAckPayload(thing: string, parsed: ReturnType<typeof parseCommand>): Uint8Array {
+  return encoder.encode(JSON.stringify({ thing, id: parsed.id, ok: !("error" in parsed), ...parsed }));
 }

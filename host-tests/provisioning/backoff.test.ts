@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { jitteredDelay, nextAttemptDelay } from "../../firmware/provisioning/backoff.js";
 
-const params = { baseMs: 1000, capMs: 8000, spacingMs: 1000 };
+const params = { backoffBaseMs: 1000, backoffCapMs: 8000, connectSpacingMs: 1000 };
 
 describe("backoff with full jitter", () => {
   it("draws the first retry uniformly below the base", () => {

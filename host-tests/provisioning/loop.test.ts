@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import type { DeviceStatus } from "../../firmware/boot/status.js";
 import type { OpenStream } from "../../firmware/mqtt/client.js";
-import { failure, ok, type Failure } from "../../firmware/platform/failure.js";
-import { ConnectionLoop } from "../../firmware/provisioning/loop.js";
+import { failure, type Failure } from "../../firmware/platform/failure.js";
+import { createConnectionLoop, type ConnectionLoop } from "../../firmware/provisioning/loop.js";
 import type { PolicyParams } from "../../firmware/provisioning/policy.js";
 import { FakeTime } from "./fake-time.js";
 
 const params: PolicyParams = {
-  baseMs: 1000, capMs: 4000, spacingMs: 1000, provisioningAttempts: 5, provisioningGraceMs: 20_000,
+  backoffBaseMs: 1000, backoffCapMs: 4000, connectSpacingMs: 1000, provisioningAttempts: 5, provisioningGraceMs: 20_000,
   reconnectAttempts: 0, stableSessionMs: 10_000, takeoverThreshold: 3,
 };
 
@@ -28,7 +28,7 @@ function setup(script: (attempt: number) => Failure | "accept", provisioned = fa
     },
     disconnect() { time.setTimeout(() => loop.disconnected(undefined), 0); },
   };
-  loop = new ConnectionLoop({ clock: time, timers: time, log: time.log, random }, client, () => ok(open), params,
+  loop = createConnectionLoop({ clock: time, timers: time, log: time.log, random }, client, open, params,
     { provisioned, target: "endpoint:8883" },
     {
       onStatus: (s) => statuses.push(s),
@@ -91,13 +91,13 @@ describe("connect/retry loop", () => {
     for (let round = 0; round < 12; round += 1) {
       time.advance(100);
       loop.disconnected(undefined);
-      time.advance(params.capMs);
+      time.advance(params.backoffCapMs);
     }
     const takeover = statuses.filter((s) => s.state === "takeover");
     assert.equal(takeover.length, 1);
     assert.equal(takeover[0]!.code, "client-id-takeover");
     const gaps = connects.slice(4).map((t, i) => t - connects[3 + i]!);
-    assert.ok(gaps.every((g) => g >= params.capMs), `gaps ${gaps}`);
+    assert.ok(gaps.every((g) => g >= params.backoffCapMs), `gaps ${gaps}`);
     assert.ok(connects.length <= 13);
   });
 

@@ -3,7 +3,7 @@ import { failure, type Failure } from "../../firmware/platform/failure.js";
 import { attemptStarted, classify, decide, initialState, type LoopState, type PolicyParams } from "../../firmware/provisioning/policy.js";
 
 const params: PolicyParams = {
-  baseMs: 1000, capMs: 8000, spacingMs: 1000,
+  backoffBaseMs: 1000, backoffCapMs: 8000, connectSpacingMs: 1000,
   provisioningAttempts: 4, provisioningGraceMs: 10_000, reconnectAttempts: 0,
   stableSessionMs: 5000, takeoverThreshold: 3,
 };

@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
 import { failure, type Failure } from "../../firmware/platform/failure.js";
-import { topicsFor } from "../../firmware/telemetry/messages.js";
 import { SampleQueue } from "../../firmware/telemetry/queue.js";
 import { simulatedSensor, type Sensor } from "../../firmware/telemetry/sensor.js";
-import { Telemetry, type Publisher, type TelemetryOptions } from "../../firmware/telemetry/telemetry.js";
+import { createTelemetry, type Publisher, type TelemetryOptions } from "../../firmware/telemetry/telemetry.js";
 import { FakeTime } from "../provisioning/fake-time.js";
 
 interface Sent { topic: string; body: any; qos: 0 | 1; done?: (f?: Failure) => void }
@@ -31,10 +30,10 @@ function setup(overrides: Partial<TelemetryOptions> = {}, sensor: Sensor = count
   const publisher = new FakePublisher();
   const acked: number[] = [];
   const options: TelemetryOptions = {
-    thing: "dev-1", topics: topicsFor("dev-1"), intervalMs: 1000, queueLimit: 5,
-    drainPerSecond: 10, maxInFlight: 3, minIntervalMs: 100, maxIntervalMs: 60_000, ...overrides,
+    thingName: "dev-1", topicPrefix: "dev-1", telemetryIntervalMs: 1000, queueLimit: 5,
+    drainPerSecond: 10, maxInFlight: 3, ...overrides,
   };
-  const telemetry = new Telemetry({ clock: time, timers: time, log: time.log }, options, sensor, publisher, { onAcked: (seq) => acked.push(seq) });
+  const telemetry = createTelemetry({ clock: time, timers: time, log: time.log }, options, sensor, publisher, { onAcked: (seq) => acked.push(seq) });
   return { time, publisher, telemetry, acked };
 }
 
@@ -76,7 +75,7 @@ describe("telemetry", () => {
   });
 
   it("drains a backlog at the configured rate once back online", () => {
-    const { time, publisher, telemetry } = setup({ queueLimit: 50, maxInFlight: 100, drainPerSecond: 4, intervalMs: 10_000 });
+    const { time, publisher, telemetry } = setup({ queueLimit: 50, maxInFlight: 100, drainPerSecond: 4, telemetryIntervalMs: 10_000 });
     for (let i = 0; i < 8; i += 1) { telemetry.start(); telemetry.stop(); } // eight samples without timers
     telemetry.online();
     time.advance(1);
@@ -86,7 +85,7 @@ describe("telemetry", () => {
   });
 
   it("stops handing over at the in-flight bound and resumes on PUBACK", () => {
-    const { time, publisher, telemetry, acked } = setup({ queueLimit: 10, maxInFlight: 2, intervalMs: 10_000 });
+    const { time, publisher, telemetry, acked } = setup({ queueLimit: 10, maxInFlight: 2, telemetryIntervalMs: 10_000 });
     for (let i = 0; i < 5; i += 1) { telemetry.start(); telemetry.stop(); }
     telemetry.online();
     time.advance(2000);
@@ -120,7 +119,7 @@ describe("telemetry", () => {
   });
 
   it("stops handing over when the session goes down and keeps the rest queued", () => {
-    const { time, publisher, telemetry } = setup({ intervalMs: 100, drainPerSecond: 2, maxInFlight: 10, queueLimit: 20 });
+    const { time, publisher, telemetry } = setup({ telemetryIntervalMs: 100, drainPerSecond: 2, maxInFlight: 10, queueLimit: 20 });
     telemetry.online();
     telemetry.start();
     time.advance(450);
@@ -148,7 +147,7 @@ describe("telemetry", () => {
     telemetry.command(new TextEncoder().encode(JSON.stringify({ id: "c2", intervalMs: 5 })));
     const ack = publisher.sent.find((s) => s.topic === "dev-1/cmd/ack");
     assert.equal(ack?.body.ok, false);
-    assert.match(ack?.body.error, /intervalMs.*100 to 60000/);
+    assert.match(ack?.body.error, /intervalMs.*100 to 86400000/);
     assert.equal(telemetry.intervalMs, 1000);
   });
 

@@ -6,9 +6,8 @@ import { MqttClient } from "../../firmware/mqtt/client.js";
 import { encodePuback, encodePublish } from "../../firmware/mqtt/encode.js";
 import type { Transport, TransportEvents } from "../../firmware/platform/seam.js";
 import { presignPath } from "../../firmware/sigv4/presign.js";
-import { topicsFor } from "../../firmware/telemetry/messages.js";
 import { simulatedSensor } from "../../firmware/telemetry/sensor.js";
-import { Telemetry } from "../../firmware/telemetry/telemetry.js";
+import { createTelemetry } from "../../firmware/telemetry/telemetry.js";
 import { base64Encode } from "../../firmware/websocket/base64.js";
 import { openWebSocket } from "../../firmware/websocket/client.js";
 import { sha1 } from "../../firmware/websocket/sha1.js";
@@ -60,9 +59,9 @@ function telemetryCycle(): number {
   client.connect((events) => ((stream = events), transport));
   stream!.onOpen({});
   stream!.onData(Uint8Array.of(0x20, 2, 0, 0));
-  const telemetry = new Telemetry(platform, {
-    thing: "device-001", topics: topicsFor("device-001"), intervalMs: 5000, queueLimit: 100,
-    drainPerSecond: 10, maxInFlight: 10, minIntervalMs: 100, maxIntervalMs: 86_400_000,
+  const telemetry = createTelemetry(platform, {
+    thingName: "device-001", topicPrefix: "device-001", telemetryIntervalMs: 5000, queueLimit: 100,
+    drainPerSecond: 10, maxInFlight: 10,
   }, simulatedSensor(platform.random), client);
   telemetry.start();
   telemetry.online();
