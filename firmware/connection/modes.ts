@@ -8,7 +8,7 @@ import type { Platform, TlsOptions, Transport, TransportEvents } from "../platfo
 import type { OpenStream } from "../mqtt/client.js";
 import { openWebSocket } from "../websocket/client.js";
 import { presignPath, type SigV4Credentials } from "../sigv4/presign.js";
-import { CognitoCredentials } from "../cognito/identity.js";
+import { cognitoCredentials, type CognitoSettings, type CredentialSource } from "../cognito/identity.js";
 import type { ConnectionConfig } from "./config.js";
 import { customAuthPairs, customAuthQuery, customAuthUsername } from "./custom-auth.js";
 
@@ -91,19 +91,8 @@ export function assembleConnection(config: ConnectionConfig, credentials: Connec
   }
 }
 
-type CredentialSource = (done: (credentials: SigV4Credentials | Failure) => void) => void;
-
 function sigV4Source(config: ConnectionConfig, credentials: ConnectionCredentials, platform: Platform): CredentialSource {
-  if (config.identityPoolId) {
-    const cognito = new CognitoCredentials(platform, {
-      identityPoolId: config.identityPoolId,
-      endpoint: config.cognitoEndpoint,
-      address: config.cognitoAddress,
-      port: config.cognitoPort,
-      trustedCa: credentials.trustedCa,
-    });
-    return (done) => cognito.get(done);
-  }
+  if (config.identityPoolId) return cognitoCredentials(platform, config as CognitoSettings, credentials.trustedCa);
   const fixed: SigV4Credentials = {
     accessKeyId: config.accessKeyId!,
     secretAccessKey: config.secretAccessKey!,

@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { CognitoIdentityClient, GetIdCommand, GetCredentialsForIdentityCommand } from "@aws-sdk/client-cognito-identity";
 import { createRootCa, issueCertificate, type Issued } from "../../certs/pki.js";
 import { createNodePlatform } from "../../host/runtime/node/platform.js";
-import { CognitoCredentials } from "../../firmware/cognito/identity.js";
+import { cognitoCredentials, type CredentialSource } from "../../firmware/cognito/identity.js";
 import type { SigV4Credentials } from "../../firmware/sigv4/presign.js";
 import type { Failure } from "../../firmware/platform/failure.js";
 import type { Platform } from "../../firmware/platform/seam.js";
@@ -74,13 +74,13 @@ describe("Cognito identity credentials over HTTPS", () => {
   }
 
   function cognito(p: Platform) {
-    return new CognitoCredentials(p, { identityPoolId: POOL, endpoint: "127.0.0.1", port, trustedCa: [ca.certDer] });
+    return cognitoCredentials(p, { identityPoolId: POOL, cognitoEndpoint: "127.0.0.1", cognitoPort: port }, [ca.certDer]);
   }
 
-  const get = (c: CognitoCredentials) =>
+  const get = (c: CredentialSource) =>
     new Promise<SigV4Credentials | Failure>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error("no answer within 5 s")), 5000);
-      c.get((r) => {
+      c((r) => {
         clearTimeout(t);
         resolve(r);
       });
@@ -148,7 +148,7 @@ describe("Cognito identity credentials over HTTPS", () => {
 
   it("passes on the TLS failure when the Cognito endpoint is not trusted", async () => {
     const other = await createRootCa({ subject: { commonName: "Other Root" } });
-    const c = new CognitoCredentials(platform(), { identityPoolId: POOL, endpoint: "127.0.0.1", port, trustedCa: [other.certDer] });
+    const c = cognitoCredentials(platform(), { identityPoolId: POOL, cognitoEndpoint: "127.0.0.1", cognitoPort: port }, [other.certDer]);
     const got = (await get(c)) as Failure;
     assert.equal(got.code, "tls-untrusted-server");
     assert.equal(seen.length, 0);
