@@ -6,7 +6,7 @@
 import { completeConfig, loadConfig, parseOverrides, type DeviceConfig } from "../config/config.js";
 import { validateConnectionConfig, type ConnectionConfig } from "../connection/config.js";
 import { loadCredentials, type CredentialSources } from "../credentials/load.js";
-import { assembleConnection, type MqttConnection } from "../connection/modes.js";
+import { assembleConnection } from "../connection/modes.js";
 import { MqttClient } from "../mqtt/client.js";
 import { failure, type Failure } from "../platform/failure.js";
 import { toHex } from "../sigv4/presign.js";
@@ -106,35 +106,28 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
 
   // 3. Credentials, then 4-6: connect, provisioning, telemetry.
   function startNetwork(): void {
-    const partial = config!;
-    const needCertificate = partial.mode === "mtls" || partial.mode === "mtls-alpn";
+    const needCertificate = config!.mode === "mtls" || config!.mode === "mtls-alpn";
     const credentials = loadCredentials(platform, input.credentialSources, { requireClientCertificate: needCertificate });
     if (!credentials.ok) return stopWith("credentials-invalid", credentials.failure);
     const creds = credentials.value;
-    const completed = completeConfig(partial, creds.settings);
-    if (!completed.ok) return stopWith("config-invalid", completed.failure);
-    config = completed.value;
-    const connection = validateConnectionConfig(config);
-    if (!connection.ok) return stopWith("config-invalid", connection.failure);
-    const link = assembleConnection(connection.value, creds, platform);
+    const completed = completeConfig(config!, creds.settings);
+    const connection = completed.ok ? validateConnectionConfig(completed.value) : completed;
+    const link = connection.ok ? assembleConnection(connection.value, creds, platform) : connection;
     if (!link.ok) return stopWith("config-invalid", link.failure);
+    const cfg = config = (completed as { value: DeviceConfig }).value;
+    const { endpoint, port, mode, serverName } = (connection as { value: ConnectionConfig }).value;
     // The leaf certificate's fingerprint: provisioning is remembered per certificate.
     const leaf = creds.certificateChain[0];
     const fingerprint = leaf && toHex(platform.crypto.sha256(leaf).subarray(0, 8));
     const remembered = fingerprint !== undefined && platform.storage.get(PROVISIONED_KEY) === fingerprint;
-    const provisioned = config.provisioning === "none" || !needCertificate || remembered;
-    say(`provisioning: ${config.provisioning}, ${remembered ? "provisioned before (remembered)" : provisioned ? "not needed" : "not yet: the first connect may be dropped"}`);
-    run(config, connection.value, link.value, provisioned, fingerprint);
-  }
+    const provisioned = cfg.provisioning === "none" || !needCertificate || remembered;
+    say(`provisioning: ${cfg.provisioning}, ${remembered ? "provisioned before (remembered)" : provisioned ? "not needed" : "not yet: the first connect may be dropped"}`);
 
-  function run(cfg: DeviceConfig, connection: ConnectionConfig, link: MqttConnection, provisioned: boolean, fingerprint: string | undefined): void {
     const topics = topicsFor(cfg.topicPrefix);
     const client = new MqttClient(platform, {
-      clientId: cfg.clientId,
-      cleanSession: cfg.cleanSession,
-      keepAliveSeconds: cfg.keepAliveSeconds,
-      username: link.username,
-      password: link.password,
+      ...cfg,
+      username: link.value.username,
+      password: link.value.password,
       will: { topic: topics.status, payload: statusPayload(cfg.thingName, "offline"), qos: 1 },
     }, {
       onConnected: (info) => loop!.connected(info),
@@ -144,8 +137,7 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
       onDisconnected: (f) => loop!.disconnected(f),
     });
     telemetry = createTelemetry(platform, cfg, input.sensor ?? simulatedSensor(platform.random), client, events);
-    const target = `${connection.endpoint}:${connection.port} (${connection.mode}, SNI ${connection.serverName})`;
-    loop = createConnectionLoop(platform, client, link.open, cfg, { provisioned, target }, {
+    loop = createConnectionLoop(platform, client, link.value.open, cfg, { provisioned, target: `${endpoint}:${port} (${mode}, SNI ${serverName})` }, {
       onStatus: (s) => {
         if (isFinal(s.state)) telemetry?.stop();
         report(s);

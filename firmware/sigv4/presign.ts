@@ -21,12 +21,12 @@ export interface PresignRequest {
   credentials: SigV4Credentials;
   /** Signing time, milliseconds since the epoch. */
   now: number;
-  path?: string;
-  service?: string;
   /** Adds `X-Amz-Expires`; omitted when undefined. */
   expiresSeconds?: number;
 }
 
+const SERVICE = "iotdevicegateway";
+const PATH = "/mqtt";
 const encoder = new TextEncoder();
 const EMPTY_PAYLOAD_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
@@ -51,26 +51,18 @@ export function amzDate(now: number): string {
  * Never fails: inputs are validated by the connection config before this is called.
  */
 export function presignPath(crypto: Crypto, request: PresignRequest): string {
-  const { credentials, region } = request;
-  const service = request.service ?? "iotdevicegateway";
-  const path = request.path ?? "/mqtt";
+  const { credentials, region, expiresSeconds } = request;
   const longDate = amzDate(request.now);
   const shortDate = longDate.slice(0, 8);
-  const scope = `${shortDate}/${region}/${service}/aws4_request`;
-  const params: [string, string][] = [
-    ["X-Amz-Algorithm", "AWS4-HMAC-SHA256"],
-    ["X-Amz-Credential", `${credentials.accessKeyId}/${scope}`],
-    ["X-Amz-Date", longDate],
-    ["X-Amz-SignedHeaders", "host"],
-  ];
-  if (request.expiresSeconds !== undefined) params.push(["X-Amz-Expires", String(request.expiresSeconds)]);
-  params.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  const query = params.map(([k, v]) => `${uriEncode(k)}=${uriEncode(v)}`).join("&");
-  const canonicalRequest = `GET\n${path}\n${query}\nhost:${request.host.trim()}\n\nhost\n${EMPTY_PAYLOAD_SHA256}`;
+  const scope = `${shortDate}/${region}/${SERVICE}/aws4_request`;
+  // The canonical query, its parameters already in sorted order.
+  const query = `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${uriEncode(`${credentials.accessKeyId}/${scope}`)}&X-Amz-Date=${longDate}`
+    + (expiresSeconds === undefined ? "" : "&X-Amz-Expires=" + expiresSeconds) + "&X-Amz-SignedHeaders=host";
+  const canonicalRequest = `GET\n${PATH}\n${query}\nhost:${request.host.trim()}\n\nhost\n${EMPTY_PAYLOAD_SHA256}`;
   const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${toHex(crypto.sha256(encoder.encode(canonicalRequest)))}`;
   let key: Uint8Array = encoder.encode("AWS4" + credentials.secretAccessKey);
-  for (const part of [shortDate, region, service, "aws4_request"]) key = crypto.hmacSha256(key, encoder.encode(part));
+  for (const part of [shortDate, region, SERVICE, "aws4_request"]) key = crypto.hmacSha256(key, encoder.encode(part));
   const signature = toHex(crypto.hmacSha256(key, encoder.encode(stringToSign)));
-  const token = credentials.sessionToken ? `&X-Amz-Security-Token=${uriEncode(credentials.sessionToken)}` : "";
-  return `${path}?${query}&X-Amz-Signature=${signature}${token}`;
+  const token = credentials.sessionToken ? "&X-Amz-Security-Token=" + uriEncode(credentials.sessionToken) : "";
+  return `${PATH}?${query}&X-Amz-Signature=${signature}${token}`;
 }
