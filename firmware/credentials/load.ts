@@ -39,8 +39,6 @@ export interface LoadOptions {
   order?: CredentialSource[];
   /** Default true. False allows images without key and chain (custom-auth and SigV4 modes). */
   requireClientCertificate?: boolean;
-  preferencePrefix?: string;
-  resourceName?: string;
 }
 
 /**
@@ -76,7 +74,7 @@ export function loadCredentials(
 ): Result<Credentials> {
   const tried: string[] = [];
   for (const kind of options.order ?? ["partition", "preference", "resource"]) {
-    const reading = sourceReading(kind, platform.storage, sources, options);
+    const reading = sourceReading(kind, platform.storage, sources);
     if (!reading) continue;
     const { label, fix } = reading;
     tried.push(label);
@@ -109,28 +107,28 @@ function copy(bytes: Uint8Array): Uint8Array {
   return bytes.slice();
 }
 
-function sourceReading(kind: CredentialSource, storage: Storage, sources: CredentialSources, options: LoadOptions): SourceReading | undefined {
+const certs = (command: string) => ` with \`npm run certs -- ${command}\``;
+
+function sourceReading(kind: CredentialSource, storage: Storage, sources: CredentialSources): SourceReading | undefined {
   const { partition, resource } = sources;
   if (kind === "partition") {
     return partition && {
       label: `credentials partition '${partition.name}'`,
-      fix: "write a new image with `npm run certs -- image` and flash it",
+      fix: "write a new image" + certs("image") + " and flash it",
       read: () => readPartition(partition),
     };
   }
   if (kind === "preference") {
-    const prefix = options.preferencePrefix ?? PREFERENCE_PREFIX;
     return {
-      label: `credentials in Preference '${prefix}.*'`,
-      fix: "rewrite them from `npm run certs -- preference`",
-      read: () => readPreference(storage, prefix),
+      label: `credentials in Preference '${PREFERENCE_PREFIX}.*'`,
+      fix: "rewrite them" + certs("preference"),
+      read: () => readPreference(storage, PREFERENCE_PREFIX),
     };
   }
-  const name = options.resourceName ?? RESOURCE_NAME;
   return resource && {
-    label: `credentials resource '${name}'`,
-    fix: "regenerate it with `npm run certs -- resources` and rebuild",
-    read: () => ok(resource(name)),
+    label: `credentials resource '${RESOURCE_NAME}'`,
+    fix: "regenerate it" + certs("resources") + " and rebuild",
+    read: () => ok(resource(RESOURCE_NAME)),
   };
 }
 
@@ -151,19 +149,15 @@ function readPreference(storage: Storage, prefix: string): Result<Uint8Array | u
   if (countValue === undefined) return ok(undefined);
   const count = typeof countValue === "string" && /^[0-9]{1,3}$/.test(countValue) ? Number(countValue) : 0;
   if (count < 1) return fail("credentials-corrupt", `'${countKey}' is not a part count`);
-  const parts: Uint8Array[] = [];
-  let total = 0;
+  let bytes = new Uint8Array(0);
   for (let i = 0; i < count; i++) {
-    const part = storage.get(preferencePartKey(prefix, i));
-    if (!(part instanceof Uint8Array)) return fail("credentials-truncated", `part '${preferencePartKey(prefix, i)}' is missing`);
-    parts.push(part);
-    total += part.length;
-  }
-  const bytes = new Uint8Array(total);
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
+    const key = preferencePartKey(prefix, i);
+    const part = storage.get(key);
+    if (!(part instanceof Uint8Array)) return fail("credentials-truncated", `part '${key}' is missing`);
+    const joined = new Uint8Array(bytes.length + part.length);
+    joined.set(bytes);
+    joined.set(part, bytes.length);
+    bytes = joined;
   }
   return ok(bytes);
 }
