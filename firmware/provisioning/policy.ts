@@ -121,16 +121,21 @@ export function attemptStarted(state: LoopState, now: number): LoopState {
 
 function explainPermanent(failure: Failure | undefined, provisioned: boolean): Failure {
   const code = failure?.code ?? "connection-closed";
-  const advice = code === "tls-untrusted-server" || code === "tls-hostname-mismatch" ? "check the endpoint, serverName and root CA"
-    : CERTIFICATE_ALERT.test(code) ? (provisioned ? "the certificate may be revoked or inactive" : "check that its CA is registered and ACTIVE with auto-registration")
-    : code === "connack-not-authorized" || code === "connack-bad-credentials" ? "check the certificate status and that the policy allows iot:Connect for this client id"
+  const advice = /^tls-(untrusted-server|hostname-mismatch)$/.test(code) ? "check the endpoint, serverName and root CA"
+    : CERTIFICATE_ALERT.test(code) ? (provisioned ? "the certificate may be revoked or inactive" : "check its CA is registered, ACTIVE and auto-registering")
+    : /^connack-(not-authorized|bad-credentials)$/.test(code) ? "check the certificate is active and its policy allows iot:Connect for this client id"
     : "retrying cannot fix this";
   return { code: "connect-refused", message: `Refused for good (${failure ? `${code}: ${failure.message}` : "closed"}); ${advice}.`, retryable: false };
 }
 
 function explainGiveUp(state: LoopState, failure: Failure | undefined, now: number): Failure {
-  const facts = `${state.failures} attempts over ${state.firstAttemptAt === undefined ? 0 : Math.round((now - state.firstAttemptAt) / 1000)} s (last: ${failure ? failure.code : "connection-closed"})`;
-  return state.provisioned
-    ? { code: "reconnect-limit", message: `No reconnect after ${facts}: check the network and endpoint, then restart.`, retryable: false }
-    : { code: "provisioning-timeout", message: `Not provisioned after ${facts}: check the CA is registered with auto-registration and the certificate subject has all the template's parameters (or that the JITR function activates it).`, retryable: false };
+  const { provisioned } = state;
+  const facts = `${state.failures} attempts over ${Math.round((now - (state.firstAttemptAt ?? now)) / 1000)} s (last: ${failure ? failure.code : "connection-closed"})`;
+  return {
+    code: provisioned ? "reconnect-limit" : "provisioning-timeout",
+    message: provisioned
+      ? `No reconnect after ${facts}: check the network and endpoint, then restart.`
+      : `Not provisioned after ${facts}: check the CA auto-registers and the certificate subject has all the template's parameters (JITR: that the function activates it).`,
+    retryable: false,
+  };
 }

@@ -9,57 +9,39 @@ export interface Sample {
   readings: Readings;
 }
 
-export class SampleQueue {
-  readonly #slots: (Sample | undefined)[];
-  #head = 0;
-  #length = 0;
-  #dropped = 0;
-
-  constructor(readonly limit: number) {
-    this.#slots = new Array<Sample | undefined>(limit);
-  }
-
-  get length(): number {
-    return this.#length;
-  }
-
+export interface SampleQueue {
+  readonly length: number;
   /** Samples dropped since the last `takeDropped()`. */
-  get dropped(): number {
-    return this.#dropped;
-  }
-
+  readonly dropped: number;
   /** Adds a sample; returns true when the oldest one had to be dropped to make room. */
-  push(sample: Sample): boolean {
-    const full = this.#length === this.limit;
-    if (full) {
-      this.#head = (this.#head + 1) % this.limit;
-      this.#length -= 1;
-      this.#dropped += 1;
-    }
-    this.#slots[(this.#head + this.#length) % this.limit] = sample;
-    this.#length += 1;
-    return full;
-  }
-
+  push(sample: Sample): boolean;
   /** The oldest sample, left in place; undefined when empty. */
-  peek(): Sample | undefined {
-    return this.#length === 0 ? undefined : this.#slots[this.#head];
-  }
-
+  peek(): Sample | undefined;
   /** The oldest sample, removed; undefined when empty. */
-  shift(): Sample | undefined {
-    if (this.#length === 0) return undefined;
-    const sample = this.#slots[this.#head];
-    this.#slots[this.#head] = undefined;
-    this.#head = (this.#head + 1) % this.limit;
-    this.#length -= 1;
-    return sample;
-  }
-
+  shift(): Sample | undefined;
   /** Returns the dropped count and starts counting again from zero. */
-  takeDropped(): number {
-    const dropped = this.#dropped;
-    this.#dropped = 0;
-    return dropped;
-  }
+  takeDropped(): number;
+}
+
+/** An empty queue holding at most `limit` samples. Never fails. */
+export function sampleQueue(limit: number): SampleQueue {
+  const samples: Sample[] = [];
+  let dropped = 0;
+  return {
+    get length() { return samples.length; },
+    get dropped() { return dropped; },
+    push(sample) {
+      if (samples.push(sample) <= limit) return false;
+      samples.shift();
+      dropped += 1;
+      return true;
+    },
+    peek: () => samples[0],
+    shift: () => samples.shift(),
+    takeDropped() {
+      const taken = dropped;
+      dropped = 0;
+      return taken;
+    },
+  };
 }

@@ -9,7 +9,7 @@ import type { DeviceConfig } from "../config/config.js";
 import type { Failure } from "../platform/failure.js";
 import type { Platform, TimerHandle } from "../platform/seam.js";
 import { commandAckPayload, parseCommand, statusPayload, telemetryPayload, topicsFor } from "./messages.js";
-import { SampleQueue } from "./queue.js";
+import { sampleQueue } from "./queue.js";
 import type { Sensor } from "./sensor.js";
 
 /** What telemetry needs from the MQTT client (MqttClient satisfies it). */
@@ -61,7 +61,7 @@ export function createTelemetry(
   const { clock, timers } = platform;
   const { thingName, maxInFlight } = options;
   const topics = topicsFor(options.topicPrefix);
-  const queue = new SampleQueue(options.queueLimit);
+  const queue = sampleQueue(options.queueLimit);
   const drainGapMs = Math.ceil(1000 / options.drainPerSecond);
   let intervalMs = options.telemetryIntervalMs;
   let sampleTimer: TimerHandle | undefined;

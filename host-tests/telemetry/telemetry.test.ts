@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { failure, type Failure } from "../../firmware/platform/failure.js";
-import { SampleQueue } from "../../firmware/telemetry/queue.js";
+import { sampleQueue } from "../../firmware/telemetry/queue.js";
 import { simulatedSensor, type Sensor } from "../../firmware/telemetry/sensor.js";
 import { createTelemetry, type Publisher, type TelemetryOptions } from "../../firmware/telemetry/telemetry.js";
 import { FakeTime } from "../provisioning/fake-time.js";
@@ -39,7 +39,7 @@ function setup(overrides: Partial<TelemetryOptions> = {}, sensor: Sensor = count
 
 describe("telemetry queue", () => {
   it("keeps samples in order and drops the oldest only when full, counting the drops", () => {
-    const queue = new SampleQueue(3);
+    const queue = sampleQueue(3);
     const dropped = [1, 2, 3, 4, 5].map((seq) => queue.push({ seq, ts: seq, readings: {} }));
     assert.deepEqual(dropped, [false, false, false, true, true]);
     assert.equal(queue.takeDropped(), 2);
