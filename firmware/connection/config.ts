@@ -93,28 +93,27 @@ export function validateConnectionConfig(fields: ConnectionFields): Result<Conne
 const AWS_HOST = /\.iot\.([a-z0-9-]+)\.amazonaws\.com$/;
 
 function checkMode(c: ConnectionConfig): Result<ConnectionConfig> {
-  if (c.mode === "custom-auth" || c.mode === "wss-custom-auth") {
-    if (c.token !== undefined && !c.tokenKeyName) return setting("tokenKeyName", c.tokenKeyName, "must be set with a token");
-    if (c.tokenKeyName !== undefined && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(c.tokenKeyName)) return setting("tokenKeyName", c.tokenKeyName, "must be a plain header name");
-    if (c.tokenSignature !== undefined && c.token === undefined) return setting("token", undefined, "must be set with tokenSignature");
-    if (c.tokenSignature !== undefined && !/^[A-Za-z0-9+/]+=*$/.test(c.tokenSignature)) return setting("tokenSignature", c.tokenSignature, "must be the token's base64 RSA-SHA256 signature");
-    if (c.authorizerName === undefined && c.token === undefined && c.username === undefined) return setting("authorizerName", undefined, "must be set, or a token or username for the default authorizer");
-    if (c.mode === "wss-custom-auth" && c.username !== undefined) return setting("username", c.username, "is not used over WebSocket: pass a token");
-  } else if (c.mode === "wss-sigv4") {
-    c.region ??= AWS_HOST.exec(c.serverName)?.[1] ?? AWS_HOST.exec(c.endpoint)?.[1] ?? /^([a-z0-9-]+):/.exec(c.identityPoolId ?? "")?.[1];
-    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(c.region ?? "")) return setting("region", c.region, "must be the endpoint's AWS region, e.g. us-east-1");
-    const fixed = c.accessKeyId !== undefined || c.secretAccessKey !== undefined;
-    if (fixed === (c.identityPoolId !== undefined)) return setting("identityPoolId", c.identityPoolId, "or accessKeyId and secretAccessKey must be set, not both");
-    if (fixed && (!c.accessKeyId || !c.secretAccessKey)) return setting(c.accessKeyId ? "secretAccessKey" : "accessKeyId", undefined, "must be set with the other half of the key");
-    if (c.identityPoolId !== undefined && !/^[a-z0-9-]+:[0-9a-f-]+$/.test(c.identityPoolId)) return setting("identityPoolId", c.identityPoolId, "must look like us-east-1:<uuid>");
+  const bad = (name: keyof ConnectionConfig, problem: string) => invalid("connection." + name, c[name], problem);
+  const { mode, token, tokenKeyName, tokenSignature, username } = c;
+  if (mode === "custom-auth" || mode === "wss-custom-auth") {
+    if (token !== undefined && !tokenKeyName) return bad("tokenKeyName", "must be set with a token");
+    if (tokenKeyName !== undefined && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(tokenKeyName)) return bad("tokenKeyName", "must be a plain header name");
+    if (tokenSignature !== undefined && token === undefined) return bad("token", "must be set with tokenSignature");
+    if (tokenSignature !== undefined && !/^[A-Za-z0-9+/]+=*$/.test(tokenSignature)) return bad("tokenSignature", "must be the token's base64 RSA-SHA256 signature");
+    if (c.authorizerName === undefined && token === undefined && username === undefined) return bad("authorizerName", "must be set, or a token or username for the default authorizer");
+    if (mode === "wss-custom-auth" && username !== undefined) return bad("username", "is not used over WebSocket: pass a token");
+  } else if (mode === "wss-sigv4") {
+    const { accessKeyId, secretAccessKey, identityPoolId } = c;
+    c.region ??= AWS_HOST.exec(c.serverName)?.[1] ?? AWS_HOST.exec(c.endpoint)?.[1] ?? /^([a-z0-9-]+):/.exec(identityPoolId ?? "")?.[1];
+    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(c.region ?? "")) return bad("region", "must be the endpoint's AWS region, e.g. us-east-1");
+    const fixed = accessKeyId !== undefined || secretAccessKey !== undefined;
+    if (fixed === (identityPoolId !== undefined)) return bad("identityPoolId", "or accessKeyId and secretAccessKey must be set, not both");
+    if (fixed && (!accessKeyId || !secretAccessKey)) return bad(accessKeyId ? "secretAccessKey" : "accessKeyId", "must be set with the other half of the key");
+    if (identityPoolId !== undefined && !/^[a-z0-9-]+:[0-9a-f-]+$/.test(identityPoolId)) return bad("identityPoolId", "must look like us-east-1:<uuid>");
   }
   return ok(c);
 }
 
 function invalid(field: string, value: unknown, problem: string): Result<never> {
   return { ok: false, failure: invalidField(field, value, problem) };
-}
-
-function setting(name: keyof ConnectionConfig, value: unknown, problem: string): Result<never> {
-  return invalid("connection." + name, value, problem);
 }
