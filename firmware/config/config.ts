@@ -66,7 +66,7 @@ const HOURS = 3_600_000;
 const DAY = 86_400_000;
 
 // Every field once: its default and its rule.
-const fields: { [K in keyof DeviceConfig]: [DeviceConfig[K], Rule] } = {
+export const CONFIG_FIELDS: { [K in keyof DeviceConfig]: [DeviceConfig[K], Rule] } = {
   endpoint: ["", "host"],
   port: [0, [0, 65535]],
   serverName: ["", "host"],
@@ -94,7 +94,7 @@ const fields: { [K in keyof DeviceConfig]: [DeviceConfig[K], Rule] } = {
 };
 
 const defaults: Record<string, unknown> = {};
-for (const name in fields) defaults[name] = fields[name as keyof DeviceConfig][0];
+for (const name in CONFIG_FIELDS) defaults[name] = CONFIG_FIELDS[name as keyof DeviceConfig][0];
 export const defaultConfig = Object.freeze(defaults) as Readonly<DeviceConfig>;
 
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$|^[0-9a-fA-F:]+$/;
@@ -151,12 +151,12 @@ export function loadConfig(manifest: unknown, overrides?: unknown): Result<Loade
     if (!isObject(layer)) return fail("config-invalid", `config from the ${source} must be a JSON object: fix ${WHERE[source]}.`);
     for (const name in layer) {
       const value = layer[name];
-      const rule = fields[name as keyof DeviceConfig]?.[1];
+      const rule = CONFIG_FIELDS[name as keyof DeviceConfig]?.[1];
       if (!rule && source === "manifest") {
         ignored.push(name);
         continue;
       }
-      const problem = rule ? mustBe(value, rule) ?? checkSpecial(name, value as string) : `is not a config field (known: ${Object.keys(fields).join(", ")})`;
+      const problem = rule ? mustBe(value, rule) ?? checkSpecial(name, value as string) : `is not a config field (known: ${Object.keys(CONFIG_FIELDS).join(", ")})`;
       if (problem) return { ok: false, failure: invalidField(name, value, `(from the ${source}) ${rule ? "must be " : ""}${problem}: fix ${WHERE[source]}`) };
       merged[name] = name === "connection" ? { ...(merged.connection as object), ...(value as object) } : value;
     }
@@ -197,7 +197,7 @@ export function completeConfig(config: DeviceConfig, settings: Record<string, st
   done.endpoint ||= settings.endpoint ?? "";
   for (const name of ["thingName", "endpoint"] as const) {
     const value = done[name];
-    const problem = value ? mustBe(value, fields[name][1]) : "is empty";
+    const problem = value ? mustBe(value, CONFIG_FIELDS[name][1]) : "is empty";
     if (problem) return fail("config-invalid", `config field "${name}" ${value ? "must be " : ""}${problem}: set it in the config or the credentials' settings.`);
   }
   done.clientId ||= done.thingName;

@@ -4,7 +4,7 @@
 // checker as the device config.
 
 import { ok, type Result } from "../platform/failure.js";
-import { MODES, invalidField, isObject, mustBe, type ConnectionMode, type Rule } from "../config/config.js";
+import { CONFIG_FIELDS, invalidField, mustBe, type ConnectionMode, type Rule } from "../config/config.js";
 
 export type { ConnectionMode };
 
@@ -62,7 +62,7 @@ const settings: { [K in keyof ConnectionConfig]?: Rule } = {
   accessKeyId: TEXT, secretAccessKey: TEXT, sessionToken: TEXT, credentialsExpiration: COUNT,
   identityPoolId: TEXT, cognitoEndpoint: "host", cognitoAddress: "host", cognitoPort: [1, 65535], presignExpiresSeconds: [1, 604800],
 };
-const top: [keyof ConnectionFields, Rule][] = [["mode", MODES], ["endpoint", "host"], ["port", [0, 65535]], ["serverName", "host"], ["connection", "object"]];
+const top = ["mode", "endpoint", "port", "serverName", "connection"] as const;
 
 /**
  * Returns the validated config, or a Failure "config-invalid" naming the field (`mode`,
@@ -71,9 +71,9 @@ const top: [keyof ConnectionFields, Rule][] = [["mode", MODES], ["endpoint", "ho
  */
 export function validateConnectionConfig(fields: ConnectionFields): Result<ConnectionConfig> {
   const given = { ...fields, connection: fields.connection ?? {} } as Record<string, unknown>;
-  for (const [name, rule] of top) {
+  for (const name of top) {
     const value = given[name];
-    const problem = name === "endpoint" && !value ? "a host name" : value === undefined ? undefined : mustBe(value, rule);
+    const problem = name === "endpoint" && !value ? "a host name" : value === undefined ? undefined : mustBe(value, CONFIG_FIELDS[name][1]);
     if (problem) return invalid(name, value, "must be " + problem);
   }
   const { mode, endpoint, port, serverName } = given as unknown as ConnectionConfig;
