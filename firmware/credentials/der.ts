@@ -39,12 +39,6 @@ export function readTlv(bytes: Uint8Array, at: number, limit: number): Tlv | und
   return end <= limit ? { tag, at, start, end } : undefined;
 }
 
-/** The TLV at `at` when it carries `tag`; undefined otherwise. */
-export function expect(bytes: Uint8Array, at: number, limit: number, tag: number): Tlv | undefined {
-  const tlv = readTlv(bytes, at, limit);
-  return tlv && tlv.tag === tag ? tlv : undefined;
-}
-
 /** An INTEGER's magnitude bytes without the sign-padding zeros. */
 export function unsignedInteger(bytes: Uint8Array, tlv: Tlv): Uint8Array {
   let start = tlv.start;
