@@ -121,7 +121,7 @@ function deferred(platform: Pick<Platform, "timers">, events: TransportEvents, p
     else end(next);
   }), 0);
   return {
-    write: (bytes) => inner?.write(bytes),
+    write: (bytes, more) => inner?.write(bytes, more),
     close: () => (inner ? inner.close() : end()),
   };
 }

@@ -79,7 +79,12 @@ export interface TransportEvents {
 
 /** A bidirectional byte stream: a TLS socket, or a WebSocket carried over one. */
 export interface Transport {
-  write(bytes: Uint8Array): void;
+  /**
+   * Sends `bytes`, then `more` when given, as one piece of the stream (one TLS record where the
+   * stack allows), so a header and a payload go out without being joined first. Both buffers
+   * may be changed by the caller once `write` returns: a transport copies what it must keep.
+   */
+  write(bytes: Uint8Array, more?: Uint8Array): void;
   /** Closes the stream; `onClose` follows. Calling it twice is harmless. */
   close(): void;
 }

@@ -137,8 +137,14 @@ export function openWebSocket(
   });
 
   return {
-    write(bytes) {
-      if (state === "open") send(OP_BINARY, bytes);
+    write(bytes, more) {
+      if (state !== "open") return;
+      if (!more) return send(OP_BINARY, bytes);
+      // One frame for both pieces (masking copies the payload anyway).
+      const joined = new Uint8Array(bytes.length + more.length);
+      joined.set(bytes);
+      joined.set(more, bytes.length);
+      send(OP_BINARY, joined);
     },
     close() {
       fail(undefined, CLOSE_NORMAL);

@@ -54,9 +54,10 @@ export class FakeStream implements Transport {
     this.#parser.on("error", (e) => { throw e; });
   }
 
-  write(bytes: Uint8Array): void {
+  write(bytes: Uint8Array, more?: Uint8Array): void {
     if (this.closed) throw new Error("write after close");
     this.#parser.parse(Buffer.from(bytes));
+    if (more) this.#parser.parse(Buffer.from(more));
   }
 
   close(): void {

@@ -76,7 +76,7 @@ describe("MQTT client against mosquitto over mutual TLS", function () {
         onData: (bytes) => { d.read.push(bytes[0] >> 4); events.onData(bytes); },
         onClose: (f) => events.onClose(f),
       });
-      return { write: (bytes) => { d.wrote.push(bytes[0] >> 4); t.write(bytes); }, close: () => t.close() };
+      return { write: (bytes, more) => { d.wrote.push(bytes[0] >> 4); t.write(bytes, more); }, close: () => t.close() };
     };
     d.client = new MqttClient(platform, { cleanSession: true, keepAliveSeconds: 30, ...options }, {
       onConnected: (info) => { d.sessions.push(info.sessionPresent); },

@@ -11,7 +11,7 @@ export function tcpOpener(port: number, host = "127.0.0.1") {
     socket.on("data", (d: Buffer) => events.onData(new Uint8Array(d.buffer, d.byteOffset, d.length)));
     socket.on("error", (e) => (error = e));
     socket.on("close", () => events.onClose(error ? failure("connection-reset", error.message, true) : undefined));
-    return { write: (bytes) => void socket.write(bytes), close: () => void socket.end() };
+    return { write: (bytes, more) => void socket.write(more ? Buffer.concat([bytes, more]) : Buffer.from(bytes)), close: () => void socket.end() };
   };
 }
 

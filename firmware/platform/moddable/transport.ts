@@ -50,9 +50,9 @@ interface SecureSocketInstance {
   callback: SocketCallback;
   ssl?: { alert?: { level: number; description: number }; certificateManager?: CertificateManager };
   read(type: typeof ArrayBuffer): ArrayBuffer;
-  /** Without arguments: the bytes that can be written now. */
+  /** Without arguments: the bytes that can be written now. With several: one TLS record. */
   write(): number;
-  write(data: Uint8Array): void;
+  write(data: Uint8Array, more?: Uint8Array): void;
   close(): void;
 }
 
@@ -242,9 +242,20 @@ class SecureTransport implements Transport {
     }
   }
 
-  write(bytes: Uint8Array): void {
-    if (this.#ended || bytes.length === 0) return;
-    this.#queue.push({ bytes, offset: 0 });
+  write(bytes: Uint8Array, more?: Uint8Array): void {
+    const socket = this.#socket;
+    const size = bytes.length + (more ? more.length : 0);
+    if (this.#ended || size === 0) return;
+    // Nothing waiting and room for all of it: one TLS record straight from the caller's buffers
+    // (SecureSocket copies its arguments into the record; it throws rather than write part).
+    if (socket && this.#handshakeDone && this.#queue.length === 0 && size <= WRITE_CHUNK && socket.write() >= size) {
+      if (more) socket.write(bytes, more);
+      else socket.write(bytes);
+      return;
+    }
+    // Otherwise copies wait in the queue: the caller may reuse its buffers once write returns.
+    if (bytes.length > 0) this.#queue.push({ bytes: bytes.slice(), offset: 0 });
+    if (more && more.length > 0) this.#queue.push({ bytes: more.slice(), offset: 0 });
     if (this.#handshakeDone) this.#flush();
   }
 

@@ -85,8 +85,9 @@ export function openNodeTlsTransport(o: TlsOptions, events: TransportEvents, set
   s.on("close", finish);
 
   return {
-    write(bytes) {
-      if (!closed && !s.destroyed) s.write(bytes);
+    write(bytes, more) {
+      // Copies: the caller may reuse its buffers once write returns, and node:tls keeps what it queues.
+      if (!closed && !s.destroyed) s.write(more ? Buffer.concat([bytes, more]) : Buffer.from(bytes));
     },
     close() {
       if (s.destroyed || s.writableEnded) return;

@@ -164,7 +164,7 @@ export class XsRuntime {
         this.#open(header, parts);
         return [{}];
       case "write":
-        this.#transports.get(id)?.write(parts[0].slice());
+        this.#transports.get(id)?.write(parts[0].slice(), parts[1]?.slice());
         return [{}];
       case "close":
         this.#transports.get(id)?.close();

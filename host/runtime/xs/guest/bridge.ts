@@ -101,8 +101,8 @@ function openTransport(options: TlsOptions, events: TransportEvents): Transport 
   const parts = [...trustedCa, ...clientCertificates, ...(clientKey ? [clientKey] : [])];
   askHost({ op: "open", id, host, port, serverName, alpn, trusted: trustedCa.length, chain: clientCertificates.length, key: !!clientKey }, parts);
   return {
-    write(bytes: Uint8Array): void {
-      askHost({ op: "write", id }, [bytes]);
+    write(bytes: Uint8Array, more?: Uint8Array): void {
+      askHost({ op: "write", id }, more ? [bytes, more] : [bytes]);
     },
     close(): void {
       askHost({ op: "close", id });
