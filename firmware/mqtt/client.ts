@@ -6,8 +6,8 @@
 import { failure, type Failure } from "../platform/failure.js";
 import type { Platform, Transport, TransportEvents } from "../platform/seam.js";
 import { PacketDecoder, protocolError, type PacketSink } from "./decode.js";
-import { DISCONNECT, PINGREQ, encodeConnect, encodePuback, encodePublish, encodeSubscribe, encodeUnsubscribe, setDup } from "./encode.js";
-import { MAX_FILTERS_PER_SUBSCRIBE, MAX_IN_FLIGHT, MAX_SUBSCRIPTIONS, checkClientId, checkKeepAlive, checkPayload, checkTopic } from "./validate.js";
+import { DISCONNECT, PINGREQ, encodeConnect, encodeFilters, encodePuback, publishHead, publishHeader } from "./encode.js";
+import { MAX_FILTERS_PER_SUBSCRIBE, MAX_IN_FLIGHT, MAX_PAYLOAD_BYTES, MAX_SUBSCRIPTIONS, checkClientId, checkKeepAlive, checkPayload, checkTopic } from "./validate.js";
 
 export interface MqttConnectOptions {
   clientId: string;
@@ -29,8 +29,13 @@ export interface MqttClientEvents {
 /** Opens a byte stream already configured (TLS socket, or WebSocket over TLS). */
 export type OpenStream = (events: TransportEvents) => Transport;
 
+// What resending a QoS 1 PUBLISH takes: the topic's head (shared with other messages to that
+// topic, filled in at each send) and the caller's payload, never copied.
 interface InFlight {
-  packet: Uint8Array; // the encoded PUBLISH, resent as is (DUP flipped)
+  head: Uint8Array;
+  payload: Uint8Array;
+  id: number;
+  retain: boolean;
   done: ((failure?: Failure) => void) | undefined;
   sent: boolean;
 }
@@ -51,26 +56,50 @@ const TICKS_PER_KEEPALIVE = 4;
 
 const NOT_CONNECTED = () => failure("not-connected", "not connected: wait for onConnected", true);
 
+/**
+ * One connection: its transport's events, parsed by its own decoder. The client stops the
+ * connection it leaves, so that connection's late events (bytes on their way, its onClose)
+ * cannot touch the next one.
+ */
+class Connection extends PacketDecoder implements TransportEvents {
+  declare protected readonly sink: MqttClient;
+  heard = false; // bytes arrived since the last keep-alive tick
+
+  onOpen(): void {
+    if (!this.stopped) this.sink.opened();
+  }
+
+  onData(bytes: Uint8Array): void {
+    this.heard = true;
+    this.push(bytes);
+  }
+
+  onClose(f?: Failure): void {
+    if (!this.stopped) this.sink.closed(f);
+  }
+}
+
+// Internal methods are TypeScript-private rather than #private: XS stores a #method in a slot
+// of every instance, and a device may hold clients for a long time.
 export class MqttClient implements PacketSink {
   #platform: Pick<Platform, "clock" | "timers" | "log">;
   #options: MqttConnectOptions;
   #events: MqttClientEvents;
   #transport: Transport | undefined;
-  #decoder: PacketDecoder | undefined; // identifies the current connection
+  #link: Connection | undefined; // the current connection
   #opened = false;
   #connected = false;
-  #inFlight = new Map<number, InFlight>();
-  #pending = new Map<number, Pending>();
-  #subscriptions = new Set<string>();
+  // Tables are made on first use: a client that never subscribes carries no subscription set.
+  #inFlight: Map<number, InFlight> | undefined;
+  #pending: Map<number, Pending> | undefined;
+  #subscriptions: Set<string> | undefined;
   #nextId = 1;
   #timer: unknown;
   #sent = false; // something was written since the last tick
-  #heard = false; // something was received since the last tick
   #idleTicks = 0;
   #silentTicks = 0;
-  #topic = ""; // last published topic and its validated bytes
-  #topicBytes: Uint8Array | undefined;
-  #tick = () => this.#onTick();
+  #topic: string | undefined; // last published topic and its PUBLISH head (see publishHead)
+  #head: Uint8Array | undefined;
 
   constructor(platform: Pick<Platform, "clock" | "timers" | "log">, options: MqttConnectOptions, events: MqttClientEvents) {
     this.#platform = platform;
@@ -84,7 +113,7 @@ export class MqttClient implements PacketSink {
 
   /** Unacknowledged QoS 1 publishes. */
   get inFlight(): number {
-    return this.#inFlight.size;
+    return this.#inFlight?.size ?? 0;
   }
 
   /**
@@ -93,25 +122,23 @@ export class MqttClient implements PacketSink {
    * Ignored (logged) while a connection is already under way.
    */
   connect(open: OpenStream): void {
-    if (this.#decoder) return this.#platform.log("mqtt: already connecting");
-    const invalid = this.#checkOptions();
+    if (this.#link) return this.#platform.log("mqtt: already connecting");
+    const { will, clientId, keepAliveSeconds } = this.#options;
+    const willTopic = will && checkTopic(will.topic, false); // its bytes when valid, else a Failure
+    const invalid = (willTopic instanceof Uint8Array ? undefined : willTopic)
+      ?? (will && checkPayload(will.payload)) ?? checkClientId(clientId) ?? checkKeepAlive(keepAliveSeconds);
     if (invalid) {
       this.#platform.timers.setTimeout(() => this.#events.onDisconnected(invalid), 0);
       return;
     }
-    const decoder = new PacketDecoder(this);
-    this.#decoder = decoder;
+    const link = new Connection(this);
+    this.#link = link;
     this.#opened = false;
-    const events: TransportEvents = {
-      onOpen: () => { if (this.#decoder === decoder) this.#onOpen(); },
-      onData: (bytes) => { if (this.#decoder === decoder) { this.#heard = true; decoder.push(bytes); } },
-      onClose: (f) => { if (this.#decoder === decoder) this.#onClose(f); },
-    };
-    this.#platform.log(`mqtt: connecting as ${this.#options.clientId}`);
+    this.#platform.log(`mqtt: connecting as ${clientId}`);
     try {
-      this.#transport = open(events);
+      this.#transport = open(link);
     } catch (e) {
-      this.#end(failure("transport-open-failed", `open failed (${e}); check the endpoint`, true));
+      this.end(failure("transport-open-failed", `open failed (${e}); check the endpoint`, true));
     }
   }
 
@@ -119,31 +146,31 @@ export class MqttClient implements PacketSink {
    * Publishes. Returns a Failure for an invalid topic or payload ("mqtt-invalid-topic",
    * "mqtt-payload-too-large"), a full in-flight table ("mqtt-in-flight-full") or QoS 0 while
    * disconnected ("not-connected"); otherwise undefined. QoS 1 is kept until PUBACK, across
-   * reconnects, and `done()` runs then; QoS 0 calls `done()` once written.
+   * reconnects, and `done()` runs then; QoS 0 calls `done()` once written. The payload is not
+   * copied: a QoS 1 payload must stay unchanged until `done()`.
    */
   publish(topic: string, payload: Uint8Array, qos: 0 | 1, done?: (failure?: Failure) => void, retain = false): Failure | undefined {
-    let bytes = this.#topicBytes;
-    if (topic !== this.#topic || !bytes) {
+    let head = this.#head!; // set with #topic
+    if (topic !== this.#topic) {
       const checked = checkTopic(topic, false);
       if (!(checked instanceof Uint8Array)) return checked;
       this.#topic = topic;
-      this.#topicBytes = bytes = checked;
+      this.#head = head = publishHead(checked);
     }
-    const tooLarge = checkPayload(payload);
-    if (tooLarge) return tooLarge;
+    if (payload.length > MAX_PAYLOAD_BYTES) return checkPayload(payload);
     if (qos === 0) {
       if (!this.#connected) return NOT_CONNECTED();
-      this.#send(encodePublish(bytes, payload, 0, retain, false, 0));
+      this.send(publishHeader(head, payload.length, 0, retain, false, 0), payload);
       if (done) done();
       return undefined;
     }
-    if (this.#inFlight.size >= MAX_IN_FLIGHT) {
+    const table = (this.#inFlight ??= new Map());
+    if (table.size >= MAX_IN_FLIGHT) {
       return failure("mqtt-in-flight-full", "in-flight table full; wait for done()", true);
     }
-    const id = this.#allocateId();
-    const packet = encodePublish(bytes, payload, 1, retain, false, id);
-    this.#inFlight.set(id, { packet, done, sent: this.#connected });
-    if (this.#connected) this.#send(packet);
+    const id = this.newId();
+    table.set(id, { head, payload, id, retain, done, sent: this.#connected });
+    if (this.#connected) this.send(publishHeader(head, payload.length, 1, retain, false, id), payload);
     return undefined;
   }
 
@@ -155,159 +182,96 @@ export class MqttClient implements PacketSink {
    */
   subscribe(filters: { filter: string; qos: 0 | 1 }[], done: (result: (0 | 1 | 0x80)[] | Failure) => void): Failure | undefined {
     const names = filters.map((f) => f.filter);
-    const added = names.filter((f) => !this.#subscriptions.has(f)).length;
-    if (names.length > MAX_FILTERS_PER_SUBSCRIBE || this.#subscriptions.size + added > MAX_SUBSCRIPTIONS) {
+    const subscribed = (this.#subscriptions ??= new Set());
+    const added = names.filter((f) => !subscribed.has(f)).length;
+    if (names.length > MAX_FILTERS_PER_SUBSCRIBE || subscribed.size + added > MAX_SUBSCRIPTIONS) {
       return failure("mqtt-too-many-subscriptions", `max ${MAX_FILTERS_PER_SUBSCRIBE} per SUBSCRIBE, ${MAX_SUBSCRIPTIONS} in all; use fewer filters`);
     }
-    return this.#request(names, 0x82, filters.map((f) => f.qos), { filters: names, subscribe: true, done });
+    return this.request(names, filters.map((f) => f.qos), { filters: names, subscribe: true, done });
   }
 
   /** Unsubscribes; same synchronous Failures as subscribe(); `done` gets a Failure if the connection ends first. */
   unsubscribe(filters: string[], done?: (failure?: Failure) => void): Failure | undefined {
-    return this.#request(filters, 0xa2, undefined, { filters, subscribe: false, done });
+    return this.request(filters, undefined, { filters, subscribe: false, done });
   }
 
   /** Sends DISCONNECT (when connected) and closes; `onDisconnected()` follows with no failure. */
   disconnect(): void {
-    if (!this.#decoder) return;
-    if (this.#connected) this.#send(DISCONNECT);
-    this.#end(undefined);
+    if (!this.#link) return;
+    if (this.#connected) this.send(DISCONNECT);
+    this.end(undefined);
   }
 
   // ---- PacketSink: called by this client's own parser only ----
 
   onConnack(sessionPresent: boolean, code: number): void {
-    if (!this.#opened || this.#connected) return this.onProtocolError(protocolError("CONNACK"));
+    if (!this.#opened || this.#connected) return this.end(protocolError("CONNACK"));
     if (code !== 0) {
-      return this.#end(failure(`connack-${CONNACK_CODES[code]}`, `CONNACK ${code} refused the connection; ${CONNACK_FIXES[code]}`, code === 3));
+      return this.end(failure(`connack-${CONNACK_CODES[code]}`, `CONNACK ${code} refused the connection; ${CONNACK_FIXES[code]}`, code === 3));
     }
     this.#connected = true;
-    if (!sessionPresent) this.#subscriptions.clear();
+    if (!sessionPresent) this.#subscriptions = undefined;
     this.#platform.log(`mqtt: connected, session present ${sessionPresent}`);
-    for (const entry of this.#inFlight.values()) {
-      setDup(entry.packet, sessionPresent && entry.sent);
-      entry.sent = true;
-      this.#send(entry.packet);
+    for (const e of this.#inFlight?.values() ?? []) {
+      this.send(publishHeader(e.head, e.payload.length, 1, e.retain, sessionPresent && e.sent, e.id), e.payload);
+      e.sent = true;
     }
     this.#events.onConnected({ sessionPresent });
   }
 
   onPublish(topic: string, payload: Uint8Array, flags: number, packetId: number): void {
-    if (!this.#connected) return this.onProtocolError(protocolError("PUBLISH"));
-    const decoder = this.#decoder;
+    if (!this.#connected) return this.end(protocolError("PUBLISH"));
+    const link = this.#link;
     try {
       this.#events.onMessage(topic, payload, { qos: ((flags >> 1) & 1) as 0 | 1, retain: (flags & 1) === 1, dup: (flags & 8) !== 0 });
     } catch (e) {
       this.#platform.log(`mqtt: onMessage threw ${e}`);
     }
-    if (flags & 2 && this.#decoder === decoder) this.#send(encodePuback(packetId));
+    if (flags & 2 && this.#link === link) this.send(encodePuback(packetId));
   }
 
   onAck(type: number, packetId: number): void {
     if (type === 4) {
-      const entry = this.#inFlight.get(packetId);
+      const entry = this.#inFlight?.get(packetId);
       if (!entry) return;
-      this.#inFlight.delete(packetId);
-      if (entry.done) this.#callback(entry.done, undefined);
+      this.#inFlight!.delete(packetId);
+      if (entry.done) this.call(entry.done, undefined);
       return;
     }
-    const pending = this.#pending.get(packetId);
+    const pending = this.#pending?.get(packetId);
     if (!pending || pending.subscribe) return;
-    this.#pending.delete(packetId);
-    for (const f of pending.filters) this.#subscriptions.delete(f);
-    if (pending.done) this.#callback(pending.done, undefined);
+    this.#pending!.delete(packetId);
+    for (const f of pending.filters) this.#subscriptions?.delete(f);
+    if (pending.done) this.call(pending.done, undefined);
   }
 
   onSuback(packetId: number, codes: Uint8Array): void {
-    const pending = this.#pending.get(packetId);
+    const pending = this.#pending?.get(packetId);
     if (!pending || !pending.subscribe) return;
-    this.#pending.delete(packetId);
+    this.#pending!.delete(packetId);
     const result = Array.from(codes) as (0 | 1 | 0x80)[];
-    for (let i = 0; i < result.length; i++) if (result[i] !== 0x80 && i < pending.filters.length) this.#subscriptions.add(pending.filters[i]);
-    this.#callback(pending.done!, result);
+    const subscribed = (this.#subscriptions ??= new Set());
+    for (let i = 0; i < result.length; i++) if (result[i] !== 0x80 && i < pending.filters.length) subscribed.add(pending.filters[i]);
+    this.call(pending.done!, result);
   }
 
   onPingresp(): void {}
 
   onProtocolError(f: Failure): void {
-    this.#end(f);
+    this.end(f);
   }
 
-  // ---- internals ----
+  // ---- called by this client's own current Connection only ----
 
-  #checkOptions(): Failure | undefined {
-    const o = this.#options;
-    const will = o.will;
-    if (will) {
-      const topic = checkTopic(will.topic, false);
-      if (!(topic instanceof Uint8Array)) return topic;
-      const payload = checkPayload(will.payload);
-      if (payload) return payload;
-    }
-    return checkClientId(o.clientId) ?? checkKeepAlive(o.keepAliveSeconds);
-  }
-
-  #request(filters: string[], kind: number, qos: number[] | undefined, pending: Pending): Failure | undefined {
-    if (!this.#connected) return NOT_CONNECTED();
-    const bytes: Uint8Array[] = [];
-    for (const f of filters.length ? filters : [""]) {
-      const checked = checkTopic(f, true);
-      if (!(checked instanceof Uint8Array)) return checked;
-      bytes.push(checked);
-    }
-    const id = this.#allocateId();
-    this.#pending.set(id, pending);
-    this.#send(qos ? encodeSubscribe(id, bytes, qos) : encodeUnsubscribe(id, bytes));
-    return undefined;
-  }
-
-  #allocateId(): number {
-    let id = this.#nextId;
-    while (this.#inFlight.has(id) || this.#pending.has(id)) id = id === 65535 ? 1 : id + 1;
-    this.#nextId = id === 65535 ? 1 : id + 1;
-    return id;
-  }
-
-  #send(bytes: Uint8Array): void {
-    this.#sent = true;
-    this.#transport?.write(bytes);
-  }
-
-  #callback<T>(fn: (arg: T) => void, arg: T): void {
-    try {
-      fn(arg);
-    } catch (e) {
-      this.#platform.log(`mqtt: callback threw ${e}`);
-    }
-  }
-
-  #onOpen(): void {
+  opened(): void {
     this.#opened = true;
-    this.#sent = this.#heard = false;
+    this.#sent = false;
     this.#idleTicks = this.#silentTicks = 0;
-    const seconds = this.#options.keepAliveSeconds;
-    if (seconds > 0) this.#timer = this.#platform.timers.setTimeout(this.#tick, (seconds * 1000) / TICKS_PER_KEEPALIVE);
-    this.#send(encodeConnect(this.#options));
+    if (this.#options.keepAliveSeconds > 0) this.schedule();
+    this.send(encodeConnect(this.#options));
   }
 
-  #onTick(): void {
-    this.#timer = undefined;
-    this.#silentTicks = this.#heard ? 0 : this.#silentTicks + 1;
-    this.#idleTicks = this.#sent ? 0 : this.#idleTicks + 1;
-    this.#heard = this.#sent = false;
-    if (this.#silentTicks >= 6) {
-      return this.#end(this.#connected
-        ? failure("mqtt-keepalive-timeout", "no data for 1.5x keep-alive; reconnect", true)
-        : failure("mqtt-connack-timeout", "no CONNACK within 1.5x keep-alive; reconnect", true));
-    }
-    if (this.#connected && (this.#idleTicks >= 3 || this.#silentTicks === 3)) {
-      this.#idleTicks = 0;
-      this.#send(PINGREQ);
-    }
-    this.#timer = this.#platform.timers.setTimeout(this.#tick, (this.#options.keepAliveSeconds * 1000) / TICKS_PER_KEEPALIVE);
-  }
-
-  #onClose(f: Failure | undefined): void {
+  closed(f: Failure | undefined): void {
     if (this.#connected) {
       f ??= failure("connection-closed", "server closed the connection; reconnect", true);
     } else if (this.#opened && (!f || f.code === "connection-reset" || f.code === "connection-closed")) {
@@ -315,24 +279,84 @@ export class MqttClient implements PacketSink {
     } else {
       f ??= failure("tls-handshake-reset", "TLS handshake closed: retry later", true);
     }
-    this.#end(f);
+    this.end(f);
+  }
+
+  // ---- internals ----
+
+  /** SUBSCRIBE with `qos`, UNSUBSCRIBE without. */
+  private request(filters: string[], qos: number[] | undefined, pending: Pending): Failure | undefined {
+    if (!this.#connected) return NOT_CONNECTED();
+    const bytes: Uint8Array[] = [];
+    for (const f of filters.length ? filters : [""]) {
+      const checked = checkTopic(f, true);
+      if (!(checked instanceof Uint8Array)) return checked;
+      bytes.push(checked);
+    }
+    const id = this.newId();
+    (this.#pending ??= new Map()).set(id, pending);
+    this.send(encodeFilters(id, bytes, qos));
+    return undefined;
+  }
+
+  /** A packet id in 1..65535 that no unacknowledged packet holds. */
+  private newId(): number {
+    let id = this.#nextId;
+    while (this.#inFlight?.has(id) || this.#pending?.has(id)) id = (id % 65535) + 1;
+    this.#nextId = (id % 65535) + 1;
+    return id;
+  }
+
+  private send(bytes: Uint8Array, payload?: Uint8Array): void {
+    this.#sent = true;
+    this.#transport?.write(bytes, payload);
+  }
+
+  /** Runs a caller's callback; one that throws is logged, never thrown into the transport. */
+  private call<T>(fn: (arg: T) => void, arg: T): void {
+    try {
+      fn(arg);
+    } catch (e) {
+      this.#platform.log(`mqtt: callback threw ${e}`);
+    }
+  }
+
+  private schedule(): void {
+    this.#timer = this.#platform.timers.setTimeout(() => this.tick(), (this.#options.keepAliveSeconds * 1000) / TICKS_PER_KEEPALIVE);
+  }
+
+  private tick(): void {
+    this.#timer = undefined;
+    const link = this.#link!;
+    this.#silentTicks = link.heard ? 0 : this.#silentTicks + 1;
+    this.#idleTicks = this.#sent ? 0 : this.#idleTicks + 1;
+    link.heard = this.#sent = false;
+    if (this.#silentTicks >= 6) {
+      return this.end(this.#connected
+        ? failure("mqtt-keepalive-timeout", "no data for 1.5x keep-alive; reconnect", true)
+        : failure("mqtt-connack-timeout", "no CONNACK within 1.5x keep-alive; reconnect", true));
+    }
+    if (this.#connected && (this.#idleTicks >= 3 || this.#silentTicks === 3)) {
+      this.#idleTicks = 0;
+      this.send(PINGREQ);
+    }
+    this.schedule();
   }
 
   /** Tears the current connection down and reports it once; the in-flight table stays. */
-  #end(f: Failure | undefined): void {
+  private end(f: Failure | undefined): void {
     const transport = this.#transport;
-    this.#decoder?.stop();
-    this.#decoder = undefined;
-    this.#transport = undefined;
+    this.#link?.stop();
+    this.#link = this.#transport = undefined;
     this.#connected = this.#opened = false;
     if (this.#timer !== undefined) this.#platform.timers.clearTimeout(this.#timer);
     this.#timer = undefined;
-    const pending = [...this.#pending.values()];
-    this.#pending.clear();
+    const pending = this.#pending;
+    this.#pending = undefined;
     transport?.close();
     this.#platform.log(`mqtt: disconnected${f ? `: ${f.code}` : ""}`);
     const lost = f ?? NOT_CONNECTED();
-    for (const p of pending) if (p.done) this.#callback(p.done, lost);
-    this.#callback((x) => this.#events.onDisconnected(x), f);
+    for (const p of pending?.values() ?? []) if (p.done) this.call(p.done, lost);
+    this.call((x) => this.#events.onDisconnected(x), f);
   }
 }

@@ -28,7 +28,7 @@ export function protocolError(what: string): Failure {
 }
 
 export class PacketDecoder {
-  #sink: PacketSink;
+  protected readonly sink: PacketSink;
   #max: number;
   #first = -1; // fixed header byte of the packet being read, -1 between packets
   #length = 0; // remaining length read so far
@@ -38,7 +38,7 @@ export class PacketDecoder {
   #stopped = false;
 
   constructor(sink: PacketSink, maxPacketBytes = DEFAULT_MAX_PACKET) {
-    this.#sink = sink;
+    this.sink = sink;
     this.#max = maxPacketBytes;
   }
 
@@ -47,10 +47,25 @@ export class PacketDecoder {
     this.#stopped = true;
   }
 
+  /** True after stop() or an error. */
+  get stopped(): boolean {
+    return this.#stopped;
+  }
+
   /** Parses `chunk`, reporting each complete packet; ignored after an error or `stop()`. */
   push(chunk: Uint8Array): void {
     const n = chunk.length;
     let i = 0;
+    // Fast path: whole packets with a one-byte remaining length (acks, small messages) that
+    // start between packets skip the byte-by-byte state machine below. They are views of the
+    // chunk, so the size limit (which guards allocations) does not apply to them.
+    while (i + 1 < n && this.#first < 0 && !this.#stopped) {
+      const length = chunk[i + 1];
+      if (length > 127 || i + 2 + length > n) break;
+      const first = chunk[i];
+      i += 2 + length;
+      this.#dispatch(first, chunk.subarray(i - length, i));
+    }
     while (i < n && !this.#stopped) {
       const body = this.#body;
       if (body) {
@@ -60,7 +75,7 @@ export class PacketDecoder {
         i += take;
         if (this.#filled === body.length) {
           this.#body = undefined;
-          this.#dispatch(body);
+          this.#dispatch(this.#first, body);
         }
       } else if (this.#first < 0) {
         this.#first = chunk[i++];
@@ -76,7 +91,7 @@ export class PacketDecoder {
           this.#fail(`packet of ${this.#length} bytes (limit ${this.#max})`);
         } else if (n - i >= this.#length) {
           const end = i + this.#length;
-          this.#dispatch(chunk.subarray(i, end));
+          this.#dispatch(this.#first, chunk.subarray(i, end));
           i = end;
         } else {
           this.#body = new Uint8Array(this.#length);
@@ -88,20 +103,25 @@ export class PacketDecoder {
 
   #fail(what: string): void {
     this.#stopped = true;
-    this.#sink.onProtocolError(protocolError(what));
+    this.sink.onProtocolError(protocolError(what));
   }
 
-  #dispatch(b: Uint8Array): void {
-    const first = this.#first;
+  #dispatch(first: number, b: Uint8Array): void {
     const len = b.length;
-    const sink = this.#sink;
+    const sink = this.sink;
     this.#first = -1;
     switch (first >> 4) {
       case 2:
         if (first !== 0x20 || len !== 2 || b[0] > 1 || b[1] > 5) return this.#fail("CONNACK");
         return sink.onConnack(b[0] === 1, b[1]);
-      case 3:
-        return this.#publish(first, b);
+      case 3: {
+        const qos = (first >> 1) & 3;
+        const topicEnd = 2 + ((b[0] << 8) | b[1]);
+        const headerEnd = qos ? topicEnd + 2 : topicEnd;
+        const id = qos ? (b[topicEnd] << 8) | b[topicEnd + 1] : 0;
+        if (qos > 1 || (qos ? !id : first & 0x08) || topicEnd === 2 || headerEnd > len) return this.#fail("PUBLISH");
+        return sink.onPublish(text.decode(b.subarray(2, topicEnd)), b.subarray(headerEnd), first & 0x0f, id);
+      }
       case 4:
       case 11:
         if ((first & 0x0f) !== 0 || len !== 2 || (b[0] | b[1]) === 0) return this.#fail(first === 0x40 ? "PUBACK" : "UNSUBACK");
@@ -116,14 +136,5 @@ export class PacketDecoder {
       default:
         return this.#fail(`packet of type ${first >> 4}`);
     }
-  }
-
-  #publish(first: number, b: Uint8Array): void {
-    const qos = (first >> 1) & 3;
-    const topicEnd = 2 + ((b[0] << 8) | b[1]);
-    const headerEnd = qos ? topicEnd + 2 : topicEnd;
-    const id = qos ? (b[topicEnd] << 8) | b[topicEnd + 1] : 0;
-    if (qos > 1 || (qos ? !id : first & 0x08) || topicEnd === 2 || headerEnd > b.length) return this.#fail("PUBLISH");
-    this.#sink.onPublish(text.decode(b.subarray(2, topicEnd)), b.subarray(headerEnd), first & 0x0f, id);
   }
 }
