@@ -46,10 +46,6 @@ export default Timer;
 
 export const Time = { ticks: 0, delta: (a: number, b: number) => b - a };
 
-export function forgetSocket(): void {
-  lastSocket = undefined;
-}
-
 /** Runs the timer callbacks queued so far (Moddable's `Timer.set(cb)` fires on the next turn). */
 export function runTimers(): void {
   while (queued.length) queued.shift()!();
