@@ -2,6 +2,7 @@
 import assert from "node:assert/strict";
 import type * as mqttPacket from "mqtt-packet";
 import { MqttClient, type MqttConnectOptions } from "../../firmware/mqtt/client.js";
+import type { TransportEvents } from "../../firmware/platform/seam.js";
 import { FakeTime, fakeOpener, recordingEvents } from "./fake-link.js";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
@@ -129,6 +130,24 @@ describe("MQTT session: publishing", () => {
     assert.equal(client.inFlight, 0);
   });
 
+  it("writes each PUBLISH in one call: its header, then the caller's payload itself, uncopied", () => {
+    const { client } = setup();
+    const writes: [Uint8Array, Uint8Array | undefined][] = [];
+    let events: TransportEvents | undefined;
+    client.connect((e) => ((events = e), { write: (bytes, more) => void writes.push([bytes.slice(), more]), close() {} }));
+    events!.onOpen({});
+    events!.onData(Uint8Array.of(0x20, 2, 0, 0));
+    const payload = utf8("0123456789".repeat(20));
+    client.publish("d/t", payload, 0);
+    client.publish("d/t", payload, 1);
+    const [q0, q1] = writes.slice(1);
+    assert.equal(q0[1], payload);
+    assert.equal(q1[1], payload);
+    // remaining length 2 + 3 + 200 = 205 (QoS 0) and 207 (QoS 1, with the packet id), as 2-byte varints
+    assert.deepEqual([...q0[0]], [0x30, 0x80 | (205 & 0x7f), 1, 0, 3, ...utf8("d/t")]);
+    assert.deepEqual([...q1[0]], [0x32, 0x80 | (207 & 0x7f), 1, 0, 3, ...utf8("d/t"), 0, 1]);
+  });
+
   it("sends QoS 0 at once and refuses it while disconnected", () => {
     const { connect, client } = setup();
     assert.equal(client.publish("d/t", utf8("x"), 0)?.code, "not-connected");
@@ -189,6 +208,19 @@ describe("MQTT session: publishing", () => {
     const resent = second.take().slice(1) as mqttPacket.IPublishPacket[];
     assert.deepEqual(resent.map((p) => [p.messageId, p.dup, Buffer.from(p.payload as Buffer).toString()]),
       [[sent[0].messageId, true, "a"], [sent[2].messageId, true, "c"]]);
+  });
+
+  it("resends each unacknowledged QoS 1 to its own topic after later publishes changed topic", () => {
+    const { connect, client } = setup();
+    const first = connect();
+    first.accept();
+    for (const [topic, n] of [["d/a", "1"], ["d/b", "2"], ["d/a", "3"], ["d/c", "4"]]) client.publish(topic, utf8(n), 1);
+    first.drop();
+    const second = connect();
+    second.accept(true);
+    const resent = second.take().slice(1) as mqttPacket.IPublishPacket[];
+    assert.deepEqual(resent.map((p) => [p.topic, Buffer.from(p.payload as Buffer).toString(), p.dup]),
+      [["d/a", "1", true], ["d/b", "2", true], ["d/a", "3", true], ["d/c", "4", true]]);
   });
 
   it("resends unacknowledged QoS 1 as fresh publishes when the server has no session", () => {

@@ -2,7 +2,7 @@
 // independent oracle: what we encode it parses back, what it generates we decode.
 import assert from "node:assert/strict";
 import * as mqttPacket from "mqtt-packet";
-import { DISCONNECT, PINGREQ, encodeConnect, encodePuback, encodePublish, encodeSubscribe, encodeUnsubscribe, setDup } from "../../firmware/mqtt/encode.js";
+import { DISCONNECT, PINGREQ, encodeConnect, encodePuback, encodePublish, encodeSubscribe, encodeUnsubscribe, publishHead, publishHeader, setDup } from "../../firmware/mqtt/encode.js";
 import { PacketDecoder } from "../../firmware/mqtt/decode.js";
 import { RecordingSink } from "./recording-sink.js";
 
@@ -83,6 +83,17 @@ describe("MQTT encoder", () => {
     assert.ok((q1.payload as Buffer).every((b) => b === 3));
     setDup(q1bytes, false);
     assert.equal((parseWithOracle(q1bytes)[0] as mqttPacket.IPublishPacket).dup, false);
+  });
+
+  it("fills one reused PUBLISH head per message (flags, packet id, 1- to 3-byte length) that mqtt-packet parses with its payload", () => {
+    const head = publishHead(utf8("dev/t"));
+    const cases = [[100, 1, true, true, 7], [200, 0, false, false, 0], [20_000, 1, false, false, 65535], [200_000, 0, true, false, 0], [0, 1, false, true, 1]] as const;
+    for (const [size, qos, retain, dup, id] of cases) {
+      const payload = new Uint8Array(size).fill(size & 0xff);
+      const p = parseWithOracle(Buffer.concat([publishHeader(head, size, qos, retain, dup, id), payload]))[0] as mqttPacket.IPublishPacket;
+      assert.deepEqual([p.topic, p.qos, p.retain, p.dup, p.messageId, Buffer.compare(p.payload as Buffer, payload)],
+        ["dev/t", qos, retain, dup, qos ? id : undefined, 0], `payload of ${size} bytes, QoS ${qos}`);
+    }
   });
 
   it("encodes the remaining length as a varint at each size boundary", () => {
