@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { boot } from "../../firmware/boot/boot.js";
 import type { DeviceStatus } from "../../firmware/boot/status.js";
 import type { Platform } from "../../firmware/platform/seam.js";
-import { FakeTime } from "../provisioning/fake-time.js";
+import { FakeTime } from "../support/fake-time.js";
 
 function fakePlatform(time: FakeTime, stored: Record<string, string> = {}): Platform & { opened: number } {
   const values = new Map<string, string | Uint8Array>(Object.entries(stored));

@@ -379,7 +379,7 @@ describe("MQTT session: keep-alive", () => {
     time.advance(20_000);
     assert.deepEqual(log.disconnected.map((f) => [f?.code, f?.retryable]), [["mqtt-keepalive-timeout", true]]);
     assert.equal(stream.closed, true);
-    assert.equal(time.pendingTimers, 0);
+    assert.equal(time.pending, 0);
   });
 
   it("gives up on a server that never answers CONNECT with mqtt-connack-timeout", () => {
@@ -394,6 +394,6 @@ describe("MQTT session: keep-alive", () => {
   it("runs no timer with keep-alive 0", () => {
     const { time, connect } = setup({ keepAliveSeconds: 0 });
     connect().accept();
-    assert.equal(time.pendingTimers, 0);
+    assert.equal(time.pending, 0);
   });
 });

@@ -1,46 +1,11 @@
-// A fake clock with timers, and a fake byte stream whose server side the test plays, with
+// The shared fake clock, and a fake byte stream whose server side the test plays, with
 // mqtt-packet generating what the "server" sends and parsing what the client wrote.
 import * as mqttPacket from "mqtt-packet";
 import type { Failure } from "../../firmware/platform/failure.js";
 import type { Transport, TransportEvents } from "../../firmware/platform/seam.js";
 import type { MqttClientEvents } from "../../firmware/mqtt/client.js";
 
-export class FakeTime {
-  now = 1_700_000_000_000;
-  #timers: { at: number; fn: () => void; id: number }[] = [];
-  #ids = 0;
-  clock = { now: () => this.now, isSet: () => true };
-  timers = {
-    setTimeout: (fn: () => void, ms: number) => {
-      const id = ++this.#ids;
-      this.#timers.push({ at: this.now + ms, fn, id });
-      return id;
-    },
-    clearTimeout: (id: unknown) => {
-      this.#timers = this.#timers.filter((t) => t.id !== id);
-    },
-  };
-  lines: string[] = [];
-  log = (line: string) => { this.lines.push(line); };
-
-  /** Moves time forward by `ms`, running every timer that falls due, in order. */
-  advance(ms: number): void {
-    const end = this.now + ms;
-    for (;;) {
-      this.#timers.sort((a, b) => a.at - b.at || a.id - b.id);
-      const next = this.#timers[0];
-      if (!next || next.at > end) break;
-      this.#timers.shift();
-      this.now = next.at;
-      next.fn();
-    }
-    this.now = end;
-  }
-
-  get pendingTimers(): number {
-    return this.#timers.length;
-  }
-}
+export { FakeTime } from "../support/fake-time.js";
 
 /** One fake connection: the test opens it, sends server packets and reads what the client wrote. */
 export class FakeStream implements Transport {

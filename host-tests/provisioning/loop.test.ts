@@ -4,7 +4,7 @@ import type { OpenStream } from "../../firmware/mqtt/client.js";
 import { failure, type Failure } from "../../firmware/platform/failure.js";
 import { createConnectionLoop, type ConnectionLoop } from "../../firmware/provisioning/loop.js";
 import type { PolicyParams } from "../../firmware/provisioning/policy.js";
-import { FakeTime } from "./fake-time.js";
+import { FakeTime } from "../support/fake-time.js";
 
 const params: PolicyParams = {
   backoffBaseMs: 1000, backoffCapMs: 4000, connectSpacingMs: 1000, provisioningAttempts: 5, provisioningGraceMs: 20_000,

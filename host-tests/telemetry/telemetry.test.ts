@@ -3,7 +3,7 @@ import { failure, type Failure } from "../../firmware/platform/failure.js";
 import { sampleQueue } from "../../firmware/telemetry/queue.js";
 import { simulatedSensor, type Sensor } from "../../firmware/telemetry/sensor.js";
 import { createTelemetry, type Publisher, type TelemetryOptions } from "../../firmware/telemetry/telemetry.js";
-import { FakeTime } from "../provisioning/fake-time.js";
+import { FakeTime } from "../support/fake-time.js";
 
 interface Sent { topic: string; body: any; qos: 0 | 1; done?: (f?: Failure) => void }
 

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { bundleForXs } from "../../host/runtime/xs/bundle.js";
 import { createHostPlatform } from "../../host/runtime/xs/host-platform.js";
-import { ManualTime, advance } from "../../host/runtime/xs/manual-time.js";
+import { ManualTime, advanceWith } from "../../host/runtime/manual-time.js";
 import { XsRuntime } from "../../host/runtime/xs/runtime.js";
 
 const guest = new URL("./guests/bridge.guest.ts", import.meta.url);
@@ -65,9 +65,9 @@ describe("XS bridge (firmware seam inside the real XS engine)", () => {
 
   it("fires guest timers in due order on the manual clock, and not a cleared one", async () => {
     await runtime.call("timers", { names: ["b", "a", "gone", "c"], delays: [200, 100, 150, 300], cancel: 2 });
-    await advance(time, runtime, 250);
+    await advanceWith(time, runtime, 250);
     assert.deepEqual((await runtime.call("fired")).result, ["a", "b"]);
-    await advance(time, runtime, 100);
+    await advanceWith(time, runtime, 100);
     assert.deepEqual(reports.map((r) => r.data), [
       { name: "a", at: Date.UTC(2025, 5, 1, 12) + 100 },
       { name: "b", at: Date.UTC(2025, 5, 1, 12) + 200 },
@@ -90,7 +90,7 @@ describe("XS bridge (firmware seam inside the real XS engine)", () => {
     await runtime.close();
     runtime = await XsRuntime.start({ script: await bundleForXs(guest), platform: createHostPlatform({ time, storageDir: stateDir, log: () => {} }), onFailure: (e) => (failure = e) });
     await runtime.call("throwsLater");
-    await advance(time, runtime, 20);
+    await advanceWith(time, runtime, 20);
     assert.match(String(failure), /thrown by a timer inside XS/);
     await assert.rejects(runtime.close(), /thrown by a timer inside XS/);
   });

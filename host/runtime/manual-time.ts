@@ -1,6 +1,7 @@
-// Time that moves only when a test says so: a Clock and Timers for the host side of a runtime.
+// Time that moves only when a test says so: one Clock and Timers for every host-side user
+// (unit tests of the firmware core, the Node platform, the XS runtime's host side).
 
-import type { Clock, TimerHandle, Timers } from "../../../firmware/platform/seam.js";
+import type { Clock, TimerHandle, Timers } from "../../firmware/platform/seam.js";
 
 interface Pending {
   due: number;
@@ -38,6 +39,11 @@ export class ManualTime implements Clock, Timers {
     this.#pending.delete(handle as Pending);
   }
 
+  /** Timers set and not yet fired or cleared. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
   /** Moves to the earliest timer due by `until` and fires it; false when there is none. */
   fireNext(until: number): boolean {
     let next: Pending | undefined;
@@ -49,17 +55,24 @@ export class ManualTime implements Clock, Timers {
     return true;
   }
 
-  /** Moves time forward without firing anything (use `advance` to fire timers on the way). */
+  /** Moves time forward without firing anything. */
   moveTo(time: number): void {
     this.#now = Math.max(this.#now, time);
+  }
+
+  /** Moves `ms` forward, firing every timer due on the way (timers they set included), in order. */
+  advance(ms: number): void {
+    const until = this.#now + ms;
+    while (this.fireNext(until));
+    this.moveTo(until);
   }
 }
 
 /**
- * Advances `time` by `ms`, firing each timer due on the way and letting the runtime handle
- * what each one caused (including timers set by it) before the next fires.
+ * Advances `time` by `ms` for code running elsewhere (an XS worker): fires each timer due on
+ * the way and lets the runtime handle what it caused before the next one fires.
  */
-export async function advance(time: ManualTime, runtime: { idle(): Promise<void> }, ms: number): Promise<void> {
+export async function advanceWith(time: ManualTime, runtime: { idle(): Promise<void> }, ms: number): Promise<void> {
   const until = time.now() + ms;
   await runtime.idle();
   while (time.fireNext(until)) await runtime.idle();
