@@ -5,7 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { createRootCa, issueCertificate, type Issued } from "../../certs/pki.js";
 import { createNodePlatform } from "../../host/runtime/node/platform.js";
-import { startMosquitto, type Mosquitto } from "../support/mosquitto.js";
+import { startMosquitto, type Mosquitto } from "../../host/peers/mosquitto.js";
 import { validateConnectionConfig, type ConnectionFields } from "../../firmware/connection/config.js";
 import { assembleConnection, type ConnectionCredentials } from "../../firmware/connection/modes.js";
 import type { Platform } from "../../firmware/platform/seam.js";

@@ -8,7 +8,7 @@ import type { Failure } from "../../firmware/platform/failure.js";
 import type { Platform, TransportEvents } from "../../firmware/platform/seam.js";
 import { MqttClient, type MqttConnectOptions, type OpenStream } from "../../firmware/mqtt/client.js";
 import { createNodePlatform } from "../../host/runtime/node/platform.js";
-import { startMosquitto, type Mosquitto } from "../support/mosquitto.js";
+import { startMosquitto, type Mosquitto } from "../../host/peers/mosquitto.js";
 import { brokerTls, deviceTls, testPki, type TestPki } from "./tls-fixture.js";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);

@@ -2,7 +2,7 @@
 // broker's certificate and a device CA, which signs the device certificate (sent as a chain).
 import { createRootCa, issueCertificate, type Issued } from "../../certs/pki.js";
 import type { TlsOptions } from "../../firmware/platform/seam.js";
-import type { MosquittoOptions } from "../support/mosquitto.js";
+import type { MosquittoOptions } from "../../host/peers/mosquitto.js";
 
 export interface TestPki {
   root: Issued;

@@ -9,7 +9,7 @@ import type { Failure } from "../../firmware/platform/failure.js";
 import type { TlsOptions } from "../../firmware/platform/seam.js";
 import { createNodePlatform } from "../../host/runtime/node/platform.js";
 import { openNodeTlsTransport } from "../../host/runtime/node/tls-transport.js";
-import { startMosquitto, type Mosquitto } from "../support/mosquitto.js";
+import { startMosquitto, type Mosquitto } from "../../host/peers/mosquitto.js";
 import { brokerTls, deviceTls, testPki, type TestPki } from "./tls-fixture.js";
 
 interface Outcome { opened: boolean; alpn?: string; data: number; failure?: Failure }

@@ -7,7 +7,7 @@ import { createHostPlatform } from "../../host/runtime/xs/host-platform.js";
 import { XsRuntime } from "../../host/runtime/xs/runtime.js";
 import type { WireHeader } from "../../host/runtime/xs/wire.js";
 import { brokerTls, deviceTls, testPki, type TestPki } from "../mqtt/tls-fixture.js";
-import { startMosquitto, type Mosquitto } from "../support/mosquitto.js";
+import { startMosquitto, type Mosquitto } from "../../host/peers/mosquitto.js";
 
 const guest = new URL("./guests/session.guest.ts", import.meta.url);
 

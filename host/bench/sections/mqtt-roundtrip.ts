@@ -10,7 +10,7 @@ import { createRootCa, issueCertificate, type Issued } from "../../../certs/pki.
 import { MqttClient } from "../../../firmware/mqtt/client.js";
 import type { Platform } from "../../../firmware/platform/seam.js";
 import { createNodePlatform } from "../../runtime/node/platform.js";
-import { startMosquitto } from "../../../host-tests/support/mosquitto.js";
+import { startMosquitto } from "../../peers/mosquitto.js";
 import type { BenchSection } from "../section.js";
 
 const MESSAGES = 10_000;
