@@ -6,17 +6,11 @@
 import { failure, type Failure } from "../platform/failure.js";
 import type { Platform, Transport, TransportEvents } from "../platform/seam.js";
 import { PacketDecoder, protocolError, type PacketSink } from "./decode.js";
-import { DISCONNECT, PINGREQ, encodeConnect, encodeFilters, encodePuback, publishHead, publishHeader } from "./encode.js";
+import { DISCONNECT, PINGREQ, encodeConnect, encodeFilters, encodePuback, publishHead, publishHeader, type ConnectFields } from "./encode.js";
 import { MAX_FILTERS_PER_SUBSCRIBE, MAX_IN_FLIGHT, MAX_PAYLOAD_BYTES, MAX_SUBSCRIPTIONS, checkClientId, checkKeepAlive, checkPayload, checkTopic } from "./validate.js";
 
-export interface MqttConnectOptions {
-  clientId: string;
-  cleanSession: boolean;
-  keepAliveSeconds: number;
-  username?: string;
-  password?: Uint8Array;
-  will?: { topic: string; payload: Uint8Array; qos: 0 | 1; retain?: boolean };
-}
+/** What CONNECT carries; validated by the client before anything is sent. */
+export type MqttConnectOptions = ConnectFields;
 
 export interface MqttClientEvents {
   onConnected(info: { sessionPresent: boolean }): void;
