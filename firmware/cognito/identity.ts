@@ -1,6 +1,6 @@
 // Temporary AWS credentials from a Cognito identity pool (unauthenticated identities), as
-// seed 003 gets them with boto3: GetId once (the identity id is kept in storage so the
-// device keeps its identity across reboots), then GetCredentialsForIdentity whenever the
+// seed 003 gets them with boto3: GetId once per pool (the identity id is kept in storage so
+// the device keeps its identity across reboots), then GetCredentialsForIdentity whenever the
 // credentials in hand are missing or within five minutes of expiring.
 
 import type { ConnectionConfig } from "../connection/config.js";
@@ -71,11 +71,13 @@ export function cognitoCredentials(
 
   return (done) => {
     if (current && current.expiration! - platform.clock.now() > REFRESH_MARGIN_MS) return done(current);
-    const stored = storage.get(STORAGE_KEY);
-    if (typeof stored === "string" && stored) return credentialsFor(stored, done);
+    // Kept as "<pool> <identity>": an identity gets its own pool's role, so one kept from another
+    // pool (the device was given a new pool) is not reused.
+    const [pool, stored] = String(storage.get(STORAGE_KEY)).split(" ");
+    if (pool === identityPoolId && stored) return credentialsFor(stored, done);
     call("GetId", { IdentityPoolId: identityPoolId }, done, ({ IdentityId }) => {
       if (typeof IdentityId !== "string") return false;
-      storage.set(STORAGE_KEY, IdentityId);
+      storage.set(STORAGE_KEY, identityPoolId + " " + IdentityId);
       credentialsFor(IdentityId, done);
     });
   };

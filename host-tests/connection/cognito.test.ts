@@ -124,6 +124,14 @@ describe("Cognito identity credentials over HTTPS", () => {
     assert.deepEqual(seen.map((s) => s.target.split(".")[1]), ["GetId", "GetCredentialsForIdentity", "GetCredentialsForIdentity"]);
   });
 
+  it("asks for a new identity when the kept one belongs to another identity pool", async () => {
+    await get(cognito(platform()));
+    const otherPool = "us-east-1:99999999-aaaa-bbbb-cccc-dddddddddddd";
+    await get(cognitoCredentials(platform(), { identityPoolId: otherPool, cognitoEndpoint: "127.0.0.1", cognitoPort: port }, [ca.certDer]));
+    assert.deepEqual(seen.map((s) => s.target.split(".")[1]), ["GetId", "GetCredentialsForIdentity", "GetId", "GetCredentialsForIdentity"]);
+    assert.equal(seen[2]!.body.IdentityPoolId, otherPool);
+  });
+
   it("reads a chunked answer", async () => {
     answer = (target, res) => {
       if (target.endsWith("GetId")) return standard(target, res);
