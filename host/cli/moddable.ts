@@ -11,8 +11,9 @@
 //        credentials image (from `npm run certs`) at the devcerts partition's offset with esptool.
 
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
+import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -107,14 +108,64 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT
   return result.status ?? 1;
 }
 
-async function sim(args: Args, sdk: SdkCheck): Promise<number> {
+export interface SimOptions {
+  mode: string;
+  provisioning: "jitp" | "jitr" | "none";
+  /** Acknowledged telemetry messages to wait for; 0 runs until --timeout or forever. */
+  messages: number;
+  timeoutSeconds: number;
+  thingName: string;
+  /** xsbug-log's port; undefined picks a free one. */
+  xsbugPort?: number;
+}
+
+const PROVISIONING = ["jitp", "jitr", "none"] as const;
+
+/**
+ * `npm run sim`'s options with npm start's defaults (mtls-alpn; jitp for the certificate modes,
+ * none for the others). Returns a usage sentence instead when an option is unknown or invalid.
+ */
+export function simOptions(options: Record<string, string | true>, now = Date.now()): SimOptions | string {
+  const known = ["mode", "provisioning", "messages", "timeout", "thing", "xsbug-port"];
+  const unknown = Object.keys(options).find((name) => !known.includes(name));
+  if (unknown) return `--${unknown}: unknown option (expected ${known.map((k) => `--${k}`).join(", ")})`;
+  const mode = String(options.mode ?? "mtls-alpn");
+  if (!MODES.includes(mode)) return `--mode ${mode}: expected one of ${MODES.join(", ")}`;
+  const certificateMode = mode === "mtls" || mode === "mtls-alpn";
+  const provisioning = String(options.provisioning ?? (certificateMode ? "jitp" : "none"));
+  if (!(PROVISIONING as readonly string[]).includes(provisioning)) return `--provisioning ${provisioning}: expected one of ${PROVISIONING.join(", ")}`;
+  if (!certificateMode && provisioning !== "none") {
+    return `--mode ${mode} connects without a device certificate, so there is nothing to provision just in time: leave out --provisioning or pass --provisioning none`;
+  }
+  const count = (name: string, fallback: number): number | string => {
+    const value = options[name] === undefined ? fallback : Number(options[name]);
+    return Number.isInteger(value) && value >= 0 ? value : `--${name} ${String(options[name])}: expected a whole number`;
+  };
+  const messages = count("messages", 0);
+  if (typeof messages === "string") return messages;
+  const timeoutSeconds = count("timeout", messages ? 300 : 0);
+  if (typeof timeoutSeconds === "string") return timeoutSeconds;
+  const port = options["xsbug-port"] === undefined ? undefined : count("xsbug-port", 0);
+  if (typeof port === "string") return port;
+  const thingName = typeof options.thing === "string" ? options.thing : `sim-${now.toString(36)}`;
+  return { mode, provisioning: provisioning as SimOptions["provisioning"], messages, timeoutSeconds, thingName, ...(port ? { xsbugPort: port } : {}) };
+}
+
+/** A loopback TCP port nobody listens on right now (so several simulators can run side by side). */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+async function sim(options: SimOptions, sdk: SdkCheck): Promise<number> {
   const moddable = sdk.moddable!;
-  const mode = String(args.options.mode ?? "mtls-alpn");
-  if (!MODES.includes(mode)) return fail(`--mode ${mode}: expected one of ${MODES.join(", ")}`);
-  const provisioning = String(args.options.provisioning ?? "jitp") as "jitp" | "jitr" | "none";
-  const messages = Number(args.options.messages ?? 0);
-  const timeoutSeconds = Number(args.options.timeout ?? (messages ? 300 : 0));
-  const thingName = String(args.options.thing ?? `sim-${Date.now().toString(36)}`);
+  const { mode, provisioning, messages, timeoutSeconds, thingName } = options;
 
   const { startIotCore } = await import("../iotcore/index.js");
   const { prepareDemo } = await import("./demo-setup.js");
@@ -130,16 +181,22 @@ async function sim(args: Args, sdk: SdkCheck): Promise<number> {
   };
   try {
     console.log(`stand-in: ${core.endpoint} on 127.0.0.1 (mqtt ${core.ports.mqtt}, https ${core.ports.https})`);
+    console.log(`device ${thingName}: mode ${mode}, provisioning ${provisioning}`);
+    // The same set-up as npm start: CA and template, device certificate, authorizer and signed
+    // token, or Cognito identity pool; its config already names the stand-in's address and port.
     const setup = await prepareDemo(core as never, { mode, provisioning, outDir: join(dev, "certs"), thingName, iotcoreStateDir: join(dev, "iotcore"), say: (l) => console.log(l) });
-    const port = mode === "mtls" ? core.ports.mqtt : core.ports.https;
     const appDir = join(dev, "sim");
     mkdirSync(join(appDir, "resources"), { recursive: true });
     writeFileSync(join(appDir, "resources", "devcreds.bin"), setup.image);
-    const config = { ...setup.config, endpoint: "127.0.0.1", serverName: core.endpoint, port, mode, provisioning };
+    // A fresh device has empty storage: the simulator's Preference file (modpreferences.json,
+    // shared by every simulator app under /tmp/ on Linux) moves to a folder of its own, emptied here.
+    const deviceDir = join(appDir, "device");
+    rmSync(deviceDir, { recursive: true, force: true });
+    mkdirSync(deviceDir, { recursive: true });
     writeFileSync(join(appDir, "manifest.json"), JSON.stringify({
       include: [join(ROOT, "manifest.json")],
       data: { "*": join(appDir, "resources", "devcreds") },
-      config,
+      config: { ...setup.config, file: { root: deviceDir + sep } },
     }, null, "\t") + "\n");
     const env = { ...process.env, PATH: toolPath(moddable) };
     const platform = hostPlatform();
@@ -154,8 +211,9 @@ async function sim(args: Args, sdk: SdkCheck): Promise<number> {
     const command = headless ? "xvfb-run" : "node";
     const commandArgs = [...(headless ? ["-a", "node"] : []), "xsbug-log", simulator, library];
     console.log(`$ ${command} ${commandArgs.join(" ")}  (in ${xsbugLog})`);
-    const port5002 = String(args.options["xsbug-port"] ?? "5002");
-    child = spawn(command, commandArgs, { cwd: xsbugLog, detached: true, stdio: ["pipe", "pipe", "inherit"], env: { ...env, XSBUG_PORT: port5002, XSBUG_LOG_PORT: port5002, XSBUG_HOST: "localhost", XSBUG_PROJECT: appDir } });
+    // mcsim connects to xsbug-log on XSBUG_PORT; xsbug-log listens on XSBUG_LOG_PORT.
+    const xsbugPort = String(options.xsbugPort ?? await freePort());
+    child = spawn(command, commandArgs, { cwd: xsbugLog, detached: true, stdio: ["pipe", "pipe", "inherit"], env: { ...env, XSBUG_PORT: xsbugPort, XSBUG_LOG_PORT: xsbugPort, XSBUG_HOST: "localhost", XSBUG_PROJECT: appDir } });
     return await watch(child, messages, timeoutSeconds, stop);
   } catch (e) {
     return stop(fail(`sim: ${e instanceof Error ? e.message : String(e)}`));
@@ -229,12 +287,14 @@ function fail(message: string): number {
 async function main(): Promise<number> {
   const args = parseArgs(process.argv.slice(2));
   if (args.command !== "sim" && args.command !== "flash") {
-    return fail("usage: npm run sim -- [--mode mtls-alpn] [--provisioning jitp] [--messages N] [--timeout S] | npm run flash -- <esp32/board> [--thing NAME]");
+    return fail("usage: npm run sim -- [--mode mtls-alpn] [--provisioning jitp|jitr|none] [--messages N] [--timeout S] [--thing NAME] [--xsbug-port P] | npm run flash -- <esp32/board> [--thing NAME]");
   }
+  const options = args.command === "sim" ? simOptions(args.options) : undefined;
+  if (typeof options === "string") return fail(options);
   const sdk = checkSdk();
   if (!sdk.ok) return fail(sdk.message);
   console.log(sdk.message);
-  return args.command === "sim" ? sim(args, sdk) : flash(args, sdk);
+  return options ? sim(options, sdk) : flash(args, sdk);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
