@@ -42,6 +42,10 @@ export interface IotCoreOptions {
   connectIntervalMs?: number;
   /** multiplies keep-alive timeouts (tests shorten AWS's 1.5x wait) */
   keepAliveScale?: number;
+  /** window of the per-connection rates in ms (AWS: 1000 = 100 publishes and 512 KiB per second) */
+  rateWindowMs?: number;
+  /** how long a disconnected persistent session is kept, in ms (AWS default: 3,600,000 = 1 h) */
+  sessionExpiryMs?: number;
   /** log allowed publishes and deliveries too */
   verbose?: boolean;
   now?: () => number;
@@ -93,6 +97,7 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
   const broker = await MqttBroker.create({
     scope: { region, accountId }, faults, now, log,
     keepAliveScale: options.keepAliveScale, connectIntervalMs: options.connectIntervalMs, verbose: options.verbose,
+    rateWindowMs: options.rateWindowMs, sessionExpiryMs: options.sessionExpiryMs,
   });
   const justInTime = new JustInTime({ registry, delayMs: options.provisioningDelayMs ?? 1000, now, log, publish: (topic, payload) => broker.publish(topic, payload) });
   broker.authenticators.set("mqtt-x509", certificateAuthenticator({ registry, justInTime, now }));

@@ -1,13 +1,16 @@
 // MQTT 3.1.1 for the data plane: aedes with AWS IoT Core's rules in its hooks. Who connects
 // is decided by the authenticator registered for the connection's route; the principal's
 // policies then govern Connect, Publish (denied: connection closed), Subscribe (denied:
-// SUBACK 0x80) and Receive (checked per delivery). Quotas as AWS enforces them.
+// SUBACK 0x80) and Receive (checked per delivery). Quotas as AWS enforces them; where AWS
+// documents a limit but not what happens past it, the comment at the check says what the
+// stand-in does and why.
 import { Aedes, type Client, type AedesPublishPacket, type PublishPacket, type Subscription } from "aedes";
 import type { Duplex } from "node:stream";
 import { evaluatePolicies, type Evaluation, type PolicyVariables } from "../policy/evaluate.js";
 import { connectionVariables, resourceArn, type MqttAction, type ResourceScope } from "../policy/resources.js";
 import type { Faults } from "./faults.js";
-import { clampKeepAlive, clientIdProblem, ConnectRate, LIMITS, topicProblem } from "./quotas.js";
+import { clampKeepAlive, clientIdProblem, ConnectRate, LIMITS, RateWindow, topicProblem } from "./quotas.js";
+import { SessionExpiry } from "./session-expiry.js";
 import type { Authenticator, ConnectionInfo, Principal, Route } from "./types.js";
 
 interface Session {
@@ -16,8 +19,36 @@ interface Session {
   variables: PolicyVariables;
   filters: Set<string>;
   outboundInFlight: number;
+  /** QoS 1 deliveries waiting for the in-flight count to fall under the limit, oldest first */
+  held: AedesPublishPacket[];
+  /** set while aedes' deliverQoS runs (its authorizeForward call is synchronous) */
+  deliveringQoS: boolean;
   disconnectTimer?: NodeJS.Timeout;
 }
+
+/** Per-connection rate state, from the first packet on (before CONNECT is authenticated). */
+interface Meter {
+  publishes: RateWindow;
+  bytes: RateWindow;
+  /** the connection is being dropped: later packets in the same read are ignored */
+  dropped: boolean;
+  discarding: boolean;
+  delaying: boolean;
+}
+
+type InboundPacket = { cmd: string; length?: number; topic?: string; payload?: Buffer; subscriptions?: { qos: number }[] };
+type Deliver = (packet: AedesPublishPacket, done: () => void) => void;
+type AedesInternals = { _parser?: NodeJS.EventEmitter; deliverQoS: Deliver; duplicates: Record<string, number>; _keepaliveTimer?: NodeJS.Timeout | null };
+
+interface SessionStore {
+  cleanSubscriptions(client: { id: string }): Promise<void>;
+  outgoingStream(client: { id: string }): AsyncIterable<{ messageId?: number }>;
+  outgoingClearMessageId(client: { id: string }, packet: { messageId?: number }): Promise<unknown>;
+}
+
+// AWS documents no bound on deliveries held back behind the in-flight limit; this one only
+// guards the stand-in's memory.
+const HELD_LIMIT = 10_000;
 
 export interface BrokerOptions {
   scope: ResourceScope;
@@ -28,6 +59,10 @@ export interface BrokerOptions {
   keepAliveScale?: number;
   /** minimum ms between CONNECTs of one client id (AWS: 1000) */
   connectIntervalMs?: number;
+  /** the window of the per-connection rates, in ms (AWS: 1000, i.e. 100 publishes and 512 KiB per second) */
+  rateWindowMs?: number;
+  /** how long a disconnected persistent session is kept, in ms (AWS: 1 hour by default) */
+  sessionExpiryMs?: number;
   /** log allowed publishes and deliveries too (denials are always logged) */
   verbose?: boolean;
 }
@@ -38,12 +73,20 @@ export class MqttBroker {
   readonly authenticators = new Map<Route, Authenticator>();
   private readonly infos = new WeakMap<Duplex, ConnectionInfo>();
   private readonly sessions = new WeakMap<Client, Session>();
+  private readonly meters = new WeakMap<Client, Meter>();
+  /** aedes' own deliverQoS per client, before holdBackOverInFlight wraps it */
+  private readonly deliverers = new WeakMap<Client, Deliver>();
   private readonly rate: ConnectRate;
+  private readonly expiry: SessionExpiry;
+  private readonly sweep: NodeJS.Timeout;
   private readonly listeners = new Set<MessageListener>();
   private readonly streams = new Set<Duplex>();
 
   private constructor(private readonly aedes: Aedes, private readonly options: BrokerOptions) {
     this.rate = new ConnectRate(options.connectIntervalMs ?? LIMITS.connectIntervalMs);
+    this.expiry = new SessionExpiry(options.sessionExpiryMs ?? LIMITS.sessionExpiryMs);
+    this.sweep = setInterval(() => this.expireSessions(), Math.min(this.expiry.expiryMs, 60_000));
+    this.sweep.unref();
   }
 
   /** Creates the broker; rejects only if aedes cannot start. */
@@ -61,12 +104,14 @@ export class MqttBroker {
     stream.once("close", () => this.streams.delete(stream));
     endGracefully(stream);
     const client = this.aedes.handle(stream);
-    // AWS grants at most QoS 1; aedes fixes the granted QoS before authorizeSubscribe runs,
-    // so lower it on the decoded packet before aedes sees it.
-    const parser = (client as unknown as { _parser?: NodeJS.EventEmitter })._parser;
-    parser?.prependListener("packet", (packet: { cmd: string; subscriptions?: { qos: number }[] }) => {
-      if (packet.cmd === "subscribe") for (const sub of packet.subscriptions ?? []) sub.qos = Math.min(sub.qos, 1);
+    const windowMs = this.options.rateWindowMs ?? 1000;
+    this.meters.set(client, {
+      publishes: new RateWindow(LIMITS.publishesPerSecond, windowMs),
+      bytes: new RateWindow(LIMITS.bytesPerSecond, windowMs),
+      dropped: false, discarding: false, delaying: false,
     });
+    this.screenInboundPackets(client);
+    this.holdBackOverInFlight(client);
   }
 
   /** Publishes as AWS does on reserved topics (`$aws/events/...`): no publish authorization. */
@@ -101,6 +146,7 @@ export class MqttBroker {
   }
 
   close(): Promise<void> {
+    clearInterval(this.sweep);
     this.dropAll();
     return new Promise((resolve) => this.aedes.close(() => resolve()));
   }
@@ -115,7 +161,9 @@ export class MqttBroker {
         dropNow(client.conn);
         return;
       }
-      this.options.faults.gate().then(() => done(null, true), () => done(null, true));
+      const expired = !packet.clean && this.expiry.takeIfExpired(packet.clientId, this.options.now())
+        ? this.discardSession(packet.clientId) : Promise.resolve();
+      Promise.all([expired, this.options.faults.gate()]).then(() => done(null, true), () => done(null, true));
     };
     a.authenticate = (client, username, password, done) => {
       this.authenticate(client, username, password).then(
@@ -140,14 +188,19 @@ export class MqttBroker {
         dropNow(client.conn);
         return;
       }
-      this.options.faults.gate().then(() => done(null), () => done(null));
+      const proceed = () => this.options.faults.gate().then(() => done(null), () => done(null));
+      const delayMs = this.throughputDelay(client, packet);
+      if (delayMs > 0) setTimeout(proceed, delayMs).unref();
+      else proceed();
     };
     a.authorizeSubscribe = (client, subscription, done) => done(null, this.authorizeSubscription(client, subscription));
     a.authorizeForward = (client, packet) => this.authorizeDelivery(client, packet);
     a.on("ack", (_packet, client) => {
       const session = client && this.sessions.get(client);
       if (session && session.outboundInFlight > 0) session.outboundInFlight--;
+      if (session) this.releaseHeld(client, session);
     });
+    a.on("client", (client) => this.expiry.connected(client.id));
     a.on("unsubscribe", (filters, client) => {
       const session = this.sessions.get(client);
       for (const filter of filters) session?.filters.delete(filter);
@@ -155,6 +208,10 @@ export class MqttBroker {
     a.on("clientDisconnect", (client) => {
       const session = this.sessions.get(client);
       if (session?.disconnectTimer) clearTimeout(session.disconnectTimer);
+      // A persistent session keeps its held-back deliveries in aedes' outgoing queue, which is
+      // replayed on resume; a clean session loses them with the connection.
+      if (session?.held.length && client.clean) this.options.log(`disconnect: client ${client.id}: ${session.held.length} held-back QoS 1 messages discarded with the clean session`);
+      if (!client.clean) this.expiry.disconnected(client.id, this.options.now());
     });
     a.on("keepaliveTimeout", (client) => this.options.log(`disconnect: client ${client.id}: keep-alive expired (1.5x without a packet)`));
     a.on("publish", (packet, client) => {
@@ -194,7 +251,7 @@ export class MqttBroker {
     };
     const verdict = this.evaluate(principal, variables, "iot:Connect", clientId);
     if (verdict.decision !== "allow") return refuse("drop", `${principal.kind} ${short(principal.id)}: iot:Connect on ${resourceArn(this.options.scope, "iot:Connect", clientId)}: ${verdict.decision}`);
-    const session: Session = { info, principal, variables, filters: new Set(), outboundInFlight: 0 };
+    const session: Session = { info, principal, variables, filters: new Set(), outboundInFlight: 0, held: [], deliveringQoS: false };
     if (principal.disconnectAfterMs !== undefined) {
       session.disconnectTimer = setTimeout(() => {
         this.options.log(`disconnect: client ${clientId}: the principal's connection lifetime (${principal.disconnectAfterMs} ms) ended`);
@@ -252,15 +309,150 @@ export class MqttBroker {
       this.options.log(`receive denied: client ${client.id} topic ${packet.topic}: iot:Receive ${verdict.decision}; message not delivered`);
       return null;
     }
-    if (packet.qos > 0) {
-      if (session.outboundInFlight >= LIMITS.inFlightPerDirection) {
-        this.options.log(`receive dropped: client ${client.id} topic ${packet.topic}: ${LIMITS.inFlightPerDirection} QoS 1 messages already unacknowledged`);
-        return null;
-      }
-      session.outboundInFlight++;
-    }
+    // Counted only where a QoS 1 PUBLISH goes out: through deliverQoS (see holdBackOverInFlight),
+    // or replayed from a persistent session's queue (it already carries its message id).
+    if (packet.qos > 0 && (session.deliveringQoS || packet.messageId !== undefined)) session.outboundInFlight++;
     if (this.options.verbose) this.options.log(`receive allowed: client ${client.id} topic ${packet.topic} by ${verdict.by}`);
     return packet;
+  }
+
+  /**
+   * Screens each decoded packet before aedes handles it; a packet screened out never reaches
+   * aedes (no acknowledgement, no processing). Also lowers requested QoS 2 to 1: aedes fixes
+   * the granted QoS before authorizeSubscribe runs.
+   */
+  private screenInboundPackets(client: Client): void {
+    const parser = (client as unknown as AedesInternals)._parser;
+    if (!parser) return;
+    const handlers = parser.listeners("packet") as ((this: unknown, packet: InboundPacket) => void)[];
+    parser.removeAllListeners("packet");
+    const admit = (packet: InboundPacket) => this.admitPacket(client, packet);
+    parser.on("packet", function (this: unknown, packet: InboundPacket) {
+      if (admit(packet)) for (const handler of handlers) handler.call(this, packet);
+    });
+  }
+
+  /** True when aedes may handle the packet; false when it is discarded or the connection dropped. */
+  private admitPacket(client: Client, packet: InboundPacket): boolean {
+    const meter = this.meters.get(client);
+    if (!meter || meter.dropped) return false;
+    const who = `client ${client.id ?? "(before CONNECT)"}`;
+    if (packet.cmd === "subscribe") {
+      const count = packet.subscriptions?.length ?? 0;
+      // AWS quota "subscriptions per SUBSCRIBE request: 8". Past it AWS sends no SUBACK and the
+      // connection ends, as users of aws-iot-device-sdk-embedded-C (#1903), MQTTnet (#1427) and
+      // aws-iot-device-sdk-js (#147) report; the stand-in drops the connection the same way.
+      if (count > LIMITS.filtersPerSubscribe) {
+        meter.dropped = true;
+        this.options.log(`subscribe refused: ${who}: ${count} filters in one SUBSCRIBE, more than ${LIMITS.filtersPerSubscribe}; connection dropped`);
+        dropNow(client.conn);
+        return false;
+      }
+      for (const sub of packet.subscriptions ?? []) sub.qos = Math.min(sub.qos, 1);
+    }
+    if (packet.cmd !== "publish") return true;
+    // AWS quota "publish requests per second per connection: 100" (AWS General Reference, AWS
+    // IoT Core quotas, message broker). AWS counts the excess in the PublishIn.Throttle metric
+    // and, as its support notes describe, keeps the connection open: a QoS 0 message over the
+    // rate is lost, a QoS 1 message gets no PUBACK (the client may resend it). The stand-in
+    // discards the same way; how AWS measures "per second" is its guess (see RateWindow).
+    if (meter.publishes.tryTake(1, this.options.now())) {
+      meter.discarding = false;
+      return true;
+    }
+    if (!meter.discarding) this.options.log(`publish throttled: ${who} topic ${packet.topic}: over ${LIMITS.publishesPerSecond} publishes per second on this connection; discarding (no PUBACK) until the rate falls`);
+    meter.discarding = true;
+    (client as unknown as AedesInternals)._keepaliveTimer?.refresh();
+    return false;
+  }
+
+  /**
+   * AWS quota "throughput per connection: 512 KiB/s": data over the rate is delayed in
+   * processing, not refused. The stand-in meters PUBLISH packets (their encoded length; AWS
+   * does not say which bytes count) and holds this publish, and with it the reading of the
+   * connection, until the rate allows it. Returns the delay in ms (0: within the rate).
+   */
+  private throughputDelay(client: Client, packet: PublishPacket): number {
+    const meter = this.meters.get(client);
+    if (!meter) return 0;
+    const length = (packet as { length?: number }).length;
+    const bytes = (length ?? Buffer.byteLength(packet.topic) + (Buffer.isBuffer(packet.payload) ? packet.payload.length : Buffer.byteLength(String(packet.payload)))) + 2;
+    const delayMs = meter.bytes.takeOrDelay(bytes, this.options.now());
+    if (delayMs > 0 && !meter.delaying) this.options.log(`publish delayed: client ${client.id}: over ${LIMITS.bytesPerSecond / 1024} KiB/s on this connection; processing held back ${delayMs} ms`);
+    meter.delaying = delayMs > 0;
+    return delayMs;
+  }
+
+  /**
+   * The in-flight limit, outbound. AWS (message broker limits): with 100 QoS 1 messages
+   * unacknowledged, no new message is sent to the client until it acknowledges one; so QoS 1
+   * deliveries over the limit wait here, in order, and go out as PUBACKs arrive.
+   */
+  private holdBackOverInFlight(client: Client): void {
+    const internals = client as unknown as AedesInternals;
+    this.deliverers.set(client, internals.deliverQoS);
+    internals.deliverQoS = (packet, done) => {
+      const session = this.sessions.get(client);
+      if (!session || packet.qos === 0 || (session.held.length === 0 && session.outboundInFlight < LIMITS.inFlightPerDirection)) {
+        return this.deliverCounted(client, session, packet, done);
+      }
+      // aedes' duplicate mark: another of this client's subscriptions already delivered it
+      const delivered = !!packet.brokerId && (internals.duplicates[packet.brokerId] ?? 0) >= packet.brokerCounter;
+      if (!delivered) this.hold(client, session, packet);
+      setImmediate(done);
+    };
+  }
+
+  private hold(client: Client, session: Session, packet: AedesPublishPacket): void {
+    if (session.held.length >= HELD_LIMIT) {
+      this.options.log(`receive dropped: client ${client.id} topic ${packet.topic}: ${HELD_LIMIT} messages already held back`);
+      return;
+    }
+    if (session.held.length === 0) this.options.log(`receive held back: client ${client.id} topic ${packet.topic}: ${LIMITS.inFlightPerDirection} QoS 1 messages unacknowledged; delivery resumes as PUBACKs arrive`);
+    session.held.push(packet);
+  }
+
+  /** Sends held-back deliveries while the in-flight count is under the limit. */
+  private releaseHeld(client: Client, session: Session): void {
+    const internals = client as unknown as AedesInternals;
+    while (session.held.length > 0 && session.outboundInFlight < LIMITS.inFlightPerDirection && !client.closed) {
+      const packet = session.held.shift()!;
+      // aedes skips a message whose broker counter is not above the last one it delivered;
+      // later messages may have gone out meanwhile (QoS 0), so lower the mark for this one.
+      if (packet.brokerId) internals.duplicates[packet.brokerId] = Math.min(internals.duplicates[packet.brokerId] ?? 0, packet.brokerCounter - 1);
+      this.deliverCounted(client, session, packet, () => undefined);
+    }
+  }
+
+  /** Hands a QoS 1 delivery to aedes, which counts it in flight when authorizeForward lets it go. */
+  private deliverCounted(client: Client, session: Session | undefined, packet: AedesPublishPacket, done: () => void): void {
+    const deliver = this.deliverers.get(client)!;
+    if (session) session.deliveringQoS = true;
+    try {
+      deliver(packet, done);
+    } finally {
+      if (session) session.deliveringQoS = false;
+    }
+  }
+
+  /** Ends the persistent sessions whose expiry period has passed (called periodically). */
+  private expireSessions(): void {
+    for (const clientId of this.expiry.takeExpired(this.options.now())) {
+      this.discardSession(clientId).catch((error: Error) => this.options.log(`session expiry failed: client ${clientId}: ${error.message}`));
+    }
+  }
+
+  /** Discards a persistent session's subscriptions and stored messages; rejects if aedes' store fails. */
+  private async discardSession(clientId: string): Promise<void> {
+    const store = (this.aedes as unknown as { persistence: SessionStore }).persistence;
+    const who = { id: clientId };
+    await store.cleanSubscriptions(who);
+    let discarded = 0;
+    for await (const packet of store.outgoingStream(who)) {
+      await store.outgoingClearMessageId(who, packet);
+      discarded++;
+    }
+    this.options.log(`session expired: client ${clientId}: persistent session not resumed within ${this.expiry.expiryMs} ms; subscriptions and ${discarded} stored messages discarded`);
   }
 
   private evaluate(principal: Principal, variables: PolicyVariables, action: MqttAction, name: string): Evaluation {

@@ -6,7 +6,11 @@ export const LIMITS = {
   topicSlashes: 7,
   payloadBytes: 128 * 1024,
   subscriptionsPerConnection: 50,
+  filtersPerSubscribe: 8,
   inFlightPerDirection: 100,
+  publishesPerSecond: 100,
+  bytesPerSecond: 512 * 1024,
+  sessionExpiryMs: 3_600_000,
   keepAliveMinSeconds: 30,
   keepAliveMaxSeconds: 1200,
   connectIntervalMs: 1000,
@@ -62,5 +66,41 @@ export class ConnectRate {
 
   private prune(nowMs: number): void {
     for (const [id, at] of this.last) if (nowMs - at >= this.intervalMs) this.last.delete(id);
+  }
+}
+
+/**
+ * A token bucket: `capacity` units per `windowMs`, refilled continuously, full at first use.
+ * AWS states its per-connection rates "per second" without saying how a second is measured;
+ * a continuously refilled bucket (a burst of one window's worth, then the steady rate) is the
+ * stand-in's guess.
+ */
+export class RateWindow {
+  private level: number;
+  private at: number | undefined;
+  constructor(readonly capacity: number, readonly windowMs: number) {
+    this.level = capacity;
+  }
+
+  /** Takes `amount` if it fits now and returns true; returns false (taking nothing) if not. */
+  tryTake(amount: number, nowMs: number): boolean {
+    this.refill(nowMs);
+    if (this.level < amount) return false;
+    this.level -= amount;
+    return true;
+  }
+
+  /** Takes `amount` even beyond the bucket; returns the ms until the debt is paid (0: within the rate). */
+  takeOrDelay(amount: number, nowMs: number): number {
+    this.refill(nowMs);
+    this.level -= amount;
+    return this.level >= 0 ? 0 : Math.ceil((-this.level * this.windowMs) / this.capacity);
+  }
+
+  private refill(nowMs: number): void {
+    if (this.at !== undefined && nowMs > this.at) {
+      this.level = Math.min(this.capacity, this.level + ((nowMs - this.at) * this.capacity) / this.windowMs);
+    }
+    if (this.at === undefined || nowMs > this.at) this.at = nowMs;
   }
 }
