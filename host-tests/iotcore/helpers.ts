@@ -4,6 +4,8 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import * as tls from "node:tls";
+import * as mqttPacket from "mqtt-packet";
 import mqtt, { type IClientOptions, type MqttClient, type Packet } from "mqtt";
 import { createRootCa, issueCertificate, type Issued, type Subject } from "../../certs/pki.js";
 import { startIotCore, type IotCore, type IotCoreOptions } from "../../host/iotcore/index.js";
@@ -118,4 +120,22 @@ export function subscribeCodes(client: MqttClient, filters: Record<string, { qos
     client.on("packetreceive", onPacket);
     client.subscribe(filters, () => undefined);
   });
+}
+
+export type RawClient = Awaited<ReturnType<typeof rawClient>>;
+
+/** A bare MQTT 3.1.1 client on a TLS socket: sends what it is told, never acknowledges anything. */
+export async function rawClient(core: IotCore, device: Issued, connect: Partial<mqttPacket.IConnectPacket>) {
+  const socket = tls.connect({ host: "127.0.0.1", port: core.ports.mqtt, servername: core.endpoint, ca: core.serverCaPem, cert: device.certPem, key: device.key.privateKeyPem });
+  const parser = mqttPacket.parser({ protocolVersion: 4 });
+  const packets: mqttPacket.Packet[] = [];
+  let isClosed = false;
+  socket.on("data", (chunk) => parser.parse(chunk));
+  socket.on("error", () => undefined);
+  socket.on("close", () => { isClosed = true; });
+  parser.on("packet", (packet) => packets.push(packet));
+  await new Promise<void>((resolve, reject) => { socket.once("secureConnect", () => resolve()); socket.once("error", reject); });
+  const send = (...list: mqttPacket.Packet[]) => socket.write(Buffer.concat(list.map((packet) => mqttPacket.generate(packet))));
+  send({ cmd: "connect", protocolId: "MQTT", protocolVersion: 4, clean: true, clientId: "raw", keepalive: 60, ...connect } as mqttPacket.IConnectPacket);
+  return { socket, packets, send, get closed() { return isClosed; } };
 }
