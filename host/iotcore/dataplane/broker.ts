@@ -437,22 +437,24 @@ export class MqttBroker {
 
   /** Ends the persistent sessions whose expiry period has passed (called periodically). */
   private expireSessions(): void {
-    for (const clientId of this.expiry.takeExpired(this.options.now())) {
-      this.discardSession(clientId).catch((error: Error) => this.options.log(`session expiry failed: client ${clientId}: ${error.message}`));
-    }
+    for (const clientId of this.expiry.takeExpired(this.options.now())) void this.discardSession(clientId);
   }
 
-  /** Discards a persistent session's subscriptions and stored messages; rejects if aedes' store fails. */
+  /** Discards a persistent session's subscriptions and stored messages; never rejects (a store failure is logged). */
   private async discardSession(clientId: string): Promise<void> {
     const store = (this.aedes as unknown as { persistence: SessionStore }).persistence;
     const who = { id: clientId };
-    await store.cleanSubscriptions(who);
-    let discarded = 0;
-    for await (const packet of store.outgoingStream(who)) {
-      await store.outgoingClearMessageId(who, packet);
-      discarded++;
+    try {
+      await store.cleanSubscriptions(who);
+      let discarded = 0;
+      for await (const packet of store.outgoingStream(who)) {
+        await store.outgoingClearMessageId(who, packet);
+        discarded++;
+      }
+      this.options.log(`session expired: client ${clientId}: persistent session not resumed within ${this.expiry.expiryMs} ms; subscriptions and ${discarded} stored messages discarded`);
+    } catch (error) {
+      this.options.log(`session expiry failed: client ${clientId}: ${(error as Error).message}`);
     }
-    this.options.log(`session expired: client ${clientId}: persistent session not resumed within ${this.expiry.expiryMs} ms; subscriptions and ${discarded} stored messages discarded`);
   }
 
   private evaluate(principal: Principal, variables: PolicyVariables, action: MqttAction, name: string): Evaluation {
