@@ -1,12 +1,13 @@
 // `npm run bench [-- --json]`: host figures, ours beside a peer doing the same work in the
 // same run, with ratios. Each section is its own module; add new ones to SECTIONS.
 
+import { jitpSection } from "./sections/jitp.js";
 import { codecSection } from "./sections/mqtt-codec.js";
 import { roundTripSection } from "./sections/mqtt-roundtrip.js";
 import { ratio, type BenchSection, type Figure } from "./section.js";
 import { xsSection } from "./xs-section.js";
 
-const SECTIONS: BenchSection[] = [codecSection, roundTripSection, xsSection];
+const SECTIONS: BenchSection[] = [codecSection, roundTripSection, xsSection, jitpSection];
 
 async function main(): Promise<number> {
   const json = process.argv.includes("--json");

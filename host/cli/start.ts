@@ -22,6 +22,8 @@ import { prepareDemo, type DemoSetup } from "./demo-setup.js";
 const MODES = ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"] as const;
 const PROVISIONING = ["jitp", "jitr", "none"] as const;
 const ENGINES = ["xs", "node"] as const;
+/** How long the stand-in takes to provision a certificate (JITP/JITR), as AWS takes a moment. */
+const PROVISIONING_DELAY_MS = 300;
 
 interface Options {
   mode: (typeof MODES)[number];
@@ -99,7 +101,7 @@ async function main(): Promise<number> {
     ports: { mqtt: 0, https: 0, control: 0 },
     region: "us-east-1",
     accountId: "123456789012",
-    provisioningDelayMs: 300,
+    provisioningDelayMs: PROVISIONING_DELAY_MS,
     log: (line) => say(`   iotcore | ${line}`),
   });
   say(`   endpoint ${core.endpoint}: mqtt 127.0.0.1:${core.ports.mqtt}, https 127.0.0.1:${core.ports.https}, control ${core.controlUrl}`);
@@ -140,11 +142,13 @@ async function main(): Promise<number> {
     acked: result.acked,
     lost,
     duplicatesAtSubscriber: duplicates,
+    provisioningDelayMs: options.provisioning === "none" ? 0 : PROVISIONING_DELAY_MS,
+    firstTelemetryMs: result.firstAckMs,
     status: result.status.state,
     code: result.status.code,
     seconds: Math.round((Date.now() - started) / 100) / 10,
   };
-  say(`== ${summary.ok ? "done" : "FAILED"}: ${summary.acked} telemetry messages acknowledged, ${lost} lost, ${summary.connectAttempts} connection attempts, status ${summary.status}${summary.code ? ` (${summary.code})` : ""}`);
+  say(`== ${summary.ok ? "done" : "FAILED"}: ${summary.acked} telemetry messages acknowledged, ${lost} lost, ${summary.connectAttempts} connection attempts, first after ${summary.firstTelemetryMs ?? "-"} ms, status ${summary.status}${summary.code ? ` (${summary.code})` : ""}`);
   if (!summary.ok && result.status.message) say(`   ${result.status.message}`);
   if (options.json) console.log(JSON.stringify(summary));
   return summary.ok ? 0 : 1;
@@ -156,6 +160,8 @@ interface RunResult {
   provisioned: boolean;
   acked: number;
   ackedSeqs: Set<number>;
+  /** From boot to the first acknowledged telemetry message. */
+  firstAckMs?: number;
 }
 
 /** Boots the firmware (inside XS or under Node) and waits for N acknowledged messages or a final status. */
@@ -164,6 +170,8 @@ async function runDevice(options: Options, setup: DemoSetup, say: (line: string)
   if (!existsSync(storageDir)) mkdirSync(storageDir, { recursive: true });
   const log = (line: string) => say(`   device  | ${line}`);
   const ackedSeqs = new Set<number>();
+  const bootedAt = Date.now();
+  let firstAckMs: number | undefined;
   let finish: (status: DeviceStatus) => void = () => {};
   const outcome = new Promise<DeviceStatus>((resolve) => {
     const limit = setTimeout(() => resolve({ state: "stopped", code: "demo-timeout", message: "No result within 120 s.", attempts: 0 }), 120_000);
@@ -178,6 +186,7 @@ async function runDevice(options: Options, setup: DemoSetup, say: (line: string)
     },
     onAcked: (seq: number) => {
       ackedSeqs.add(seq);
+      firstAckMs ??= Date.now() - bootedAt;
       say(`   acked   | telemetry #${seq}`);
       if (ackedSeqs.size >= options.messages) finish(lastStatus ?? { state: "online", message: "telemetry acknowledged", attempts: 0 });
     },
@@ -205,7 +214,7 @@ async function runDevice(options: Options, setup: DemoSetup, say: (line: string)
   await stop().catch((e: Error) => say(`   device stopped with an error: ${e.message}`));
   // Give the broker a moment to route the last acknowledged messages to the listener.
   await new Promise((wake) => setTimeout(wake, 200));
-  return { status, attempts, provisioned, acked: ackedSeqs.size, ackedSeqs };
+  return { status, attempts, provisioned, acked: ackedSeqs.size, ackedSeqs, firstAckMs };
 }
 
 main().then((code) => process.exit(code), (e) => {
