@@ -3,7 +3,7 @@
 
 import { failure, type Failure } from "../platform/failure.js";
 import type { Platform, TlsOptions } from "../platform/seam.js";
-import { HttpHeadReader, requestHead, type HttpResponseHead } from "../websocket/http-head.js";
+import { createHeadReader, requestHead, type HttpResponseHead } from "../websocket/http-head.js";
 
 export interface HttpsAnswer {
   status: number;
@@ -26,7 +26,7 @@ export function httpsPost(
   done: (answer: HttpsAnswer | Failure) => void,
 ): void {
   const payload = new TextEncoder().encode(body);
-  const reader = new HttpHeadReader();
+  const readHead = createHeadReader();
   const problem = (code: string, what: string, retryable = true) => failure(code, `${target.host}: ${what}`, retryable);
   let head: HttpResponseHead | undefined;
   const chunks: Uint8Array[] = [];
@@ -74,7 +74,7 @@ export function httpsPost(
     onData(bytes) {
       if (result) return;
       if (head) return take(bytes);
-      const got = reader.feed(bytes);
+      const got = readHead(bytes);
       if (!got) return;
       if (!("head" in got)) return finish(got);
       head = got.head;

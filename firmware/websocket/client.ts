@@ -5,9 +5,9 @@ import { failure, type Failure } from "../platform/failure.js";
 import type { Platform, Transport, TransportEvents } from "../platform/seam.js";
 import { base64Encode } from "./base64.js";
 import { sha1 } from "./sha1.js";
-import { HttpHeadReader, requestHead } from "./http-head.js";
+import { createHeadReader, requestHead } from "./http-head.js";
 import {
-  CLOSE_NORMAL, FrameDecoder, encodeFrame, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG,
+  CLOSE_NORMAL, createFrameDecoder, encodeFrame, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG,
 } from "./frames.js";
 
 export interface WebSocketOptions {
@@ -43,17 +43,18 @@ export function openWebSocket(
   let state: "connecting" | "handshaking" | "open" | "closing" | "closed" = "connecting";
   let pending: Failure | undefined;
   let closedByUs = false;
-  const headReader = new HttpHeadReader();
+  const readHead = createHeadReader();
   const key = base64Encode(randomBytes(16));
   const timeoutMs = options.handshakeTimeoutMs ?? 15000;
   const timer = platform.timers.setTimeout(() => fail(failure("websocket-handshake-timeout", `No WebSocket upgrade answer within ${timeoutMs} ms: check the endpoint and port.`, true)), timeoutMs);
-  const decoder = new FrameDecoder({
+  // Stops decoding once a frame's handler closed the connection.
+  const decode = createFrameDecoder({
     onPayload: (bytes) => events.onData(bytes),
     onControl: (opcode, payload) => {
       if (opcode === OP_PING) send(OP_PONG, payload);
       else if (opcode === OP_CLOSE) closedByServer(payload);
     },
-  });
+  }, () => state !== "open");
 
   function randomBytes(n: number): Uint8Array {
     const bytes = new Uint8Array(n);
@@ -80,7 +81,6 @@ export function openWebSocket(
     const reason = new TextDecoder().decode(payload.subarray(2));
     // Echo the close (RFC 6455 5.5.1) before dropping the connection.
     fail(failure("connection-closed", `The server closed the WebSocket with code ${code}${reason ? ` (${reason})` : ""}.`, true), code === 1005 ? CLOSE_NORMAL : code);
-    decoder.stopped = true;
   }
 
   function upgradeProblem(headers: Record<string, string>): string | undefined {
@@ -92,7 +92,7 @@ export function openWebSocket(
   }
 
   function onHandshakeData(bytes: Uint8Array): void {
-    const done = headReader.feed(bytes);
+    const done = readHead(bytes);
     if (!done) return;
     if (!("head" in done)) return fail(done);
     platform.timers.clearTimeout(timer);
@@ -108,7 +108,7 @@ export function openWebSocket(
   }
 
   function onFrameData(bytes: Uint8Array): void {
-    const v = decoder.feed(bytes);
+    const v = decode(bytes);
     if (v) fail(failure("websocket-protocol-error", `The server broke the WebSocket protocol: ${v.reason}.`, true), v.closeCode);
   }
 

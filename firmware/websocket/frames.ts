@@ -48,61 +48,31 @@ export interface FrameViolation {
   reason: string;
 }
 
-export class FrameDecoder {
-  #sink: FrameSink;
-  #header = new Uint8Array(10);
-  #headerHave = 0;
-  #opcode = 0;
-  #remaining = 0;
-  #inPayload = false;
-  #control = new Uint8Array(125);
-  #controlHave = 0;
+/** Feeds bytes in; returns a FrameViolation when the server breaks RFC 6455 (drop the decoder then). */
+export type FrameDecoder = (bytes: Uint8Array) => FrameViolation | undefined;
+
+/**
+ * A resumable decoder: data-frame payload streams to `sink.onPayload`, complete control frames
+ * go to `sink.onControl`. Once `isStopped()` turns true (a sink callback closed the
+ * connection) the rest of the chunk is ignored.
+ */
+export function createFrameDecoder(sink: FrameSink, isStopped: () => boolean): FrameDecoder {
+  const header = new Uint8Array(10);
+  const view = new DataView(header.buffer);
+  const control = new Uint8Array(125);
+  let headerHave = 0;
+  let opcode = 0;
+  let remaining = 0;
+  let inPayload = false;
+  let controlHave = 0;
   /** True between a non-final binary frame and the final continuation frame. */
-  #fragmented = false;
-  /** Set by the owner to stop feeding after a sink callback closed the connection. */
-  stopped = false;
+  let fragmented = false;
 
-  constructor(sink: FrameSink) {
-    this.#sink = sink;
-  }
-
-  /** Returns a FrameViolation when the server breaks RFC 6455; the decoder must then be dropped. */
-  feed(bytes: Uint8Array): FrameViolation | undefined {
-    let at = 0;
-    while (at < bytes.length && !this.stopped) {
-      if (!this.#inPayload) {
-        const header = this.#header;
-        header[this.#headerHave++] = bytes[at++];
-        const len = header[1] & 0x7f;
-        if (this.#headerHave < (this.#headerHave < 2 ? 2 : len === 126 ? 4 : len === 127 ? 10 : 2)) continue;
-        const violation = this.#startFrame();
-        if (violation) return violation;
-        if (this.#remaining > 0) continue;
-      } else {
-        const take = Math.min(this.#remaining, bytes.length - at);
-        const piece = bytes.subarray(at, at + take);
-        at += take;
-        this.#remaining -= take;
-        if (this.#opcode >= OP_CLOSE) {
-          this.#control.set(piece, this.#controlHave);
-          this.#controlHave += take;
-        } else if (take > 0) this.#sink.onPayload(piece);
-        if (this.#remaining > 0) continue;
-      }
-      this.#inPayload = false;
-      this.#headerHave = 0;
-      if (this.#opcode >= OP_CLOSE) this.#sink.onControl(this.#opcode, this.#control.subarray(0, this.#controlHave));
-    }
-    return undefined;
-  }
-
-  #startFrame(): FrameViolation | undefined {
-    const header = this.#header;
+  function startFrame(): FrameViolation | undefined {
     const b0 = header[0];
     const b1 = header[1];
-    const opcode = b0 & 0x0f;
+    const op = b0 & 0x0f;
     const fin = (b0 & 0x80) !== 0;
-    const view = new DataView(header.buffer);
     let length = b1 & 0x7f;
     if (length === 126) length = view.getUint16(2);
     else if (length === 127) {
@@ -111,19 +81,45 @@ export class FrameDecoder {
     }
     if (b0 & 0x70) return protocol("reserved bits set");
     if (b1 & 0x80) return protocol("a masked frame");
-    if (opcode >= OP_CLOSE) {
-      if (opcode > OP_PONG || !fin || length > 125) return protocol(`a bad control frame (opcode ${opcode})`);
-    } else if (opcode === OP_TEXT) {
+    if (op >= OP_CLOSE) {
+      if (op > OP_PONG || !fin || length > 125) return protocol(`a bad control frame (opcode ${op})`);
+    } else if (op === OP_TEXT) {
       return { closeCode: CLOSE_UNSUPPORTED_DATA, reason: "a text frame (MQTT needs binary)" };
-    } else if (opcode === OP_CONTINUATION ? !this.#fragmented : opcode !== OP_BINARY || this.#fragmented) {
-      return protocol(`unexpected opcode ${opcode}`);
-    } else this.#fragmented = !fin;
-    this.#opcode = opcode;
-    this.#remaining = length;
-    this.#controlHave = 0;
-    this.#inPayload = true;
-    return undefined;
+    } else if (op === OP_CONTINUATION ? !fragmented : op !== OP_BINARY || fragmented) {
+      return protocol(`unexpected opcode ${op}`);
+    } else fragmented = !fin;
+    opcode = op;
+    remaining = length;
+    controlHave = 0;
+    inPayload = true;
   }
+
+  return (bytes) => {
+    let at = 0;
+    while (at < bytes.length && !isStopped()) {
+      if (!inPayload) {
+        header[headerHave++] = bytes[at++];
+        const len = header[1] & 0x7f;
+        if (headerHave < (headerHave < 2 ? 2 : len === 126 ? 4 : len === 127 ? 10 : 2)) continue;
+        const violation = startFrame();
+        if (violation) return violation;
+        if (remaining > 0) continue;
+      } else {
+        const take = Math.min(remaining, bytes.length - at);
+        const piece = bytes.subarray(at, at + take);
+        at += take;
+        remaining -= take;
+        if (opcode >= OP_CLOSE) {
+          control.set(piece, controlHave);
+          controlHave += take;
+        } else if (take > 0) sink.onPayload(piece);
+        if (remaining > 0) continue;
+      }
+      inPayload = false;
+      headerHave = 0;
+      if (opcode >= OP_CLOSE) sink.onControl(opcode, control.subarray(0, controlHave));
+    }
+  };
 }
 
 function protocol(reason: string): FrameViolation {

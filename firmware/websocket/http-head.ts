@@ -23,32 +23,26 @@ export function requestHead(method: string, path: string, host: string, headers:
   return new TextEncoder().encode(text + "\r\n");
 }
 
-export class HttpHeadReader {
-  #buffer = new Uint8Array(0);
-  #maxBytes: number;
-
-  constructor(maxBytes = 4096) {
-    this.#maxBytes = maxBytes;
-  }
-
-  /**
-   * Returns undefined while the head is incomplete, the head once complete, or a Failure
-   * ("http-malformed-response") when it is longer than `maxBytes` or not HTTP/1.x.
-   */
-  feed(bytes: Uint8Array): HttpHeadDone | Failure | undefined {
-    const old = this.#buffer;
-    const joined = new Uint8Array(old.length + bytes.length);
+/**
+ * Returns a reader to feed the response bytes to as they arrive. Each call returns undefined
+ * while the head is incomplete, the head once complete, or a Failure ("http-malformed-response")
+ * when it is longer than `maxBytes` or not HTTP/1.x.
+ */
+export function createHeadReader(maxBytes = 4096): (bytes: Uint8Array) => HttpHeadDone | Failure | undefined {
+  let buffer = new Uint8Array(0);
+  return (bytes) => {
+    const old = buffer;
+    const joined = buffer = new Uint8Array(old.length + bytes.length);
     joined.set(old);
     joined.set(bytes, old.length);
-    this.#buffer = joined;
     for (let i = Math.max(0, old.length - 3); i + 3 < joined.length; i++) {
       if (joined[i] === 13 && joined[i + 1] === 10 && joined[i + 2] === 13 && joined[i + 3] === 10) {
         const head = parseHead(new TextDecoder().decode(joined.subarray(0, i)));
         return head ? { head, rest: joined.subarray(i + 4) } : malformed("no HTTP/1.x status line");
       }
     }
-    return joined.length > this.#maxBytes ? malformed(`head over ${this.#maxBytes} bytes`) : undefined;
-  }
+    return joined.length > maxBytes ? malformed(`head over ${maxBytes} bytes`) : undefined;
+  };
 }
 
 function malformed(why: string): Failure {

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { sha1 } from "../../firmware/websocket/sha1.js";
 import { base64Encode } from "../../firmware/websocket/base64.js";
-import { FrameDecoder, encodeFrame, OP_BINARY, OP_PING, OP_CLOSE } from "../../firmware/websocket/frames.js";
-import { HttpHeadReader } from "../../firmware/websocket/http-head.js";
+import { createFrameDecoder, encodeFrame, OP_BINARY, OP_PING, OP_CLOSE } from "../../firmware/websocket/frames.js";
+import { createHeadReader } from "../../firmware/websocket/http-head.js";
 
 function serverFrame(opcode: number, payload: Uint8Array, fin = true): Uint8Array {
   const len = payload.length;
@@ -14,11 +14,11 @@ function serverFrame(opcode: number, payload: Uint8Array, fin = true): Uint8Arra
 function collect() {
   const payload: number[] = [];
   const controls: [number, number[]][] = [];
-  const decoder = new FrameDecoder({
+  const feed = createFrameDecoder({
     onPayload: (b) => payload.push(...b),
     onControl: (op, p) => controls.push([op, [...p]]),
-  });
-  return { decoder, payload, controls };
+  }, () => false);
+  return { feed, payload, controls };
 }
 
 describe("WebSocket building blocks", () => {
@@ -56,7 +56,7 @@ describe("WebSocket building blocks", () => {
   });
 
   it("streams fragmented binary payload and interleaved control frames fed one byte at a time", () => {
-    const { decoder, payload, controls } = collect();
+    const { feed, payload, controls } = collect();
     const bytes = new Uint8Array([
       ...serverFrame(OP_BINARY, new Uint8Array([1, 2, 3]), false),
       ...serverFrame(OP_PING, new Uint8Array([9])),
@@ -64,16 +64,16 @@ describe("WebSocket building blocks", () => {
       ...serverFrame(0, new Uint8Array([4]), true),
       ...serverFrame(OP_CLOSE, new Uint8Array([3, 232])),
     ]);
-    for (const b of bytes) assert.equal(decoder.feed(new Uint8Array([b])), undefined);
+    for (const b of bytes) assert.equal(feed(new Uint8Array([b])), undefined);
     assert.deepEqual(payload, [1, 2, 3, ...new Array(300).fill(7), 4]);
     assert.deepEqual(controls, [[OP_PING, [9]], [OP_CLOSE, [3, 232]]]);
   });
 
   it("takes a 64-bit-length frame split across several reads", () => {
-    const { decoder, payload } = collect();
+    const { feed, payload } = collect();
     const data = randomBytes(70000);
     const frame = serverFrame(OP_BINARY, data);
-    for (let at = 0; at < frame.length; at += 4099) decoder.feed(frame.subarray(at, at + 4099));
+    for (let at = 0; at < frame.length; at += 4099) feed(frame.subarray(at, at + 4099));
     assert.deepEqual(Buffer.from(payload), data);
   });
 
@@ -86,8 +86,8 @@ describe("WebSocket building blocks", () => {
     ["a new binary message inside a fragmented one", [0x02, 0x01, 1, 0x82, 0x01, 2], 1002],
   ] as const) {
     it(`refuses ${what} with close code ${code}`, () => {
-      const { decoder } = collect();
-      const violation = decoder.feed(new Uint8Array(bytes));
+      const { feed } = collect();
+      const violation = feed(new Uint8Array(bytes));
       assert.equal(violation?.closeCode, code);
     });
   }
@@ -96,9 +96,9 @@ describe("WebSocket building blocks", () => {
     const text = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nX-A: 1\r\nx-a: 2\r\n\r\n";
     const all = new Uint8Array([...new TextEncoder().encode(text), 0x82, 0x00]);
     for (let split = 1; split < all.length; split += 7) {
-      const reader = new HttpHeadReader();
-      assert.equal(reader.feed(all.subarray(0, split)), undefined);
-      const done = reader.feed(all.subarray(split));
+      const readHead = createHeadReader();
+      assert.equal(readHead(all.subarray(0, split)), undefined);
+      const done = readHead(all.subarray(split));
       assert.ok(done && "head" in done);
       assert.equal(done.head.status, 101);
       assert.equal(done.head.headers["x-a"], "1, 2");
@@ -107,9 +107,9 @@ describe("WebSocket building blocks", () => {
   });
 
   it("reports a response that is not HTTP, or a head too long, as http-malformed-response", () => {
-    const bad = new HttpHeadReader().feed(new TextEncoder().encode("SSH-2.0-OpenSSH\r\n\r\n"));
+    const bad = createHeadReader()(new TextEncoder().encode("SSH-2.0-OpenSSH\r\n\r\n"));
     assert.equal(bad && "code" in bad ? bad.code : undefined, "http-malformed-response");
-    const long = new HttpHeadReader(100).feed(new Uint8Array(200).fill(65));
+    const long = createHeadReader(100)(new Uint8Array(200).fill(65));
     assert.equal(long && "code" in long ? long.code : undefined, "http-malformed-response");
   });
 });
