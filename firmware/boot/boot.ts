@@ -8,7 +8,7 @@ import { validateConnectionConfig, type ConnectionConfig } from "../connection/c
 import { loadCredentials, type CredentialSources } from "../credentials/load.js";
 import { assembleConnection } from "../connection/modes.js";
 import { MqttClient } from "../mqtt/client.js";
-import { failure, type Failure } from "../platform/failure.js";
+import { clockUnset, type Failure } from "../platform/failure.js";
 import { toHex } from "../sigv4/presign.js";
 import type { Platform, TimerHandle } from "../platform/seam.js";
 import { createConnectionLoop, type ConnectionLoop } from "../provisioning/loop.js";
@@ -99,7 +99,7 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
     }
     if (!waited) say(`clock: not set yet, waiting up to ${config!.clockWaitMs} ms for SNTP`);
     if (waited >= config!.clockWaitMs) {
-      return stopWith("clock-unset", failure("clock-unset", `The clock is still not set after ${waited} ms, and TLS needs it: check the network and SNTP server.`));
+      return stopWith("clock-unset", clockUnset(` after ${waited} ms`));
     }
     clockTimer = platform.timers.setTimeout(() => waitForClock(waited + CLOCK_POLL_MS), CLOCK_POLL_MS);
   }

@@ -3,7 +3,7 @@
 // a WebSocket over TLS with custom-auth values or a SigV4 presigned URL) and the CONNECT
 // username and password.
 
-import { fail, failure, ok, type Failure, type Result } from "../platform/failure.js";
+import { clockUnset, fail, failure, ok, type Failure, type Result } from "../platform/failure.js";
 import type { Platform, TlsOptions, Transport, TransportEvents } from "../platform/seam.js";
 import type { OpenStream } from "../mqtt/client.js";
 import { openWebSocket } from "../websocket/client.js";
@@ -58,7 +58,7 @@ export function assembleConnection(config: ConnectionConfig, credentials: Connec
   const webSocket = (path: string, headers: [string, string][], events: TransportEvents) =>
     openWebSocket(platform, openTls, { host: hostHeader, path, protocol: "mqtt", headers }, events);
   const guarded = (start: (events: TransportEvents) => Transport): OpenStream => (events) =>
-    platform.clock.isSet() ? start(events) : deferred(platform, events, (proceed) => proceed(failure("clock-unset", "The clock is not set, and TLS needs it: wait for SNTP.", true)));
+    platform.clock.isSet() ? start(events) : deferred(platform, events, (proceed) => proceed(clockUnset()));
 
   switch (config.mode) {
     case "mtls":

@@ -2,7 +2,7 @@
 // belongs to the leaf certificate, a chain ordered leaf first, validity dates against the clock.
 // Failure messages say what is wrong and how to fix it, never what the key is.
 
-import { fail, ok, type Result } from "../platform/failure.js";
+import { clockUnset, fail, ok, type Result } from "../platform/failure.js";
 import type { Clock } from "../platform/seam.js";
 import type { ContainerContents } from "./container.js";
 import { sameBytes } from "./der.js";
@@ -44,7 +44,8 @@ export function validateContents(contents: ContainerContents, clock: Clock, requ
       : undefined;
     if (problem) return fail("credentials-" + problem[0], `the private key ${problem[1]}${REISSUE}`);
   }
-  if (!clock.isSet()) return fail("clock-unset", "certificate dates cannot be checked before the clock is set; wait for SNTP", true);
+  // Certificate dates cannot be judged before the clock is set.
+  if (!clock.isSet()) return { ok: false, failure: clockUnset() };
   const now = clock.now();
   for (let i = 0; i < certs.length; i++) {
     const { notBefore, notAfter } = certs[i]!;

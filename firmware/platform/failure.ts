@@ -14,6 +14,14 @@ export function failure(code: string, message: string, retryable = false): Failu
   return { code, message, retryable };
 }
 
+/**
+ * Failure "clock-unset" (retryable), one sentence wherever TLS or a certificate date meets an
+ * unset clock; `after` says for how long it has been waited for, e.g. " after 30000 ms".
+ */
+export function clockUnset(after = ""): Failure {
+  return failure("clock-unset", `The clock is still not set${after}, and TLS needs it: check the network and SNTP server.`, true);
+}
+
 /** Result of an operation that can fail with a Failure instead of throwing. */
 export type Result<T> = { ok: true; value: T } | { ok: false; failure: Failure };
 
