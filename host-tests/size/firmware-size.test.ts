@@ -12,8 +12,8 @@ async function firmwareBytes(): Promise<number> {
   return out.outputFiles[0]!.contents.length;
 }
 
-// Where the firmware stands today (46.6 KB): lower it as modules shrink, never raise it.
-const CEILING = 47_000;
+// Where the firmware stands today (46,197 bytes): lower it as modules shrink, never raise it.
+const CEILING = 46_250;
 const TARGET = 30_000;
 
 describe("firmware size", () => {
