@@ -210,7 +210,7 @@ export class MqttClient implements PacketSink {
       this.send(publishHeader(e.head, e.payload.length, 1, e.retain, sessionPresent && e.sent, e.id), e.payload);
       e.sent = true;
     }
-    this.#events.onConnected({ sessionPresent });
+    this.call((x) => this.#events.onConnected(x), { sessionPresent });
   }
 
   onPublish(topic: string, payload: Uint8Array, flags: number, packetId: number): void {
@@ -236,7 +236,7 @@ export class MqttClient implements PacketSink {
     if (!pending || pending.subscribe) return;
     this.#pending!.delete(packetId);
     for (const f of pending.filters) this.#subscriptions?.delete(f);
-    if (pending.done) this.call(pending.done, undefined);
+    this.call(pending.done, undefined);
   }
 
   onSuback(packetId: number, codes: Uint8Array): void {
@@ -246,7 +246,7 @@ export class MqttClient implements PacketSink {
     const result = Array.from(codes) as (0 | 1 | 0x80)[];
     const subscribed = (this.#subscriptions ??= new Set());
     for (let i = 0; i < result.length; i++) if (result[i] !== 0x80 && i < pending.filters.length) subscribed.add(pending.filters[i]);
-    this.call(pending.done!, result);
+    this.call(pending.done, result);
   }
 
   onPingresp(): void {}
@@ -307,9 +307,9 @@ export class MqttClient implements PacketSink {
   }
 
   /** Runs a caller's callback; one that throws is logged, never thrown into the transport. */
-  private call<T>(fn: (arg: T) => void, arg: T): void {
+  private call<T>(fn: ((arg: T) => void) | undefined, arg: T): void {
     try {
-      fn(arg);
+      fn?.(arg);
     } catch (e) {
       this.#platform.log(`mqtt: callback threw ${e}`);
     }
@@ -350,7 +350,7 @@ export class MqttClient implements PacketSink {
     transport?.close();
     this.#platform.log(`mqtt: disconnected${f ? `: ${f.code}` : ""}`);
     const lost = f ?? NOT_CONNECTED();
-    for (const p of pending?.values() ?? []) if (p.done) this.call(p.done, lost);
+    for (const p of pending?.values() ?? []) this.call(p.done, lost);
     this.call((x) => this.#events.onDisconnected(x), f);
   }
 }

@@ -281,6 +281,25 @@ describe("MQTT session: receiving and subscribing", () => {
     assert.ok(time.lines.some((l) => l.includes("boom")));
   });
 
+  it("stays connected and keeps reading when the connected handler throws", () => {
+    const time = new FakeTime();
+    const opener = fakeOpener();
+    const messages: string[] = [];
+    const client = new MqttClient(time, base, {
+      onConnected() { throw new Error("boom"); },
+      onMessage(topic) { messages.push(topic); },
+      onDisconnected() {},
+    });
+    client.connect(opener.open);
+    opener.last.open();
+    opener.last.take();
+    assert.doesNotThrow(() => opener.last.send({ cmd: "connack", returnCode: 0, sessionPresent: false }));
+    assert.equal(client.connected, true);
+    opener.last.send({ cmd: "publish", topic: "t", payload: Buffer.from(""), qos: 0, retain: false, dup: false });
+    assert.deepEqual(messages, ["t"]);
+    assert.ok(time.lines.some((l) => l.includes("boom")));
+  });
+
   it("surfaces 0x80 per filter from SUBACK", () => {
     const { connect, client } = setup();
     const stream = connect();
