@@ -272,15 +272,17 @@ export class Registry {
     this.things.delete(name);
   }
 
+  /** Raises ResourceNotFoundException for an unknown thing or certificate. */
   attachThingPrincipal(thingName: string, principal: string): void {
     const thing = this.getThing(thingName);
     this.checkPrincipalExists(principal);
-    if (!thing.principals.includes(principal)) this.things.put(thingName, { ...thing, principals: [...thing.principals, principal] });
+    this.things.put(thingName, { ...thing, principals: withMember(thing.principals, principal, true) });
   }
 
+  /** Raises ResourceNotFoundException for an unknown thing. */
   detachThingPrincipal(thingName: string, principal: string): void {
     const thing = this.getThing(thingName);
-    this.things.put(thingName, { ...thing, principals: thing.principals.filter((p) => p !== principal) });
+    this.things.put(thingName, { ...thing, principals: withMember(thing.principals, principal, false) });
   }
 
   /** Names of the things a principal (certificate ARN) is attached to. */
@@ -319,15 +321,17 @@ export class Registry {
     this.policies.delete(name);
   }
 
+  /** Raises ResourceNotFoundException for an unknown policy or certificate. */
   attachPolicy(policyName: string, target: string): void {
     const policy = this.getPolicy(policyName);
     this.checkPrincipalExists(target);
-    if (!policy.targets.includes(target)) this.policies.put(policyName, { ...policy, targets: [...policy.targets, target] });
+    this.policies.put(policyName, { ...policy, targets: withMember(policy.targets, target, true) });
   }
 
+  /** Raises ResourceNotFoundException for an unknown policy. */
   detachPolicy(policyName: string, target: string): void {
     const policy = this.getPolicy(policyName);
-    this.policies.put(policyName, { ...policy, targets: policy.targets.filter((t) => t !== target) });
+    this.policies.put(policyName, { ...policy, targets: withMember(policy.targets, target, false) });
   }
 
   /** Policies attached to a target (certificate ARN, Cognito identity, thing group...). */
@@ -371,6 +375,12 @@ function checkPolicyDocument(document: string): void {
   if (typeof parsed !== "object" || parsed === null || statements === undefined) {
     throw new AwsError("MalformedPolicyException", "The policy document has no Statement");
   }
+}
+
+/** The attachment list with `member` in it (once) or out of it: attach and detach share it. */
+function withMember(list: string[], member: string, attached: boolean): string[] {
+  if (!attached) return list.filter((m) => m !== member);
+  return list.includes(member) ? list : [...list, member];
 }
 
 function uuidFromHex(hex: string): string {
