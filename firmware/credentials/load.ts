@@ -7,14 +7,7 @@
 import { fail, ok, type Result } from "../platform/failure.js";
 import type { Platform, Storage } from "../platform/seam.js";
 import { containerLength, decodeContainer, isBlank } from "./container.js";
-import {
-  HEADER_SIZE,
-  PARTITION_NAME,
-  PREFERENCE_PREFIX,
-  preferenceCountKey,
-  preferencePartKey,
-  RESOURCE_NAME,
-} from "./format.js";
+import { HEADER_SIZE, PREFERENCE_PREFIX, preferenceCountKey, preferencePartKey, RESOURCE_NAME } from "./format.js";
 import { validateContents } from "./validate.js";
 
 export type CredentialSource = "partition" | "preference" | "resource";
@@ -84,12 +77,12 @@ export function loadCredentials(
     } catch (e) {
       return fail("credentials-source-error", `${label}: unreadable (${String(e).slice(0, 80)}); check it exists, then ${fix}`);
     }
-    if (!bytes.ok) return bytes;
-    if (!bytes.value) {
+    if (bytes.ok && !bytes.value) {
       platform.log(`credentials: nothing in ${label}`);
       continue;
     }
-    const contents = decodeContainer(bytes.value);
+    // A source's own reading problem (a bad header, a missing part) gets the same prefix and fix as a bad image.
+    const contents = bytes.ok ? decodeContainer(bytes.value!) : bytes;
     if (!contents.ok) return fail(contents.failure.code, `${label}: ${contents.failure.message}; ${fix}`);
     const valid = validateContents(contents.value, platform.clock, options.requireClientCertificate ?? true);
     if (!valid.ok) return fail(valid.failure.code, `${label}: ${valid.failure.message}`, valid.failure.retryable);
@@ -161,5 +154,3 @@ function readPreference(storage: Storage, prefix: string): Result<Uint8Array | u
   }
   return ok(bytes);
 }
-
-export { PARTITION_NAME, RESOURCE_NAME, PREFERENCE_PREFIX };

@@ -86,6 +86,20 @@ describe("firmware/credentials loader", () => {
     assert.match(result.failure.message, /^credentials partition 'devcerts': checksum mismatch; write a new image with `npm run certs -- image`/);
   });
 
+  it("names the source and its fix when a partition or Preference holds something that is not an image", () => {
+    const junk = new Uint8Array(4096).fill(0x41);
+    const fromPartition = loadCredentials(recordingPlatform(), { partition: partitionOf(junk) });
+    assert.ok(!fromPartition.ok);
+    assert.equal(fromPartition.failure.code, "credentials-not-an-image");
+    assert.match(fromPartition.failure.message, /^credentials partition 'devcerts': not a credentials image; write a new image with `npm run certs -- image`/);
+    const storage = new MemoryStorage();
+    storage.set("creds.n", "2");
+    const fromPreference = loadCredentials(recordingPlatform(Date.now(), storage), {}, { order: ["preference"] });
+    assert.ok(!fromPreference.ok);
+    assert.equal(fromPreference.failure.code, "credentials-truncated");
+    assert.match(fromPreference.failure.message, /^credentials in Preference 'creds\.\*': part 'creds\.0' is missing; rewrite them with `npm run certs -- preference`/);
+  });
+
   it("reports missing credentials naming every source tried and the command that writes them", () => {
     const result = loadCredentials(recordingPlatform(), { partition: partitionOf(new Uint8Array(4096)), resource: () => undefined });
     assert.ok(!result.ok);
