@@ -87,6 +87,18 @@ describe("control plane with official clients", function () {
     assert.ok(core.lines.some((l) => l.includes(`jitp failed: certificate ${id} stays PENDING_ACTIVATION`) && l.includes("AWS::IoT::Certificate::Country")), core.lines.join("\n"));
   });
 
+  it("answers AWS's 400 errors, not an internal failure, to members of the wrong type and to Object.prototype names as Cognito targets", async () => {
+    const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
+      const response = await fetch(`${core.controlUrl}${path}`, { method: "POST", body: JSON.stringify(body), headers });
+      await response.arrayBuffer();
+      return { status: response.status, type: response.headers.get("x-amzn-errortype") };
+    };
+    assert.deepEqual(await post("/policies/null-document", { policyDocument: "null" }), { status: 400, type: "MalformedPolicyException" });
+    assert.deepEqual(await post("/certificate/register", { certificatePem: 5 }), { status: 400, type: "CertificateValidationException" });
+    assert.deepEqual(await post("/", {}, { "x-amz-target": "AWSCognitoIdentityService.toString" }), { status: 400, type: "UnknownOperationException" });
+    assert.equal(core.lines.some((l) => l.includes("internal failure")), false, core.lines.join("\n"));
+  });
+
   it("keeps the registry across a restart of the stand-in", async () => {
     await core.close();
     core = await startCore(state);

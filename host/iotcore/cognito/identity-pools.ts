@@ -82,7 +82,9 @@ export class IdentityPools {
       let status = 200;
       let body: unknown;
       try {
-        const operation = this.operations[target.slice(TARGET_PREFIX.length)];
+        const name = target.slice(TARGET_PREFIX.length);
+        // Own keys only: `AWSCognitoIdentityService.toString` must not reach Object.prototype.
+        const operation = Object.hasOwn(this.operations, name) ? this.operations[name] : undefined;
         if (!operation) throw new CognitoError("UnknownOperationException", `operation ${target} is not served here`);
         body = operation(JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}"));
       } catch (error) {

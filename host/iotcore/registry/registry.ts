@@ -346,8 +346,9 @@ export class Registry {
   }
 }
 
-function parsePem(pem: string, what: string): { der: Buffer; cert: X509Certificate } {
-  const der = pemToDer(pem);
+function parsePem(pem: unknown, what: string): { der: Buffer; cert: X509Certificate } {
+  // Control-plane bodies are JSON: a member may arrive as a number or an object.
+  const der = typeof pem === "string" ? pemToDer(pem) : undefined;
   const cert = der && parseCertificate(der);
   if (!der || !cert) throw new AwsError("CertificateValidationException", `The ${what} is not a valid PEM X.509 certificate`);
   return { der, cert };
@@ -371,8 +372,7 @@ function checkPolicyDocument(document: string): void {
   } catch {
     throw new AwsError("MalformedPolicyException", "The policy document is not valid JSON");
   }
-  const statements = (parsed as { Statement?: unknown }).Statement;
-  if (typeof parsed !== "object" || parsed === null || statements === undefined) {
+  if (typeof parsed !== "object" || parsed === null || (parsed as { Statement?: unknown }).Statement === undefined) {
     throw new AwsError("MalformedPolicyException", "The policy document has no Statement");
   }
 }
