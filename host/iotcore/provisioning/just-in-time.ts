@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import type { CaRecord, CertificateRecord, Registry } from "../registry/registry.js";
 import { AwsError } from "../registry/errors.js";
-import { certificateId, derToPem, isIssuedBy, parseCertificate, subjectFields } from "../registry/x509.js";
+import { certificateId, derToPem, isIssuedBy, parseCertificate, pemToDer, subjectFields } from "../registry/x509.js";
 import { evaluateTemplate, type ProvisioningPlan } from "./template.js";
 
 export interface JustInTimeOptions {
@@ -50,7 +50,11 @@ export class JustInTime {
     if (!leaf) return "the client certificate does not parse";
     const ca = this.registeredIssuer(chain);
     if (!ca) {
-      const known = registry.cas.list().find((c) => { const cert = parseCertificate(pemDer(c.certificatePem)); return cert && isIssuedBy(leaf, cert); });
+      const known = registry.cas.list().find((c) => {
+        const der = pemToDer(c.certificatePem);
+        const cert = der && parseCertificate(der);
+        return cert && isIssuedBy(leaf, cert);
+      });
       return known
         ? `certificate ${id} is not registered and the device did not send CA ${known.certificateId} with it (send the device certificate chained with its CA)`
         : `certificate ${id} is not registered and no registered CA issued it`;
@@ -145,8 +149,4 @@ export class JustInTime {
     registry.updateCertificate(record.certificateId, plan.certificateStatus);
     return `status ${plan.certificateStatus}${thingName ? `, thing ${thingName}` : ""}${policyNames.length ? `, policy ${policyNames.join(", ")} attached` : ""}`;
   }
-}
-
-function pemDer(pem: string): Buffer {
-  return Buffer.from(pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, ""), "base64");
 }
