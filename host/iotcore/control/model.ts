@@ -18,8 +18,6 @@ export interface Route {
   model: OperationModel;
 }
 
-export interface DecodedRequest { operation: string; input: Record<string, unknown> }
-
 /** Loads a service model from the installed aws-sdk v2 package (throws if it is missing). */
 export function loadServiceModel(file: string): ServiceModel {
   const require = createRequire(import.meta.url);
