@@ -3,7 +3,7 @@
 
 import { failure, type Failure } from "../platform/failure.js";
 import type { Platform, TlsOptions } from "../platform/seam.js";
-import { createHeadReader, requestHead, type HttpResponseHead } from "../websocket/http-head.js";
+import { createHeadReader, hostHeader, requestHead, type HttpResponseHead } from "../websocket/http-head.js";
 
 export interface HttpsAnswer {
   status: number;
@@ -67,9 +67,8 @@ export function httpsPost(
 
   const transport = platform.openTransport(target, {
     onOpen() {
-      const host = (target.serverName ?? target.host) + (target.port === 443 ? "" : ":" + target.port);
-      transport.write(requestHead("POST", "/", host, [...headers, ["Content-Length", String(payload.length)], ["Connection", "close"]]));
-      transport.write(payload);
+      const host = hostHeader(target.serverName ?? target.host, target.port);
+      transport.write(requestHead("POST", "/", host, [...headers, ["Content-Length", String(payload.length)], ["Connection", "close"]]), payload);
     },
     onData(bytes) {
       if (result) return;

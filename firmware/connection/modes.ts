@@ -7,6 +7,7 @@ import { clockUnset, fail, failure, ok, type Failure, type Result } from "../pla
 import type { Platform, TlsOptions, Transport, TransportEvents } from "../platform/seam.js";
 import type { OpenStream } from "../mqtt/client.js";
 import { openWebSocket } from "../websocket/client.js";
+import { hostHeader } from "../websocket/http-head.js";
 import { presignPath, type SigV4Credentials } from "../sigv4/presign.js";
 import { cognitoCredentials, type CognitoSettings, type CredentialSource } from "../cognito/identity.js";
 import type { ConnectionConfig } from "./config.js";
@@ -54,9 +55,9 @@ export function assembleConnection(config: ConnectionConfig, credentials: Connec
     ...(alpn ? { alpn: [alpn] } : {}),
   };
   const openTls = (events: TransportEvents) => platform.openTransport(tls, events);
-  const hostHeader = config.serverName + (config.port === 443 ? "" : ":" + config.port);
+  const host = hostHeader(config.serverName, config.port);
   const webSocket = (path: string, headers: [string, string][], events: TransportEvents) =>
-    openWebSocket(platform, openTls, { host: hostHeader, path, protocol: "mqtt", headers }, events);
+    openWebSocket(platform, openTls, { host, path, protocol: "mqtt", headers }, events);
   const guarded = (start: (events: TransportEvents) => Transport): OpenStream => (events) =>
     platform.clock.isSet() ? start(events) : deferred(platform, events, (proceed) => proceed(clockUnset()));
 
@@ -83,7 +84,7 @@ export function assembleConnection(config: ConnectionConfig, credentials: Connec
           if (got.expiration !== undefined && got.expiration <= platform.clock.now()) {
             return proceed(failure("credentials-expired", `The SigV4 credentials of ${got.accessKeyId} have expired: set fresh ones or use a Cognito identity pool.`));
           }
-          const path = presignPath(platform.crypto, { host: hostHeader, region: config.region!, credentials: got, now: platform.clock.now(), expiresSeconds: config.presignExpiresSeconds });
+          const path = presignPath(platform.crypto, { host, region: config.region!, credentials: got, now: platform.clock.now(), expiresSeconds: config.presignExpiresSeconds });
           proceed((inner) => webSocket(path, [], inner));
         }))),
       });

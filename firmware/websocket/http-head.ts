@@ -16,6 +16,11 @@ export interface HttpHeadDone {
   rest: Uint8Array;
 }
 
+/** The Host header's value for a TLS server: `name`, with `:port` unless it is 443. Cannot fail. */
+export function hostHeader(name: string, port: number): string {
+  return port === 443 ? name : name + ":" + port;
+}
+
 /** The request head's bytes: `<method> <path> HTTP/1.1`, Host, the headers, a blank line. Cannot fail. */
 export function requestHead(method: string, path: string, host: string, headers: [string, string][]): Uint8Array {
   let text = `${method} ${path} HTTP/1.1\r\nHost: ${host}\r\n`;
