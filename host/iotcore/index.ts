@@ -1,6 +1,8 @@
 // The local AWS IoT Core stand-in: registry, control plane (AWS IoT REST API), TLS data plane
-// (MQTT with client certificates, JITP/JITR, policies, quotas) and fault injection. Part 2
-// plugs in through `control.register`, `dataPlane.*` and `broker.*` (see the README section).
+// (MQTT with client certificates, JITP/JITR, policies, quotas), fault injection, and the
+// connections without a client certificate (custom authorizers, SigV4 WebSocket, custom
+// domains, Cognito, local functions, topic rules: auth/extensions.ts). Tests and tools reach
+// further hooks through `control.register`, `dataPlane.*` and `broker.*`.
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -11,7 +13,7 @@ import { registryOperations } from "./control/operations.js";
 import { MqttBroker } from "./dataplane/broker.js";
 import { certificateAuthenticator } from "./dataplane/certificate-auth.js";
 import { Faults } from "./dataplane/faults.js";
-import { DataPlaneListeners, connectionInfo, type HttpsRequestHandler, type ServerKeyMaterial, type UpgradeHandler } from "./dataplane/listeners.js";
+import { DataPlaneListeners, type HttpsRequestHandler, type ServerKeyMaterial, type UpgradeHandler } from "./dataplane/listeners.js";
 import type { Authenticator, ConnectionInfo, Route } from "./dataplane/types.js";
 import { loadServerIdentity } from "./pki/server-identity.js";
 import { JustInTime } from "./provisioning/just-in-time.js";
@@ -66,7 +68,7 @@ export interface IotCore {
   readonly faults: Faults;
   readonly control: { register(operation: string, handler: OperationHandler): void };
   readonly dataPlane: {
-    /** authenticators by route; "mqtt-x509" is built in, part 2 sets "mqtt-custom-auth" and "websocket" */
+    /** authenticators by route: "mqtt-x509" (certificates), "mqtt-custom-auth" and "websocket" (auth/extensions.ts) */
     readonly authenticators: Map<Route, Authenticator>;
     addServerName(name: string, material: ServerKeyMaterial): void;
     removeServerName(name: string): void;
@@ -157,8 +159,6 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     },
   };
 }
-
-export { connectionInfo };
 
 function secretLookup(credentials: IotCoreOptions["credentials"]): SecretLookup | undefined {
   if (!credentials) return undefined;
