@@ -3,7 +3,7 @@
 // sentence, never an exception and never a crash loop. The Node runtime, the XS runtime and
 // the Moddable binding all call `boot()` with their Platform.
 
-import { completeConfig, loadConfig, parseOverrides, type DeviceConfig } from "../config/config.js";
+import { completeConfig, loadConfig, parseOverrides, usesClientCertificate, type DeviceConfig } from "../config/config.js";
 import { validateConnectionConfig, type ConnectionConfig } from "../connection/config.js";
 import { loadCredentials, type CredentialSources } from "../credentials/load.js";
 import { assembleConnection } from "../connection/modes.js";
@@ -106,7 +106,7 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
 
   // 3. Credentials, then 4-6: connect, provisioning, telemetry.
   function startNetwork(): void {
-    const needCertificate = config!.mode === "mtls" || config!.mode === "mtls-alpn";
+    const needCertificate = usesClientCertificate(config!.mode);
     const credentials = loadCredentials(platform, input.credentialSources, { requireClientCertificate: needCertificate });
     if (!credentials.ok) return stopWith("credentials-invalid", credentials.failure);
     const creds = credentials.value;

@@ -61,6 +61,11 @@ export interface DeviceConfig {
  */
 export type Rule = readonly [number, number] | number | "host" | readonly string[] | "boolean" | "object";
 
+/** True for the modes that authenticate with the device's X.509 certificate (mtls, mtls-alpn). */
+export function usesClientCertificate(mode: ConnectionMode): boolean {
+  return mode === "mtls" || mode === "mtls-alpn";
+}
+
 export const MODES: readonly ConnectionMode[] = ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"];
 const HOURS = 3_600_000;
 const DAY = 86_400_000;

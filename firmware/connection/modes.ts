@@ -10,6 +10,7 @@ import { openWebSocket } from "../websocket/client.js";
 import { hostHeader } from "../websocket/http-head.js";
 import { presignPath, type SigV4Credentials } from "../sigv4/presign.js";
 import { cognitoCredentials, type CognitoSettings, type CredentialSource } from "../cognito/identity.js";
+import { usesClientCertificate } from "../config/config.js";
 import type { ConnectionConfig } from "./config.js";
 import { customAuthPairs, customAuthQuery, customAuthUsername } from "./custom-auth.js";
 
@@ -41,7 +42,7 @@ export function assembleConnection(config: ConnectionConfig, credentials: Connec
   if (!credentials.trustedCa.length) {
     return fail("credentials-missing-root-ca", "No trusted root CA: add Amazon Root CA 1 to the credentials; every mode verifies the server.");
   }
-  const mtls = config.mode === "mtls" || config.mode === "mtls-alpn";
+  const mtls = usesClientCertificate(config.mode);
   if (mtls && (!credentials.clientKey || !credentials.certificateChain?.length)) {
     return fail("credentials-missing-client-certificate", `Mode ${config.mode} needs the device key and certificate: write them, or pick another mode.`);
   }
