@@ -331,10 +331,3 @@ function cognitoConnection(core: CoreEndpoints, thingName: string, say: (line: s
   say(`   the device calls GetId and GetCredentialsForIdentity at ${core.auth.cognitoHost} itself, then presigns its WebSocket URL (SigV4, service iotdevicegateway)`);
   return { identityPoolId, cognitoEndpoint: core.auth.cognitoHost, cognitoAddress: "127.0.0.1", cognitoPort: core.ports.https };
 }
-
-/** The DER of the first certificate in a PEM text. */
-export function firstDer(pem: string): Uint8Array {
-  const der = fromPem(pem)[0];
-  if (!der) throw new Error("no certificate in PEM");
-  return der;
-}
