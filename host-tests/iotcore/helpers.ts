@@ -45,6 +45,17 @@ export function registerDevice(core: IotCore, device: Issued, policyDocuments: s
   return record.certificateId;
 }
 
+/**
+ * A client certificate for `commonName` from a fresh CA of its own, registered ACTIVE (without
+ * its CA) with `policyDocuments` attached and optionally a thing: the usual test device.
+ */
+export async function registeredDevice(core: IotCore, commonName: string, policyDocuments = [ALLOW_ALL], thingName?: string): Promise<Issued> {
+  const ca = await createRootCa({ subject: { commonName: `${commonName} CA` } });
+  const device = await issueCertificate({ issuer: ca, subject: { commonName }, kind: "client" });
+  registerDevice(core, device, policyDocuments, thingName);
+  return device;
+}
+
 export type ConnectResult = { client: MqttClient; connack?: { returnCode?: number }; closedBeforeConnack: boolean };
 
 /** Connects mqtt.js over mTLS; resolves on CONNACK, refusal or close (bounded by 5 s). */

@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tls from "node:tls";
 import { createRootCa, issueCertificate, type Issued } from "../../certs/pki.js";
-import { ALLOW_ALL, closed, connectMtls, endClient, registerDevice, run, startCore, tempDir, waitFor } from "./helpers.js";
+import { ALLOW_ALL, closed, connectMtls, endClient, registeredDevice, run, startCore, tempDir, waitFor } from "./helpers.js";
 
 type Core = Awaited<ReturnType<typeof startCore>>;
 
@@ -27,10 +27,9 @@ describe("data plane listeners and fault injection", function () {
     core = await startCore(join(dir.path, "state"));
     ca = await createRootCa({ subject: { commonName: "Listener CA" } });
     [device, otherServer] = await Promise.all([
-      issueCertificate({ issuer: ca, subject: { commonName: "listener-device" }, kind: "client" }),
+      registeredDevice(core, "listener-device"),
       issueCertificate({ issuer: ca, subject: { commonName: "iot.example.test" }, kind: "server", dnsNames: ["iot.example.test"] }),
     ]);
-    registerDevice(core, device, [ALLOW_ALL]);
     writeFileSync(join(dir.path, "ca.pem"), core.serverCaPem);
     writeFileSync(join(dir.path, "device.pem"), device.certPem);
     writeFileSync(join(dir.path, "device.key"), device.key.privateKeyPem);

@@ -2,8 +2,8 @@
 // (denied: connection closed), Subscribe per filter (SUBACK 0x80), Receive per delivery.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createRootCa, issueCertificate, type Issued } from "../../certs/pki.js";
-import { ALLOW_ALL, closed, connectMtls, endClient, registerDevice, startCore, subscribeCodes, tempDir } from "./helpers.js";
+import type { Issued } from "../../certs/pki.js";
+import { closed, connectMtls, endClient, registeredDevice, startCore, subscribeCodes, tempDir } from "./helpers.js";
 
 const ARN = "arn:aws:iot:us-east-1:123456789012";
 const THING_POLICY = JSON.stringify({
@@ -21,17 +21,11 @@ const THING_POLICY = JSON.stringify({
 describe("IoT policies on the mTLS data plane", function () {
   const dir = tempDir("policy");
   let core: Awaited<ReturnType<typeof startCore>>;
-  let ca: Issued, thing: Issued, admin: Issued;
+  let thing: Issued, admin: Issued;
 
   before(async () => {
     core = await startCore(join(dir.path, "state"));
-    ca = await createRootCa({ subject: { commonName: "Policy CA" } });
-    [thing, admin] = await Promise.all([
-      issueCertificate({ issuer: ca, subject: { commonName: "sensor-1" }, kind: "client" }),
-      issueCertificate({ issuer: ca, subject: { commonName: "admin" }, kind: "client" }),
-    ]);
-    registerDevice(core, thing, [THING_POLICY], "sensor-1");
-    registerDevice(core, admin, [ALLOW_ALL]);
+    [thing, admin] = await Promise.all([registeredDevice(core, "sensor-1", [THING_POLICY], "sensor-1"), registeredDevice(core, "admin")]);
   });
   after(async () => {
     await core?.close();

@@ -2,9 +2,9 @@
 // mqtt.js, or a bare TLS socket speaking mqtt-packet where mqtt.js would be too polite.
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createRootCa, issueCertificate, type Issued } from "../../certs/pki.js";
+import type { Issued } from "../../certs/pki.js";
 import { clampKeepAlive, ConnectRate, topicProblem } from "../../host/iotcore/dataplane/quotas.js";
-import { ALLOW_ALL, closed, connectMtls, endClient, rawClient, registerDevice, startCore, subscribeCodes, tempDir, waitFor } from "./helpers.js";
+import { closed, connectMtls, endClient, rawClient, registeredDevice, startCore, subscribeCodes, tempDir, waitFor } from "./helpers.js";
 
 type Core = Awaited<ReturnType<typeof startCore>>;
 describe("quotas: pure limits", () => {
@@ -34,13 +34,11 @@ describe("quotas: pure limits", () => {
 describe("quotas on the data plane", function () {
   const dir = tempDir("quotas");
   let core: Core;
-  let ca: Issued, device: Issued;
+  let device: Issued;
 
   before(async () => {
     core = await startCore(join(dir.path, "state"), { keepAliveScale: 0.01 });
-    ca = await createRootCa({ subject: { commonName: "Quota CA" } });
-    device = await issueCertificate({ issuer: ca, subject: { commonName: "quota-device" }, kind: "client" });
-    registerDevice(core, device, [ALLOW_ALL]);
+    device = await registeredDevice(core, "quota-device");
   });
   after(async () => {
     await core?.close();
@@ -123,9 +121,7 @@ describe("quotas: CONNECT rate per client id", function () {
 
   before(async () => {
     core = await startCore(join(dir.path, "state"), { connectIntervalMs: 1000, now: () => clock });
-    const ca = await createRootCa({ subject: { commonName: "Rate CA" } });
-    device = await issueCertificate({ issuer: ca, subject: { commonName: "rate-device" }, kind: "client" });
-    registerDevice(core, device, [ALLOW_ALL]);
+    device = await registeredDevice(core, "rate-device");
   });
   after(async () => {
     await core?.close();

@@ -6,22 +6,15 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type * as mqttPacket from "mqtt-packet";
 import type { MqttClient } from "mqtt";
-import { createRootCa, issueCertificate, type Issued } from "../../certs/pki.js";
+import type { Issued } from "../../certs/pki.js";
 import { LIMITS, RateWindow } from "../../host/iotcore/dataplane/quotas.js";
 import { SessionExpiry } from "../../host/iotcore/dataplane/session-expiry.js";
 import { CONFIG_FIELDS } from "../../firmware/config/config.js";
-import { ALLOW_ALL, closed, connectMtls, endClient, rawClient, registerDevice, startCore, subscribeCodes, tempDir, waitFor, type RawClient } from "./helpers.js";
+import { closed, connectMtls, endClient, rawClient, registeredDevice, startCore, subscribeCodes, tempDir, waitFor, type RawClient } from "./helpers.js";
 
 type Core = Awaited<ReturnType<typeof startCore>>;
 
 const HOUR = 3_600_000;
-
-async function testDevice(core: Core, name: string): Promise<Issued> {
-  const ca = await createRootCa({ subject: { commonName: `${name} CA` } });
-  const device = await issueCertificate({ issuer: ca, subject: { commonName: name }, kind: "client" });
-  registerDevice(core, device, [ALLOW_ALL]);
-  return device;
-}
 
 function publishPacket(topic: string, messageId: number, payload: string | Buffer = String(messageId)): mqttPacket.IPublishPacket {
   return { cmd: "publish", topic, payload, qos: 1, messageId, retain: false, dup: false };
@@ -91,7 +84,7 @@ describe("rates and sessions on the data plane (fake clock)", function () {
 
   before(async () => {
     core = await startCore(join(dir.path, "state"), { now: () => clock });
-    device = await testDevice(core, "rate-device");
+    device = await registeredDevice(core, "rate-device");
   });
   after(async () => {
     await core?.close();
@@ -221,7 +214,7 @@ describe("rates and sessions on the data plane (windows scaled down)", function 
 
   before(async () => {
     core = await startCore(join(dir.path, "state"), { rateWindowMs: 50, sessionExpiryMs: 200 });
-    device = await testDevice(core, "window-device");
+    device = await registeredDevice(core, "window-device");
   });
   after(async () => {
     await core?.close();
