@@ -4,15 +4,7 @@ import type { DeviceStatus } from "../../firmware/boot/status.js";
 import { prepareDemo } from "../../host/cli/demo-setup.js";
 import { runDeviceInXs, type XsDevice } from "../../host/runtime/xs/device.js";
 import { startBench, type Bench } from "../provisioning/device-run.js";
-
-/** Polls every 20 ms; rejects after `ms` naming what never happened, so no test can hang. */
-async function waitFor(what: string, ready: () => boolean, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+import { waitFor } from "../support/wait.js";
 
 describe("the whole device inside XS: JITP into telemetry against the stand-in", function () {
   this.timeout(30_000);

@@ -8,17 +8,9 @@ import { XsRuntime } from "../../host/runtime/xs/runtime.js";
 import type { WireHeader } from "../../host/runtime/xs/wire.js";
 import { brokerTls, deviceTls, testPki, type TestPki } from "../mqtt/tls-fixture.js";
 import { startMosquitto, type Mosquitto } from "../../host/peers/mosquitto.js";
+import { waitFor } from "../support/wait.js";
 
 const guest = new URL("./guests/session.guest.ts", import.meta.url);
-
-/** Polls every 10 ms; rejects after `ms` naming what never happened, so no test can hang. */
-async function waitFor(what: string, ready: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe("MQTT session inside XS against mosquitto over mutual TLS", function () {
   this.timeout(30_000);
