@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { generateKeyPairSync, sign, X509Certificate } from "node:crypto";
+import { generateKeyPairSync, randomBytes, sign, X509Certificate } from "node:crypto";
 import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
-import { Agent as HttpsAgent } from "node:https";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import * as tls from "node:tls";
 import { Sha256 } from "@aws-crypto/sha256-js";
@@ -52,6 +52,20 @@ function connect(options: IClientOptions): Promise<Outcome> {
     client.once("error", (error) => done({ connected: false, error }));
     client.once("close", () => done({ connected: false }));
   });
+}
+
+/** The HTTP status a WebSocket upgrade to `path` (subprotocol mqtt) is answered with: 101 when accepted. */
+function upgradeStatus(core: IotCore, path: string): Promise<number> {
+  return bounded(new Promise<number>((resolve, reject) => {
+    const request = httpsRequest({
+      host: "127.0.0.1", port: core.ports.https, path, servername: core.endpoint, ca: core.serverCaPem,
+      headers: { host: core.endpoint, connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": randomBytes(16).toString("base64"), "sec-websocket-protocol": "mqtt" },
+    });
+    request.on("response", (response) => { response.resume(); resolve(response.statusCode ?? 0); });
+    request.on("upgrade", (_response, socket) => { socket.destroy(); resolve(101); });
+    request.on("error", reject);
+    request.end();
+  }));
 }
 
 describe("connections without a client certificate (custom auth, SigV4 WebSocket, domains, Cognito)", () => {
@@ -189,8 +203,11 @@ describe("connections without a client certificate (custom auth, SigV4 WebSocket
     });
 
     it("refuses an expired signing date and a URL signed for another region with HTTP 403", async () => {
-      const expired = await ws(await presign(user, { signingDate: new Date(Date.now() - 3600_000), expiresIn: 60 }));
+      const expiredUrl = await presign(user, { signingDate: new Date(Date.now() - 3600_000), expiresIn: 60 });
+      const expired = await ws(expiredUrl);
       assert.equal(expired.connected, false);
+      assert.equal(await upgradeStatus(core, `/mqtt${expiredUrl}`), 403);
+      assert.equal(await upgradeStatus(core, `/mqtt${await presign(user, { region: "us-east-1" })}`), 403);
       const otherRegion = await ws(await presign(user, { region: "us-east-1" }));
       assert.equal(otherRegion.connected, false);
       const tampered = await ws((await presign(user)).replace(REGION, "us-west-2"));
