@@ -4,7 +4,7 @@
 import Preference from "preference";
 import type { Storage } from "../seam.js";
 
-/** Storage in one Preference domain; `get` returns undefined for absent or non-text values. */
+/** Storage in one Preference domain; `get` returns undefined for absent keys and for values that are neither text nor bytes. */
 export function preferenceStorage(domain: string): Storage {
   return {
     get(key) {
