@@ -63,6 +63,8 @@ export interface TlsOptions {
  *   "tls-alert-certificate-revoked", "tls-alert-no-application-protocol")
  * - "tls-alpn-refused": none of the offered ALPN protocols was selected
  * - "tls-handshake-reset": the connection was reset or closed before the handshake finished
+ * - "tls-setup-failed": the TLS stack would not start with these options (a trusted CA or client
+ *   certificate it cannot use); not retryable
  * - "connection-refused", "connection-timeout", "dns-failure"
  * - "connection-reset": reset after the handshake (retryable)
  * - "connection-closed": the peer closed an open connection (retryable)
