@@ -20,8 +20,7 @@ import {
 import { encodeImage } from "../../certs/image.js";
 import { fromPem } from "../../certs/pki.js";
 import type { TemplateField } from "../../certs/template.js";
-
-export type Provisioning = "jitp" | "jitr" | "none";
+import { isCertificateMode, type Provisioning } from "./modes.js";
 
 /** What the setup needs from the stand-in (startIotCore's result satisfies it). */
 export interface CoreEndpoints {
@@ -87,11 +86,6 @@ export function thingPolicy(thing: string): string {
 /** A policy letting one certificate act as its thing (by the certificate's CommonName). */
 export function commonNamePolicy(): string {
   return thingPolicy("${iot:Certificate.Subject.CommonName}");
-}
-
-/** The modes in which the device holds a client certificate (the others authenticate otherwise). */
-export function isCertificateMode(mode: string): boolean {
-  return mode === "mtls" || mode === "mtls-alpn";
 }
 
 /**

@@ -15,11 +15,11 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { createServer, type AddressInfo } from "node:net";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
+import { defaultProvisioning, MODES, PROVISIONING, provisioningRefusal, type Provisioning } from "./modes.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The SDK release this firmware is built and verified with; older ones lack TypeScript 6 support. */
 export const MIN_SDK_VERSION = "8.2.0";
-const MODES = ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"];
 
 export interface SdkCheck {
   ok: boolean;
@@ -110,7 +110,7 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT
 
 export interface SimOptions {
   mode: string;
-  provisioning: "jitp" | "jitr" | "none";
+  provisioning: Provisioning;
   /** Acknowledged telemetry messages to wait for; 0 runs until --timeout or forever. */
   messages: number;
   timeoutSeconds: number;
@@ -118,8 +118,6 @@ export interface SimOptions {
   /** xsbug-log's port; undefined picks a free one. */
   xsbugPort?: number;
 }
-
-const PROVISIONING = ["jitp", "jitr", "none"] as const;
 
 /**
  * `npm run sim`'s options with npm start's defaults (mtls-alpn; jitp for the certificate modes,
@@ -130,13 +128,11 @@ export function simOptions(options: Record<string, string | true>, now = Date.no
   const unknown = Object.keys(options).find((name) => !known.includes(name));
   if (unknown) return `--${unknown}: unknown option (expected ${known.map((k) => `--${k}`).join(", ")})`;
   const mode = String(options.mode ?? "mtls-alpn");
-  if (!MODES.includes(mode)) return `--mode ${mode}: expected one of ${MODES.join(", ")}`;
-  const certificateMode = mode === "mtls" || mode === "mtls-alpn";
-  const provisioning = String(options.provisioning ?? (certificateMode ? "jitp" : "none"));
+  if (!(MODES as readonly string[]).includes(mode)) return `--mode ${mode}: expected one of ${MODES.join(", ")}`;
+  const provisioning = String(options.provisioning ?? defaultProvisioning(mode));
   if (!(PROVISIONING as readonly string[]).includes(provisioning)) return `--provisioning ${provisioning}: expected one of ${PROVISIONING.join(", ")}`;
-  if (!certificateMode && provisioning !== "none") {
-    return `--mode ${mode} connects without a device certificate, so there is nothing to provision just in time: leave out --provisioning or pass --provisioning none`;
-  }
+  const refusal = provisioningRefusal(mode, provisioning);
+  if (refusal) return refusal;
   const count = (name: string, fallback: number): number | string => {
     const value = options[name] === undefined ? fallback : Number(options[name]);
     return Number.isInteger(value) && value >= 0 ? value : `--${name} ${String(options[name])}: expected a whole number`;
@@ -148,7 +144,7 @@ export function simOptions(options: Record<string, string | true>, now = Date.no
   const port = options["xsbug-port"] === undefined ? undefined : count("xsbug-port", 0);
   if (typeof port === "string") return port;
   const thingName = typeof options.thing === "string" ? options.thing : `sim-${now.toString(36)}`;
-  return { mode, provisioning: provisioning as SimOptions["provisioning"], messages, timeoutSeconds, thingName, ...(port ? { xsbugPort: port } : {}) };
+  return { mode, provisioning: provisioning as Provisioning, messages, timeoutSeconds, thingName, ...(port ? { xsbugPort: port } : {}) };
 }
 
 /** A loopback TCP port nobody listens on right now (so several simulators can run side by side). */

@@ -18,16 +18,15 @@ import { createNodePlatform } from "../runtime/node/platform.js";
 import { runDeviceInXs } from "../runtime/xs/device.js";
 import { startIotCore } from "../iotcore/index.js";
 import { prepareDemo, type DemoSetup } from "./demo-setup.js";
+import { defaultProvisioning, MODES, PROVISIONING, provisioningRefusal, type Mode, type Provisioning } from "./modes.js";
 
-const MODES = ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"] as const;
-const PROVISIONING = ["jitp", "jitr", "none"] as const;
 const ENGINES = ["xs", "node"] as const;
 /** How long the stand-in takes to provision a certificate (JITP/JITR), as AWS takes a moment. */
 const PROVISIONING_DELAY_MS = 300;
 
 interface Options {
-  mode: (typeof MODES)[number];
-  provisioning: (typeof PROVISIONING)[number];
+  mode: Mode;
+  provisioning: Provisioning;
   engine: (typeof ENGINES)[number];
   messages: number;
   json: boolean;
@@ -68,11 +67,9 @@ function parseOptions(argv: string[]): Options {
     return value as T;
   };
   const mode = pick("mode", values.mode!, MODES);
-  const certificateMode = mode === "mtls" || mode === "mtls-alpn";
-  const provisioning = pick("provisioning", values.provisioning ?? (certificateMode ? "jitp" : "none"), PROVISIONING);
-  if (!certificateMode && provisioning !== "none") {
-    throw new UsageError(`--mode ${mode} connects without a device certificate, so there is nothing to provision just in time: leave out --provisioning or pass --provisioning none`);
-  }
+  const provisioning = pick("provisioning", values.provisioning ?? defaultProvisioning(mode), PROVISIONING);
+  const refusal = provisioningRefusal(mode, provisioning);
+  if (refusal) throw new UsageError(refusal);
   const messages = Number(values.messages);
   if (!Number.isInteger(messages) || messages < 1 || messages > 100_000) throw new UsageError(`--messages ${values.messages} must be an integer from 1 to 100000`);
   return { mode, provisioning, engine: pick("engine", values.engine!, ENGINES), messages, json: values.json!, state: values.state! };
