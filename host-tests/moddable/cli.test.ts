@@ -67,6 +67,7 @@ describe("npm run sim options", () => {
     assert.match(String(parse("--provisioning", "later")), /--provisioning later: expected one of jitp, jitr, none/);
     assert.match(String(parse("--messsages", "3")), /--messsages: unknown option/);
     assert.match(String(parse("--messages", "three")), /--messages three: expected a whole number/);
+    assert.match(String(parse("--messages")), /--messages needs a value/);
   });
 
   it("the CLI reports a bad option before it looks for the SDK", () => {

@@ -127,6 +127,8 @@ export function simOptions(options: Record<string, string | true>, now = Date.no
   const known = ["mode", "provisioning", "messages", "timeout", "thing", "xsbug-port"];
   const unknown = Object.keys(options).find((name) => !known.includes(name));
   if (unknown) return `--${unknown}: unknown option (expected ${known.map((k) => `--${k}`).join(", ")})`;
+  const bare = known.find((name) => options[name] === true);
+  if (bare) return `--${bare} needs a value`;
   const mode = String(options.mode ?? "mtls-alpn");
   if (!(MODES as readonly string[]).includes(mode)) return `--mode ${mode}: expected one of ${MODES.join(", ")}`;
   const provisioning = String(options.provisioning ?? defaultProvisioning(mode));
