@@ -269,7 +269,7 @@ function flash(args: Args, sdk: SdkCheck): number {
     console.log("firmware flashed; no --thing or --image given, so the credentials partition was left as it is.");
     return 0;
   }
-  if (!existsSync(image)) return fail(`no credentials image at ${image}: create it with \`npm run certs -- device --thing ${String(thing)}\` (see README).`);
+  if (!existsSync(image)) return fail(`no credentials image at ${image}: create it with \`npm run certs -- image --thing-name ${String(thing)} --trusted-ca AmazonRootCA1.pem\` after \`npm run certs -- device --thing-name ${String(thing)}\` (see README).`);
   const slot = credentialsPartitionOffset(readFileSync(join(ROOT, "manifests", "esp32", "partitions.csv"), "utf8"));
   if (!slot) return fail("manifests/esp32/partitions.csv has no devcerts partition");
   if (readFileSync(image).length > slot.size) return fail(`${image} is larger than the devcerts partition (${slot.size} bytes)`);
