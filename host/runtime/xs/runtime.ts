@@ -99,21 +99,20 @@ export class XsRuntime {
   }
 
   #fail(error: Error): never {
-    if (!this.#failed) {
-      this.#failed = true;
-      this.#options.onFailure?.(error);
-    }
+    this.#reportFailure(error);
     throw error;
+  }
+
+  /** Tells onFailure about the first failure only. */
+  #reportFailure(error: Error): void {
+    if (this.#failed) return;
+    this.#failed = true;
+    this.#options.onFailure?.(error);
   }
 
   #deliver(header: WireHeader, parts?: Uint8Array[]): void {
     if (this.#worker.failure || this.#closing) return;
-    this.#worker.issueCommand(encodeWire(header, parts)).catch((error: Error) => {
-      if (!this.#failed) {
-        this.#failed = true;
-        this.#options.onFailure?.(error);
-      }
-    });
+    this.#worker.issueCommand(encodeWire(header, parts)).catch((error: Error) => this.#reportFailure(error));
   }
 
   /** Answers one guest command; a throw fails the run (the guest asked for something impossible). */
