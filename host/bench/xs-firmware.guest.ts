@@ -13,42 +13,15 @@ import { openWebSocket } from "../../firmware/websocket/client.js";
 import { sha1 } from "../../firmware/websocket/sha1.js";
 import { createXsPlatform, exposeCalls } from "../runtime/xs/guest/bridge.js";
 import { steadyComputrons } from "./xs-meter.js";
+import { ManualTime } from "../runtime/manual-time.js";
 
 const encoder = new TextEncoder();
 const hostPlatform = createXsPlatform();
 
-/** Timers the benchmark fires by hand, earliest first. */
-class BenchTimers {
-  now = 0;
-  #queue: { due: number; callback: () => void }[] = [];
-  setTimeout = (callback: () => void, ms: number) => {
-    const entry = { due: this.now + ms, callback };
-    this.#queue.push(entry);
-    return entry;
-  };
-  clearTimeout = (handle: unknown) => {
-    const at = this.#queue.indexOf(handle as { due: number; callback: () => void });
-    if (at >= 0) this.#queue.splice(at, 1);
-  };
-  /** Fires every timer due within `ms`, in order (including ones they set). */
-  advance(ms: number): void {
-    const until = this.now + ms;
-    for (;;) {
-      let next = -1;
-      for (let i = 0; i < this.#queue.length; i++) if (this.#queue[i].due <= until && (next < 0 || this.#queue[i].due < this.#queue[next].due)) next = i;
-      if (next < 0) break;
-      const [entry] = this.#queue.splice(next, 1);
-      this.now = Math.max(this.now, entry.due);
-      entry.callback();
-    }
-    this.now = until;
-  }
-}
-
 function telemetryCycle(): number {
-  const timers = new BenchTimers();
+  const timers = new ManualTime(1_750_000_000_000);
   let seed = 1;
-  const platform = { clock: { now: () => 1_750_000_000_000 + timers.now, isSet: () => true }, timers, log: () => {}, random: () => ((seed = (seed * 16807) % 2147483647) / 2147483647) };
+  const platform = { clock: timers, timers, log: () => {}, random: () => ((seed = (seed * 16807) % 2147483647) / 2147483647) };
   let stream: TransportEvents | undefined;
   let lastId = 0;
   const transport: Transport = {
@@ -100,7 +73,7 @@ function presign(): number {
 function websocketFraming(): number {
   let seed = 7;
   const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-  const timers = new BenchTimers();
+  const timers = new ManualTime(1_750_000_000_000);
   let inner: TransportEvents | undefined;
   let request = "";
   const socket: Transport = {
