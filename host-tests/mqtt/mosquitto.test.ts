@@ -10,18 +10,10 @@ import { MqttClient, type MqttConnectOptions, type OpenStream } from "../../firm
 import { createNodePlatform } from "../../host/runtime/node/platform.js";
 import { startMosquitto, type Mosquitto } from "../../host/peers/mosquitto.js";
 import { brokerTls, deviceTls, testPki, type TestPki } from "./tls-fixture.js";
+import { waitFor } from "../support/wait.js";
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
-
-/** Polls `ready` every 10 ms; rejects after `ms` with `what` so no test can hang. */
-async function waitFor(what: string, ready: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!ready()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 interface Device {
   client: MqttClient;
