@@ -15,6 +15,15 @@ export type CognitoSettings = Pick<ConnectionConfig, "cognitoEndpoint" | "cognit
 /** Calls `done` once with credentials or a Failure. */
 export type CredentialSource = (done: (credentials: SigV4Credentials | Failure) => void) => void;
 
+/** The fields read from Cognito's JSON answers; the code checks each before it uses it. */
+interface CognitoAnswer {
+  __type?: string;
+  message?: string;
+  Message?: string;
+  IdentityId?: unknown;
+  Credentials?: { AccessKeyId?: string; SecretKey?: string; SessionToken?: string; Expiration?: unknown };
+}
+
 const STORAGE_KEY = "cognitoId";
 const REFRESH_MARGIN_MS = 300_000;
 
@@ -37,13 +46,13 @@ export function cognitoCredentials(
   let current: SigV4Credentials | undefined;
 
   /** Calls `use` with a 200 answer's JSON (false from it: fields missing); `done` with any Failure. */
-  function call(operation: string, request: object, done: (f: Failure) => void, use: (json: Record<string, any>) => false | void): void {
+  function call(operation: string, request: object, done: (f: Failure) => void, use: (json: CognitoAnswer) => false | void): void {
     const invalid = failure("cognito-answer-invalid", `Cognito ${operation} answered without the expected fields: check the endpoint.`, true);
     log("cognito: " + operation);
     const headers: [string, string][] = [["Content-Type", "application/x-amz-json-1.1"], ["X-Amz-Target", "AWSCognitoIdentityService." + operation]];
     httpsPost(platform, target, headers, JSON.stringify(request), (answer) => {
       if ("code" in answer) return done(answer);
-      let json: Record<string, any>;
+      let json: CognitoAnswer;
       try {
         json = JSON.parse(answer.body);
       } catch {

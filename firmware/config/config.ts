@@ -103,6 +103,7 @@ for (const name in CONFIG_FIELDS) defaults[name] = CONFIG_FIELDS[name as keyof D
 export const defaultConfig = Object.freeze(defaults) as Readonly<DeviceConfig>;
 
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$|^[0-9a-fA-F:]+$/;
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
 const CONTROL = /[\x00-\x1f\x7f]/;
 
 export function isObject(value: unknown): value is Record<string, unknown> {

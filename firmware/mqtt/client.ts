@@ -37,8 +37,9 @@ interface InFlight {
 interface Pending {
   filters: string[];
   subscribe: boolean;
-  // SUBSCRIBE: (granted QoS per filter | Failure); UNSUBSCRIBE: (Failure?)
-  done: ((result?: any) => void) | undefined;
+  // SUBSCRIBE: (granted QoS per filter | Failure); UNSUBSCRIBE: (Failure?). A method signature,
+  // so that either callback fits.
+  done?(result?: (0 | 1 | 0x80)[] | Failure): void;
 }
 
 const CONNACK_CODES = ["", "unacceptable-protocol", "identifier-rejected", "server-unavailable", "bad-credentials", "not-authorized"];

@@ -12,6 +12,7 @@ import { DomainConfigurations } from "../../host/iotcore/domains/domain-configur
 import { LocalFunctions } from "../../host/iotcore/functions/local-functions.js";
 import { Collection } from "../../host/iotcore/registry/collection.js";
 import { AwsError } from "../../host/iotcore/registry/errors.js";
+import type { OperationInput } from "../../host/iotcore/control/server.js";
 
 const REGION = "ap-northeast-1";
 const ACCOUNT = "123456789012";
@@ -94,10 +95,9 @@ describe("running custom authorizers for a connection", () => {
   let authorizers: Authorizers;
   let domains: DomainConfigurations;
   let auth: ConnectionAuth;
-  let ops: Record<string, (input: any) => Promise<unknown>>;
+  let ops: Record<string, (input: OperationInput) => Promise<unknown>>;
   const keys = generateKeyPairSync("rsa", { modulusLength: 2048, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } });
   const tokenSignature = (token: string, key = keys.privateKey) => sign("sha256", Buffer.from(token), key).toString("base64");
-  const events: unknown[] = [];
 
   before(async () => {
     stateDir = mkdtempSync(join(tmpdir(), "iotcore-custom-auth-"));
@@ -176,7 +176,7 @@ describe("running custom authorizers for a connection", () => {
   });
 
   it("answers test-invoke-authorizer with seed 000's function, as its walkthrough does", async () => {
-    const answer = await ops.TestInvokeAuthorizer!({ authorizerName: "test", httpContext: {} }) as any;
+    const answer = await ops.TestInvokeAuthorizer!({ authorizerName: "test", httpContext: {} }) as { isAuthenticated: boolean; principalId: string; disconnectAfterInSeconds: number; policyDocuments: string[] };
     assert.equal(answer.isAuthenticated, true);
     assert.equal(answer.principalId, "anonymous");
     assert.equal(answer.disconnectAfterInSeconds, 86400);
@@ -188,7 +188,7 @@ describe("running custom authorizers for a connection", () => {
     await assert.rejects(ops.CreateAuthorizer!({ authorizerName: "nokeys", authorizerFunctionArn: functions.arn("x") }), (e: AwsError) => e.code === "InvalidRequestException");
     const small = generateKeyPairSync("rsa", { modulusLength: 1024, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } }).publicKey;
     await assert.rejects(ops.CreateAuthorizer!({ authorizerName: "small", authorizerFunctionArn: functions.arn("x"), tokenKeyName: "t", tokenSigningPublicKeys: { k: small } }), /at least 2048/);
-    const described = await ops.DescribeAuthorizer!({ authorizerName: "custom_auth_websocket_2021_08_21" }) as any;
+    const described = await ops.DescribeAuthorizer!({ authorizerName: "custom_auth_websocket_2021_08_21" }) as { authorizerDescription: { tokenKeyName: string; authorizerArn: string } };
     assert.equal(described.authorizerDescription.tokenKeyName, "my-token");
     assert.equal(described.authorizerDescription.authorizerArn, `arn:aws:iot:${REGION}:${ACCOUNT}:authorizer/custom_auth_websocket_2021_08_21`);
   });

@@ -100,8 +100,12 @@ export function run(command: string, args: string[], options: { cwd?: string; en
 
 export const AWS_ENV = { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret", AWS_DEFAULT_REGION: "us-east-1", AWS_PAGER: "", AWS_EC2_METADATA_DISABLED: "true" };
 
+/** The AWS CLI's JSON output, whose shape each test knows from the command it ran. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AwsCliOutput = any;
+
 /** Runs `aws iot <args> --endpoint-url <control>` and parses the JSON output. */
-export async function awsIot(core: IotCore, args: string[], cwd?: string): Promise<{ code: number; json?: any; stderr: string }> {
+export async function awsIot(core: IotCore, args: string[], cwd?: string): Promise<{ code: number; json?: AwsCliOutput; stderr: string }> {
   const result = await run("aws", ["iot", ...args, "--endpoint-url", core.controlUrl, "--output", "json"], { cwd, env: AWS_ENV, timeoutMs: 30000 });
   let json: unknown;
   try { json = result.stdout.trim() ? JSON.parse(result.stdout) : undefined; } catch { json = undefined; }

@@ -10,7 +10,7 @@ import type { Issued } from "../../certs/pki.js";
 import { LIMITS, RateWindow } from "../../host/iotcore/dataplane/quotas.js";
 import { SessionExpiry } from "../../host/iotcore/dataplane/session-expiry.js";
 import { CONFIG_FIELDS } from "../../firmware/config/config.js";
-import { closed, connectMtls, endClient, rawClient, registeredDevice, startCore, subscribeCodes, tempDir, waitFor, type RawClient } from "./helpers.js";
+import { closed, connectMtls, endClient, rawClient, registeredDevice, startCore, tempDir, waitFor, type RawClient } from "./helpers.js";
 
 type Core = Awaited<ReturnType<typeof startCore>>;
 

@@ -112,11 +112,11 @@ describe("MQTT encoder", () => {
       PINGREQ,
       DISCONNECT,
     ]);
-    const [puback, sub, unsub, ping, disc] = parseWithOracle(bytes) as any[];
+    const [puback, sub, unsub, ping, disc] = parseWithOracle(bytes) as [mqttPacket.IPubackPacket, mqttPacket.ISubscribePacket, mqttPacket.IUnsubscribePacket, mqttPacket.IPingreqPacket, mqttPacket.IDisconnectPacket];
     assert.deepEqual([puback.cmd, puback.messageId], ["puback", 258]);
     assert.equal(sub.cmd, "subscribe");
     assert.equal(sub.messageId, 3);
-    assert.deepEqual(sub.subscriptions.map((s: any) => [s.topic, s.qos]), [["a/+/c", 1], ["d/#", 0]]);
+    assert.deepEqual(sub.subscriptions.map((s) => [s.topic, s.qos]), [["a/+/c", 1], ["d/#", 0]]);
     assert.deepEqual([unsub.cmd, unsub.messageId, unsub.unsubscriptions], ["unsubscribe", 4, ["a/+/c", "x"]]);
     assert.equal(ping.cmd, "pingreq");
     assert.equal(disc.cmd, "disconnect");

@@ -19,7 +19,6 @@ function setup(script: (attempt: number) => Failure | "accept", provisioned = fa
   let remembered = 0;
   let up = 0;
   const open: OpenStream = () => ({ write() {}, close() {} });
-  let loop!: ConnectionLoop;
   const client = {
     connect() {
       connects.push(time.now());
@@ -28,7 +27,7 @@ function setup(script: (attempt: number) => Failure | "accept", provisioned = fa
     },
     disconnect() { time.setTimeout(() => loop.disconnected(undefined), 0); },
   };
-  loop = createConnectionLoop({ clock: time, timers: time, log: time.log, random }, client, open, params,
+  const loop: ConnectionLoop = createConnectionLoop({ clock: time, timers: time, log: time.log, random }, client, open, params,
     { provisioned, target: "endpoint:8883" },
     {
       onStatus: (s) => statuses.push(s),

@@ -5,7 +5,7 @@ import { simulatedSensor, type Sensor } from "../../firmware/telemetry/sensor.js
 import { createTelemetry, type Publisher, type TelemetryOptions } from "../../firmware/telemetry/telemetry.js";
 import { FakeTime } from "../support/fake-time.js";
 
-interface Sent { topic: string; body: any; qos: 0 | 1; done?: (f?: Failure) => void }
+interface Sent { topic: string; body: Record<string, unknown>; qos: 0 | 1; done?: (f?: Failure) => void }
 
 class FakePublisher implements Publisher {
   sent: Sent[] = [];
@@ -147,7 +147,7 @@ describe("telemetry", () => {
     telemetry.command(new TextEncoder().encode(JSON.stringify({ id: "c2", intervalMs: 5 })));
     const ack = publisher.sent.find((s) => s.topic === "dev-1/cmd/ack");
     assert.equal(ack?.body.ok, false);
-    assert.match(ack?.body.error, /intervalMs.*100 to 86400000/);
+    assert.match(String(ack?.body.error), /intervalMs.*100 to 86400000/);
     assert.equal(telemetry.intervalMs, 1000);
   });
 

@@ -25,8 +25,8 @@ export function ratio(f: Figure): number | undefined {
 }
 
 /** Runs `work` repeatedly for about `ms` and returns operations per second. */
-export function opsPerSecond(work: (iterations: number) => void, ms = 1000): number {
-  let batch = 1000;
+export function opsPerSecond(work: (iterations: number) => unknown, ms = 1000): number {
+  const batch = 1000;
   work(batch); // warm-up
   let done = 0;
   const start = performance.now();

@@ -12,6 +12,7 @@ export class Socket {
   pending: ArrayBuffer | undefined;
   written = 0;
   constructor(_dictionary: object) {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the bench reads the socket the guest made
     lastSocket = this;
   }
   write(buffer: ArrayBuffer): void {

@@ -25,7 +25,7 @@ const policy = {
   ],
 };
 
-export const handler = async (event, context) => {
+export const handler = async (event, _context) => {
   console.log(`eventy: ${JSON.stringify(event)}`);
 
   let is_authenticated = false;

@@ -2,7 +2,7 @@
 // activate the registered certificate, create a policy allowing everything, attach it.
 import { IoTClient, UpdateCertificateCommand, DescribeCertificateCommand, CreatePolicyCommand, AttachPrincipalPolicyCommand } from "@aws-sdk/client-iot";
 
-export const handler = async (event, context) => {
+export const handler = async (event, _context) => {
   try {
     const client = new IoTClient({});
     // activate the certificate

@@ -3,11 +3,12 @@
 // answer validated before its policies are used).
 
 import { createPublicKey, verify as verifySignature } from "node:crypto";
-import { fail, ok, type Result } from "../../../firmware/platform/failure.js";
+import { fail, type Result } from "../../../firmware/platform/failure.js";
 import type { Collection } from "../registry/collection.js";
 import { AwsError, notFound } from "../registry/errors.js";
 import type { LocalFunctions } from "../functions/local-functions.js";
 import { validateAuthorizerResponse, type AuthorizerDecision } from "./authorizer-response.js";
+import type { OperationInput } from "../control/server.js";
 
 export interface AuthorizerRecord {
   authorizerName: string;
@@ -74,7 +75,7 @@ export class Authorizers {
   }
 
   /** Control-plane operations keyed by the IoT model's operation names; raise AwsError. */
-  operations(): Record<string, (input: any) => Promise<unknown>> {
+  operations(): Record<string, (input: OperationInput) => Promise<unknown>> {
     return {
       CreateAuthorizer: async (input) => this.create(input),
       UpdateAuthorizer: async (input) => this.update(input),
@@ -93,7 +94,7 @@ export class Authorizers {
     };
   }
 
-  private create(input: any) {
+  private create(input: OperationInput) {
     const name = String(input.authorizerName ?? "");
     if (!/^[\w=,@-]{1,128}$/.test(name)) throw new AwsError("InvalidRequestException", `authorizerName '${name}' must be 1-128 of [A-Za-z0-9_=,@-]`);
     if (this.host.records.has(name)) throw new AwsError("ResourceAlreadyExistsException", `authorizer ${name} already exists`);
@@ -115,7 +116,7 @@ export class Authorizers {
     return { authorizerName: name, authorizerArn: record.authorizerArn };
   }
 
-  private update(input: any) {
+  private update(input: OperationInput) {
     const current = this.require(input.authorizerName);
     const next: AuthorizerRecord = {
       ...current,
@@ -130,7 +131,7 @@ export class Authorizers {
     return { authorizerName: next.authorizerName, authorizerArn: next.authorizerArn };
   }
 
-  private async testInvoke(input: any) {
+  private async testInvoke(input: OperationInput) {
     const authorizer = this.require(input.authorizerName);
     const mqtt = input.mqttContext;
     const result = await this.run(authorizer, {

@@ -6,6 +6,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Collection } from "../registry/collection.js";
 import type { IamCredentials } from "../auth/iam-credentials.js";
+import type { OperationInput } from "../control/server.js";
 
 export interface IdentityPoolRecord {
   IdentityPoolId: string;
@@ -60,7 +61,7 @@ export class IdentityPools {
   }
 
   /** JSON 1.1 operations by name; they throw CognitoError. */
-  readonly operations: Record<string, (input: any) => unknown> = {
+  readonly operations: Record<string, (input: OperationInput) => unknown> = {
     GetId: (input) => this.getId(input),
     GetCredentialsForIdentity: (input) => this.getCredentials(input),
     DescribeIdentityPool: (input) => {
@@ -99,7 +100,7 @@ export class IdentityPools {
     return true;
   }
 
-  private getId(input: any) {
+  private getId(input: OperationInput) {
     const pool = this.pool(input.IdentityPoolId);
     if (input.Logins && Object.keys(input.Logins).length > 0) {
       throw new CognitoError("NotAuthorizedException", "authenticated identities (Logins) are not served by this endpoint: use unauthenticated identities");
@@ -111,7 +112,7 @@ export class IdentityPools {
     return { IdentityId };
   }
 
-  private getCredentials(input: any) {
+  private getCredentials(input: OperationInput) {
     const IdentityId = String(input.IdentityId ?? "");
     const pool = this.host.pools.list().find((p) => p.identities.includes(IdentityId));
     if (!pool) throw new CognitoError("ResourceNotFoundException", `Identity '${IdentityId}' not found.`);

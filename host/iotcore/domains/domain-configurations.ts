@@ -6,6 +6,7 @@ import { randomUUID, X509Certificate } from "node:crypto";
 import { createSecureContext } from "node:tls";
 import type { Collection } from "../registry/collection.js";
 import { AwsError, notFound } from "../registry/errors.js";
+import type { OperationInput } from "../control/server.js";
 
 export interface AuthorizerConfig { defaultAuthorizerName?: string; allowAuthorizerOverride?: boolean }
 
@@ -72,7 +73,7 @@ export class DomainConfigurations {
   }
 
   /** Control-plane operations keyed by the IoT model's operation names; raise AwsError. */
-  operations(): Record<string, (input: any) => Promise<unknown>> {
+  operations(): Record<string, (input: OperationInput) => Promise<unknown>> {
     return {
       CreateDomainConfiguration: (input) => this.create(input),
       UpdateDomainConfiguration: async (input) => this.update(input),
@@ -91,7 +92,7 @@ export class DomainConfigurations {
     };
   }
 
-  private async create(input: any) {
+  private async create(input: OperationInput) {
     const name = String(input.domainConfigurationName ?? "");
     if (!/^[\w.:-]{1,128}$/.test(name)) throw new AwsError("InvalidRequestException", `domainConfigurationName '${name}' must be 1-128 of [\\w.:-]`);
     if (this.host.configurations.has(name)) throw new AwsError("ResourceAlreadyExistsException", `domain configuration ${name} already exists`);
@@ -117,7 +118,7 @@ export class DomainConfigurations {
     return { domainConfigurationName: name, domainConfigurationArn: record.domainConfigurationArn };
   }
 
-  private update(input: any) {
+  private update(input: OperationInput) {
     const current = this.require(input.domainConfigurationName);
     const next: DomainConfigurationRecord = { ...current };
     if (input.removeAuthorizerConfig === true) delete next.authorizerConfig;
@@ -153,7 +154,7 @@ export class DomainConfigurations {
   }
 }
 
-function authorizerConfigOf(value: any): AuthorizerConfig {
+function authorizerConfigOf(value: OperationInput): AuthorizerConfig {
   return {
     ...(value.defaultAuthorizerName ? { defaultAuthorizerName: String(value.defaultAuthorizerName) } : {}),
     ...(typeof value.allowAuthorizerOverride === "boolean" ? { allowAuthorizerOverride: value.allowAuthorizerOverride } : {}),

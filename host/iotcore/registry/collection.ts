@@ -56,6 +56,6 @@ function readRecords<T>(file: string): Record<string, T> {
   try {
     return JSON.parse(text) as Record<string, T>;
   } catch (error) {
-    throw new Error(`registry file ${file} is not valid JSON (${(error as Error).message}): fix or delete it`);
+    throw new Error(`registry file ${file} is not valid JSON (${(error as Error).message}): fix or delete it`, { cause: error });
   }
 }

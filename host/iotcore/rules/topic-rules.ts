@@ -5,6 +5,7 @@ import type { Collection } from "../registry/collection.js";
 import { AwsError } from "../registry/errors.js";
 import type { LocalFunctions } from "../functions/local-functions.js";
 import { matchesConditions, parseSql, topicMatches } from "./sql.js";
+import type { OperationInput } from "../control/server.js";
 
 export interface TopicRuleAction { lambda?: { functionArn: string }; [other: string]: unknown }
 
@@ -59,7 +60,7 @@ export class TopicRules {
   }
 
   /** Control-plane operations keyed by the IoT model's operation names; raise AwsError. */
-  operations(): Record<string, (input: any) => Promise<unknown>> {
+  operations(): Record<string, (input: OperationInput) => Promise<unknown>> {
     return {
       CreateTopicRule: async ({ ruleName, topicRulePayload }) => {
         if (this.host.records.has(String(ruleName))) throw new AwsError("ResourceAlreadyExistsException", `rule ${ruleName} already exists`);
@@ -88,7 +89,7 @@ export class TopicRules {
     };
   }
 
-  private put(ruleName: string, payload: any, createdAt: number): void {
+  private put(ruleName: string, payload: OperationInput, createdAt: number): void {
     if (!/^[a-zA-Z0-9_]{1,128}$/.test(ruleName)) throw new AwsError("InvalidRequestException", `ruleName '${ruleName}' must be 1-128 of [a-zA-Z0-9_]`);
     const sql = String(payload?.sql ?? "");
     const parsed = parseSql(sql);

@@ -1,0 +1,27 @@
+// Lint only, no formatting rules: ESLint's and typescript-eslint's recommended rules for every
+// TypeScript and JavaScript file in the repository. `npm run lint`; `npm test` runs it.
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+
+export default tseslint.config(
+  { ignores: ["node_modules/", ".state/", ".dev/", "tmp/", "build/"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      // A leading underscore marks a parameter or binding that is there for its position or to
+      // leave a property out of a rest object.
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_", ignoreRestSiblings: true }],
+    },
+  },
+  {
+    // Ambient declarations of Moddable's globals: `declare global { var ... }` is the only form.
+    files: ["**/*.d.ts"],
+    rules: { "no-var": "off" },
+  },
+  {
+    // Lambda-style functions the IoT Core stand-in runs under Node.
+    files: ["**/*.mjs"],
+    languageOptions: { globals: { console: "readonly", process: "readonly", Buffer: "readonly" } },
+  },
+);
