@@ -1,6 +1,7 @@
 // The JITP provisioning template (seed 004's shape): a thing named after the certificate's
 // CommonName, the certificate made ACTIVE, and a least-privilege policy keyed on
-// `${iot:Connection.Thing.ThingName}`. Parameters come only from the certificate subject.
+// `${iot:Connection.Thing.ThingName}` (its own topics and its own shadows). Parameters come
+// only from the certificate subject.
 
 import type { Subject } from "./pki.js";
 
@@ -30,18 +31,24 @@ export interface TemplateOptions {
   fields?: TemplateField[];
 }
 
-/** The least-privilege device policy document: connect as the thing, publish/receive/subscribe under `<thing>/`. */
+/**
+ * The least-privilege statements for one thing (a name or a policy variable such as
+ * `${iot:Connection.Thing.ThingName}`): connect as the thing, publish/receive/subscribe under
+ * `<thing>/`, and its own Device Shadows (classic and named: `$aws/things/<thing>/shadow/*`)
+ * and nobody else's.
+ */
+export function thingStatements(arn: string, thing: string): object[] {
+  const shadows = `$aws/things/${thing}/shadow/*`;
+  return [
+    { Effect: "Allow", Action: ["iot:Connect"], Resource: [`${arn}:client/${thing}`] },
+    { Effect: "Allow", Action: ["iot:Publish", "iot:Receive"], Resource: [`${arn}:topic/${thing}/*`, `${arn}:topic/${shadows}`] },
+    { Effect: "Allow", Action: ["iot:Subscribe"], Resource: [`${arn}:topicfilter/${thing}/*`, `${arn}:topicfilter/${shadows}`] },
+  ];
+}
+
+/** The device policy document of the JITP template: `thingStatements` keyed on the connection's thing. */
 export function devicePolicy(region: string, accountId: string): object {
-  const arn = `arn:aws:iot:${region}:${accountId}`;
-  const thing = "${iot:Connection.Thing.ThingName}";
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      { Effect: "Allow", Action: ["iot:Connect"], Resource: [`${arn}:client/${thing}`] },
-      { Effect: "Allow", Action: ["iot:Publish", "iot:Receive"], Resource: [`${arn}:topic/${thing}/*`] },
-      { Effect: "Allow", Action: ["iot:Subscribe"], Resource: [`${arn}:topicfilter/${thing}/*`] },
-    ],
-  };
+  return { Version: "2012-10-17", Statement: thingStatements(`arn:aws:iot:${region}:${accountId}`, "${iot:Connection.Thing.ThingName}") };
 }
 
 /** The registration config to attach to the CA (templateBody is a JSON string, as the API takes it). */

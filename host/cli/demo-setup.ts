@@ -19,7 +19,7 @@ import {
 } from "../../certs/commands.js";
 import { encodeImage } from "../../certs/image.js";
 import { fromPem } from "../../certs/pki.js";
-import type { TemplateField } from "../../certs/template.js";
+import { thingStatements, type TemplateField } from "../../certs/template.js";
 import { isCertificateMode, type Provisioning } from "./modes.js";
 
 /** What the setup needs from the stand-in (startIotCore's result satisfies it). */
@@ -70,17 +70,9 @@ export function controlClient(controlUrl: string): IoTClient {
   return new IoTClient({ region: REGION, endpoint: controlUrl, credentials: { accessKeyId: "AKIDLOCALSTANDIN", secretAccessKey: "local-stand-in-secret" } });
 }
 
-/** A least-privilege policy: connect as client id `thing`, and only on the `<thing>/*` topics. */
+/** A least-privilege policy: connect as client id `thing`, its `<thing>/*` topics and its own shadows only. */
 export function thingPolicy(thing: string): string {
-  const arn = `arn:aws:iot:${REGION}:${ACCOUNT}`;
-  return JSON.stringify({
-    Version: "2012-10-17",
-    Statement: [
-      { Effect: "Allow", Action: ["iot:Connect"], Resource: [`${arn}:client/${thing}`] },
-      { Effect: "Allow", Action: ["iot:Publish", "iot:Receive"], Resource: [`${arn}:topic/${thing}/*`] },
-      { Effect: "Allow", Action: ["iot:Subscribe"], Resource: [`${arn}:topicfilter/${thing}/*`] },
-    ],
-  });
+  return JSON.stringify({ Version: "2012-10-17", Statement: thingStatements(`arn:aws:iot:${REGION}:${ACCOUNT}`, thing) });
 }
 
 /** A policy letting one certificate act as its thing (by the certificate's CommonName). */

@@ -20,6 +20,8 @@ import { JustInTime } from "./provisioning/just-in-time.js";
 import { Registry } from "./registry/registry.js";
 import { installAuthExtensions, type AuthExtensions } from "./auth/extensions.js";
 import type { SecretLookup } from "./sigv4/sigv4.js";
+import { ShadowService } from "./shadow/service.js";
+import { ShadowStore } from "./shadow/store.js";
 
 export type { Authenticator, AuthOutcome, ConnectAttempt, ConnectionInfo, Principal, Refusal, Route } from "./dataplane/types.js";
 export type { OperationHandler, OperationInput } from "./control/server.js";
@@ -80,6 +82,8 @@ export interface IotCore {
   readonly broker: MqttBroker;
   /** custom authorizers, domain configurations, SigV4 WebSocket, Cognito identity pools, local functions, topic rules */
   readonly auth: AuthExtensions;
+  /** the Device Shadow service (MQTT reserved topics and the iot-data REST API on the 443 listener) */
+  readonly shadows: ShadowService;
   /** resolves when every JITP/JITR job started so far has finished */
   provisioningIdle(): Promise<void>;
   close(): Promise<void>;
@@ -113,9 +117,24 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     await listeners.listen(dataPorts);
   };
 
-  const control = new ControlPlane({ model: loadServiceModel("iot-2015-05-28.min.json"), now, log, verifySignatures: secretLookup(options.credentials) });
+  const verifySignatures = secretLookup(options.credentials);
+  const control = new ControlPlane({ model: loadServiceModel("iot-2015-05-28.min.json"), now, log, verifySignatures });
   const operations = registryOperations({ registry, log, endpoint: (type) => endpointFor(type, endpoint, registry.endpointPrefix(), region) });
   control.registerAll(operations);
+
+  const shadows = new ShadowService({ store: new ShadowStore(options.stateDir), now, log, publish: (topic, payload) => broker.publish(topic, payload) });
+  broker.onMessage((message) => shadows.handleMessage(message));
+  const dataApi = new ControlPlane({ model: loadServiceModel("iot-data-2015-05-28.min.json"), now, log, verifySignatures });
+  dataApi.registerAll(shadows.operations());
+  listeners.onHttpsRequest((request, response) => {
+    if (!/^\/(things\/[^/?]+\/shadow|api\/things\/shadow\/)/.test(request.url ?? "")) return false;
+    dataApi.listener(request, response);
+    return true;
+  });
+  control.register("DeleteThing", async (input, caller) => {
+    operations.DeleteThing(input, caller);
+    await shadows.deleteThing(input.thingName);
+  });
   control.register("UpdateCertificate", (input, caller) => {
     const result = operations.UpdateCertificate(input, caller);
     if (input.newStatus !== "ACTIVE") broker.disconnectWhere((p) => p.certificateId === input.certificateId, `certificate is now ${input.newStatus}`);
@@ -137,7 +156,7 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     ports: { ...dataPorts, control: controlPort },
     controlUrl: `http://${urlHost}:${controlPort}`,
     serverCaPem: identity.caPem,
-    region, accountId, registry, faults, broker, auth,
+    region, accountId, registry, faults, broker, auth, shadows,
     control: { register: (operation, handler) => control.register(operation, handler) },
     dataPlane: {
       authenticators: broker.authenticators,

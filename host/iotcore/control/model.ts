@@ -62,13 +62,16 @@ export function matchRoute(routes: Route[], method: string, pathname: string): {
  */
 export function decodeInput(
   model: ServiceModel, route: Route, path: Record<string, string>, query: URLSearchParams,
-  headers: Record<string, string | string[] | undefined>, body: string,
+  headers: Record<string, string | string[] | undefined>, body: Buffer | string,
 ): Record<string, unknown> {
   const shape = route.model.input;
   const input: Record<string, unknown> = {};
-  const parsedBody = body.trim() === "" ? {} : JSON.parse(body);
+  // A blob payload (iot-data's shadow documents) reaches the handler as the bytes sent.
+  const blob = shape?.payload !== undefined && isBlob(model, shape.members?.[shape.payload]);
+  const text = blob ? "" : body.toString("utf8");
+  const parsedBody = text.trim() === "" ? {} : JSON.parse(text);
   if (shape?.payload) {
-    input[shape.payload] = parsedBody;
+    input[shape.payload] = blob ? Buffer.from(body) : parsedBody;
   }
   for (const [name, member] of Object.entries(shape?.members ?? {})) {
     const wireName = member.locationName ?? name;
@@ -90,6 +93,11 @@ export function decodeInput(
     }
   }
   return input;
+}
+
+/** True when a member is a blob (raw bytes). */
+export function isBlob(model: ServiceModel, member: MemberModel | undefined): boolean {
+  return (member?.type ?? (member?.shape ? model.shapes[member.shape]?.type : undefined)) === "blob";
 }
 
 function convertScalar(type: string | undefined, values: string[]): unknown {

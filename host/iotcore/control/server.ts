@@ -4,7 +4,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AwsError } from "../registry/errors.js";
 import { verifyAuthorizationHeader, type SecretLookup } from "../sigv4/sigv4.js";
-import { buildRoutes, decodeInput, matchRoute, missingRequired, type Route, type ServiceModel } from "./model.js";
+import { buildRoutes, decodeInput, isBlob, matchRoute, missingRequired, type Route, type ServiceModel } from "./model.js";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type OperationInput = Record<string, any>;
@@ -44,7 +44,12 @@ export class ControlPlane {
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
     request.on("end", () => {
       this.dispatch(request, Buffer.concat(chunks))
-        .then((output) => reply(response, 200, output ?? {}))
+        .then(({ output, blobPayload }) => {
+          // A blob output payload (iot-data's shadow documents) is the whole body, sent as is.
+          const raw = blobPayload === undefined ? undefined : (output as Record<string, unknown> | undefined)?.[blobPayload];
+          if (raw instanceof Uint8Array || typeof raw === "string") replyRaw(response, 200, raw);
+          else reply(response, 200, output ?? {});
+        })
         .catch((error: unknown) => {
           const aws = error instanceof AwsError ? error : new AwsError("InternalFailureException", String((error as Error)?.message ?? error));
           if (aws.code === "InternalFailureException") this.options.log(`control: internal failure: ${aws.message}`);
@@ -54,7 +59,7 @@ export class ControlPlane {
     });
   };
 
-  private async dispatch(request: IncomingMessage, body: Buffer): Promise<unknown> {
+  private async dispatch(request: IncomingMessage, body: Buffer): Promise<{ output: unknown; blobPayload?: string }> {
     const url = new URL(request.url ?? "/", "http://control");
     const method = request.method ?? "GET";
     const caller = this.authenticate(request, url, body);
@@ -65,13 +70,15 @@ export class ControlPlane {
     if (!handler) throw new AwsError("UnknownOperationException", `${route.operation} is not implemented by this IoT Core stand-in`);
     let input: OperationInput;
     try {
-      input = decodeInput(this.options.model, route, path, url.searchParams, request.headers, body.toString("utf8"));
+      input = decodeInput(this.options.model, route, path, url.searchParams, request.headers, body);
     } catch {
       throw new AwsError("InvalidRequestException", "the request body is not valid JSON");
     }
     const missing = missingRequired(route, input);
     if (missing.length > 0) throw new AwsError("InvalidRequestException", `${route.operation}: missing required ${missing.join(", ")}`);
-    return handler(input, caller);
+    const out = route.model.output;
+    const blobPayload = out?.payload !== undefined && isBlob(this.options.model, out.members?.[out.payload]) ? out.payload : undefined;
+    return { output: await handler(input, caller), blobPayload };
   }
 
   private authenticate(request: IncomingMessage, url: URL, body: Buffer): CallerInfo {
@@ -91,7 +98,10 @@ export class ControlPlane {
 }
 
 function reply(response: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
-  response.end(text);
+  replyRaw(response, status, JSON.stringify(body));
+}
+
+function replyRaw(response: ServerResponse, status: number, body: Uint8Array | string): void {
+  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+  response.end(body);
 }

@@ -17,6 +17,11 @@ const STATUS: Record<string, number> = {
   ServiceUnavailableException: 503,
   UnknownOperationException: 404,
   InvalidSignatureException: 403,
+  // iot-data (Device Shadow REST API)
+  ConflictException: 409,
+  RequestEntityTooLargeException: 413,
+  UnsupportedDocumentEncodingException: 415,
+  MethodNotAllowedException: 405,
 };
 
 export class AwsError extends Error {
