@@ -27,7 +27,7 @@ export class ShadowStore {
       try {
         this.things.set(decodeURIComponent(file.slice(0, -5)), JSON.parse(readFileSync(path, "utf8")) as ThingShadows);
       } catch (error) {
-        throw new Error(`shadow file ${path} is not valid JSON (${(error as Error).message}): fix or delete it`);
+        throw new Error(`shadow file ${path} is not valid JSON (${(error as Error).message}): fix or delete it`, { cause: error });
       }
     }
   }
