@@ -4,6 +4,7 @@
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
+import { CliError } from "../host/cli/command-line.js";
 import { PARTITION_NAME, PREFERENCE_PREFIX, RESOURCE_NAME } from "../firmware/credentials/format.js";
 import { signToken } from "./authorizer.js";
 import { encodeImage, nvsCsv, partitionImage, partitionSizeFor, partitionTableLine, preferenceEntries } from "./image.js";
@@ -11,7 +12,8 @@ import { createRootCa, fromPem, generateRsaKey, issueCertificate, keyPairFromPem
 import { awsCliCommands, fetchRegistrationCode, registerCa } from "./register.js";
 import { jitpTemplate, missingTemplateFields, type JitpTemplate, type TemplateField } from "./template.js";
 
-export class CertsError extends Error {}
+/** A refusal of the certs commands: names the problem and the fix; the CLI exits 2 with it. */
+export class CertsError extends CliError {}
 
 export type Log = (line: string) => void;
 

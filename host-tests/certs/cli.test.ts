@@ -103,7 +103,7 @@ describe("certs CLI", () => {
       [["image", "--thing-name", "thing-7"], /needs --trusted-ca <file.pem>/],
       [["device", "--thing-name", "bad name"], /not valid; use 1-128 characters/],
       [["device", "--thing-name", "t3", "--country", "USA"], /two-letter/],
-      [["device", "--bogus", "1"], /unknown option --bogus for `certs device`; see `npm run certs -- device --help`/],
+      [["device", "--bogus", "1"], /unknown option --bogus \(see `npm run certs -- device --help`\)/],
       [["image", "--thing-name", "nobody", "--trusted-ca", "/nonexistent.pem"], /cannot be read/],
       [["ca"], /already exists; pass --force/],
     ];

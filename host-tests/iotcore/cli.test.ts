@@ -28,15 +28,15 @@ describe("npm run iotcore (command line)", () => {
   it("refuses an unknown option with its name and the usage, exit 2", async () => {
     const run = await iotcore(["--bogus"]);
     assert.equal(run.code, 2);
-    assert.match(run.stderr, /Unknown option '--bogus'/);
-    assert.match(run.stderr, /usage: npm run iotcore -- --state <dir>/);
+    assert.match(run.stderr, /unknown option --bogus/);
+    assert.match(run.stderr, /usage: npm run iotcore -- \[options\]/);
     assert.doesNotMatch(run.stderr, /\n\s+at /);
   });
 
   it("refuses a port that is not a number, naming the option and the value", async () => {
     const run = await iotcore(["--state", join(tmpdir(), "unused"), "--mqtt-port", "abc"]);
     assert.equal(run.code, 2);
-    assert.match(run.stderr, /--mqtt-port must be a whole number from 0 to 65535, not "abc"/);
+    assert.match(run.stderr, /--mqtt-port must be a whole number from 0 to 65535, not 'abc'/);
   });
 
   it("starts on free ports and prints its endpoints as one JSON line", async () => {

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { checkSdk, compareVersions, parseArgs, simOptions, type SimOptions } from "../../host/cli/moddable.js";
+import { checkSdk, compareVersions, flashOptions, simOptions, type SimOptions } from "../../host/cli/moddable.js";
 
 const root = join(import.meta.dirname, "../..");
 
@@ -36,38 +36,54 @@ describe("npm run sim / flash without a usable Moddable SDK", () => {
     assert.match(checkSdk({ MODDABLE: join(dir, "nothing") }).message, /is not a Moddable SDK/);
   });
 
-  it("compares versions numerically and parses options", () => {
+  it("compares versions numerically", () => {
     assert.ok(compareVersions("8.10.0", "8.2.3") > 0);
     assert.equal(compareVersions("8.2", "8.2.0"), 0);
-    assert.deepEqual(parseArgs(["flash", "esp32/nodemcu", "--thing", "dev1", "--json"]), { command: "flash", positional: ["esp32/nodemcu"], options: { thing: "dev1", json: true } });
+  });
+});
+
+describe("npm run flash options", () => {
+  it("takes the board, config overrides and the device's thing name", () => {
+    assert.deepEqual(flashOptions(["esp32/nodemcu", "ssid=home", "--thing-name", "dev1"]), { target: "esp32/nodemcu", overrides: ["ssid=home"], thingName: "dev1", image: undefined, port: undefined });
+  });
+
+  it("refuses unknown options, a missing board and stray arguments", () => {
+    assert.throws(() => flashOptions(["esp32/nodemcu", "--thing", "dev1"]), /unknown option --thing \(see `npm run flash -- --help`\)/);
+    assert.throws(() => flashOptions(["--thing-name", "dev1"]), /the first argument is the board, e.g. esp32\/nodemcu/);
+    assert.throws(() => flashOptions(["esp32/nodemcu", "extra"]), /unexpected argument 'extra'/);
+    assert.throws(() => flashOptions(["esp32/nodemcu", "--image"]), /--image needs a value/);
   });
 });
 
 describe("npm run sim options", () => {
-  const parse = (...argv: string[]) => simOptions(parseArgs(["sim", ...argv]).options, 0);
+  const parse = (...argv: string[]) => simOptions(argv, 0) as SimOptions;
 
   it("defaults like npm start: mtls-alpn with JITP, and no provisioning for the modes without a certificate", () => {
-    const plain = parse() as SimOptions;
+    const plain = parse();
     assert.equal(plain.mode, "mtls-alpn");
     assert.equal(plain.provisioning, "jitp");
-    for (const mode of ["custom-auth", "wss-custom-auth", "wss-sigv4"]) assert.equal((parse("--mode", mode) as SimOptions).provisioning, "none");
-    assert.equal((parse("--mode", "mtls", "--provisioning", "jitr") as SimOptions).provisioning, "jitr");
+    for (const mode of ["custom-auth", "wss-custom-auth", "wss-sigv4"]) assert.equal(parse("--mode", mode).provisioning, "none");
+    assert.equal(parse("--mode", "mtls", "--provisioning", "jitr").provisioning, "jitr");
   });
 
   it("waits 300 s for the requested messages unless told otherwise, and runs on without a message count", () => {
-    assert.equal((parse("--messages", "3") as SimOptions).timeoutSeconds, 300);
-    assert.equal((parse("--messages", "3", "--timeout", "60") as SimOptions).timeoutSeconds, 60);
-    assert.equal((parse() as SimOptions).timeoutSeconds, 0);
-    assert.equal((parse("--thing", "dev1") as SimOptions).thingName, "dev1");
+    assert.equal(parse("--messages", "3").timeoutSeconds, 300);
+    assert.equal(parse("--messages", "3", "--timeout", "60").timeoutSeconds, 60);
+    assert.equal(parse().timeoutSeconds, 0);
+    assert.equal(parse("--thing-name", "dev1").thingName, "dev1");
   });
 
   it("refuses JIT provisioning without a certificate, unknown modes, provisioning kinds, options and counts", () => {
-    assert.match(String(parse("--mode", "wss-sigv4", "--provisioning", "jitp")), /without a device certificate/);
-    assert.match(String(parse("--mode", "mqtt")), /--mode mqtt: expected one of/);
-    assert.match(String(parse("--provisioning", "later")), /--provisioning later: expected one of jitp, jitr, none/);
-    assert.match(String(parse("--messsages", "3")), /--messsages: unknown option/);
-    assert.match(String(parse("--messages", "three")), /--messages three: expected a whole number/);
-    assert.match(String(parse("--messages")), /--messages needs a value/);
+    const cases: [string[], RegExp][] = [
+      [["--mode", "wss-sigv4", "--provisioning", "jitp"], /without a device certificate/],
+      [["--mode", "mqtt"], /--mode mqtt is not one of mtls, mtls-alpn/],
+      [["--provisioning", "later"], /--provisioning later is not one of jitp, jitr, none/],
+      [["--messsages", "3"], /unknown option --messsages/],
+      [["--thing", "dev1"], /unknown option --thing/],
+      [["--messages", "three"], /--messages must be a whole number from 0 to 1000000, not 'three'/],
+      [["--messages"], /--messages needs a value/],
+    ];
+    for (const [argv, message] of cases) assert.throws(() => simOptions(argv, 0), message, argv.join(" "));
   });
 
   it("the CLI reports a bad option before it looks for the SDK", () => {

@@ -6,11 +6,23 @@ import { codecSection } from "./sections/mqtt-codec.js";
 import { roundTripSection } from "./sections/mqtt-roundtrip.js";
 import { ratio, type BenchSection, type Figure } from "./section.js";
 import { xsSection } from "./xs-section.js";
+import { parseCommandLine, runCli, usage, type CommandSpec } from "../cli/command-line.js";
 
 const SECTIONS: BenchSection[] = [codecSection, roundTripSection, xsSection, jitpSection];
 
+const COMMAND = {
+  name: "npm run bench --",
+  summary: "Host figures, ours beside a peer doing the same work in the same run, with ratios.",
+  options: { json: { kind: "flag", help: "print one JSON object instead of the table" } },
+} satisfies CommandSpec;
+
 async function main(): Promise<number> {
-  const json = process.argv.includes("--json");
+  const parsed = parseCommandLine(COMMAND, process.argv.slice(2));
+  if (parsed.help) {
+    console.log(usage(COMMAND));
+    return 0;
+  }
+  const json = parsed.values.json === true;
   const log = (line: string) => { if (!json) process.stderr.write(`  ${line}\n`); };
   const report: { section: string; figures: (Figure & { ratio?: number })[]; error?: string }[] = [];
   let failed = false;
@@ -38,4 +50,4 @@ function formatFigure(f: Figure & { ratio?: number }): string {
   return line;
 }
 
-main().then((code) => process.exit(code), (e) => { console.error(e); process.exit(1); });
+runCli("npm run bench", main, COMMAND);

@@ -3,7 +3,7 @@
 //
 // sim:   starts the local IoT Core stand-in, prepares a fresh device (CA + JITP template,
 //        device certificate, credentials image) as `npm start` does, writes a small manifest in
-//        .dev/moddable/sim that includes ours with the stand-in's endpoint and the image as a
+//        <--state, default .dev/moddable>/sim that includes ours with the stand-in's endpoint and the image as a
 //        resource, builds it with `mcconfig -d -m -p <lin|mac|win> -t build` and runs it in mcsim
 //        with Moddable's console debugger (xsbug-log), headless under xvfb-run when there is no
 //        display. Stops after --messages acknowledged telemetry messages or --timeout seconds.
@@ -15,7 +15,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { createServer, type AddressInfo } from "node:net";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { defaultProvisioning, MODES, PROVISIONING, provisioningRefusal, type Provisioning } from "./modes.js";
+import { EXIT_FAILED, EXIT_USAGE, oneOf, parseCommandLine, runCli, usage, UsageError, wholeNumber, type CommandSpec } from "./command-line.js";
+import { defaultProvisioning, MODES, PROVISIONING, provisioningRefusal, type Mode, type Provisioning } from "./modes.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The SDK release this firmware is built and verified with; older ones lack TypeScript 6 support. */
@@ -67,31 +68,31 @@ function toolPath(moddable: string): string {
   return [join(moddable, "build", "bin", hostPlatform(), "release"), join(ROOT, "node_modules", ".bin"), process.env.PATH ?? ""].join(process.platform === "win32" ? ";" : ":");
 }
 
-interface Args {
-  command: string;
-  positional: string[];
-  options: Record<string, string | true>;
-}
+const SIM = {
+  name: "npm run sim --",
+  summary: "Builds the firmware for Moddable's desktop simulator and runs it against the local IoT Core stand-in (a fresh device, as npm start prepares it).",
+  options: {
+    mode: { value: "MODE", help: `how the device connects, one of ${MODES.join(", ")} (default mtls-alpn)` },
+    provisioning: { value: "KIND", help: "jitp (default) or jitr for the certificate modes, none for the others" },
+    messages: { value: "N", help: "stop after N acknowledged telemetry messages (default: run on)" },
+    timeout: { value: "S", help: "stop after S seconds (default 300 with --messages, none without)" },
+    "thing-name": { value: "NAME", help: "the device's thing name (default sim-<time>)" },
+    state: { value: "DIR", help: "where the stand-in's state, the credentials and the simulator app live (default .dev/moddable)" },
+    "xsbug-port": { value: "PORT", help: "xsbug-log's port (default: a free one)" },
+  },
+} satisfies CommandSpec;
 
-export function parseArgs(argv: string[]): Args {
-  const [command = "", ...rest] = argv;
-  const positional: string[] = [];
-  const options: Record<string, string | true> = {};
-  for (let i = 0; i < rest.length; i++) {
-    const arg = rest[i]!;
-    if (!arg.startsWith("--")) {
-      positional.push(arg);
-      continue;
-    }
-    const name = arg.slice(2);
-    const next = rest[i + 1];
-    if (next !== undefined && !next.startsWith("--")) {
-      options[name] = next;
-      i++;
-    } else options[name] = true;
-  }
-  return { command, positional, options };
-}
+const FLASH = {
+  name: "npm run flash --",
+  summary: "Builds and deploys the firmware to an ESP32 board, then writes the device's credentials image into its devcerts partition.",
+  positionals: "<esp32/board> [name=value ...]",
+  options: {
+    "thing-name": { value: "NAME", help: "write .dev/devices/NAME/devcerts.bin (from `npm run certs -- image`)" },
+    image: { value: "FILE", help: "write this credentials image instead" },
+    port: { value: "DEVICE", help: "the board's serial port for esptool.py (default: its own search)" },
+  },
+  notes: ["name=value arguments are mcconfig config overrides (ssid=..., password=...)."],
+} satisfies CommandSpec;
 
 /** The devcerts partition's offset from our ESP32 partition table, or undefined. */
 export function credentialsPartitionOffset(csv: string, name = "devcerts"): { offset: number; size: number } | undefined {
@@ -109,44 +110,43 @@ function run(command: string, args: string[], env: NodeJS.ProcessEnv, cwd = ROOT
 }
 
 export interface SimOptions {
-  mode: string;
+  mode: Mode;
   provisioning: Provisioning;
   /** Acknowledged telemetry messages to wait for; 0 runs until --timeout or forever. */
   messages: number;
   timeoutSeconds: number;
   thingName: string;
+  /** The stand-in's state, the credentials and the simulator app. */
+  stateDir: string;
   /** xsbug-log's port; undefined picks a free one. */
   xsbugPort?: number;
 }
 
 /**
- * `npm run sim`'s options with npm start's defaults (mtls-alpn; jitp for the certificate modes,
- * none for the others). Returns a usage sentence instead when an option is unknown or invalid.
+ * `npm run sim`'s options: mode mtls-alpn unless told otherwise, provisioning as npm start
+ * chooses it (jitp for the certificate modes, none for the others). Undefined after --help was
+ * printed; throws UsageError for an unknown or invalid option.
  */
-export function simOptions(options: Record<string, string | true>, now = Date.now()): SimOptions | string {
-  const known = ["mode", "provisioning", "messages", "timeout", "thing", "xsbug-port"];
-  const unknown = Object.keys(options).find((name) => !known.includes(name));
-  if (unknown) return `--${unknown}: unknown option (expected ${known.map((k) => `--${k}`).join(", ")})`;
-  const bare = known.find((name) => options[name] === true);
-  if (bare) return `--${bare} needs a value`;
-  const mode = String(options.mode ?? "mtls-alpn");
-  if (!(MODES as readonly string[]).includes(mode)) return `--mode ${mode}: expected one of ${MODES.join(", ")}`;
-  const provisioning = String(options.provisioning ?? defaultProvisioning(mode));
-  if (!(PROVISIONING as readonly string[]).includes(provisioning)) return `--provisioning ${provisioning}: expected one of ${PROVISIONING.join(", ")}`;
+export function simOptions(argv: string[], now = Date.now()): SimOptions | undefined {
+  const parsed = parseCommandLine(SIM, argv);
+  if (parsed.help) {
+    console.log(usage(SIM));
+    return undefined;
+  }
+  const { values } = parsed;
+  const mode = oneOf("mode", values.mode ?? "mtls-alpn", MODES);
+  const provisioning = oneOf("provisioning", values.provisioning ?? defaultProvisioning(mode), PROVISIONING);
   const refusal = provisioningRefusal(mode, provisioning);
-  if (refusal) return refusal;
-  const count = (name: string, fallback: number): number | string => {
-    const value = options[name] === undefined ? fallback : Number(options[name]);
-    return Number.isInteger(value) && value >= 0 ? value : `--${name} ${String(options[name])}: expected a whole number`;
+  if (refusal) throw new UsageError(refusal);
+  const messages = wholeNumber("messages", values.messages ?? "0", 0, 1_000_000);
+  const timeoutSeconds = wholeNumber("timeout", values.timeout ?? (messages ? "300" : "0"), 0, 86_400);
+  const xsbugPort = values["xsbug-port"] === undefined ? undefined : wholeNumber("xsbug-port", values["xsbug-port"], 1, 65535);
+  return {
+    mode, provisioning, messages, timeoutSeconds,
+    thingName: values["thing-name"] ?? `sim-${now.toString(36)}`,
+    stateDir: resolve(values.state ?? join(ROOT, ".dev", "moddable")),
+    ...(xsbugPort ? { xsbugPort } : {}),
   };
-  const messages = count("messages", 0);
-  if (typeof messages === "string") return messages;
-  const timeoutSeconds = count("timeout", messages ? 300 : 0);
-  if (typeof timeoutSeconds === "string") return timeoutSeconds;
-  const port = options["xsbug-port"] === undefined ? undefined : count("xsbug-port", 0);
-  if (typeof port === "string") return port;
-  const thingName = typeof options.thing === "string" ? options.thing : `sim-${now.toString(36)}`;
-  return { mode, provisioning: provisioning as Provisioning, messages, timeoutSeconds, thingName, ...(port ? { xsbugPort: port } : {}) };
 }
 
 /** A loopback TCP port nobody listens on right now (so several simulators can run side by side). */
@@ -167,7 +167,7 @@ async function sim(options: SimOptions, sdk: SdkCheck): Promise<number> {
 
   const { startIotCore } = await import("../iotcore/index.js");
   const { prepareDemo } = await import("./demo-setup.js");
-  const dev = join(ROOT, ".dev", "moddable");
+  const dev = options.stateDir;
   const core = await startIotCore({ stateDir: join(dev, "iotcore"), provisioningDelayMs: 200, log: (line: string) => console.log(`[iotcore] ${line}`) });
   let child: ChildProcess | undefined;
   const stop = async (code: number) => {
@@ -199,7 +199,7 @@ async function sim(options: SimOptions, sdk: SdkCheck): Promise<number> {
     const env = { ...process.env, PATH: toolPath(moddable) };
     const platform = hostPlatform();
     if (run("mcconfig", ["-d", "-m", "-p", platform, "-t", "build", join(appDir, "manifest.json")], env) !== 0) {
-      return stop(fail("mcconfig could not build the simulator app (see above)"));
+      return stop(fail("mcconfig could not build the simulator app (see above)", EXIT_FAILED));
     }
     const simulator = join(moddable, "build", "bin", platform, "release", platform === "mac" ? "mcsim.app" : "mcsim");
     const library = join(moddable, "build", "bin", platform, "mc", "debug", "sim", "mc.so");
@@ -214,7 +214,7 @@ async function sim(options: SimOptions, sdk: SdkCheck): Promise<number> {
     child = spawn(command, commandArgs, { cwd: xsbugLog, detached: true, stdio: ["pipe", "pipe", "inherit"], env: { ...env, XSBUG_PORT: xsbugPort, XSBUG_LOG_PORT: xsbugPort, XSBUG_HOST: "localhost", XSBUG_PROJECT: appDir } });
     return await watch(child, messages, timeoutSeconds, stop);
   } catch (e) {
-    return stop(fail(`sim: ${e instanceof Error ? e.message : String(e)}`));
+    return stop(fail(`sim: ${e instanceof Error ? e.message : String(e)}`, EXIT_FAILED));
   }
 }
 
@@ -254,50 +254,63 @@ function watch(child: ChildProcess, messages: number, timeoutSeconds: number, st
   });
 }
 
-function flash(args: Args, sdk: SdkCheck): number {
-  const target = args.positional[0];
-  if (!target || !target.startsWith("esp32")) return fail("usage: npm run flash -- <esp32/board> [--thing NAME] [--image FILE] [--port /dev/ttyUSB0]");
+interface FlashOptions {
+  target: string;
+  overrides: string[];
+  thingName?: string;
+  image?: string;
+  port?: string;
+}
+
+/** `npm run flash`'s options; undefined after --help was printed. Throws UsageError. */
+export function flashOptions(argv: string[]): FlashOptions | undefined {
+  const parsed = parseCommandLine(FLASH, argv);
+  if (parsed.help) {
+    console.log(usage(FLASH));
+    return undefined;
+  }
+  const [target, ...rest] = parsed.positionals;
+  if (!target?.startsWith("esp32")) throw new UsageError(`the first argument is the board, e.g. esp32/nodemcu${target ? `, not '${target}'` : ""}`);
+  const stray = rest.find((a) => !a.includes("="));
+  if (stray) throw new UsageError(`unexpected argument '${stray}': after the board only name=value config overrides are taken`);
+  return { target, overrides: rest, thingName: parsed.values["thing-name"], image: parsed.values.image, port: parsed.values.port };
+}
+
+function flash(options: FlashOptions, sdk: SdkCheck): number {
   if (!process.env.IDF_PATH) return fail("IDF_PATH is not set: install the ESP-IDF version the Moddable SDK names in documentation/devices/esp32.md and source its export.sh first.");
   const env = { ...process.env, PATH: toolPath(sdk.moddable!) };
-  // name=value arguments (ssid=..., password=...) are mcconfig config overrides.
-  const overrides = args.positional.slice(1).filter((a) => a.includes("="));
-  if (run("mcconfig", ["-d", "-m", "-p", target, join(ROOT, "manifest.json"), ...overrides], env) !== 0) return fail("mcconfig could not build or deploy (see above)");
-  const thing = args.options.thing;
-  const image = typeof args.options.image === "string" ? args.options.image
-    : typeof thing === "string" ? join(ROOT, ".dev", "devices", thing, "devcerts.bin") : undefined;
+  if (run("mcconfig", ["-d", "-m", "-p", options.target, join(ROOT, "manifest.json"), ...options.overrides], env) !== 0) return fail("mcconfig could not build or deploy (see above)", EXIT_FAILED);
+  const thing = options.thingName;
+  const image = options.image ?? (thing ? join(ROOT, ".dev", "devices", thing, "devcerts.bin") : undefined);
   if (!image) {
-    console.log("firmware flashed; no --thing or --image given, so the credentials partition was left as it is.");
+    console.log("firmware flashed; no --thing-name or --image given, so the credentials partition was left as it is.");
     return 0;
   }
   if (!existsSync(image)) return fail(`no credentials image at ${image}: create it with \`npm run certs -- image --thing-name ${String(thing)} --trusted-ca AmazonRootCA1.pem\` after \`npm run certs -- device --thing-name ${String(thing)}\` (see README).`);
   const slot = credentialsPartitionOffset(readFileSync(join(ROOT, "manifests", "esp32", "partitions.csv"), "utf8"));
   if (!slot) return fail("manifests/esp32/partitions.csv has no devcerts partition");
   if (readFileSync(image).length > slot.size) return fail(`${image} is larger than the devcerts partition (${slot.size} bytes)`);
-  const port = typeof args.options.port === "string" ? ["--port", args.options.port] : [];
-  return run("esptool.py", [...port, "write_flash", `0x${slot.offset.toString(16)}`, image], env) === 0 ? 0 : fail("esptool.py could not write the credentials image");
+  const port = options.port ? ["--port", options.port] : [];
+  return run("esptool.py", [...port, "write_flash", `0x${slot.offset.toString(16)}`, image], env) === 0 ? 0 : fail("esptool.py could not write the credentials image", EXIT_FAILED);
 }
 
-function fail(message: string): number {
+/** Prints `message` and returns the exit code: 2 (fix the setup or input) unless told otherwise. */
+function fail(message: string, exitCode = EXIT_USAGE): number {
   console.error(message);
-  return 2;
+  return exitCode;
 }
 
 async function main(): Promise<number> {
-  const args = parseArgs(process.argv.slice(2));
-  if (args.command !== "sim" && args.command !== "flash") {
-    return fail("usage: npm run sim -- [--mode mtls-alpn] [--provisioning jitp|jitr|none] [--messages N] [--timeout S] [--thing NAME] [--xsbug-port P] | npm run flash -- <esp32/board> [--thing NAME]");
-  }
-  const options = args.command === "sim" ? simOptions(args.options) : undefined;
-  if (typeof options === "string") return fail(options);
+  const [command, ...argv] = process.argv.slice(2);
+  if (command !== "sim" && command !== "flash") throw new UsageError("the first argument is sim or flash (npm run sim, npm run flash)");
+  const options = command === "sim" ? simOptions(argv) : flashOptions(argv);
+  if (!options) return 0;
   const sdk = checkSdk();
   if (!sdk.ok) return fail(sdk.message);
   console.log(sdk.message);
-  return options ? sim(options, sdk) : flash(args, sdk);
+  return "mode" in options ? sim(options, sdk) : flash(options, sdk);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  main().then((code) => process.exit(code), (e) => {
-    console.error(e);
-    process.exit(1);
-  });
+  runCli(`npm run ${process.argv[2] ?? "sim"}`, main, () => (process.argv[2] === "flash" ? FLASH : SIM));
 }

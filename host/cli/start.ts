@@ -3,13 +3,11 @@
 // directory has none, then runs a fresh device (the unchanged firmware, under Node or in XS)
 // through provisioning into telemetry, printing each step.
 //
-//   npm start -- [--mode mtls|mtls-alpn|custom-auth|wss-custom-auth|wss-sigv4]
-//                [--provisioning jitp|jitr|none] [--engine node|xs] [--messages N] [--json]
-//                [--state DIR]
+//   npm start -- [--mode M] [--provisioning P] [--engine xs|node] [--messages N] [--json] [--state DIR]
+//   (`npm start -- --help` lists them)
 
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { randomBytes } from "node:crypto";
 import { boot } from "../../firmware/boot/boot.js";
 import { isFinal, type DeviceStatus } from "../../firmware/boot/status.js";
@@ -17,6 +15,8 @@ import { RESOURCE_NAME } from "../../firmware/credentials/format.js";
 import { createNodePlatform } from "../runtime/node/platform.js";
 import { runDeviceInXs } from "../runtime/xs/device.js";
 import { startIotCore } from "../iotcore/index.js";
+import { explainStartupFailure } from "../iotcore/startup-failure.js";
+import { CliError, oneOf, parseCommandLine, runCli, usage, UsageError, wholeNumber, type CommandSpec } from "./command-line.js";
 import { prepareDemo, type DemoSetup } from "./demo-setup.js";
 import { defaultProvisioning, MODES, PROVISIONING, provisioningRefusal, type Mode, type Provisioning } from "./modes.js";
 
@@ -33,74 +33,51 @@ interface Options {
   state: string;
 }
 
-const USAGE = `usage: npm start -- [--mode ${MODES.join("|")}] [--provisioning ${PROVISIONING.join("|")}]
-                    [--engine ${ENGINES.join("|")}] [--messages N] [--json] [--state DIR]
-  Starts the local AWS IoT Core stand-in and runs a fresh device into telemetry.
-  --mode         mtls and mtls-alpn use a device certificate (--provisioning jitp, the default,
-                 jitr or none); custom-auth and wss-custom-auth use a signed token and a custom
-                 authorizer, wss-sigv4 Cognito credentials (--provisioning none only)
-  --engine       xs (default): the firmware inside the real XS engine; node: the same sources under Node
-  --messages N   exit 0 after N acknowledged telemetry messages (default 5)
-  --json         the last line of stdout is a JSON summary
-  --state DIR    where credentials and stand-in state live (default .state/demo)`;
+const COMMAND = {
+  name: "npm start --",
+  summary: "Starts the local AWS IoT Core stand-in and runs a fresh device into telemetry.",
+  options: {
+    mode: { value: "MODE", help: `how the device connects, one of ${MODES.join(", ")} (default mtls): mtls and mtls-alpn use a device certificate; custom-auth and wss-custom-auth a signed token and a custom authorizer; wss-sigv4 Cognito credentials` },
+    provisioning: { value: "KIND", help: "for the certificate modes: jitp (default), jitr or none; the other modes take none only" },
+    engine: { value: "ENGINE", help: "xs (default): the firmware inside the real XS engine; node: the same sources under Node" },
+    messages: { value: "N", help: "exit 0 after N acknowledged telemetry messages (default 5)" },
+    json: { kind: "flag", help: "the last line of stdout is a JSON summary" },
+    state: { value: "DIR", help: "where credentials and stand-in state live (default .state/demo)" },
+  },
+} satisfies CommandSpec;
 
-function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      mode: { type: "string", default: "mtls" },
-      provisioning: { type: "string" },
-      engine: { type: "string", default: "xs" },
-      messages: { type: "string", default: "5" },
-      json: { type: "boolean", default: false },
-      state: { type: "string", default: join(".state", "demo") },
-      help: { type: "boolean", short: "h", default: false },
-    },
-    strict: true,
-  });
-  if (values.help) {
-    console.log(USAGE);
-    process.exit(0);
+/** The options, or undefined after --help was printed. Throws UsageError. */
+function parseOptions(argv: string[]): Options | undefined {
+  const parsed = parseCommandLine(COMMAND, argv);
+  if (parsed.help) {
+    console.log(usage(COMMAND));
+    return undefined;
   }
-  const pick = <T extends string>(name: string, value: string, allowed: readonly T[]): T => {
-    if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${name} ${value} is not one of ${allowed.join(", ")}`);
-    return value as T;
-  };
-  const mode = pick("mode", values.mode!, MODES);
-  const provisioning = pick("provisioning", values.provisioning ?? defaultProvisioning(mode), PROVISIONING);
+  const { values } = parsed;
+  const mode = oneOf("mode", values.mode ?? "mtls", MODES);
+  const provisioning = oneOf("provisioning", values.provisioning ?? defaultProvisioning(mode), PROVISIONING);
   const refusal = provisioningRefusal(mode, provisioning);
   if (refusal) throw new UsageError(refusal);
-  const messages = Number(values.messages);
-  if (!Number.isInteger(messages) || messages < 1 || messages > 100_000) throw new UsageError(`--messages ${values.messages} must be an integer from 1 to 100000`);
-  return { mode, provisioning, engine: pick("engine", values.engine!, ENGINES), messages, json: values.json!, state: values.state! };
+  return {
+    mode,
+    provisioning,
+    engine: oneOf("engine", values.engine ?? "xs", ENGINES),
+    messages: wholeNumber("messages", values.messages ?? "5", 1, 100_000),
+    json: values.json === true,
+    state: values.state ?? join(".state", "demo"),
+  };
 }
-
-class UsageError extends Error {}
 
 async function main(): Promise<number> {
   // The AWS SDK warns that its releases after January 2027 need Node 22; the lockfile pins a
   // release that runs on Node 20, so the notice would only bury the demo's first lines.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-  let options: Options;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    return 2;
-  }
+  const options = parseOptions(process.argv.slice(2));
+  if (!options) return 0;
   const say = (line: string) => console.log(line);
   const started = Date.now();
   say(`== local AWS IoT Core stand-in (state in ${options.state})`);
-  mkdirSync(options.state, { recursive: true });
-  const core = await startIotCore({
-    stateDir: join(options.state, "iotcore"),
-    host: "127.0.0.1",
-    ports: { mqtt: 0, https: 0, control: 0 },
-    region: "us-east-1",
-    accountId: "123456789012",
-    provisioningDelayMs: PROVISIONING_DELAY_MS,
-    log: (line) => say(`   iotcore | ${line}`),
-  });
+  const core = await startStandIn(options.state, say);
   say(`   endpoint ${core.endpoint}: mqtt 127.0.0.1:${core.ports.mqtt}, https 127.0.0.1:${core.ports.https}, control ${core.controlUrl}`);
 
   const seen = new Set<number>();
@@ -149,6 +126,25 @@ async function main(): Promise<number> {
   if (!summary.ok && result.status.message) say(`   ${result.status.message}`);
   if (options.json) console.log(JSON.stringify(summary));
   return summary.ok ? 0 : 1;
+}
+
+/** The stand-in on ephemeral loopback ports with its state under `stateDir`; throws CliError naming what is wrong with the folder. */
+async function startStandIn(stateDir: string, say: (line: string) => void) {
+  try {
+    mkdirSync(stateDir, { recursive: true });
+    return await startIotCore({
+      stateDir: join(stateDir, "iotcore"),
+      host: "127.0.0.1",
+      ports: { mqtt: 0, https: 0, control: 0 },
+      region: "us-east-1",
+      accountId: "123456789012",
+      provisioningDelayMs: PROVISIONING_DELAY_MS,
+      log: (line) => say(`   iotcore | ${line}`),
+    });
+  } catch (error) {
+    const sentence = explainStartupFailure(error, { stateDir, host: "127.0.0.1" });
+    throw sentence ? new CliError(sentence) : error;
+  }
 }
 
 interface RunResult {
@@ -214,7 +210,4 @@ async function runDevice(options: Options, setup: DemoSetup, say: (line: string)
   return { status, attempts, provisioned, acked: ackedSeqs.size, ackedSeqs, firstAckMs };
 }
 
-main().then((code) => process.exit(code), (e) => {
-  console.error(`npm start failed: ${(e as Error).stack ?? e}`);
-  process.exit(1);
-});
+runCli("npm start", main, COMMAND);

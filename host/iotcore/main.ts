@@ -1,77 +1,62 @@
-// `npm run iotcore -- --state <dir> [--host 127.0.0.1] [--mqtt-port 8883] [--https-port 4443]
-//   [--control-port 4480] [--region us-east-1] [--account 123456789012] [--provisioning-delay-ms 1000]`
-// Prints one JSON line with the endpoints when ready; log lines go to stderr.
-import { parseArgs } from "node:util";
+// `npm run iotcore -- --state <dir> [options]` (`--help` lists them): the local AWS IoT Core
+// stand-in on loopback. Prints one JSON line with the endpoints when ready; log lines go to stderr.
+import { CliError, parseCommandLine, required, runCli, usage, wholeNumber, type CommandSpec } from "../cli/command-line.js";
 import { startIotCore } from "./index.js";
+import { explainStartupFailure } from "./startup-failure.js";
 
-const USAGE = "usage: npm run iotcore -- --state <dir> [--host 127.0.0.1] [--mqtt-port 8883] [--https-port 4443] [--control-port 4480] [--region us-east-1] [--account 123456789012] [--provisioning-delay-ms 1000]\n";
+const COMMAND = {
+  name: "npm run iotcore --",
+  summary: "Starts the local AWS IoT Core stand-in and prints its endpoints as one JSON line; log lines go to stderr.",
+  options: {
+    state: { value: "DIR", help: "where the registry and the server PKI live (required; created when missing)" },
+    host: { value: "ADDRESS", help: "address to listen on (default 127.0.0.1)" },
+    "mqtt-port": { value: "PORT", help: 'the "8883" listener (default 8883; 0 picks a free port)' },
+    "https-port": { value: "PORT", help: 'the "443" listener: ALPN, custom auth, WebSocket (default 4443)' },
+    "control-port": { value: "PORT", help: "the control plane, for aws iot --endpoint-url (default 4480)" },
+    region: { value: "REGION", help: "AWS region in ARNs and the endpoint name (default us-east-1)" },
+    "account-id": { value: "ID", help: "12-digit account id in ARNs (default 123456789012)" },
+    "provisioning-delay-ms": { value: "MS", help: "how long JITP/JITR take (default 1000)" },
+  },
+} satisfies CommandSpec;
 
-function fail(problem: string): never {
-  process.stderr.write(`npm run iotcore: ${problem}\n${USAGE}`);
-  process.exit(2);
-}
-
-function options() {
-  try {
-    return parseArgs({
-      options: {
-        state: { type: "string" },
-        host: { type: "string", default: "127.0.0.1" },
-        "mqtt-port": { type: "string", default: "8883" },
-        "https-port": { type: "string", default: "4443" },
-        "control-port": { type: "string", default: "4480" },
-        region: { type: "string", default: "us-east-1" },
-        account: { type: "string", default: "123456789012" },
-        "provisioning-delay-ms": { type: "string", default: "1000" },
-        help: { type: "boolean", default: false },
-      },
-    });
-  } catch (e) {
-    // An unknown option or one missing its value: say which and show the usage, no stack trace.
-    return fail((e as Error).message);
+async function main(): Promise<number> {
+  const parsed = parseCommandLine(COMMAND, process.argv.slice(2));
+  if (parsed.help) {
+    process.stdout.write(`${usage(COMMAND)}\n`);
+    return 0;
   }
+  const { values } = parsed;
+  const stateDir = required(values.state, "state", "the folder where the stand-in keeps its registry and server PKI, e.g. --state .state/iotcore");
+  const host = values.host ?? "127.0.0.1";
+  const ports = {
+    mqtt: wholeNumber("mqtt-port", values["mqtt-port"] ?? "8883", 0, 65535),
+    https: wholeNumber("https-port", values["https-port"] ?? "4443", 0, 65535),
+    control: wholeNumber("control-port", values["control-port"] ?? "4480", 0, 65535),
+  };
+  const provisioningDelayMs = wholeNumber("provisioning-delay-ms", values["provisioning-delay-ms"] ?? "1000", 0, 3_600_000);
+
+  const core = await startIotCore({
+    stateDir,
+    host,
+    ports,
+    region: values.region ?? "us-east-1",
+    accountId: values["account-id"] ?? "123456789012",
+    provisioningDelayMs,
+    log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+  }).catch((error: unknown): never => {
+    const sentence = explainStartupFailure(error, { stateDir, host });
+    throw sentence ? new CliError(sentence) : error;
+  });
+
+  process.stdout.write(`${JSON.stringify({
+    endpoint: core.endpoint, host, ports: core.ports, controlUrl: core.controlUrl,
+    serverCaFile: `${stateDir}/server/root-ca.pem`, region: core.region, accountId: core.accountId,
+  })}\n`);
+
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.once(signal, () => void core.close().then(() => process.exit(0)));
+  }
+  return new Promise<number>(() => {});
 }
 
-/** A whole number in [min, max], or the usage naming the option. */
-function wholeNumber(name: string, text: string, min: number, max: number): number {
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) fail(`--${name} must be a whole number from ${min} to ${max}, not "${text}"`);
-  return n;
-}
-
-const { values } = options();
-
-if (values.help || !values.state) {
-  process.stderr.write(USAGE);
-  process.exit(values.help ? 0 : 2);
-}
-
-const ports = {
-  mqtt: wholeNumber("mqtt-port", values["mqtt-port"], 0, 65535),
-  https: wholeNumber("https-port", values["https-port"], 0, 65535),
-  control: wholeNumber("control-port", values["control-port"], 0, 65535),
-};
-const provisioningDelayMs = wholeNumber("provisioning-delay-ms", values["provisioning-delay-ms"], 0, 3_600_000);
-
-const core = await startIotCore({
-  stateDir: values.state,
-  host: values.host,
-  ports,
-  region: values.region,
-  accountId: values.account,
-  provisioningDelayMs,
-  log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
-}).catch((e: NodeJS.ErrnoException): never => {
-  if (e.code === "EADDRINUSE") fail(`a port is already in use (${e.message}): stop what holds it or choose others with --mqtt-port, --https-port, --control-port (0 picks a free one)`);
-  if (e.code === "EACCES") fail(`not allowed to listen (${e.message}): ports under 1024 need root; use high ports`);
-  throw e;
-});
-
-process.stdout.write(`${JSON.stringify({
-  endpoint: core.endpoint, host: values.host, ports: core.ports, controlUrl: core.controlUrl,
-  serverCaFile: `${values.state}/server/root-ca.pem`, region: core.region, accountId: core.accountId,
-})}\n`);
-
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.once(signal, () => void core.close().then(() => process.exit(0)));
-}
+runCli("npm run iotcore", main, COMMAND);

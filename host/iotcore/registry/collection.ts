@@ -1,6 +1,7 @@
 // One named collection of records kept as a JSON file in the state directory. Writes go to a
 // temporary file and are renamed into place, so a crash never leaves half a file behind.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { StateFileError } from "../startup-failure.js";
 import { join } from "node:path";
 
 export class Collection<T> {
@@ -45,17 +46,18 @@ export class Collection<T> {
   }
 }
 
-/** Returns the stored records; an absent file is an empty collection, a corrupt one throws. */
+/** Returns the stored records; an absent file is an empty collection, a corrupt one throws StateFileError. */
 function readRecords<T>(file: string): Record<string, T> {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
-  } catch {
-    return {};
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return {};
+    throw error;
   }
   try {
     return JSON.parse(text) as Record<string, T>;
   } catch (error) {
-    throw new Error(`registry file ${file} is not valid JSON (${(error as Error).message}): fix or delete it`, { cause: error });
+    throw new StateFileError(`registry file ${file} is not valid JSON (${(error as Error).message}): fix or delete it`, { cause: error });
   }
 }
