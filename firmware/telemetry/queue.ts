@@ -21,6 +21,8 @@ export interface SampleQueue {
   shift(): Sample | undefined;
   /** Returns the dropped count and starts counting again from zero. */
   takeDropped(): number;
+  /** Changes the bound; when it shrinks below the length, the oldest samples are dropped (counted). */
+  resize(limit: number): void;
 }
 
 /** An empty queue holding at most `limit` samples. Never fails. */
@@ -35,6 +37,14 @@ export function sampleQueue(limit: number): SampleQueue {
       samples.shift();
       dropped += 1;
       return true;
+    },
+    resize(next) {
+      limit = next;
+      const over = samples.length - limit;
+      if (over > 0) {
+        samples.splice(0, over);
+        dropped += over;
+      }
     },
     peek: () => samples[0],
     shift: () => samples.shift(),

@@ -18,7 +18,10 @@ export interface Publisher {
 }
 
 /** The device config's own fields; topics hang off `topicPrefix`. */
-export type TelemetryOptions = Pick<DeviceConfig, "thingName" | "topicPrefix" | "telemetryIntervalMs" | "queueLimit" | "drainPerSecond" | "maxInFlight">;
+export type TelemetryOptions = Pick<DeviceConfig, "thingName" | "topicPrefix" | TelemetrySetting>;
+
+/** The settings telemetry applies while it runs (`reconfigure`). */
+export type TelemetrySetting = "telemetryIntervalMs" | "queueLimit" | "drainPerSecond" | "maxInFlight";
 
 /** The interval a command may set: the same bounds as the config field. */
 export const COMMAND_INTERVAL_MS = [100, 86_400_000] as const;
@@ -48,6 +51,12 @@ export interface Telemetry {
   offline(): void;
   /** A message on the command topic: change the interval and acknowledge either way. */
   command(payload: Uint8Array): void;
+  /**
+   * Applies checked settings at once: a new interval restarts the sampling timer, a smaller
+   * queue drops its oldest samples (counted as dropped), a new drain rate or in-flight bound
+   * takes effect from the next publish.
+   */
+  reconfigure(changes: Partial<Pick<DeviceConfig, TelemetrySetting>>): void;
 }
 
 /** Creates the telemetry pipeline, idle until `start()`. Never fails. */
@@ -59,10 +68,11 @@ export function createTelemetry(
   events: TelemetryEvents = {},
 ): Telemetry {
   const { clock, timers } = platform;
-  const { thingName, maxInFlight } = options;
+  const { thingName } = options;
+  let maxInFlight = options.maxInFlight;
   const topics = topicsFor(options.topicPrefix);
   const queue = sampleQueue(options.queueLimit);
-  const drainGapMs = Math.ceil(1000 / options.drainPerSecond);
+  let drainGapMs = Math.ceil(1000 / options.drainPerSecond);
   let intervalMs = options.telemetryIntervalMs;
   let sampleTimer: TimerHandle | undefined;
   let drainTimer: TimerHandle | undefined;
@@ -153,6 +163,19 @@ export function createTelemetry(
       online = false;
       cancel(drainTimer);
       drainTimer = undefined;
+    },
+    reconfigure(changes) {
+      if (changes.queueLimit !== undefined) queue.resize(changes.queueLimit);
+      if (changes.drainPerSecond !== undefined) drainGapMs = Math.ceil(1000 / changes.drainPerSecond);
+      if (changes.maxInFlight !== undefined) {
+        maxInFlight = changes.maxInFlight;
+        scheduleDrain(0);
+      }
+      if (changes.telemetryIntervalMs !== undefined && changes.telemetryIntervalMs !== intervalMs) {
+        intervalMs = changes.telemetryIntervalMs;
+        log(`sampling every ${intervalMs} ms`);
+        if (running) scheduleSample();
+      }
     },
     command(payload) {
       const parsed = parseCommand(payload, ...COMMAND_INTERVAL_MS);

@@ -177,3 +177,38 @@ describe("telemetry", () => {
     assert.ok(first.temperature! > 15 && first.temperature! < 30 && first.humidity! >= 0 && first.humidity! <= 100);
   });
 });
+
+describe("telemetry settings changed while it runs", () => {
+  it("a new interval restarts the sampling timer at once", () => {
+    const { time, publisher, telemetry } = setup({ telemetryIntervalMs: 10_000 });
+    telemetry.online();
+    telemetry.start();
+    time.advance(1);
+    telemetry.reconfigure({ telemetryIntervalMs: 500 });
+    time.advance(1000);
+    assert.equal(publisher.telemetry().length, 3);
+    assert.equal(telemetry.intervalMs, 500);
+  });
+
+  it("a smaller queue drops its oldest samples and counts them", () => {
+    const { time, telemetry } = setup({ queueLimit: 10 });
+    telemetry.start();
+    time.advance(4000);
+    assert.equal(telemetry.stats.queued, 5);
+    telemetry.reconfigure({ queueLimit: 2 });
+    assert.equal(telemetry.stats.queued, 2);
+    time.advance(1000);
+    assert.equal(telemetry.stats.queued, 2);
+  });
+
+  it("a new drain rate spaces the next publishes by the new gap", () => {
+    const { time, publisher, telemetry } = setup({ queueLimit: 10, maxInFlight: 100, drainPerSecond: 1, telemetryIntervalMs: 100 });
+    telemetry.start();
+    time.advance(350);
+    assert.equal(telemetry.stats.queued, 4);
+    telemetry.reconfigure({ telemetryIntervalMs: 100_000, drainPerSecond: 10 });
+    telemetry.online();
+    time.advance(350);
+    assert.equal(publisher.telemetry().length, 4, "at 1/s only one would have gone out by now");
+  });
+});
