@@ -5,10 +5,13 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { CliError } from "../host/cli/command-line.js";
+import { X509Certificate } from "node:crypto";
+import { decodeContainer, type ContainerContents } from "../firmware/credentials/container.js";
 import { PARTITION_NAME, PREFERENCE_PREFIX, RESOURCE_NAME } from "../firmware/credentials/format.js";
+import { validateContents } from "../firmware/credentials/validate.js";
 import { signToken } from "./authorizer.js";
 import { encodeImage, nvsCsv, partitionImage, partitionSizeFor, partitionTableLine, preferenceEntries } from "./image.js";
-import { createRootCa, fromPem, generateRsaKey, issueCertificate, keyPairFromPem, readSubject, type Issued, type Subject } from "./pki.js";
+import { certificateKeyMatches, createRootCa, fromPem, generateRsaKey, issueCertificate, keyPairFromPem, readSubject, type Issued, type KeyPair, type Subject } from "./pki.js";
 import { awsCliCommands, fetchRegistrationCode, registerCa } from "./register.js";
 import { jitpTemplate, missingTemplateFields, type JitpTemplate, type TemplateField } from "./template.js";
 
@@ -65,25 +68,56 @@ function write(log: Log, path: string, data: string | Uint8Array, secret = false
 
 function readText(path: string, fix: string): string {
   if (!existsSync(path)) throw new CertsError(`${path} does not exist; ${fix}`);
-  return readFileSync(path, "utf8");
+  try {
+    return readFileSync(path, "utf8");
+  } catch (e) {
+    throw new CertsError(`${path} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); make it readable for this user, or ${fix}`);
+  }
 }
 
-/** The CA and its key from outDir. Throws CertsError naming `npm run certs -- ca` when absent. */
+/** The CA and its key from outDir. Throws CertsError naming the file and `npm run certs -- ca`. */
 export function loadCa(outDir = DEFAULT_OUT_DIR): Issued {
   const files = layout(outDir);
-  const fix = "create it with `npm run certs -- ca`";
-  return loadIssued(readText(files.caPem, fix), readText(files.caKeyPem, fix));
+  return loadIssued({ cert: files.caPem, key: files.caKeyPem }, "create it with `npm run certs -- ca` (`--force` replaces a broken one; register it again and reissue its devices then)");
 }
 
-/** A certificate and key from PEM text. Throws CertsError when either does not parse. */
-export function loadIssued(certPem: string, keyPem: string): Issued {
+/**
+ * A certificate and its key from PEM files. Throws CertsError naming the file that is missing,
+ * does not parse or does not match the other, with `fix`.
+ */
+export function loadIssued(files: { cert: string; key: string }, fix: string): Issued {
+  const certPem = readText(files.cert, fix);
+  const keyPem = readText(files.key, fix);
   const der = fromPem(certPem)[0];
-  if (!der) throw new CertsError("no PEM certificate found; pass a file with a -----BEGIN CERTIFICATE----- block");
+  let subject: Subject;
   try {
-    return { certPem, certDer: der, key: keyPairFromPem(keyPem), subject: readSubject(der) };
+    if (!der) throw new Error("no -----BEGIN CERTIFICATE----- block");
+    subject = readSubject(der);
   } catch (e) {
-    throw new CertsError(`the certificate or key does not parse (${(e as Error).message.split("\n")[0]}); regenerate them with \`npm run certs\``);
+    throw new CertsError(`${files.cert} is not a PEM certificate (${firstLine(e)}); ${fix}`);
   }
+  let key: KeyPair;
+  try {
+    key = keyPairFromPem(keyPem);
+  } catch (e) {
+    throw new CertsError(`${files.key} is not a PEM private key (${firstLine(e)}); ${fix}`);
+  }
+  if (!certificateKeyMatches(der, key.publicKeyDer)) throw new CertsError(`${files.key} is not the key of ${files.cert}; ${fix}`);
+  return { certPem, certDer: der, key, subject };
+}
+
+function firstLine(e: unknown): string {
+  return (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+}
+
+/**
+ * The firmware's own checks (firmware/credentials/validate.ts) on what a device would hold: the
+ * key belongs to the leaf certificate, the chain is leaf first, every certificate is within its
+ * dates now. Throws CertsError with the firmware's sentence.
+ */
+export function checkAsDevice(what: string, contents: ContainerContents, now = Date.now()): void {
+  const result = validateContents(contents, { now: () => now, isSet: () => true }, contents.key !== undefined);
+  if (!result.ok) throw new CertsError(`${what} would be refused by the device: ${result.failure.message}`);
 }
 
 // ---- ca -------------------------------------------------------------------------------------
@@ -164,9 +198,11 @@ export async function createDeviceCommand(options: DeviceOptions): Promise<Issue
     throw new CertsError(`country '${options.country}' is not a two-letter ISO 3166 code; pass e.g. --country US`);
   }
   const ca = loadCa(options.outDir);
+  checkCaDates(ca, layout(options.outDir).caPem);
   const { outDir: _o, log: _l, thingName, keyType: _k, days, notBefore, ...fields } = options;
   const subject: Subject = { commonName: thingName, ...fields };
   const device = await issueCertificate({ issuer: ca, kind: "client", subject, key: await generateRsaKey(2048), days: days ?? 365, notBefore });
+  checkAsDevice(`the device certificate for '${thingName}'`, { key: device.key.privateKeyDer, chain: [device.certDer, ca.certDer], trustedCa: [ca.certDer], settings: {} }, notBefore?.getTime() ?? Date.now());
   const files = layout(options.outDir).device(thingName);
   write(log, files.certPem, device.certPem);
   write(log, files.certDer, device.certDer);
@@ -176,11 +212,20 @@ export async function createDeviceCommand(options: DeviceOptions): Promise<Issue
   return device;
 }
 
+/** Throws CertsError when the CA at `file` is outside its validity dates, with the fix that works: a new CA. */
+function checkCaDates(ca: Issued, file: string, now = Date.now()): void {
+  const { validFrom, validTo } = new X509Certificate(ca.certDer);
+  const notBefore = Date.parse(validFrom);
+  const notAfter = Date.parse(validTo);
+  const renew = "create a new CA with `npm run certs -- ca --force`, register it (`verification`, `register`) and reissue the devices";
+  if (now > notAfter) throw new CertsError(`the device root CA ${file} expired on ${new Date(notAfter).toISOString()}: devices it issues would be refused; ${renew}`);
+  if (now < notBefore) throw new CertsError(`the device root CA ${file} is not valid before ${new Date(notBefore).toISOString()}: check this computer's clock, or ${renew}`);
+}
+
 /** A device's certificate and key from outDir. Throws CertsError naming `npm run certs -- device` when absent. */
 export function loadDevice(thingName: string, outDir = DEFAULT_OUT_DIR): Issued {
   const files = layout(outDir).device(thingName);
-  const fix = `create it with \`npm run certs -- device --thing-name ${thingName}\``;
-  return loadIssued(readText(files.certPem, fix), readText(files.keyPem, fix));
+  return loadIssued({ cert: files.certPem, key: files.keyPem }, `create it again with \`npm run certs -- device --thing-name ${thingName}\``);
 }
 
 // ---- template -------------------------------------------------------------------------------
@@ -275,7 +320,11 @@ export function deviceContainer(options: DeviceCredentialOptions): Uint8Array {
     throw new CertsError("no trusted root CA given; pass --trusted-ca <file.pem> (AmazonRootCA1.pem for AWS, the stand-in's server CA locally)");
   }
   const settings: Record<string, string> = { thingName: options.thingName, ...(options.endpoint ? { endpoint: options.endpoint } : {}), ...options.settings };
-  return encodeImage({ key: device.key.privateKeyDer, chain, trustedCa, settings });
+  const container = encodeImage({ key: device.key.privateKeyDer, chain, trustedCa, settings });
+  const decoded = decodeContainer(container);
+  if (!decoded.ok) throw new CertsError(`the credentials for '${options.thingName}' do not decode as the device reads them: ${decoded.failure.message}`);
+  checkAsDevice(`the credentials for '${options.thingName}'`, decoded.value);
+  return container;
 }
 
 /** Writes the partition image (padded to a 4 KB multiple) and its partitions.csv line. Throws CertsError when it does not fit. */

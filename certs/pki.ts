@@ -84,6 +84,12 @@ export function fromPem(text: string, label = "CERTIFICATE"): Uint8Array[] {
   return [...text.matchAll(re)].map((m) => new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ""), "base64")));
 }
 
+/** True when `publicKeyDer` (SPKI) is the key certified by `cert` (DER or PEM). Throws if the certificate does not parse. */
+export function certificateKeyMatches(cert: Uint8Array | string, publicKeyDer: Uint8Array): boolean {
+  const certified = new Uint8Array(new x509.X509Certificate(cert).publicKey.rawData);
+  return Buffer.from(certified).equals(Buffer.from(publicKeyDer));
+}
+
 /** A self-signed root CA (basicConstraints CA:TRUE critical, keyCertSign + cRLSign). */
 export async function createRootCa(opts: { subject: Subject; key?: KeyPair; days?: number; notBefore?: Date }): Promise<Issued> {
   const key = opts.key ?? (await generateRsaKey());
