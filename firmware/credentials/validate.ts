@@ -50,8 +50,7 @@ export function validateContents(contents: ContainerContents, clock: Clock, requ
   for (let i = 0; i < certs.length; i++) {
     const { notBefore, notAfter } = certs[i]!;
     const what = describe(i, chain.length);
-    // The device certificate is reissued; an expired CA in its chain must be renewed first.
-    const fix = i >= chain.length ? "; replace it with a current root CA" : (i ? "; renew the CA (`npm run certs -- ca --force`)" : "") + REISSUE;
+    const fix = i < chain.length ? REISSUE : "; replace it with a current root CA";
     if (now < notBefore) return fail("credentials-not-yet-valid", `${what} is not valid before ${iso(notBefore)} (now ${iso(now)}): check the clock${fix}`);
     if (now > notAfter) return fail("credentials-expired", `${what} expired on ${iso(notAfter)} (now ${iso(now)})${fix}`);
   }

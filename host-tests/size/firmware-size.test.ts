@@ -12,7 +12,7 @@ async function firmwareBytes(): Promise<number> {
   return out.outputFiles[0]!.contents.length;
 }
 
-// Where the firmware stands today (46,244 bytes): lower it as modules shrink, never raise it.
+// Where the firmware stands today (46,187 bytes): lower it as modules shrink, never raise it.
 const CEILING = 46_250;
 const TARGET = 30_000;
 
