@@ -3,13 +3,16 @@
 // sentence, never an exception and never a crash loop. The Node runtime, the XS runtime and
 // the Moddable binding all call `boot()` with their Platform.
 
-import { completeConfig, loadConfig, parseOverrides, usesClientCertificate, type DeviceConfig } from "../config/config.js";
-import { validateConnectionConfig, type ConnectionConfig } from "../connection/config.js";
+import { completeConfig, isObject, loadConfig, parseOverrides, type DeviceConfig } from "../config/config.js";
+import { assembleConnection, findMode, validateConnectionConfig, type ConnectionMode } from "../connection/config.js";
+// The modes this build carries: the manifest maps `connection/mode` to one mode's module (or,
+// in the development build, to the list of all of them).
+import { modes } from "../connection/mode.js";
 import { loadCredentials, type CredentialSources } from "../credentials/load.js";
-import { assembleConnection } from "../connection/modes.js";
+import { toHex } from "../credentials/der.js";
+import { checkFeatures, startFeatures, type Feature, type RunningFeatures } from "../features/feature.js";
 import { MqttClient } from "../mqtt/client.js";
 import { clockUnset, type Failure } from "../platform/failure.js";
-import { toHex } from "../sigv4/presign.js";
 import type { Platform, TimerHandle } from "../platform/seam.js";
 import { createConnectionLoop, type ConnectionLoop } from "../provisioning/loop.js";
 import { statusPayload, topicsFor } from "../telemetry/messages.js";
@@ -28,6 +31,8 @@ export interface BootInput {
   credentialSources: CredentialSources;
   /** Default: the simulated sensor driven by `platform.random`. */
   sensor?: Sensor;
+  /** The optional features the build carries (the platform entry loads those its manifest names). */
+  features?: readonly Feature[];
 }
 
 export interface BootEvents {
@@ -56,10 +61,12 @@ const CLOCK_POLL_MS = 250;
  */
 export function boot(platform: Platform, input: BootInput, events: BootEvents = {}): Device {
   const log = platform.log;
+  const features = input.features ?? [];
   let status: DeviceStatus = { state: "booting", message: "Booting.", attempts: 0 };
   let config: DeviceConfig | undefined;
   let loop: ConnectionLoop | undefined;
   let telemetry: Telemetry | undefined;
+  let running: RunningFeatures | undefined;
   let clockTimer: TimerHandle | undefined;
   let stopped = false;
 
@@ -77,45 +84,49 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
     report({ state, code: f.code, message: f.message, attempts: loop?.attempts ?? 0 });
   };
 
-  // 1. Config
+  // 1. Config: the device config, a mode this build carries, the features' settings.
   const overrides = parseOverrides(platform.storage.get(CONFIG_KEY));
   const loaded = overrides.ok ? loadConfig(input.config, overrides.value) : overrides;
-  if (!loaded.ok) {
-    stopWith("config-invalid", loaded.failure);
-  } else {
-    config = loaded.value.config;
+  const mode = loaded.ok ? findMode(loaded.value.config.mode, modes) : loaded;
+  const settings = loaded.ok ? checkFeatures(features, loaded.value.config.features) : loaded;
+  if (!mode.ok) stopWith("config-invalid", mode.failure);
+  else if (!settings.ok) stopWith("config-invalid", settings.failure);
+  else if (loaded.ok) {
+    const loadedConfig = config = loaded.value.config;
     const { ignored } = loaded.value;
-    say(`config: manifest${overrides.ok && overrides.value !== undefined ? " + Preference" : ""}: mode ${config.mode}, provisioning ${config.provisioning}, telemetry every ${config.telemetryIntervalMs} ms${ignored.length ? "; not ours, ignored: " + ignored.join(", ") : ""}`);
-    waitForClock(0);
+    say(`config: manifest${overrides.ok && overrides.value !== undefined ? " + Preference" : ""}: mode ${loadedConfig.mode}, provisioning ${loadedConfig.provisioning}, telemetry every ${loadedConfig.telemetryIntervalMs} ms${features.length ? ", features " + features.map((f) => f.name).join(", ") : ""}${ignored.length ? "; not ours, ignored: " + ignored.join(", ") : ""}`);
+    waitForClock(loadedConfig, 0, () => startNetwork(loadedConfig, mode.value, settings.value));
   }
 
   // 2. Clock: TLS must not be tried before it is set (certificate dates would be judged wrongly).
-  function waitForClock(waited: number): void {
+  function waitForClock(cfg: DeviceConfig, waited: number, then: () => void): void {
     clockTimer = undefined;
     if (stopped) return;
     if (platform.clock.isSet()) {
       say(`clock: set (${new Date(platform.clock.now()).toISOString()})`);
-      return startNetwork();
+      return then();
     }
-    if (!waited) say(`clock: not set yet, waiting up to ${config!.clockWaitMs} ms for SNTP`);
-    if (waited >= config!.clockWaitMs) {
+    if (!waited) say(`clock: not set yet, waiting up to ${cfg.clockWaitMs} ms for SNTP`);
+    if (waited >= cfg.clockWaitMs) {
       return stopWith("clock-unset", clockUnset(` after ${waited} ms`));
     }
-    clockTimer = platform.timers.setTimeout(() => waitForClock(waited + CLOCK_POLL_MS), CLOCK_POLL_MS);
+    clockTimer = platform.timers.setTimeout(() => waitForClock(cfg, waited + CLOCK_POLL_MS, then), CLOCK_POLL_MS);
   }
 
   // 3. Credentials, then 4-6: connect, provisioning, telemetry.
-  function startNetwork(): void {
-    const needCertificate = usesClientCertificate(config!.mode);
+  function startNetwork(loadedConfig: DeviceConfig, mode: ConnectionMode, featureSettings: Record<string, unknown>[]): void {
+    const needCertificate = mode.clientCertificate;
     const credentials = loadCredentials(platform, input.credentialSources, { requireClientCertificate: needCertificate });
     if (!credentials.ok) return stopWith("credentials-invalid", credentials.failure);
     const creds = credentials.value;
-    const completed = completeConfig(config!, creds.settings);
-    const connection = completed.ok ? validateConnectionConfig(completed.value) : completed;
-    const link = connection.ok ? assembleConnection(connection.value, creds, platform) : connection;
+    const completed = completeConfig(loadedConfig, creds.settings);
+    if (!completed.ok) return stopWith("config-invalid", completed.failure);
+    const cfg = config = completed.value;
+    const connection = validateConnectionConfig(cfg, modes);
+    if (!connection.ok) return stopWith("config-invalid", connection.failure);
+    const link = assembleConnection(connection.value, creds, platform, modes);
     if (!link.ok) return stopWith("config-invalid", link.failure);
-    const cfg = config = (completed as { value: DeviceConfig }).value;
-    const { endpoint, port, mode, serverName } = (connection as { value: ConnectionConfig }).value;
+    const { endpoint, port, serverName } = connection.value;
     // The leaf certificate's fingerprint: provisioning is remembered per certificate.
     const leaf = creds.certificateChain[0];
     const fingerprint = leaf && toHex(platform.crypto.sha256(leaf).subarray(0, 8));
@@ -130,36 +141,50 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
       password: link.value.password,
       will: { topic: topics.status, payload: statusPayload(cfg.thingName, "offline"), qos: 1 },
     }, {
-      onConnected: (info) => loop!.connected(info),
+      onConnected: (info) => loop?.connected(info),
       onMessage: (topic, payload) => {
-        if (topic === topics.command) telemetry!.command(payload);
+        if (topic === topics.command) telemetry?.command(payload);
+        else running?.message(topic, payload);
       },
-      onDisconnected: (f) => loop!.disconnected(f),
+      onDisconnected: (f) => loop?.disconnected(f),
     });
-    telemetry = createTelemetry(platform, cfg, input.sensor ?? simulatedSensor(platform.random), client, events);
-    loop = createConnectionLoop(platform, client, link.value.open, cfg, { provisioned, target: `${endpoint}:${port} (${mode}, SNI ${serverName})` }, {
+    const sessionTelemetry = telemetry = createTelemetry(platform, cfg, input.sensor ?? simulatedSensor(platform.random), client, events);
+    const sessionFeatures = running = startFeatures(features, featureSettings, {
+      platform,
+      client,
+      thingName: cfg.thingName,
+      topicPrefix: cfg.topicPrefix,
+      status: () => status,
+      persist: (feature, name, value) => keepFeatureSetting(platform, feature, name, value),
+    });
+    const connectionLoop = loop = createConnectionLoop(platform, client, link.value.open, cfg, { provisioned, target: `${endpoint}:${port} (${mode.name}, SNI ${serverName})` }, {
       onStatus: (s) => {
-        if (isFinal(s.state)) telemetry?.stop();
+        if (isFinal(s.state)) sessionTelemetry.stop();
         report(s);
       },
-      onSessionUp: () => subscribe(client, topics.command),
-      onSessionDown: () => telemetry!.offline(),
+      onSessionUp: () => subscribe(client, topics.command, connectionLoop, sessionTelemetry, sessionFeatures),
+      onSessionDown: () => {
+        sessionTelemetry.offline();
+        sessionFeatures.sessionDown();
+      },
       onProvisioned: () => {
         if (fingerprint !== undefined) platform.storage.set(PROVISIONED_KEY, fingerprint);
       },
     });
-    loop.start();
+    connectionLoop.start();
   }
 
   // The first reply after CONNACK proves the session is really accepted: only then is the
-  // device provisioned (JITP may still close a session right after CONNACK) and telemetry flows.
-  function subscribe(client: MqttClient, filter: string): void {
+  // device provisioned (JITP may still close a session right after CONNACK), telemetry flows
+  // and the features hear that the session is up.
+  function subscribe(client: MqttClient, filter: string, sessionLoop: ConnectionLoop, sessionTelemetry: Telemetry, sessionFeatures: RunningFeatures): void {
     const refused = client.subscribe([{ filter, qos: 1 }], (result) => {
       if (!Array.isArray(result)) return; // the session ended first; the loop decides what next
       say(`subscribe ${filter}: ${result[0] === 0x80 ? "refused by the policy, no commands will arrive" : "done"}`);
-      loop!.markProvisioned();
-      telemetry!.start();
-      telemetry!.online();
+      sessionLoop.markProvisioned();
+      sessionTelemetry.start();
+      sessionTelemetry.online();
+      sessionFeatures.sessionUp();
     });
     if (refused) say(`subscribe ${filter} not sent: ${refused.code}`);
   }
@@ -175,8 +200,19 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
       stopped = true;
       if (clockTimer !== undefined) platform.timers.clearTimeout(clockTimer);
       telemetry?.stop();
+      running?.stop();
       if (loop) loop.stop();
       else if (!isFinal(status.state)) report({ state: "stopped", message: "Stopped on request.", attempts: 0 });
     },
   };
+}
+
+/** Keeps `features.<feature>.<name> = value` among the Preference "config" overrides. */
+function keepFeatureSetting(platform: Platform, feature: string, name: string, value: unknown): void {
+  const stored = parseOverrides(platform.storage.get(CONFIG_KEY));
+  const overrides = stored.ok && isObject(stored.value) ? stored.value : {};
+  const all = isObject(overrides.features) ? overrides.features : {};
+  const own = all[feature];
+  overrides.features = { ...all, [feature]: { ...(isObject(own) ? own : {}), [name]: value } };
+  platform.storage.set(CONFIG_KEY, JSON.stringify(overrides));
 }

@@ -3,14 +3,12 @@
 // the device keeps its identity across reboots), then GetCredentialsForIdentity whenever the
 // credentials in hand are missing or within five minutes of expiring.
 
-import type { ConnectionConfig } from "../connection/config.js";
+import type { CognitoPool } from "../connection/config.js";
 import { failure, type Failure } from "../platform/failure.js";
 import type { Platform } from "../platform/seam.js";
 import type { SigV4Credentials } from "../sigv4/presign.js";
 import { httpsPost } from "./https.js";
 
-/** The connection settings that name the pool and where to reach Cognito. */
-export type CognitoSettings = Pick<ConnectionConfig, "cognitoEndpoint" | "cognitoAddress" | "cognitoPort"> & { identityPoolId: string };
 
 /** Calls `done` once with credentials or a Failure. */
 export type CredentialSource = (done: (credentials: SigV4Credentials | Failure) => void) => void;
@@ -35,7 +33,7 @@ const REFRESH_MARGIN_MS = 300_000;
  */
 export function cognitoCredentials(
   platform: Pick<Platform, "openTransport" | "timers" | "clock" | "storage" | "log">,
-  settings: CognitoSettings,
+  settings: CognitoPool,
   trustedCa: Uint8Array[],
 ): CredentialSource {
   const { identityPoolId } = settings;

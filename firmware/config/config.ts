@@ -6,7 +6,6 @@
 
 import { fail, ok, type Failure, type Result } from "../platform/failure.js";
 
-export type ConnectionMode = "mtls" | "mtls-alpn" | "custom-auth" | "wss-custom-auth" | "wss-sigv4";
 export type ProvisioningKind = "jitp" | "jitr" | "none";
 
 export interface DeviceConfig {
@@ -16,7 +15,8 @@ export interface DeviceConfig {
   port: number;
   /** SNI and the name checked on the server certificate; empty means `endpoint`. */
   serverName: string;
-  mode: ConnectionMode;
+  /** A connection mode the build carries (firmware/connection: the manifest chooses which). */
+  mode: string;
   /** May be filled in later from the credentials' settings. */
   thingName: string;
   /** Empty means `thingName`. */
@@ -52,6 +52,8 @@ export interface DeviceConfig {
   clockWaitMs: number;
   /** Mode-specific settings (authorizer name, token, SigV4 region...) for firmware/connection. */
   connection: Record<string, unknown>;
+  /** Per feature the build carries, its settings (firmware/features): `{ "<feature>": { ... } }`. */
+  features: Record<string, unknown>;
 }
 
 /**
@@ -61,12 +63,6 @@ export interface DeviceConfig {
  */
 export type Rule = readonly [number, number] | number | "host" | readonly string[] | "boolean" | "object";
 
-/** True for the modes that authenticate with the device's X.509 certificate (mtls, mtls-alpn). */
-export function usesClientCertificate(mode: ConnectionMode): boolean {
-  return mode === "mtls" || mode === "mtls-alpn";
-}
-
-export const MODES: readonly ConnectionMode[] = ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"];
 const HOURS = 3_600_000;
 const DAY = 86_400_000;
 
@@ -75,7 +71,7 @@ export const CONFIG_FIELDS: { [K in keyof DeviceConfig]: [DeviceConfig[K], Rule]
   endpoint: ["", "host"],
   port: [0, [0, 65535]],
   serverName: ["", "host"],
-  mode: ["mtls", MODES],
+  mode: ["mtls", 32],
   thingName: ["", 128],
   clientId: ["", 128],
   topicPrefix: ["", 128],
@@ -96,6 +92,7 @@ export const CONFIG_FIELDS: { [K in keyof DeviceConfig]: [DeviceConfig[K], Rule]
   maxInFlight: [10, [1, 100]],
   clockWaitMs: [30_000, [0, HOURS]],
   connection: [{}, "object"],
+  features: [{}, "object"],
 };
 
 const defaults: Record<string, unknown> = {};
@@ -151,7 +148,7 @@ const WHERE = { manifest: "the manifest's \"config\"", preference: "Preference \
  */
 export function loadConfig(manifest: unknown, overrides?: unknown): Result<LoadedConfig> {
   const ignored: string[] = [];
-  const merged: Record<string, unknown> = { ...defaultConfig, connection: {} };
+  const merged: Record<string, unknown> = { ...defaultConfig, connection: {}, features: {} };
   for (const [source, layer] of [["manifest", manifest], ["preference", overrides]] as const) {
     if (layer == null) continue;
     if (!isObject(layer)) return fail("config-invalid", `config from the ${source} must be a JSON object: fix ${WHERE[source]}.`);
@@ -164,7 +161,8 @@ export function loadConfig(manifest: unknown, overrides?: unknown): Result<Loade
       }
       const problem = rule ? mustBe(value, rule) ?? checkSpecial(name, value as string) : `is not a config field (known: ${Object.keys(CONFIG_FIELDS).join(", ")})`;
       if (problem) return { ok: false, failure: invalidField(name, value, `(from the ${source}) ${rule ? "must be " : ""}${problem}: fix ${WHERE[source]}`) };
-      merged[name] = name === "connection" ? { ...(merged.connection as object), ...(value as object) } : value;
+      merged[name] = name === "connection" ? { ...(merged.connection as object), ...(value as object) }
+        : name === "features" ? mergeFeatures(merged.features as Record<string, unknown>, value as Record<string, unknown>) : value;
     }
   }
   const config = merged as unknown as DeviceConfig;
@@ -172,6 +170,32 @@ export function loadConfig(manifest: unknown, overrides?: unknown): Result<Loade
     return fail("config-invalid", `config field "backoffCapMs" = ${config.backoffCapMs} is below "backoffBaseMs" = ${config.backoffBaseMs}: raise the cap or lower the base.`);
   }
   return ok({ config, ignored });
+}
+
+/** Each feature's settings overlaid one level deep, so an override changes one setting, not all. */
+function mergeFeatures(base: Record<string, unknown>, layer: Record<string, unknown>): Record<string, unknown> {
+  const merged = { ...base };
+  for (const name in layer) merged[name] = isObject(base[name]) && isObject(layer[name]) ? { ...base[name], ...layer[name] } : layer[name];
+  return merged;
+}
+
+/**
+ * A feature's settings: each default overlaid by `given` (the config's `features.<feature>`).
+ * Returns a Failure "config-invalid" naming `features.<feature>.<setting>` when a value breaks
+ * its rule or is not one of the feature's settings.
+ */
+export function featureSettings(feature: string, rules: Readonly<Record<string, readonly [unknown, Rule]>>, given: unknown): Result<Record<string, unknown>> {
+  const field = "features." + feature;
+  if (given !== undefined && !isObject(given)) return { ok: false, failure: invalidField(field, given, "must be an object") };
+  const settings: Record<string, unknown> = {};
+  for (const name in rules) settings[name] = rules[name]![0];
+  for (const name in given) {
+    const rule = rules[name]?.[1];
+    const problem = rule ? mustBe(given[name], rule) : `is not a setting of feature ${feature} (known: ${Object.keys(rules).join(", ") || "none"})`;
+    if (problem) return { ok: false, failure: invalidField(`${field}.${name}`, given[name], rule ? "must be " + problem : problem) };
+    settings[name] = given[name];
+  }
+  return ok(settings);
 }
 
 function checkSpecial(name: string, value: string): string | undefined {
@@ -209,6 +233,5 @@ export function completeConfig(config: DeviceConfig, settings: Record<string, st
   done.clientId ||= done.thingName;
   done.topicPrefix ||= done.thingName;
   done.serverName ||= done.endpoint;
-  done.port ||= done.mode === "mtls" ? 8883 : 443;
   return ok(done);
 }

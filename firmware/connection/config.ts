@@ -1,48 +1,124 @@
-// The connection config: how to reach AWS IoT Core in one of its five device modes. Built
-// from the device config's `mode`, `endpoint`, `port`, `serverName` and its `connection`
-// object (mode-specific settings), and validated before any network use with the same field
-// checker as the device config.
+// The connection config: how to reach AWS IoT Core in one connection mode, and what a mode
+// module is. A build carries the modes its manifest maps the module `connection/mode` to (one
+// per device build; all of them in the development build); this module knows none by name.
+//
+// The config is built from the device config's `mode`, `endpoint`, `port`, `serverName` and its
+// `connection` object (the mode's own settings), validated before any network use with the same
+// field checker as the device config.
 
-import { ok, type Result } from "../platform/failure.js";
-import { CONFIG_FIELDS, invalidField, mustBe, type ConnectionMode, type Rule } from "../config/config.js";
+import { fail, ok, type Result } from "../platform/failure.js";
+import type { Platform } from "../platform/seam.js";
+import type { OpenStream } from "../mqtt/client.js";
+import { CONFIG_FIELDS, invalidField, mustBe, type Rule } from "../config/config.js";
 
-export type { ConnectionMode };
+/** The rule of a text setting: at most this many characters, no control characters. */
+export const TEXT = 4096;
 
-export interface ConnectionConfig {
-  mode: ConnectionMode;
+/** Where to dial, common to every mode. */
+export interface Endpoint {
   /** Address dialled (DNS name or IP). */
   endpoint: string;
-  /** 8883 for mtls, 443 otherwise, unless set. */
+  /** The mode's standard port (8883 for mtls, 443 otherwise) unless set. */
   port: number;
   /** SNI and the name checked on the server certificate: the endpoint or a custom domain. */
   serverName: string;
-  /** Custom authentication (custom-auth, wss-custom-auth). Absent authorizerName = the domain's default authorizer. */
+}
+
+/** mtls (8883) and mtls-alpn (443, ALPN x-amzn-mqtt-ca): the device's X.509 certificate. */
+export interface CertificateConfig extends Endpoint {
+  mode: "mtls" | "mtls-alpn";
+}
+
+/** The values a custom authorizer reads. Absent authorizerName = the domain's default authorizer. */
+export interface AuthorizerSettings {
   authorizerName?: string;
   tokenKeyName?: string;
   token?: string;
   /** Base64 RSA-SHA256 signature of `token`, made off the device; absent when signing is disabled. */
   tokenSignature?: string;
+}
+
+/** custom-auth: 443 with ALPN `mqtt`, the authorizer values in the CONNECT username. */
+export interface CustomAuthConfig extends Endpoint, AuthorizerSettings {
+  mode: "custom-auth";
   username?: string;
   password?: string;
-  /** wss-custom-auth: send the authorizer values in the query string instead of headers. */
+}
+
+/** wss-custom-auth: MQTT over WebSocket, the authorizer values in the upgrade's headers or query. */
+export interface WssCustomAuthConfig extends Endpoint, AuthorizerSettings {
+  mode: "wss-custom-auth";
+  /** Send the authorizer values in the query string instead of headers. */
   authInQuery?: boolean;
-  /** wss-sigv4: the endpoint's region, e.g. "us-east-1". */
-  region?: string;
-  /** wss-sigv4 with fixed credentials (development; prefer a Cognito identity pool). */
-  accessKeyId?: string;
-  secretAccessKey?: string;
+}
+
+/** Fixed SigV4 credentials (development; prefer a Cognito identity pool). */
+export interface FixedCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
   sessionToken?: string;
   /** Milliseconds since the epoch when fixed temporary credentials expire. */
   credentialsExpiration?: number;
-  /** wss-sigv4: temporary credentials from this Cognito identity pool (unauthenticated identities). */
-  identityPoolId?: string;
+}
+
+/** Temporary credentials from a Cognito identity pool (unauthenticated identities). */
+export interface CognitoPool {
+  identityPoolId: string;
   /** Cognito endpoint; default `cognito-identity.<pool region>.amazonaws.com`, port 443. */
   cognitoEndpoint?: string;
   /** Where to dial the Cognito endpoint when not its DNS name (a local stand-in); SNI stays `cognitoEndpoint`. */
   cognitoAddress?: string;
   cognitoPort?: number;
+}
+
+/** wss-sigv4: MQTT over WebSocket, the URL presigned with SigV4. */
+export interface WssSigV4Config extends Endpoint {
+  mode: "wss-sigv4";
+  /** The endpoint's region, e.g. "us-east-1". */
+  region: string;
+  credentials: FixedCredentials | CognitoPool;
   /** Adds X-Amz-Expires (seconds) to the presigned URL. */
   presignExpiresSeconds?: number;
+}
+
+/** One member per connection mode, told apart by `mode`. */
+export type ConnectionConfig = CertificateConfig | CustomAuthConfig | WssCustomAuthConfig | WssSigV4Config;
+
+/** What firmware/credentials returns (only what connecting needs). */
+export interface ConnectionCredentials {
+  trustedCa: Uint8Array[];
+  clientKey?: Uint8Array;
+  certificateChain?: Uint8Array[];
+}
+
+export interface MqttConnection {
+  /** Opens a fresh stream per connect attempt; refuses (through onClose) with an unset clock. */
+  open: OpenStream;
+  username?: string;
+  password?: Uint8Array;
+}
+
+/**
+ * A connection mode module. The module `connection/mode` of a build exports `modes`, the list of
+ * modes that build carries; a manifest maps that specifier to one mode's module (or, in the
+ * development build, to `connection/mode.ts`, which lists all of them).
+ */
+export interface ConnectionMode<C extends Endpoint & { mode: string } = ConnectionConfig, S extends object = Record<string, unknown>> {
+  /** The config's `mode` value. */
+  readonly name: C["mode"];
+  /** Authenticates with the device certificate (the credentials must hold one; JITP/JITR apply). */
+  readonly clientCertificate: boolean;
+  /** The standard port, used when the config's port is 0. */
+  readonly port: number;
+  /** The rule of each setting in the config's `connection` object. */
+  readonly settings: { readonly [K in keyof S]-?: Rule };
+  /**
+   * Checks the settings against each other (each one already satisfies its rule) and returns
+   * the mode's config, or a Failure "config-invalid" naming `connection.<setting>`.
+   */
+  configure(endpoint: Endpoint, settings: S): Result<C>;
+  /** The opener and CONNECT credentials; called after the credentials were checked for the mode. */
+  connect(config: C, credentials: ConnectionCredentials, platform: Platform): Result<MqttConnection>;
 }
 
 /** The device config fields this module reads (DeviceConfig satisfies it). */
@@ -54,64 +130,63 @@ export interface ConnectionFields {
   connection?: unknown;
 }
 
-const TEXT = 4096;
-const COUNT: Rule = [0, Number.MAX_SAFE_INTEGER];
-const settings: { [K in keyof ConnectionConfig]?: Rule } = {
-  authorizerName: TEXT, tokenKeyName: TEXT, token: TEXT, tokenSignature: TEXT,
-  username: TEXT, password: TEXT, authInQuery: "boolean", region: TEXT,
-  accessKeyId: TEXT, secretAccessKey: TEXT, sessionToken: TEXT, credentialsExpiration: COUNT,
-  identityPoolId: TEXT, cognitoEndpoint: "host", cognitoAddress: "host", cognitoPort: [1, 65535], presignExpiresSeconds: [1, 604800],
-};
-const top = ["mode", "endpoint", "port", "serverName", "connection"] as const;
-
-/**
- * Returns the validated config, or a Failure "config-invalid" naming the field (`mode`,
- * `endpoint`, `port`, `serverName`, or `connection.<name>`), its value (secrets withheld)
- * and what it must be.
- */
-export function validateConnectionConfig(fields: ConnectionFields): Result<ConnectionConfig> {
-  const given = { ...fields, connection: fields.connection ?? {} } as Record<string, unknown>;
-  for (const name of top) {
-    const value = given[name];
-    const problem = name === "endpoint" && !value ? "a host name" : value === undefined ? undefined : mustBe(value, CONFIG_FIELDS[name][1]);
-    if (problem) return invalid(name, value, "must be " + problem);
-  }
-  const { mode, endpoint, port, serverName } = given as unknown as ConnectionConfig;
-  const config = { mode, endpoint, port: port || (mode === "mtls" ? 8883 : 443), serverName: serverName || endpoint } as ConnectionConfig;
-  const connection = given.connection as Record<string, unknown>;
-  for (const name in connection) {
-    const value = connection[name];
-    const rule = settings[name as keyof ConnectionConfig];
-    const problem = !rule ? `is not a connection setting (known: ${Object.keys(settings).join(", ")})`
-      : value === undefined || value === "" ? undefined : mustBe(value, rule);
-    if (problem) return invalid("connection." + name, value, rule ? "must be " + problem : problem);
-    if (value !== undefined && value !== "") (config as unknown as Record<string, unknown>)[name] = value;
-  }
-  return checkMode(config);
+/** The mode named `name` among those the build carries, or a Failure "config-invalid" listing them. */
+export function findMode(name: unknown, modes: readonly ConnectionMode[]): Result<ConnectionMode> {
+  for (const mode of modes) if (mode.name === name) return ok(mode);
+  return { ok: false, failure: invalidField("mode", name, `is not a mode this build carries (${modes.map((m) => m.name).join(", ")}): set one of those, or build the device with manifests/modes/<mode>.json`) };
 }
 
-const AWS_HOST = /\.iot\.([a-z0-9-]+)\.amazonaws\.com$/;
-
-function checkMode(c: ConnectionConfig): Result<ConnectionConfig> {
-  const bad = (name: keyof ConnectionConfig, problem: string) => invalid("connection." + name, c[name], problem);
-  const { mode, token, tokenKeyName, tokenSignature, username } = c;
-  if (mode === "custom-auth" || mode === "wss-custom-auth") {
-    if (token !== undefined && !tokenKeyName) return bad("tokenKeyName", "must be set with a token");
-    if (tokenKeyName !== undefined && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(tokenKeyName)) return bad("tokenKeyName", "must be a plain header name");
-    if (tokenSignature !== undefined && token === undefined) return bad("token", "must be set with tokenSignature");
-    if (tokenSignature !== undefined && !/^[A-Za-z0-9+/]+=*$/.test(tokenSignature)) return bad("tokenSignature", "must be the token's base64 RSA-SHA256 signature");
-    if (c.authorizerName === undefined && token === undefined && username === undefined) return bad("authorizerName", "must be set, or a token or username for the default authorizer");
-    if (mode === "wss-custom-auth" && username !== undefined) return bad("username", "is not used over WebSocket: pass a token");
-  } else if (mode === "wss-sigv4") {
-    const { accessKeyId, secretAccessKey, identityPoolId } = c;
-    c.region ??= AWS_HOST.exec(c.serverName)?.[1] ?? AWS_HOST.exec(c.endpoint)?.[1] ?? /^([a-z0-9-]+):/.exec(identityPoolId ?? "")?.[1];
-    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(c.region ?? "")) return bad("region", "must be the endpoint's AWS region, e.g. us-east-1");
-    const fixed = accessKeyId !== undefined || secretAccessKey !== undefined;
-    if (fixed === (identityPoolId !== undefined)) return bad("identityPoolId", "or accessKeyId and secretAccessKey must be set, not both");
-    if (fixed && (!accessKeyId || !secretAccessKey)) return bad(accessKeyId ? "secretAccessKey" : "accessKeyId", "must be set with the other half of the key");
-    if (identityPoolId !== undefined && !/^[a-z0-9-]+:[0-9a-f-]+$/.test(identityPoolId)) return bad("identityPoolId", "must look like us-east-1:<uuid>");
+/**
+ * Returns the validated config of the mode `fields.mode` among `modes`, or a Failure
+ * "config-invalid" naming the field (`mode`, `endpoint`, `port`, `serverName`, or
+ * `connection.<name>`), its value (secrets withheld) and what it must be.
+ */
+export function validateConnectionConfig(fields: ConnectionFields, modes: readonly ConnectionMode[]): Result<ConnectionConfig> {
+  const found = findMode(fields.mode, modes);
+  if (!found.ok) return found;
+  const mode = found.value;
+  const { endpoint, port = 0, serverName = "", connection = {} } = fields;
+  if (!endpoint) return invalid("endpoint", endpoint, "must be a host name");
+  const problem = mustBe(endpoint, "host") ? "endpoint" : mustBe(port, CONFIG_FIELDS.port[1]) ? "port" : mustBe(serverName, "host") ? "serverName" : mustBe(connection, "object") ? "connection" : undefined;
+  if (problem) return invalid(problem, fields[problem], "must be " + mustBe(fields[problem], CONFIG_FIELDS[problem][1]));
+  const settings: Record<string, unknown> = {};
+  const given = connection as Record<string, unknown>;
+  for (const name in given) {
+    const value = given[name];
+    const rule = mode.settings[name];
+    const wrong = !rule ? `is not a ${mode.name} setting (known: ${Object.keys(mode.settings).join(", ") || "none"})`
+      : value === undefined || value === "" ? undefined : mustBe(value, rule);
+    if (wrong) return invalid("connection." + name, value, rule ? "must be " + wrong : wrong);
+    if (value !== undefined && value !== "") settings[name] = value;
   }
-  return ok(c);
+  const host = endpoint as string;
+  return mode.configure({ endpoint: host, port: (port as number) || mode.port, serverName: (serverName as string) || host }, settings);
+}
+
+/**
+ * The opener and CONNECT credentials of `config`'s mode, or a Failure before any network use:
+ * "credentials-missing-root-ca" (no trusted CA: even without a client certificate the server
+ * must be verified), "credentials-missing-client-certificate" (modes with a device
+ * certificate), the mode's own. Attempts made through `open` fail through onClose with
+ * "clock-unset", "credentials-expired", the Cognito/HTTP failures, the transport's failures,
+ * the WebSocket failures (e.g. "websocket-upgrade-refused"); CONNACK refusals come from the
+ * MQTT client.
+ */
+export function assembleConnection(config: ConnectionConfig, credentials: ConnectionCredentials, platform: Platform, modes: readonly ConnectionMode[]): Result<MqttConnection> {
+  const found = findMode(config.mode, modes);
+  if (!found.ok) return found;
+  if (!credentials.trustedCa.length) {
+    return fail("credentials-missing-root-ca", "No trusted root CA: add Amazon Root CA 1 to the credentials; every mode verifies the server.");
+  }
+  if (found.value.clientCertificate && (!credentials.clientKey || !credentials.certificateChain?.length)) {
+    return fail("credentials-missing-client-certificate", `Mode ${config.mode} needs the device key and certificate: write them, or pick another mode.`);
+  }
+  return found.value.connect(config, credentials, platform);
+}
+
+/** Failure "config-invalid" for `connection.<setting>` of `settings` (a mode's configure uses it). */
+export function badSetting<S extends object>(settings: S, name: keyof S & string, problem: string): Result<never> {
+  return invalid("connection." + name, settings[name], problem);
 }
 
 function invalid(field: string, value: unknown, problem: string): Result<never> {

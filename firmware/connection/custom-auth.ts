@@ -1,30 +1,28 @@
-// The values a custom authorizer reads (seeds 000 and 001): its name, the token under the
-// authorizer's token key name, and the token's signature when signing is enabled.
+// Mode custom-auth: MQTT over TLS on 443 with ALPN `mqtt`, no device certificate: the custom
+// authorizer's values travel in the CONNECT username. A device built with
+// manifests/modes/custom-auth.json carries this mode only.
 
-import type { ConnectionConfig } from "./config.js";
+import { ok } from "../platform/failure.js";
+import { AUTHORIZER_SETTINGS, checkAuthorizer, customAuthUsername } from "./authorizer.js";
+import { TEXT, type ConnectionMode, type CustomAuthConfig, type Endpoint } from "./config.js";
+import { guarded, tlsOpener } from "./stream.js";
 
-type AuthFields = Pick<ConnectionConfig, "authorizerName" | "tokenKeyName" | "token" | "tokenSignature">;
+type Settings = Partial<Omit<CustomAuthConfig, "mode" | keyof Endpoint>>;
 
-/** Name/value pairs in AWS's order (unencoded); empty when nothing is configured. Cannot fail. */
-export function customAuthPairs(c: AuthFields): [string, string][] {
-  const pairs: [string, string][] = [];
-  if (c.authorizerName) pairs.push(["x-amz-customauthorizer-name", c.authorizerName]);
-  if (c.tokenSignature) pairs.push(["x-amz-customauthorizer-signature", c.tokenSignature]);
-  if (c.tokenKeyName && c.token !== undefined) pairs.push([c.tokenKeyName, c.token]);
-  return pairs;
-}
+export const customAuth: ConnectionMode<CustomAuthConfig, Settings> = {
+  name: "custom-auth",
+  clientCertificate: false,
+  port: 443,
+  settings: { ...AUTHORIZER_SETTINGS, username: TEXT, password: TEXT },
+  configure(endpoint, settings) {
+    const checked = checkAuthorizer(settings);
+    return checked.ok ? ok({ ...endpoint, ...settings, mode: "custom-auth" }) : checked;
+  },
+  connect: (config, credentials, platform) => ok({
+    open: guarded(platform, tlsOpener(config, credentials, platform, "mqtt")),
+    username: customAuthUsername(config),
+    password: config.password === undefined ? undefined : new TextEncoder().encode(config.password),
+  }),
+};
 
-/** `a=1&b=2` with every name and value URL-encoded (the base64 signature's + / = included). */
-export function customAuthQuery(c: AuthFields): string {
-  return customAuthPairs(c).map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&");
-}
-
-/**
- * The MQTT CONNECT username for custom auth over MQTT (443, ALPN `mqtt`):
- * `<username>?x-amz-customauthorizer-name=..&x-amz-customauthorizer-signature=..&<tokenKeyName>=<token>`;
- * the plain username when no authorizer value is set. Cannot fail.
- */
-export function customAuthUsername(c: AuthFields & { username?: string }): string {
-  const query = customAuthQuery(c);
-  return (c.username ?? "") + (query ? "?" + query : "");
-}
+export const modes = [customAuth];

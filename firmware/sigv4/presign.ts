@@ -4,6 +4,7 @@
 // (Moddable `crypt`), under Node, and in tests that pin the clock.
 
 import type { Crypto } from "../platform/seam.js";
+import { toHex } from "../credentials/der.js";
 
 export interface SigV4Credentials {
   accessKeyId: string;
@@ -35,11 +36,6 @@ export function uriEncode(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
 }
 
-export function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i++) out += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
-  return out;
-}
 
 /** `20240102T030405Z` for a time in milliseconds. */
 export function amzDate(now: number): string {

@@ -40,9 +40,19 @@ describe("boot", () => {
 
   it("stops on a bad Preference override and says it came from Preference", () => {
     const time = new FakeTime();
-    const { device } = run(time, fakePlatform(time, { config: '{"mode":"plain"}' }), {});
+    const { device } = run(time, fakePlatform(time, { config: '{"keepAliveSeconds":5}' }), {});
     assert.equal(device.status.state, "config-invalid");
-    assert.match(device.status.message, /"mode" = "plain" \(from the preference\)/);
+    assert.match(device.status.message, /"keepAliveSeconds" = 5 \(from the preference\)/);
+  });
+
+  it("stops on a mode the build does not carry, listing the ones it does", () => {
+    const time = new FakeTime();
+    const platform = fakePlatform(time, { config: '{"mode":"plain"}' });
+    const { device } = run(time, platform, {});
+    assert.equal(device.status.state, "config-invalid");
+    assert.match(device.status.message, /"mode" = "plain" is not a mode this build carries \(mtls, mtls-alpn, custom-auth, wss-custom-auth, wss-sigv4\)/);
+    time.advance(60_000);
+    assert.equal(platform.opened, 0);
   });
 
   it("waits for the clock, then refuses to go on without it", () => {

@@ -49,10 +49,6 @@ describe("device config", () => {
     assert.match(failed({}, { telemetryIntervalMS: 1000 }), /"telemetryIntervalMS".*not a config field/);
   });
 
-  it("refuses an unknown connection mode and lists the valid ones", () => {
-    assert.match(failed({ mode: "mqtt-plain" }), /"mode" = "mqtt-plain".*mtls, mtls-alpn, custom-auth, wss-custom-auth, wss-sigv4/);
-  });
-
   it("refuses CONNECT spacing below AWS's one per second", () => {
     assert.match(failed({ connectSpacingMs: 200 }), /"connectSpacingMs" = 200/);
   });
@@ -87,20 +83,14 @@ describe("device config", () => {
     assert.deepEqual(result, { ok: true, value: { port: 8443 } });
   });
 
-  it("fills thing name and endpoint from the credentials and derives client id, topics, server name and port", () => {
+  it("fills thing name and endpoint from the credentials and derives client id, topics and server name", () => {
     const result = completeConfig(loaded({}).config, { thingName: "dev-1", endpoint: "abc-ats.iot.us-east-1.amazonaws.com" });
     assert.ok(result.ok);
     if (result.ok) {
       assert.equal(result.value.clientId, "dev-1");
       assert.equal(result.value.topicPrefix, "dev-1");
       assert.equal(result.value.serverName, "abc-ats.iot.us-east-1.amazonaws.com");
-      assert.equal(result.value.port, 8883);
     }
-  });
-
-  it("picks port 443 for the modes that use it", () => {
-    const result = completeConfig(loaded({ mode: "custom-auth", thingName: "t", endpoint: "e.example" }).config, {});
-    assert.ok(result.ok && result.value.port === 443);
   });
 
   it("says where to set a thing name when neither config nor credentials have one", () => {

@@ -1,17 +1,18 @@
 import assert from "node:assert/strict";
 import { validateConnectionConfig, type ConnectionFields } from "../../firmware/connection/config.js";
-import { customAuthUsername, customAuthQuery, customAuthPairs } from "../../firmware/connection/custom-auth.js";
+import { modes } from "../../firmware/connection/mode.js";
+import { customAuthUsername, customAuthQuery, customAuthPairs } from "../../firmware/connection/authorizer.js";
 
 const endpoint = "abc123-ats.iot.us-east-1.amazonaws.com";
 
 function valid(fields: ConnectionFields) {
-  const r = validateConnectionConfig(fields);
+  const r = validateConnectionConfig(fields, modes);
   assert.ok(r.ok, r.ok ? "" : r.failure.message);
   return r.value;
 }
 
 function invalid(fields: ConnectionFields, field: string) {
-  const r = validateConnectionConfig(fields);
+  const r = validateConnectionConfig(fields, modes);
   assert.ok(!r.ok, "expected a failure");
   assert.equal(r.failure.code, "config-invalid");
   assert.ok(r.failure.message.includes(`"${field}"`), `message names ${field}: ${r.failure.message}`);
@@ -28,6 +29,19 @@ describe("connection config validation", () => {
     assert.equal(valid({ mode: "mtls", endpoint, serverName: "" }).serverName, endpoint);
   });
 
+  it("defaults the port of each mode: 8883 for mtls, 443 for the others", () => {
+    const ports = Object.fromEntries(modes.map((m) => [m.name, m.port]));
+    assert.deepEqual(ports, { mtls: 8883, "mtls-alpn": 443, "custom-auth": 443, "wss-custom-auth": 443, "wss-sigv4": 443 });
+    assert.equal(valid({ mode: "custom-auth", endpoint, connection: { authorizerName: "a" } }).port, 443);
+  });
+
+  it("refuses a mode the build does not carry and lists those it does", () => {
+    const message = invalid({ mode: "mqtt-plain", endpoint }, "mode");
+    assert.match(message, /not a mode this build carries \(mtls, mtls-alpn, custom-auth, wss-custom-auth, wss-sigv4\)/);
+    const r = validateConnectionConfig({ mode: "wss-sigv4", endpoint }, modes.filter((m) => m.name === "mtls"));
+    assert.ok(!r.ok && /"wss-sigv4" is not a mode this build carries \(mtls\)/.test(r.failure.message));
+  });
+
   it("names mode, endpoint, port and serverName when they are wrong", () => {
     invalid({ mode: "tls", endpoint }, "mode");
     invalid({ mode: "mtls", endpoint: "bad host/name" }, "endpoint");
@@ -35,6 +49,12 @@ describe("connection config validation", () => {
     invalid({ mode: "mtls", endpoint, port: "443" }, "port");
     invalid({ mode: "mtls", endpoint, serverName: "a..b" }, "serverName");
     invalid({ mode: "mtls", endpoint, connection: [] }, "connection");
+  });
+
+  it("refuses a setting of another mode, naming the mode's own", () => {
+    const message = invalid({ mode: "wss-custom-auth", endpoint, connection: { authorizerName: "a", username: "u" } }, "connection.username");
+    assert.match(message, /is not a wss-custom-auth setting \(known: authorizerName, tokenKeyName, token, tokenSignature, authInQuery\)/);
+    invalid({ mode: "mtls", endpoint, connection: { token: "t" } }, "connection.token");
   });
 
   it("names an unknown or mistyped connection setting with its dotted name", () => {
@@ -58,8 +78,13 @@ describe("connection config validation", () => {
   });
 
   it("derives the SigV4 region from the endpoint or the identity pool and checks the credential source", () => {
-    assert.equal(valid({ mode: "wss-sigv4", endpoint, connection: { accessKeyId: "AK", secretAccessKey: "SK" } }).region, "us-east-1");
-    assert.equal(valid({ mode: "wss-sigv4", endpoint: "iot.example.com", connection: { identityPoolId: "eu-west-1:0f6b1b3c-1111-2222-3333-444455556666" } }).region, "eu-west-1");
+    const fixed = valid({ mode: "wss-sigv4", endpoint, connection: { accessKeyId: "AK", secretAccessKey: "SK" } });
+    assert.ok(fixed.mode === "wss-sigv4");
+    assert.equal(fixed.region, "us-east-1");
+    assert.deepEqual(fixed.credentials, { accessKeyId: "AK", secretAccessKey: "SK", sessionToken: undefined, credentialsExpiration: undefined });
+    const pooled = valid({ mode: "wss-sigv4", endpoint: "iot.example.com", connection: { identityPoolId: "eu-west-1:0f6b1b3c-1111-2222-3333-444455556666" } });
+    assert.ok(pooled.mode === "wss-sigv4");
+    assert.equal(pooled.region, "eu-west-1");
     invalid({ mode: "wss-sigv4", endpoint: "127.0.0.1", connection: { accessKeyId: "AK", secretAccessKey: "SK" } }, "connection.region");
     invalid({ mode: "wss-sigv4", endpoint, connection: {} }, "connection.identityPoolId");
     invalid({ mode: "wss-sigv4", endpoint, connection: { accessKeyId: "AK" } }, "connection.secretAccessKey");
@@ -70,7 +95,9 @@ describe("connection config validation", () => {
 
   it("accepts the device config's shape with unrelated fields beside the connection ones", () => {
     const device = { mode: "wss-custom-auth", endpoint, port: 0, serverName: "", connection: { authorizerName: "auth", tokenKeyName: "my-token", token: "sample-token" }, thingName: "t" };
-    assert.equal(valid(device).authorizerName, "auth");
+    const config = valid(device);
+    assert.ok(config.mode === "wss-custom-auth");
+    assert.equal(config.authorizerName, "auth");
   });
 });
 

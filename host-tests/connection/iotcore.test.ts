@@ -6,8 +6,8 @@ import { createRootCa, fromPem, generateRsaKey, issueCertificate, type Issued, t
 import { signToken } from "../../certs/authorizer.js";
 import { createNodePlatform } from "../../host/runtime/node/platform.js";
 import { startIotCore, type IotCore } from "../../host/iotcore/index.js";
-import { validateConnectionConfig, type ConnectionFields } from "../../firmware/connection/config.js";
-import { assembleConnection, type ConnectionCredentials } from "../../firmware/connection/modes.js";
+import { assembleConnection, validateConnectionConfig, type ConnectionCredentials, type ConnectionFields } from "../../firmware/connection/config.js";
+import { modes } from "../../firmware/connection/mode.js";
 import type { Platform } from "../../firmware/platform/seam.js";
 import { roundTrip, connectFailure } from "./session.js";
 
@@ -63,9 +63,9 @@ describe("connection modes against the local AWS IoT Core stand-in over TLS", fu
     const port = fields.mode === "mtls" ? core.ports.mqtt : core.ports.https;
     const cognito = { cognitoEndpoint: core.auth.cognitoHost, cognitoAddress: "127.0.0.1", cognitoPort: core.ports.https };
     if ((fields.connection as Record<string, unknown> | undefined)?.identityPoolId) Object.assign(fields.connection as object, cognito);
-    const config = validateConnectionConfig({ endpoint: "127.0.0.1", port, serverName: core.endpoint, ...fields });
+    const config = validateConnectionConfig({ endpoint: "127.0.0.1", port, serverName: core.endpoint, ...fields }, modes);
     assert.ok(config.ok, config.ok ? "" : config.failure.message);
-    const assembled = assembleConnection(config.value, { trustedCa: [serverCa], clientKey: device.key.privateKeyDer, certificateChain: [device.certDer], ...credentials }, platform);
+    const assembled = assembleConnection(config.value, { trustedCa: [serverCa], clientKey: device.key.privateKeyDer, certificateChain: [device.certDer], ...credentials }, platform, modes);
     assert.ok(assembled.ok, assembled.ok ? "" : assembled.failure.message);
     return assembled.value;
   }
@@ -126,14 +126,14 @@ describe("connection modes against the local AWS IoT Core stand-in over TLS", fu
   });
 
   const signed = () => ({ authorizerName: "signed-auth", tokenKeyName: "my-token", token: "sample-token", tokenSignature: signToken("sample-token", tokenKey.privateKeyPem) });
-  const modes: [string, string, () => Record<string, unknown>][] = [
+  const cases: [string, string, () => Record<string, unknown>][] = [
     ["custom-auth", "signed token", signed],
     ["custom-auth", "username and password, signing disabled", () => ({ authorizerName: "unsigned-auth", username: "device", password: "open-sesame" })],
     ["wss-custom-auth", "signed token in headers", signed],
     ["wss-custom-auth", "signed token in the query string", () => ({ ...signed(), authInQuery: true })],
     ["wss-sigv4", "long-term access key", () => ({ accessKeyId: "AKIDDEVICE", secretAccessKey: "device-secret", region: "us-east-1" })],
   ];
-  for (const [mode, what, connection] of modes) {
+  for (const [mode, what, connection] of cases) {
     it(`${mode} with ${what}: connects, subscribes and round-trips QoS 1 messages`, async () => {
       const id = clientId();
       assert.deepEqual(await roundTrip(platform, link({ mode, connection: connection() }), id, `${id}/echo`), ["message 0", "message 1", "message 2"]);
@@ -163,9 +163,9 @@ describe("connection modes against the local AWS IoT Core stand-in over TLS", fu
 
   it("wss-sigv4 signed 20 minutes in the past is refused at the upgrade: websocket-upgrade-refused (403)", async () => {
     const skewed = { ...platform, clock: { now: () => Date.now() - 20 * 60_000, isSet: () => true } };
-    const config = validateConnectionConfig({ mode: "wss-sigv4", endpoint: "127.0.0.1", port: core.ports.https, serverName: core.endpoint, connection: { accessKeyId: "AKIDDEVICE", secretAccessKey: "device-secret" } });
+    const config = validateConnectionConfig({ mode: "wss-sigv4", endpoint: "127.0.0.1", port: core.ports.https, serverName: core.endpoint, connection: { accessKeyId: "AKIDDEVICE", secretAccessKey: "device-secret" } }, modes);
     assert.ok(config.ok);
-    const assembled = assembleConnection(config.value, { trustedCa: [serverCa] }, skewed);
+    const assembled = assembleConnection(config.value, { trustedCa: [serverCa] }, skewed, modes);
     assert.ok(assembled.ok);
     const f = await connectFailure(skewed, assembled.value, clientId());
     assert.equal(f?.code, "websocket-upgrade-refused");

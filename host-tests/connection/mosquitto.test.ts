@@ -6,8 +6,8 @@ import path from "node:path";
 import { createRootCa, issueCertificate, type Issued } from "../../certs/pki.js";
 import { createNodePlatform } from "../../host/runtime/node/platform.js";
 import { startMosquitto, type Mosquitto } from "../../host/peers/mosquitto.js";
-import { validateConnectionConfig, type ConnectionFields } from "../../firmware/connection/config.js";
-import { assembleConnection, type ConnectionCredentials } from "../../firmware/connection/modes.js";
+import { assembleConnection, validateConnectionConfig, type ConnectionCredentials, type ConnectionFields } from "../../firmware/connection/config.js";
+import { modes } from "../../firmware/connection/mode.js";
 import type { Platform } from "../../firmware/platform/seam.js";
 import { roundTrip, connectFailure } from "./session.js";
 
@@ -33,9 +33,9 @@ describe("mtls mode against a real mosquitto over TLS", () => {
   });
 
   function link(fields: Partial<ConnectionFields>, credentials?: Partial<ConnectionCredentials>, p = platform) {
-    const config = validateConnectionConfig({ mode: "mtls", endpoint: "127.0.0.1", port: broker.port, serverName: "mqtt.test", ...fields });
+    const config = validateConnectionConfig({ mode: "mtls", endpoint: "127.0.0.1", port: broker.port, serverName: "mqtt.test", ...fields }, modes);
     assert.ok(config.ok, config.ok ? "" : config.failure.message);
-    const assembled = assembleConnection(config.value, { trustedCa: [ca.certDer], clientKey: device.key.privateKeyDer, certificateChain: [device.certDer, ca.certDer], ...credentials }, p);
+    const assembled = assembleConnection(config.value, { trustedCa: [ca.certDer], clientKey: device.key.privateKeyDer, certificateChain: [device.certDer, ca.certDer], ...credentials }, p, modes);
     assert.ok(assembled.ok, assembled.ok ? "" : assembled.failure.message);
     return assembled.value;
   }
@@ -79,11 +79,11 @@ describe("mtls mode against a real mosquitto over TLS", () => {
   });
 
   it("refuses mtls without a client certificate, and any mode without a root CA, before any network use", () => {
-    const config = validateConnectionConfig({ mode: "mtls", endpoint: "127.0.0.1" });
+    const config = validateConnectionConfig({ mode: "mtls", endpoint: "127.0.0.1" }, modes);
     assert.ok(config.ok);
-    const noCert = assembleConnection(config.value, { trustedCa: [ca.certDer] }, platform);
+    const noCert = assembleConnection(config.value, { trustedCa: [ca.certDer] }, platform, modes);
     assert.equal(noCert.ok ? "" : noCert.failure.code, "credentials-missing-client-certificate");
-    const noCa = assembleConnection(config.value, { trustedCa: [], clientKey: device.key.privateKeyDer, certificateChain: [device.certDer] }, platform);
+    const noCa = assembleConnection(config.value, { trustedCa: [], clientKey: device.key.privateKeyDer, certificateChain: [device.certDer] }, platform, modes);
     assert.equal(noCa.ok ? "" : noCa.failure.code, "credentials-missing-root-ca");
   });
 });

@@ -3,7 +3,7 @@
 import { MqttClient } from "../../firmware/mqtt/client.js";
 import type { Failure } from "../../firmware/platform/failure.js";
 import type { Platform } from "../../firmware/platform/seam.js";
-import type { MqttConnection } from "../../firmware/connection/modes.js";
+import type { MqttConnection } from "../../firmware/connection/config.js";
 
 const WAIT_MS = 8000;
 

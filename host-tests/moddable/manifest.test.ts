@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_PARTITION_SIZE, partitionSizeFor } from "../../certs/image.js";
 import { credentialsPartitionOffset } from "../../host/cli/moddable.js";
@@ -8,27 +8,14 @@ const root = join(import.meta.dirname, "../..");
 const json = (path: string) => JSON.parse(readFileSync(join(root, path), "utf8"));
 
 describe("Moddable manifests", () => {
-  it("the app manifest builds the firmware from ./firmware and starts the Moddable main module", () => {
+  it("the development manifest builds the firmware with every mode and starts the Moddable main module", () => {
     const app = json("manifest.json");
-    assert.equal(app.build.FIRMWARE, "./firmware");
-    assert.deepEqual(app.include, ["./manifests/base.json", "./manifests/firmware.json"]);
+    assert.deepEqual(app.include, ["./manifests/firmware.json"]);
+    assert.equal(app.modules["connection/*"], "$(FIRMWARE)/connection/*");
     const firmware = json("manifests/firmware.json");
+    assert.equal(firmware.build.FIRMWARE, "./../firmware");
     assert.equal(firmware.creation.main, "platform/moddable/main");
     assert.equal(firmware.modules["platform/moddable/main"], "$(FIRMWARE)/platform/moddable/main");
-  });
-
-  it("every firmware folder is listed under a module name that mirrors its path, so relative imports resolve in XS", () => {
-    const modules = { ...json("manifests/base.json").modules, ...json("manifests/firmware.json").modules };
-    for (const folder of readdirSync(join(root, "firmware"))) {
-      if (folder === "platform") continue;
-      assert.equal(modules[`${folder}/*`], `$(FIRMWARE)/${folder}/*`, `firmware/${folder} is not in the manifest`);
-    }
-    for (const [name, source] of Object.entries(modules) as [string, string][]) {
-      if (name.endsWith("/*")) continue;
-      const path = source.replace("$(FIRMWARE)", "firmware");
-      assert.ok(existsSync(join(root, path + ".ts")), `${name} -> ${path}.ts is missing`);
-      if (!name.startsWith("platform/moddable/flash")) assert.equal(path, `firmware/${name}`);
-    }
   });
 
   it("turns off DHE_RSA suites, which break mutual TLS in Moddable's TLS stack", () => {
@@ -52,10 +39,11 @@ describe("Moddable manifests", () => {
     assert.ok(esp32.creation.heap.initial * 16 >= 6 * 1024 + 64 * 1024);
   });
 
-  it("has a manifest per connection mode that includes the app and sets the mode", () => {
+  it("has a manifest per connection mode that includes the firmware, maps connection/mode to that mode and sets it", () => {
     for (const mode of ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"]) {
       const manifest = json(`manifests/modes/${mode}.json`);
-      assert.deepEqual(manifest.include, ["../../manifest.json"]);
+      assert.deepEqual(manifest.include, ["../firmware.json"]);
+      assert.equal(manifest.modules["connection/mode"], `$(FIRMWARE)/connection/${mode}`);
       assert.equal(manifest.config.mode, mode);
     }
   });

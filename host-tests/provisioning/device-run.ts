@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { boot, type Device } from "../../firmware/boot/boot.js";
 import { isFinal, type DeviceStatus } from "../../firmware/boot/status.js";
 import { RESOURCE_NAME } from "../../firmware/credentials/format.js";
+import type { Feature } from "../../firmware/features/feature.js";
 import { prepareDemo, type DemoSetupOptions, type DemoSetup } from "../../host/cli/demo-setup.js";
 import { startIotCore, type IotCore } from "../../host/iotcore/index.js";
 import { createNodePlatform } from "../../host/runtime/node/platform.js";
@@ -60,7 +61,7 @@ export async function runDevice(bench: Bench, options: Partial<DemoSetupOptions>
 }
 
 /** Boots the firmware for `setup`; the same setup again is a reboot (same storage, same credentials). */
-export function bootDevice(bench: Bench, setup: DemoSetup): RunningDevice {
+export function bootDevice(bench: Bench, setup: DemoSetup, features: readonly Feature[] = []): RunningDevice {
   const thingName = setup.thingName;
   const lines: string[] = [];
   const statuses: DeviceStatus[] = [];
@@ -71,6 +72,7 @@ export function bootDevice(bench: Bench, setup: DemoSetup): RunningDevice {
   const device = boot(platform, {
     config: setup.config,
     credentialSources: { resource: (name) => (name === RESOURCE_NAME ? setup.image : undefined) },
+    features,
   }, {
     onStatus: (s) => { statuses.push(s); poke(); },
     onAcked: (seq) => { acked.add(seq); poke(); },

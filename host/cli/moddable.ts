@@ -192,7 +192,8 @@ async function sim(options: SimOptions, sdk: SdkCheck): Promise<number> {
     rmSync(deviceDir, { recursive: true, force: true });
     mkdirSync(deviceDir, { recursive: true });
     writeFileSync(join(appDir, "manifest.json"), JSON.stringify({
-      include: [join(ROOT, "manifest.json")],
+      // The device build of this mode: that mode's module only (manifests/modes/<mode>.json).
+      include: [join(ROOT, "manifests", "modes", `${mode}.json`)],
       data: { "*": join(appDir, "resources", "devcreds") },
       config: { ...setup.config, file: { root: deviceDir + sep } },
     }, null, "\t") + "\n");

@@ -1,7 +1,8 @@
 // `npm start`: the main job on an embedded default. Starts the local AWS IoT Core stand-in,
 // creates development credentials and registers the CA with a JITP template when the state
 // directory has none, then runs a fresh device (the unchanged firmware, under Node or in XS)
-// through provisioning into telemetry, printing each step.
+// through provisioning into telemetry, printing each step. The device is the build
+// manifests/modes/<mode>.json composes: that mode only, and the features that manifest names.
 //
 //   npm start -- [--mode M] [--provisioning P] [--engine xs|node] [--messages N] [--json] [--state DIR]
 //   (`npm start -- --help` lists them)
@@ -9,11 +10,11 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { boot } from "../../firmware/boot/boot.js";
 import { isFinal, type DeviceStatus } from "../../firmware/boot/status.js";
 import { RESOURCE_NAME } from "../../firmware/credentials/format.js";
 import { createNodePlatform } from "../runtime/node/platform.js";
 import { runDeviceInXs } from "../runtime/xs/device.js";
+import { loadComposition, modeManifest } from "../runtime/composition.js";
 import { startIotCore } from "../iotcore/index.js";
 import { explainStartupFailure } from "../iotcore/startup-failure.js";
 import { CliError, oneOf, parseCommandLine, runCli, usage, UsageError, wholeNumber, type CommandSpec } from "./command-line.js";
@@ -188,6 +189,7 @@ async function runDevice(options: Options, setup: DemoSetup, say: (line: string)
   let stop: () => Promise<void>;
   if (options.engine === "xs") {
     const device = await runDeviceInXs({
+      manifest: modeManifest(options.mode),
       config: setup.config, credentialsImage: setup.image, storageDir, log, ...events,
       onFailure: (error) => finish({ state: "stopped", code: "xs-failure", message: `The XS engine failed: ${error.message}`, attempts: 0 }),
     });
@@ -195,9 +197,11 @@ async function runDevice(options: Options, setup: DemoSetup, say: (line: string)
     stop = () => device.stop();
   } else {
     const platform = createNodePlatform({ storageDir, log });
+    const { boot, features } = await loadComposition(modeManifest(options.mode));
     const device = boot(platform, {
       config: setup.config,
       credentialSources: { resource: (name) => (name === RESOURCE_NAME ? setup.image : undefined) },
+      features,
     }, events);
     info = async () => device;
     stop = async () => device.stop();

@@ -4,7 +4,9 @@
 
 import "./globals.js";
 import config from "mc/config";
+import Modules from "modules";
 import { boot } from "../../boot/boot.js";
+import type { Feature } from "../../features/feature.js";
 import { PARTITION_NAME } from "../../credentials/format.js";
 import { syncClock } from "./clock.js";
 import { flashPartition } from "./flash.js";
@@ -14,10 +16,19 @@ import { resourceLookup } from "./resource.js";
 const platform = moddablePlatform(config.preferenceDomain ?? "iotcore");
 const log = platform.log;
 
+// The features the manifest names (keys of config.features), each built as module
+// features/<name>; one named but not built is left out, and boot refuses the config for it.
+const features: Feature[] = [];
+for (const name in config.features ?? {}) {
+  const specifier = "features/" + name;
+  if (Modules.has(specifier)) features.push(Modules.importNow(specifier) as Feature);
+}
+
 syncClock(config.sntp, log, () => {
   boot(platform, {
     config,
     credentialSources: { partition: flashPartition(config.partition ?? PARTITION_NAME), resource: resourceLookup },
+    features,
   }, {
     onStatus(status) {
       log(`status: ${status.state}${status.code ? ` (${status.code})` : ""}: ${status.message}`);

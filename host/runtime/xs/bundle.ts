@@ -3,11 +3,14 @@
 
 import { build } from "esbuild";
 import { fileURLToPath } from "node:url";
+import { compositionPlugin, readComposition } from "../composition.js";
 
 export interface BundleOptions {
   minify?: boolean;
   /** Module specifiers mapped to files (e.g. Moddable's "timer" to a stub, for the reference). */
   alias?: Record<string, string>;
+  /** Compose the firmware as this Moddable manifest does (mode, features); see ../composition.ts. */
+  manifest?: string;
 }
 
 const cache = new Map<string, Promise<string>>();
@@ -37,6 +40,7 @@ async function bundle(path: string, options: BundleOptions): Promise<string> {
     legalComments: "none",
     charset: "utf8",
     alias: options.alias,
+    plugins: options.manifest ? [compositionPlugin(readComposition(options.manifest))] : [],
     logLevel: "silent",
   });
   return result.outputFiles[0].text;
@@ -62,3 +66,4 @@ export async function minifiedModuleSize(entry: string | URL, external: string[]
   });
   return result.outputFiles[0].contents.length;
 }
+

@@ -5,11 +5,14 @@ import type { DeviceStatus } from "../../../firmware/boot/status.js";
 import { RESOURCE_NAME } from "../../../firmware/credentials/format.js";
 import type { TelemetryStats } from "../../../firmware/telemetry/telemetry.js";
 import type { Clock, Timers } from "../../../firmware/platform/seam.js";
+import { DEVELOPMENT_MANIFEST } from "../composition.js";
 import { bundleForXs } from "./bundle.js";
 import { createHostPlatform } from "./host-platform.js";
 import { XsRuntime } from "./runtime.js";
 
 export interface XsDeviceOptions {
+  /** The manifest that composes the firmware (mode, features); default: the development build. */
+  manifest?: string;
   /** The manifest-style config object boot() reads. */
   config: unknown;
   /** The credentials image, served as the Moddable resource `devcreds.bin`. */
@@ -48,7 +51,7 @@ const entry = new URL("./guest/device.ts", import.meta.url);
 export async function runDeviceInXs(options: XsDeviceOptions): Promise<XsDevice> {
   const platform = createHostPlatform({ storageDir: options.storageDir, log: options.log, random: options.random, time: options.time });
   const runtime = await XsRuntime.start({
-    script: await bundleForXs(entry),
+    script: await bundleForXs(entry, { manifest: options.manifest ?? DEVELOPMENT_MANIFEST }),
     platform,
     onFailure: options.onFailure,
     onReport: (name, data) => {

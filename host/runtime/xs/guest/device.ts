@@ -1,8 +1,11 @@
 // The device inside XS: the unchanged firmware's boot() on the bridged platform. Entry of the
-// bundle that `runDeviceInXs` runs; statuses and acknowledgements go back to the host.
+// bundle that `runDeviceInXs` runs, composed by a manifest (one mode or all of them, its
+// features); statuses and acknowledgements go back to the host.
 
 import { boot, type Device } from "../../../../firmware/boot/boot.js";
 import { createXsPlatform, exposeCalls, report } from "./bridge.js";
+// The features the manifest the bundle was composed with names (host/runtime/composition.ts).
+import { features } from "composition:features";
 
 const platform = createXsPlatform();
 let device: Device | undefined;
@@ -14,6 +17,7 @@ exposeCalls({
     device = boot(platform, {
       config: args.config,
       credentialSources: { resource: (name) => (image && name === args.resourceName ? image : undefined) },
+      features,
     }, {
       onStatus: (status) => void report("status", { ...status }),
       onAcked: (seq) => void report("acked", { seq }),

@@ -1,0 +1,183 @@
+// Optional feature modules (Device Shadow, jobs, OTA, fleet provisioning...) and what the device
+// gives them. A feature is a module whose default export is a `Feature`; a build carries the
+// features its manifest names (the keys of `config.features`, each mapped as module
+// `features/<name>`), and the platform entry hands them to boot. Boot knows none by name: it
+// validates each feature's settings, starts it with a `FeatureContext` once the MQTT client
+// exists, routes the messages of its subscriptions and tells it when a session is up or down.
+
+import { featureSettings, type Rule } from "../config/config.js";
+import type { DeviceStatus } from "../boot/status.js";
+import type { MqttClient } from "../mqtt/client.js";
+import type { Failure, Result } from "../platform/failure.js";
+import { ok } from "../platform/failure.js";
+import type { Log, Platform } from "../platform/seam.js";
+
+export interface FeatureContext {
+  /** The thing name and topic prefix (after the credentials filled them in). */
+  readonly thingName: string;
+  readonly topicPrefix: string;
+  /** Clock, timers, random, storage, crypto, transports: the same seam the firmware core uses. */
+  readonly platform: Platform;
+  /** Lines prefixed with the feature's name; never key material. */
+  readonly log: Log;
+  /** The device's status (state, code, sentence). */
+  status(): DeviceStatus;
+  /** MQTT publish on the device's session; returns a Failure when not sent (offline, bad topic). */
+  publish(topic: string, payload: Uint8Array, qos: 0 | 1, done?: (failure?: Failure) => void): Failure | undefined;
+  /**
+   * Subscribes `filter` (MQTT wildcards allowed) on every session from now on (at once when a
+   * session is up); messages matching it go to `onMessage`.
+   */
+  subscribe(filter: string, qos: 0 | 1, onMessage: (topic: string, payload: Uint8Array) => void): void;
+  /** Called after each session is accepted and its subscriptions are made. */
+  onSessionUp(listener: () => void): void;
+  /** Called when a session ends (the device reconnects on its own). */
+  onSessionDown(listener: () => void): void;
+  /** A setting's value: its default, the manifest's `config.features.<name>`, Preference overrides. */
+  setting(name: string): unknown;
+  /**
+   * Checks `value` against the setting's rule and keeps it in Preference "config" (it survives a
+   * reboot); returns a Failure "config-invalid" naming the setting instead when it breaks the rule.
+   */
+  setSetting(name: string, value: unknown): Failure | undefined;
+}
+
+export interface Feature {
+  /** The key under `config.features` and in `features/<name>`; short (Preference keys are <= 15 characters). */
+  readonly name: string;
+  /** Each setting's default and rule (checked by the config module). */
+  readonly settings: Readonly<Record<string, readonly [unknown, Rule]>>;
+  /** Called once, after the config and credentials are known and before the first connect. */
+  start(context: FeatureContext): { stop?(): void } | void;
+}
+
+/** What boot drives. */
+export interface RunningFeatures {
+  /** The session is up: subscribe every feature's filters, then tell the features. */
+  sessionUp(): void;
+  sessionDown(): void;
+  /** Hands a message to the features whose filters match; false when none does. */
+  message(topic: string, payload: Uint8Array): boolean;
+  stop(): void;
+}
+
+/** MQTT filter match: `+` one level, `#` the rest (AWS IoT: `$` topics only by explicit filters). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split("/");
+  const t = topic.split("/");
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === "#") return i > 0 || topic[0] !== "$";
+    if (i >= t.length || (f[i] !== t[i] && (f[i] !== "+" || (i === 0 && topic[0] === "$")))) return false;
+  }
+  return f.length === t.length;
+}
+
+/**
+ * Checks the settings of `features` against `given` (the config's `features` object): a
+ * Failure "config-invalid" when a setting breaks its rule, or when `given` names a feature the
+ * build does not carry.
+ */
+export function checkFeatures(features: readonly Feature[], given: Record<string, unknown>): Result<Record<string, unknown>[]> {
+  for (const name in given) {
+    if (!features.some((f) => f.name === name)) {
+      return { ok: false, failure: { code: "config-invalid", message: `config field "features.${name}" names a feature this build does not carry (${features.map((f) => f.name).join(", ") || "none"}): add its manifest or remove the setting.`, retryable: false } };
+    }
+  }
+  const all: Record<string, unknown>[] = [];
+  for (const feature of features) {
+    const settings = featureSettings(feature.name, feature.settings, given[feature.name]);
+    if (!settings.ok) return settings;
+    all.push(settings.value);
+  }
+  return ok(all);
+}
+
+export interface FeatureHost {
+  platform: Platform;
+  client: MqttClient;
+  thingName: string;
+  topicPrefix: string;
+  status(): DeviceStatus;
+  /** Keeps `features.<feature>.<name> = value` among the Preference overrides. */
+  persist(feature: string, name: string, value: unknown): void;
+}
+
+/** Starts each feature with its context; `settings[i]` are `features[i]`'s checked settings. */
+export function startFeatures(features: readonly Feature[], settings: Record<string, unknown>[], host: FeatureHost): RunningFeatures {
+  const { platform, client } = host;
+  const subscriptions: { filter: string; qos: 0 | 1; onMessage: (topic: string, payload: Uint8Array) => void }[] = [];
+  const ups: (() => void)[] = [];
+  const downs: (() => void)[] = [];
+  const stops: (() => void)[] = [];
+  let up = false;
+  const send = (filters: { filter: string; qos: 0 | 1 }[]) => {
+    // AWS IoT Core takes at most 8 filters in one SUBSCRIBE.
+    for (let i = 0; i < filters.length; i += 8) {
+      const refused = client.subscribe(filters.slice(i, i + 8), (result) => {
+        if (Array.isArray(result) && result.includes(0x80)) platform.log(`features: a subscription among ${filters.map((f) => f.filter).join(", ")} was refused by the policy`);
+      });
+      if (refused) platform.log(`features: subscribe not sent: ${refused.code}`);
+    }
+  };
+  features.forEach((feature, i) => {
+    const values = settings[i]!;
+    const log: Log = (line) => platform.log(feature.name + ": " + line);
+    const started = feature.start({
+      thingName: host.thingName,
+      topicPrefix: host.topicPrefix,
+      platform,
+      log,
+      status: host.status,
+      publish: (topic, payload, qos, done) => client.publish(topic, payload, qos, done),
+      subscribe(filter, qos, onMessage) {
+        subscriptions.push({ filter, qos, onMessage });
+        if (up) send([{ filter, qos }]);
+      },
+      onSessionUp: (listener) => void ups.push(listener),
+      onSessionDown: (listener) => void downs.push(listener),
+      setting: (name) => values[name],
+      setSetting(name, value) {
+        const checked = featureSettings(feature.name, feature.settings, { [name]: value });
+        if (!checked.ok) return checked.failure;
+        values[name] = value;
+        host.persist(feature.name, name, value);
+      },
+    });
+    if (started?.stop) stops.push(started.stop);
+  });
+  const each = (listeners: (() => void)[], what: string) => {
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch (e) {
+        platform.log(`features: a ${what} listener threw ${e}`);
+      }
+    }
+  };
+  return {
+    sessionUp() {
+      up = true;
+      if (subscriptions.length) send(subscriptions.map(({ filter, qos }) => ({ filter, qos })));
+      each(ups, "session-up");
+    },
+    sessionDown() {
+      if (!up) return;
+      up = false;
+      each(downs, "session-down");
+    },
+    message(topic, payload) {
+      let taken = false;
+      for (const s of subscriptions) {
+        if (!topicMatches(s.filter, topic)) continue;
+        taken = true;
+        try {
+          s.onMessage(topic, payload);
+        } catch (e) {
+          platform.log(`features: the handler of ${s.filter} threw ${e}`);
+        }
+      }
+      return taken;
+    },
+    stop: () => each(stops, "stop"),
+  };
+}
