@@ -50,7 +50,7 @@ export function deferred(platform: Pick<Platform, "timers">, events: TransportEv
 }
 
 /** A mode that authenticates with the device certificate over TLS: mtls, mtls-alpn. */
-export function certificateMode(name: CertificateConfig["mode"], port: number, alpn?: string): ConnectionMode<CertificateConfig, {}> {
+export function certificateMode(name: CertificateConfig["mode"], port: number, alpn?: string): ConnectionMode<CertificateConfig, Record<never, never>> {
   return {
     name,
     clientCertificate: true,

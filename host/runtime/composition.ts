@@ -66,7 +66,7 @@ export function readComposition(manifest: string): Composition {
     try {
       json = JSON.parse(readFileSync(file, "utf8")) as Json;
     } catch (e) {
-      throw new Error(`manifest ${relative(ROOT, file)} is not JSON: ${(e as Error).message}`);
+      throw new Error(`manifest ${relative(ROOT, file)} is not JSON: ${(e as Error).message}`, { cause: e });
     }
     const dir = dirname(file);
     for (const [name, value] of Object.entries(isObject(json.build) ? json.build : {})) {
