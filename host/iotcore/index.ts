@@ -22,6 +22,8 @@ import { installAuthExtensions, type AuthExtensions } from "./auth/extensions.js
 import type { SecretLookup } from "./sigv4/sigv4.js";
 import { ShadowService } from "./shadow/service.js";
 import { ShadowStore } from "./shadow/store.js";
+import { consoleRoutes } from "./console/server.js";
+import { LogTap, type LogEvent } from "./log.js";
 
 export type { Authenticator, AuthOutcome, ConnectAttempt, ConnectionInfo, Principal, Refusal, Route } from "./dataplane/types.js";
 export type { OperationHandler, OperationInput } from "./control/server.js";
@@ -31,6 +33,7 @@ export { Registry } from "./registry/registry.js";
 export { evaluatePolicies } from "./policy/evaluate.js";
 export { Faults } from "./dataplane/faults.js";
 export { MqttBroker } from "./dataplane/broker.js";
+export type { LogEvent, LogFields } from "./log.js";
 
 export interface IotCoreOptions {
   stateDir: string;
@@ -63,6 +66,8 @@ export interface IotCore {
   readonly endpoint: string;
   readonly ports: { mqtt: number; https: number; control: number };
   readonly controlUrl: string;
+  /** the web console: `<controlUrl>/console/` */
+  readonly consoleUrl: string;
   readonly serverCaPem: string;
   readonly region: string;
   readonly accountId: string;
@@ -84,6 +89,8 @@ export interface IotCore {
   readonly auth: AuthExtensions;
   /** the Device Shadow service (MQTT reserved topics and the iot-data REST API on the 443 listener) */
   readonly shadows: ShadowService;
+  /** every log line as an event, with a decision's facts (console/, tests) */
+  readonly log: { subscribe(listener: (event: LogEvent) => void): () => void; recent(): LogEvent[] };
   /** resolves when every JITP/JITR job started so far has finished */
   provisioningIdle(): Promise<void>;
   close(): Promise<void>;
@@ -95,7 +102,8 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
   const region = options.region ?? "us-east-1";
   const accountId = options.accountId ?? "123456789012";
   const now = options.now ?? (() => Date.now());
-  const log = options.log ?? (() => undefined);
+  const tap = new LogTap(now, options.log ?? (() => undefined));
+  const log = tap.write;
   const registry = new Registry({ stateDir: options.stateDir, region, accountId, now, randomHex: (n) => randomBytes(n).toString("hex") });
   const endpoint = `${registry.endpointPrefix()}-ats.iot.${region}.amazonaws.com`;
   const identity = await loadServerIdentity(options.stateDir, endpoint);
@@ -148,13 +156,23 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     controlUrl: () => `http://${urlHost}:${controlPort}`,
     authorizerLifetimeScale: options.authorizerLifetimeScale, functionTimeoutMs: options.functionTimeoutMs,
   });
-  const controlServer = createServer((request, response) => auth.handleCognito(request, response) || control.listener(request, response));
+  const webConsole = consoleRoutes({
+    scope: { region, accountId }, credentials: auth.credentials, now, log: tap,
+    onMessage: (listener) => broker.onMessage(listener), upgradeMqtt: auth.websocket.upgrade,
+  });
+  const controlServer = createServer((request, response) =>
+    webConsole.handle(request, response) || auth.handleCognito(request, response) || control.listener(request, response));
+  controlServer.on("upgrade", (request, socket, head) => {
+    if (!webConsole.upgrade(request, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+  });
   controlPort = await listenHttp(controlServer, host, options.ports?.control ?? 0);
 
   return {
     endpoint,
     ports: { ...dataPorts, control: controlPort },
     controlUrl: `http://${urlHost}:${controlPort}`,
+    consoleUrl: `http://${urlHost}:${controlPort}/console/`,
+    log: tap,
     serverCaPem: identity.caPem,
     region, accountId, registry, faults, broker, auth, shadows,
     control: { register: (operation, handler) => control.register(operation, handler) },
@@ -170,6 +188,7 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     async close() {
       justInTime.cancel();
       faults.clear();
+      webConsole.close();
       await auth.close();
       await listeners.close();
       await broker.close();

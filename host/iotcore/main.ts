@@ -49,7 +49,7 @@ async function main(): Promise<number> {
   });
 
   process.stdout.write(`${JSON.stringify({
-    endpoint: core.endpoint, host, ports: core.ports, controlUrl: core.controlUrl,
+    endpoint: core.endpoint, host, ports: core.ports, controlUrl: core.controlUrl, consoleUrl: core.consoleUrl,
     serverCaFile: `${stateDir}/server/root-ca.pem`, region: core.region, accountId: core.accountId,
   })}\n`);
 

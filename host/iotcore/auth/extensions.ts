@@ -21,6 +21,7 @@ import { ConnectionAuth, type ConnectionPrincipal } from "./connection-auth.js";
 import { IamCredentials } from "./iam-credentials.js";
 import type { KnownCredentials } from "./sigv4.js";
 import { MqttWebSocketEndpoint } from "./websocket-endpoint.js";
+import type { LogWriter } from "../log.js";
 
 export interface AuthExtensionOptions {
   stateDir: string;
@@ -33,7 +34,7 @@ export interface AuthExtensionOptions {
   /** The control plane's URL, handed to functions as AWS_ENDPOINT_URL_IOT (known after listen). */
   controlUrl(): string;
   now(): number;
-  log(line: string): void;
+  log: LogWriter;
   /** Multiplies an authorizer's disconnectAfterInSeconds (tests: 0.001 turns 300 s into 0.3 s). */
   authorizerLifetimeScale?: number;
   /** A function's time limit in ms (default 5000, an authorizer's limit on AWS). */

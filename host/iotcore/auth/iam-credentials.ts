@@ -18,6 +18,11 @@ export class IamCredentials {
     return this.records.get(accessKeyId);
   }
 
+  /** A long-term key kept for this principal (e.g. the console's), if one exists. */
+  forPrincipal(principal: string): KnownCredentials | undefined {
+    return this.records.list().find((c) => c.principal === principal && c.expiresAtMs === undefined);
+  }
+
   /** Forgets temporary keys that expired more than an hour ago, so the file stays small. */
   private prune(): void {
     const horizon = this.nowMs() - 3600_000;

@@ -5,14 +5,15 @@
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { createWebSocketStream, WebSocketServer } from "ws";
-import type { ConnectionInfo } from "../dataplane/types.js";
+import { listenerName, type ConnectionInfo } from "../dataplane/types.js";
+import type { LogFields, LogWriter } from "../log.js";
 import type { ConnectionAuth, ConnectionPrincipal } from "./connection-auth.js";
 
 export interface WebSocketEndpointOptions {
   auth: ConnectionAuth;
   /** Serves MQTT on the WebSocket's byte stream (the broker's `handle`). */
   serveMqtt(stream: Duplex, info: ConnectionInfo): void;
-  log(line: string): void;
+  log: LogWriter;
 }
 
 export class MqttWebSocketEndpoint {
@@ -36,7 +37,10 @@ export class MqttWebSocketEndpoint {
       return this.refuse(socket, 400, `websocket refused from ${from}: GET /mqtt needs Sec-WebSocket-Protocol: mqtt`);
     }
     const decision = this.options.auth.checkUpgrade({ method: request.method, url: request.url ?? "", headers: request.headers });
-    if (!decision.ok) return this.refuse(socket, 403, `websocket refused from ${from}: ${decision.failure.code}: ${decision.failure.message}`);
+    if (!decision.ok) {
+      return this.refuse(socket, 403, `websocket refused from ${from}: ${decision.failure.code}: ${decision.failure.message}`,
+        { event: "websocket", outcome: "refused", listener: listenerName(info.listener), sni: info.serverName, remoteAddress: info.remoteAddress, reason: `${decision.failure.code}: ${decision.failure.message}`, answer: "HTTP 403" });
+    }
     if (decision.value.kind === "sigv4") {
       this.sigv4.set(request, decision.value.principal);
       this.options.log(`websocket accepted from ${from}: SigV4 ${decision.value.principal.via} (${decision.value.principal.principalId})`);
@@ -53,8 +57,8 @@ export class MqttWebSocketEndpoint {
     this.server.close();
   }
 
-  private refuse(socket: Duplex, status: 400 | 403, line: string): true {
-    this.options.log(line);
+  private refuse(socket: Duplex, status: 400 | 403, line: string, fields?: LogFields): true {
+    this.options.log(line, fields);
     const reason = status === 403 ? "Forbidden" : "Bad Request";
     socket.end(`HTTP/1.1 ${status} ${reason}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n`);
     return true;

@@ -49,6 +49,8 @@ function describeCertificate(c: CertificateRecord, registry: Registry) {
       creationDate: seconds(c.creationDate), lastModifiedDate: seconds(c.lastModifiedDate),
       customerVersion: 1, generationId: String(c.lastModifiedDate), validity: validity(c.certificatePem),
       certificateMode: "DEFAULT",
+      // Not an AWS member (SDKs and the CLI drop it): how the certificate came to be, for the console.
+      origin: c.origin ?? "registered",
     },
   };
 }

@@ -11,7 +11,8 @@ import { connectionVariables, resourceArn, type MqttAction, type ResourceScope }
 import type { Faults } from "./faults.js";
 import { clampKeepAlive, clientIdProblem, ConnectRate, LIMITS, RateWindow, topicProblem } from "./quotas.js";
 import { SessionExpiry } from "./session-expiry.js";
-import type { Authenticator, ConnectionInfo, Principal, Route } from "./types.js";
+import { listenerName, type Authenticator, type ConnectionInfo, type Principal, type Route } from "./types.js";
+import type { LogWriter } from "../log.js";
 
 interface Session {
   info: ConnectionInfo;
@@ -54,7 +55,7 @@ export interface BrokerOptions {
   scope: ResourceScope;
   faults: Faults;
   now: () => number;
-  log: (line: string) => void;
+  log: LogWriter;
   /** multiplies keep-alive timeouts (tests shorten the 1.5x wait) */
   keepAliveScale?: number;
   /** minimum ms between CONNECTs of one client id (AWS: 1000) */
@@ -231,9 +232,11 @@ export class MqttBroker {
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<"drop" | 2 | 3 | 4 | 5 | undefined> {
     const info = this.infos.get(client.conn);
     const clientId = client.id;
-    const where = info ? `${info.listener === "mqtt" ? "8883" : "443"} alpn=${info.alpn ?? "-"} sni=${info.serverName ?? "-"}` : "?";
-    const refuse = (refusal: "drop" | 2 | 3 | 4 | 5, reason: string) => {
-      this.options.log(`connect refused: client ${clientId} via ${where}: ${reason}${refusal === "drop" ? "; connection dropped" : `; CONNACK ${refusal}`}`);
+    const where = info ? `${listenerName(info.listener)} alpn=${info.alpn ?? "-"} sni=${info.serverName ?? "-"}` : "?";
+    const facts = { event: "connect", clientId, listener: info && listenerName(info.listener), alpn: info?.alpn, sni: info?.serverName, remoteAddress: info?.remoteAddress };
+    const refuse = (refusal: "drop" | 2 | 3 | 4 | 5, reason: string, decidedBy?: string) => {
+      this.options.log(`connect refused: client ${clientId} via ${where}: ${reason}${refusal === "drop" ? "; connection dropped" : `; CONNACK ${refusal}`}`,
+        { ...facts, outcome: "refused", reason, decidedBy, answer: refusal === "drop" ? "connection dropped" : `CONNACK ${refusal}` });
       return refusal;
     };
     if (!info) return refuse("drop", "unknown connection");
@@ -250,7 +253,7 @@ export class MqttBroker {
       ...principal.variables,
     };
     const verdict = this.evaluate(principal, variables, "iot:Connect", clientId);
-    if (verdict.decision !== "allow") return refuse("drop", `${principal.kind} ${short(principal.id)}: iot:Connect on ${resourceArn(this.options.scope, "iot:Connect", clientId)}: ${verdict.decision}`);
+    if (verdict.decision !== "allow") return refuse("drop", `${principal.kind} ${short(principal.id)}: iot:Connect on ${resourceArn(this.options.scope, "iot:Connect", clientId)}: ${verdict.decision}`, verdict.by);
     const session: Session = { info, principal, variables, filters: new Set(), outboundInFlight: 0, held: [], deliveringQoS: false };
     if (principal.disconnectAfterMs !== undefined) {
       session.disconnectTimer = setTimeout(() => {
@@ -262,7 +265,8 @@ export class MqttBroker {
     this.sessions.set(client, session);
     const existing = (this.aedes as unknown as { clients: Record<string, Client> }).clients[clientId];
     const takeover = existing && existing !== client ? "; takes over the older connection with this client id, which is dropped" : "";
-    this.options.log(`connect allowed: client ${clientId} via ${where}: ${principal.kind} ${short(principal.id)}${principal.thingName ? ` thing ${principal.thingName}` : ""}; iot:Connect allowed by ${verdict.by}${outcome.note ? `; ${outcome.note}` : ""}${takeover}`);
+    this.options.log(`connect allowed: client ${clientId} via ${where}: ${principal.kind} ${short(principal.id)}${principal.thingName ? ` thing ${principal.thingName}` : ""}; iot:Connect allowed by ${verdict.by}${outcome.note ? `; ${outcome.note}` : ""}${takeover}`,
+      { ...facts, outcome: "allowed", principal: `${principal.kind} ${principal.id}`, thingName: principal.thingName, decidedBy: verdict.by, note: outcome.note });
     return undefined;
   }
 
@@ -458,7 +462,7 @@ export class MqttBroker {
   }
 
   private evaluate(principal: Principal, variables: PolicyVariables, action: MqttAction, name: string): Evaluation {
-    return evaluatePolicies(principal.policies, action, resourceArn(this.options.scope, action, name), variables);
+    return evaluatePolicies(principal.policies, action, resourceArn(this.options.scope, action, name), variables, principal.policyNames);
   }
 }
 

@@ -26,13 +26,15 @@ export function certificateAuthenticator(deps: { registry: Registry; justInTime:
       return { ok: false, refuse: "drop", reason: `certificate ${id} is outside its validity period` };
     }
     const things = registry.thingsOf(record.certificateArn);
+    const policies = registry.policiesOf(record.certificateArn);
     return {
       ok: true,
       principal: {
         kind: "certificate",
         id,
         certificateId: id,
-        policies: registry.policiesOf(record.certificateArn).map((p) => p.policyDocument),
+        policies: policies.map((p) => p.policyDocument),
+        policyNames: policies.map((p) => p.policyName),
         // AWS resolves the thing from the client id: it must name a thing attached to the certificate.
         thingName: things.includes(attempt.clientId) ? attempt.clientId : undefined,
         subject: subjectFields(chain[0]),

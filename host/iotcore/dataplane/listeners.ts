@@ -8,7 +8,8 @@ import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import type { MqttBroker } from "./broker.js";
 import type { Faults } from "./faults.js";
-import type { ConnectionInfo, Route } from "./types.js";
+import { listenerName, type ConnectionInfo, type Route } from "./types.js";
+import type { LogWriter } from "../log.js";
 
 export const ALPN = { mqttCertificate: "x-amzn-mqtt-ca", mqttCustomAuth: "mqtt", httpCertificate: "x-amzn-http-ca", http: "http/1.1" } as const;
 const SUPPORTED_ALPN_443: string[] = [ALPN.mqttCertificate, ALPN.mqttCustomAuth, ALPN.httpCertificate, ALPN.http];
@@ -26,7 +27,7 @@ export interface ListenerOptions {
   defaultNames: string[];
   broker: MqttBroker;
   faults: Faults;
-  log: (line: string) => void;
+  log: LogWriter;
 }
 
 export class DataPlaneListeners {
@@ -97,7 +98,8 @@ export class DataPlaneListeners {
       SNICallback: (name, done) => {
         const context = this.contexts.get(name.toLowerCase());
         if (context) return done(null, context);
-        this.options.log(`tls refused: SNI ${name} is not a name this endpoint serves`);
+        this.options.log(`tls refused: SNI ${name} is not a name this endpoint serves`,
+          { event: "tls", outcome: "refused", listener: listenerName(listener), sni: name, reason: "SNI is not a name this endpoint serves" });
         done(new Error(`unknown server name ${name}`));
       },
       ...(listener === "https" ? { ALPNCallback: ({ protocols }: { protocols: string[] }) => protocols.find((p) => SUPPORTED_ALPN_443.includes(p)) } : {}),
@@ -106,7 +108,8 @@ export class DataPlaneListeners {
       if (this.options.faults.take("handshake")) socket.destroy();
     });
     server.on("tlsClientError", (error, socket) => {
-      this.options.log(`tls handshake failed on ${listener === "mqtt" ? "8883" : "443"} from ${socket.remoteAddress}: ${error.message}`);
+      this.options.log(`tls handshake failed on ${listenerName(listener)} from ${socket.remoteAddress}: ${error.message}`,
+        { event: "tls", outcome: "refused", listener: listenerName(listener), remoteAddress: socket.remoteAddress, reason: error.message });
     });
     server.on("secureConnection", (socket) => {
       this.sockets.add(socket);

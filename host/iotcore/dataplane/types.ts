@@ -6,8 +6,16 @@ import type { Duplex } from "node:stream";
 /** How a connection reached the broker: which listener, and which route within it. */
 export type Route = "mqtt-x509" | "mqtt-custom-auth" | "websocket";
 
+/** The "8883" or the "443" listener, or the control port's loopback WebSocket (console/). */
+export type Listener = "mqtt" | "https" | "control";
+
+/** The listener as the log names it: AWS's port numbers for the two data-plane listeners. */
+export function listenerName(listener: Listener): string {
+  return listener === "mqtt" ? "8883" : listener === "https" ? "443" : "control";
+}
+
 export interface ConnectionInfo {
-  listener: "mqtt" | "https";       // the "8883" or the "443" listener
+  listener: Listener;
   route: Route;
   alpn: string | null;
   serverName: string | null;        // SNI
@@ -29,6 +37,8 @@ export interface Principal {
   id: string;                        // certificate id, principalId, identity id...
   /** policy documents (JSON text or parsed) governing Connect/Publish/Subscribe/Receive */
   policies: readonly (string | object)[];
+  /** the policies' names where they have one (registry policies), for the log */
+  policyNames?: readonly string[];
   thingName?: string;
   certificateId?: string;
   /** certificate subject fields by template name (CommonName, Country...) */

@@ -6,7 +6,7 @@ export type Decision = "allow" | "explicit-deny" | "default-deny";
 
 export interface Evaluation {
   decision: Decision;
-  /** which statement decided, for the log: "policy <index> statement <index>" */
+  /** which statement decided, for the log: "policy <name or index> statement <index>" */
   by?: string;
 }
 
@@ -26,12 +26,14 @@ export type PolicyVariables = Record<string, string | undefined>;
  */
 export function evaluatePolicies(
   documents: readonly (string | object)[], action: string, resource: string, variables: PolicyVariables,
+  /** the documents' policy names, so `by` says "policy <name> statement <index>" */
+  names?: readonly string[],
 ): Evaluation {
   let allowedBy: string | undefined;
   for (const [p, document] of documents.entries()) {
     for (const [s, statement] of statementsOf(document).entries()) {
       if (!statementMatches(statement, action, resource, variables)) continue;
-      const by = `policy ${p} statement ${s}`;
+      const by = `policy ${names?.[p] ?? p} statement ${s}`;
       if (statement.Effect === "Deny") return { decision: "explicit-deny", by };
       if (statement.Effect === "Allow") allowedBy ??= by;
     }

@@ -61,8 +61,10 @@ export class JustInTime {
     }
     if (ca.status !== "ACTIVE") return `certificate ${id} is not registered and its CA ${ca.certificateId} is ${ca.status}`;
     if (ca.autoRegistrationStatus !== "ENABLE") return `certificate ${id} is not registered and CA ${ca.certificateId} does not allow auto-registration`;
-    const record = registry.registerCertificate({ certificatePem: derToPem(chain[0]), status: "PENDING_ACTIVATION", caCertificateId: ca.certificateId });
     const kind = ca.registrationConfig?.templateBody ? "JITP" : "JITR";
+    const record = registry.registerCertificate({
+      certificatePem: derToPem(chain[0]), status: "PENDING_ACTIVATION", caCertificateId: ca.certificateId, origin: kind === "JITP" ? "jitp" : "jitr",
+    });
     this.options.log(`${kind.toLowerCase()}: certificate ${id} auto-registered PENDING_ACTIVATION (CA ${ca.certificateId}); ${kind} runs in ${this.options.delayMs} ms`);
     this.schedule(id, () => (kind === "JITP" ? this.provision(record, ca, chain[0]) : this.announce(record)));
     return `certificate ${id} was just auto-registered PENDING_ACTIVATION; ${kind} in progress, connect again later`;

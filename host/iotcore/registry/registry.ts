@@ -25,12 +25,20 @@ export interface CaRecord {
   lastModifiedDate: number;
 }
 
+/**
+ * How a certificate came into the registry (the stand-in's own fact; AWS keeps no such field):
+ * auto-registered for JITP or JITR, registered through the API, or created with its keys.
+ */
+export type CertificateOrigin = "jitp" | "jitr" | "fleet-provisioning" | "registered" | "created";
+
 export interface CertificateRecord {
   certificateId: string;
   certificateArn: string;
   certificatePem: string;
   caCertificateId?: string;
   status: CertificateStatus;
+  /** absent in records written before it was kept: those were registered through the API */
+  origin?: CertificateOrigin;
   creationDate: number;
   lastModifiedDate: number;
 }
@@ -192,7 +200,7 @@ export class Registry {
    * Registers a device certificate; with a CA it must be issued by a registered CA.
    * Raises CertificateValidationException or ResourceAlreadyExistsException.
    */
-  registerCertificate(input: { certificatePem: string; caCertificatePem?: string; status?: CertificateStatus; caCertificateId?: string }): CertificateRecord {
+  registerCertificate(input: { certificatePem: string; caCertificatePem?: string; status?: CertificateStatus; caCertificateId?: string; origin?: CertificateOrigin }): CertificateRecord {
     const { der, cert } = parsePem(input.certificatePem, "certificate");
     let caCertificateId = input.caCertificateId;
     if (input.caCertificatePem) {
@@ -210,6 +218,7 @@ export class Registry {
       certificatePem: derToPem(der),
       caCertificateId,
       status: input.status ?? "INACTIVE",
+      origin: input.origin ?? "registered",
       creationDate: now,
       lastModifiedDate: now,
     });

@@ -1,0 +1,201 @@
+// The web console on the control port (`<controlUrl>/console/`). It is a client like any
+// other: the page signs AWS IoT control-plane calls with SigV4, reads the stand-in's decision
+// log and the broker's messages from two signed NDJSON streams, and publishes over MQTT on the
+// stand-in's SigV4 WebSocket endpoint (`/mqtt`, also served here on the loopback control
+// port because a browser cannot trust the data plane's private server CA). The only thing it
+// gets that other clients do not is its access key, handed out on loopback by `/console/session`.
+//
+// Routes (docs/console.md says how to use them without the console):
+//   GET /console/...            the page, its script and styles, and the front-end libraries
+//                               copied from node_modules (no CDN, no build step)
+//   GET /console/session        loopback only: the console's access key, region and URLs
+//   GET /console/api/log        SigV4 (service iot): NDJSON, the recent log events then live ones
+//   GET /console/api/messages?filter=F   SigV4 (service iot): NDJSON, each message on topics
+//                               matching F (iot:Subscribe and iot:Receive checked against the
+//                               key's IoT policy), with the publisher's client id
+//   GET /mqtt (WebSocket)       MQTT over WebSocket, SigV4 presigned (service iotdevicegateway)
+
+import { readFileSync } from "node:fs";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { createRequire } from "node:module";
+import type { Duplex } from "node:stream";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { IamCredentials } from "../auth/iam-credentials.js";
+import type { MessageListener } from "../dataplane/broker.js";
+import { topicProblem } from "../dataplane/quotas.js";
+import type { ConnectionInfo } from "../dataplane/types.js";
+import type { LogEvent } from "../log.js";
+import { evaluatePolicies } from "../policy/evaluate.js";
+import { resourceArn, type ResourceScope } from "../policy/resources.js";
+import { topicMatches } from "../rules/sql.js";
+import { verifyAuthorizationHeader } from "../sigv4/sigv4.js";
+import { consoleCredentials } from "./credentials.js";
+
+export interface ConsoleOptions {
+  scope: ResourceScope;
+  credentials: IamCredentials;
+  now(): number;
+  log: { subscribe(listener: (event: LogEvent) => void): () => void; recent(): LogEvent[] };
+  onMessage(listener: MessageListener): () => void;
+  /** the SigV4 WebSocket endpoint's upgrade handler (auth/websocket-endpoint.ts) */
+  upgradeMqtt(request: IncomingMessage, socket: Duplex, head: Buffer, info: ConnectionInfo): boolean;
+}
+
+export interface ConsoleRoutes {
+  /** Serves the request if it is the console's; false otherwise. */
+  handle(request: IncomingMessage, response: ServerResponse): boolean;
+  /** Serves a WebSocket upgrade on the control port (`/mqtt`); false otherwise. */
+  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Ends the open streams (the stand-in is closing). */
+  close(): void;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const require = createRequire(import.meta.url);
+
+const JS = "text/javascript; charset=utf-8";
+const packageDir = (name: string, entryToRoot: string) => join(dirname(require.resolve(name)), entryToRoot);
+
+/** URL path under /console/ to the file served (resolved at first request) and its type. */
+const FILES: Record<string, { path: () => string; type: string }> = {
+  "": { path: () => join(here, "web/index.html"), type: "text/html; charset=utf-8" },
+  "app.js": { path: () => join(here, "web/app.js"), type: JS },
+  "style.css": { path: () => join(here, "web/style.css"), type: "text/css; charset=utf-8" },
+  // preact and its hooks with htm's tagged templates, as one ES module (htm resolves to dist/htm.js)
+  "vendor/preact-htm.js": { path: () => join(packageDir("htm", ".."), "preact/standalone.module.js"), type: JS },
+  // aws4fetch resolves to dist/aws4fetch.cjs.js; the ES module sits beside it
+  "vendor/aws4fetch.js": { path: () => join(packageDir("aws4fetch", "."), "aws4fetch.esm.mjs"), type: JS },
+  "vendor/mqtt.js": { path: () => require.resolve("mqtt/dist/mqtt.esm"), type: JS },
+};
+
+export function consoleRoutes(options: ConsoleOptions): ConsoleRoutes {
+  const streams = new Set<ServerResponse>();
+  const files = new Map<string, Buffer>();
+  const file = (name: string) => {
+    let body = files.get(name);
+    if (!body) files.set(name, (body = readFileSync(FILES[name].path())));
+    return body;
+  };
+
+  const session = (request: IncomingMessage, response: ServerResponse) => {
+    const problem = notFromLoopback(request);
+    if (problem) return answer(response, 403, { message: problem });
+    const key = consoleCredentials(options.credentials);
+    const host = String(request.headers.host);
+    answer(response, 200, { ...key, region: options.scope.region, controlUrl: `http://${host}`, mqttUrl: `ws://${host}/mqtt` });
+  };
+
+  const authenticate = (request: IncomingMessage, url: URL): { accessKeyId: string } | { message: string } => {
+    const verdict = verifyAuthorizationHeader(
+      { method: request.method ?? "GET", rawPath: (request.url ?? "/").split("?")[0], query: [...url.searchParams], headers: request.headers, body: "" },
+      (id) => options.credentials.lookup(id)?.secretAccessKey, options.now());
+    if (!verdict.ok) return { message: `${verdict.reason}: sign the request with SigV4 (service iot) using a key this stand-in knows` };
+    if (verdict.region !== options.scope.region || verdict.service !== "iot") {
+      return { message: `Credential should be scoped to region '${options.scope.region}' and service 'iot', not '${verdict.region}'/'${verdict.service}'` };
+    }
+    return { accessKeyId: verdict.accessKeyId };
+  };
+
+  const openStream = (response: ServerResponse) => {
+    response.writeHead(200, { "content-type": "application/x-ndjson; charset=utf-8", "cache-control": "no-store", "x-content-type-options": "nosniff" });
+    response.flushHeaders();
+    streams.add(response);
+    const write = (value: unknown) => void response.write(`${JSON.stringify(value)}\n`);
+    return { write, closed: new Promise<void>((resolve) => response.once("close", () => { streams.delete(response); resolve(); })) };
+  };
+
+  const logStream = (response: ServerResponse) => {
+    const { write, closed } = openStream(response);
+    for (const event of options.log.recent()) write(event);
+    const stop = options.log.subscribe(write);
+    void closed.then(stop);
+  };
+
+  const messageStream = (response: ServerResponse, url: URL, accessKeyId: string) => {
+    const filter = url.searchParams.get("filter") ?? "";
+    const problem = topicProblem(filter, "subscribe");
+    if (problem) return answer(response, 400, { message: `filter '${filter}': ${problem}` });
+    const policies = options.credentials.lookup(accessKeyId)?.policyDocuments ?? [];
+    const decide = (action: "iot:Subscribe" | "iot:Receive", name: string) =>
+      evaluatePolicies(policies, action, resourceArn(options.scope, action, name), {});
+    const subscribe = decide("iot:Subscribe", filter);
+    if (subscribe.decision !== "allow") return answer(response, 403, { message: `iot:Subscribe on ${filter}: ${subscribe.decision} by the key's IoT policy` });
+    const { write, closed } = openStream(response);
+    write({ subscribed: filter });
+    const stop = options.onMessage(({ topic, payload, qos, clientId }) => {
+      if (topic.startsWith("$SYS/") || !topicMatches(filter, topic) || decide("iot:Receive", topic).decision !== "allow") return;
+      write({ time: options.now(), topic, clientId: clientId ?? null, qos, size: payload.length, payload: payload.toString("base64") });
+    });
+    void closed.then(stop);
+  };
+
+  return {
+    handle(request, response) {
+      const url = new URL(request.url ?? "/", "http://control");
+      if (url.pathname === "/console") return redirect(response, "/console/");
+      if (!url.pathname.startsWith("/console/")) return false;
+      const name = url.pathname.slice("/console/".length);
+      if (request.method !== "GET") return answer(response, 405, { message: `${request.method} is not served on ${url.pathname}: the console's routes are GET` });
+      if (name === "session") return session(request, response), true;
+      if (name === "api/log" || name === "api/messages") {
+        const caller = authenticate(request, url);
+        if ("message" in caller) return answer(response, 403, caller);
+        if (name === "api/log") logStream(response);
+        else messageStream(response, url, caller.accessKeyId);
+        return true;
+      }
+      if (!Object.hasOwn(FILES, name)) return answer(response, 404, { message: `no console file ${url.pathname}` });
+      const body = file(name);
+      response.writeHead(200, { "content-type": FILES[name].type, "content-length": body.length, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
+      response.end(body);
+      return true;
+    },
+
+    upgrade(request, socket, head) {
+      if ((request.url ?? "").split("?")[0] !== "/mqtt") return false;
+      // Only presigned URLs: the control port has no custom-authorizer route.
+      if (!/[?&]X-Amz-Algorithm=/.test(request.url ?? "")) {
+        socket.end("HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+        return true;
+      }
+      return options.upgradeMqtt(request, socket, head, {
+        listener: "control", route: "websocket", alpn: null, serverName: null, peerCertificateChain: [],
+        remoteAddress: request.socket.remoteAddress, stream: socket,
+      });
+    },
+
+    close() {
+      for (const response of streams) response.destroy();
+      streams.clear();
+    },
+  };
+}
+
+const LOOPBACK_ADDRESS = /^(127\.|::1$|::ffff:127\.)/;
+const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|\[::1\]|localhost)(:\d+)?$/i;
+
+/**
+ * Why the key may not be handed out, or undefined: the caller must be on this machine, name
+ * a loopback host (no DNS rebinding) and not be another site's page.
+ */
+function notFromLoopback(request: IncomingMessage): string | undefined {
+  if (!LOOPBACK_ADDRESS.test(request.socket.remoteAddress ?? "")) return "the console session is given on loopback only: open the console on this machine";
+  if (!LOOPBACK_HOST.test(String(request.headers.host ?? ""))) return "the console session needs a loopback Host (127.0.0.1, [::1] or localhost)";
+  const site = request.headers["sec-fetch-site"];
+  if (site !== undefined && site !== "same-origin" && site !== "none") return "the console session is not given to other sites' pages";
+  return undefined;
+}
+
+function answer(response: ServerResponse, status: number, body: unknown): true {
+  const text = JSON.stringify(body);
+  response.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text), "cache-control": "no-store" });
+  response.end(text);
+  return true;
+}
+
+function redirect(response: ServerResponse, location: string): true {
+  response.writeHead(308, { location, "content-length": 0 });
+  response.end();
+  return true;
+}
