@@ -20,6 +20,16 @@ export default tseslint.config(
     rules: { "no-var": "off" },
   },
   {
+    // The stand-in's web console runs in a browser.
+    files: ["host/iotcore/console/web/**/*.js"],
+    languageOptions: {
+      globals: Object.fromEntries([
+        "window", "document", "location", "addEventListener", "removeEventListener", "fetch", "crypto", "atob",
+        "AbortController", "FormData", "TextEncoder", "TextDecoder", "TextDecoderStream", "URL",
+      ].map((name) => [name, "readonly"])),
+    },
+  },
+  {
     // Lambda-style functions the IoT Core stand-in runs under Node.
     files: ["**/*.mjs"],
     languageOptions: { globals: { console: "readonly", process: "readonly", Buffer: "readonly" } },

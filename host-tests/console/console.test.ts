@@ -85,6 +85,15 @@ describe("web console (chromium)", function () {
     assert.match(await certificates.innerText(), /JITP/);
     assert.match(await page.locator("main").innerText(), /country/, "the template's attributes are shown");
     await shoot("thing");
+    await certificates.getByRole("link").first().click();
+    await page.getByRole("heading", { name: /^Certificate / }).waitFor();
+    const facts = page.locator("dl.facts");
+    await facts.waitFor();
+    const text = await facts.innerText();
+    assert.match(text, /Origin\s*JITP/);
+    assert.match(text, /Things\s*console-device/);
+    assert.match(text, /Issuer CA\s*[0-9a-f]{64}/);
+    await shoot("certificate");
   });
 
   it("shows the device's telemetry arriving live in the MQTT test client, with topic, client id, QoS and size", async () => {

@@ -43,8 +43,9 @@ describe("npm run iotcore (command line)", () => {
     const state = mkdtempSync(join(tmpdir(), "iotcore-cli-"));
     try {
       const run = await iotcore(["--state", state, "--mqtt-port", "0", "--https-port", "0", "--control-port", "0"]);
-      const ready = JSON.parse(run.stdout.split("\n")[0]!) as { endpoint: string; ports: { mqtt: number; https: number; control: number }; serverCaFile: string };
+      const ready = JSON.parse(run.stdout.split("\n")[0]!) as { endpoint: string; ports: { mqtt: number; https: number; control: number }; serverCaFile: string; controlUrl: string; consoleUrl: string };
       assert.match(ready.endpoint, /^[a-z0-9]+-ats\.iot\.us-east-1\.amazonaws\.com$/);
+      assert.equal(ready.consoleUrl, `${ready.controlUrl}/console/`);
       for (const port of Object.values(ready.ports)) assert.ok(port > 0 && port < 65536, `port ${port}`);
       assert.equal(ready.serverCaFile, `${state}/server/root-ca.pem`);
     } finally {

@@ -32,6 +32,7 @@ interface Options {
   messages: number;
   json: boolean;
   state: string;
+  console: boolean;
 }
 
 const COMMAND = {
@@ -44,6 +45,7 @@ const COMMAND = {
     messages: { value: "N", help: "exit 0 after N acknowledged telemetry messages (default 5)" },
     json: { kind: "flag", help: "the last line of stdout is a JSON summary" },
     state: { value: "DIR", help: "where credentials and stand-in state live (default .state/demo)" },
+    console: { kind: "flag", help: "print the stand-in's web console URL and keep the stand-in running after the demo (Ctrl-C stops it)" },
   },
 } satisfies CommandSpec;
 
@@ -66,6 +68,7 @@ function parseOptions(argv: string[]): Options | undefined {
     messages: wholeNumber("messages", values.messages ?? "5", 1, 100_000),
     json: values.json === true,
     state: values.state ?? join(".state", "demo"),
+    console: values.console === true,
   };
 }
 
@@ -80,6 +83,7 @@ async function main(): Promise<number> {
   say(`== local AWS IoT Core stand-in (state in ${options.state})`);
   const core = await startStandIn(options.state, say);
   say(`   endpoint ${core.endpoint}: mqtt 127.0.0.1:${core.ports.mqtt}, https 127.0.0.1:${core.ports.https}, control ${core.controlUrl}`);
+  if (options.console) say(`   console ${core.consoleUrl}`);
 
   const seen = new Set<number>();
   let duplicates = 0;
@@ -102,7 +106,7 @@ async function main(): Promise<number> {
 
   say(`== device ${setup.thingName} (engine ${options.engine})`);
   const result = await runDevice(options, setup, say);
-  await core.close();
+  if (!options.console) await core.close();
 
   const ackedSeqs = result.ackedSeqs;
   const lost = [...ackedSeqs].filter((seq) => !seen.has(seq)).length;
@@ -125,8 +129,19 @@ async function main(): Promise<number> {
   };
   say(`== ${summary.ok ? "done" : "FAILED"}: ${summary.acked} telemetry messages acknowledged, ${lost} lost, ${summary.connectAttempts} connection attempts, first after ${summary.firstTelemetryMs ?? "-"} ms, status ${summary.status}${summary.code ? ` (${summary.code})` : ""}`);
   if (!summary.ok && result.status.message) say(`   ${result.status.message}`);
+  if (options.console) say(`== the stand-in keeps running: console ${core.consoleUrl} (Ctrl-C stops it)`);
   if (options.json) console.log(JSON.stringify(summary));
+  if (options.console) await untilStopped(() => core.close());
   return summary.ok ? 0 : 1;
+}
+
+/** Resolves after SIGINT or SIGTERM, once `close` has finished. */
+function untilStopped(close: () => Promise<void>): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = () => void close().finally(resolve);
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
 }
 
 /** The stand-in on ephemeral loopback ports with its state under `stateDir`; throws CliError naming what is wrong with the folder. */

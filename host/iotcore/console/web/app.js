@@ -126,7 +126,26 @@ function Thing({ name }) {
     <p class="note">The Device Shadow service is not served by this stand-in yet.</p>`}<//>`;
 }
 
-function Certificates({ id }) {
+function Certificate({ id }) {
+  const state = useLoad(async () => {
+    const c = await describeCertificate(id);
+    const { things } = await call("/principals/things", { headers: { "x-amzn-principal": c.certificateArn } });
+    const { policies } = await call(`/attached-policies/${enc(c.certificateArn)}`, { method: "POST" });
+    return { c, things, policies };
+  }, [id]);
+  return html`<h2>Certificate ${shortId(id)}</h2><p><a href="#certificates">All certificates</a></p><${Loading} state=${state}>${({ c, things, policies }) => html`
+    <dl class="facts">
+      <dt>Id</dt><dd class="mono">${c.certificateId}</dd><dt>ARN</dt><dd class="mono">${c.certificateArn}</dd>
+      <dt>Status</dt><dd><${Status} value=${c.status} /></dd><dt>Origin</dt><dd><${Origin} cert=${c} /></dd>
+      <dt>Issuer CA</dt><dd class="mono">${c.caCertificateId ?? "none (registered without a CA)"}</dd>
+      <dt>Valid</dt><dd>${when(c.validity?.notBefore)} to ${when(c.validity?.notAfter)}</dd>
+      <dt>Created</dt><dd>${when(c.creationDate)}</dd>
+      <dt>Things</dt><dd>${things.length === 0 ? "none" : things.map((t, i) => html`${i ? ", " : ""}<a href="#things/${enc(t)}">${t}</a>`)}</dd>
+      <dt>Policies</dt><dd>${policies.length === 0 ? "none" : policies.map((p) => p.policyName).join(", ")}</dd>
+    </dl>`}<//>`;
+}
+
+function Certificates() {
   const state = useLoad(async () => {
     const { certificates } = await call("/certificates");
     return Promise.all(certificates.map(async (c) => {
@@ -137,7 +156,7 @@ function Certificates({ id }) {
   }, []);
   return html`<h2>Certificates</h2><${Loading} state=${state}>${(certs) => html`<${Table} caption="Certificates" empty="No certificates yet."
     head=${["Certificate", "Status", "Origin", "Issuer CA", "Things", "Created"]}
-    rows=${certs.map((c) => [html`<${Id} id=${c.certificateId} />`, html`<${Status} value=${c.status} />`, html`<${Origin} cert=${c} />`, html`<${Id} id=${c.caCertificateId} />`,
+    rows=${certs.map((c) => [html`<a class="mono" href="#certificates/${c.certificateId}" title=${c.certificateId}>${shortId(c.certificateId)}</a>`, html`<${Status} value=${c.status} />`, html`<${Origin} cert=${c} />`, html`<${Id} id=${c.caCertificateId} />`,
       c.things.map((t, i) => html`${i ? ", " : ""}<a href="#things/${enc(t)}">${t}</a>`), when(c.creationDate)])} />`}<//>`;
 }
 
@@ -341,7 +360,8 @@ function App() {
   const title = SECTIONS.find(([id]) => id === section)?.[1] ?? "Things";
   useEffect(() => { document.title = `${title} · IoT Core stand-in console`; }, [title]);
   const page = section === "things" && arg ? html`<${Thing} name=${arg} />`
-    : section === "certificates" ? html`<${Certificates} id=${arg} />`
+    : section === "certificates" && arg ? html`<${Certificate} id=${arg} />`
+    : section === "certificates" ? html`<${Certificates} />`
     : section === "cas" ? html`<${Cas} />` : section === "policies" ? html`<${Policies} />`
     : section === "authorizers" ? html`<${Authorizers} />` : section === "domains" ? html`<${Domains} />`
     : section === "log" ? html`<${ConnectionLog} />` : section === "mqtt" ? html`<${MqttClient} />` : html`<${Things} />`;
