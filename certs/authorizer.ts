@@ -1,4 +1,4 @@
-// Custom-authorizer token signing (seed 001): the device sends a token and its base64
+// Custom-authorizer token signing (docs/aws-iot-core.md#custom-authentication): the device sends a token and its base64
 // RSA-SHA256 signature; AWS IoT verifies it with the public key registered on the authorizer.
 
 import { createSign } from "node:crypto";

@@ -185,7 +185,7 @@ export interface DeviceOptions extends Common, Omit<Subject, "commonName"> {
 
 const THING_NAME = /^[a-zA-Z0-9:_-]{1,128}$/;
 
-/** Device key (RSA-2048) and certificate with CommonName = thing name, plus the chain file. Throws CertsError on a bad name or key type. */
+/** Device key (RSA-2048: Moddable's TLS takes only RSA PKCS#8 client keys, docs/moddable.md) and certificate with CommonName = thing name, plus the chain file. Throws CertsError on a bad name or key type. */
 export async function createDeviceCommand(options: DeviceOptions): Promise<Issued> {
   const log = options.log ?? (() => {});
   if (options.keyType && !/^rsa(-?2048)?$/i.test(options.keyType)) {

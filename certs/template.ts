@@ -1,4 +1,4 @@
-// The JITP provisioning template (seed 004's shape): a thing named after the certificate's
+// The JITP provisioning template (docs/aws-iot-core.md#just-in-time-provisioning-jitp): a thing named after the certificate's
 // CommonName, the certificate made ACTIVE, and a least-privilege policy keyed on
 // `${iot:Connection.Thing.ThingName}` (its own topics and its own shadows). Parameters come
 // only from the certificate subject.

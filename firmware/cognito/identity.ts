@@ -1,5 +1,5 @@
 // Temporary AWS credentials from a Cognito identity pool (unauthenticated identities), as
-// seed 003 gets them with boto3: GetId once per pool (the identity id is kept in storage so
+// docs/aws-iot-core.md#sigv4-over-websocket says: GetId once per pool (the identity id is kept in storage so
 // the device keeps its identity across reboots), then GetCredentialsForIdentity whenever the
 // credentials in hand are missing or within five minutes of expiring.
 

@@ -29,7 +29,7 @@ export const PARTITION_NAME = "devcerts";
 export const RESOURCE_NAME = "devcreds.bin";
 /** Preference (NVS) layout: `<prefix>.n` holds the part count, `<prefix>.<i>` each part. */
 export const PREFERENCE_PREFIX = "creds";
-/** ESP32 NVS limits for one entry. */
+/** ESP32 NVS limits for one entry (docs/moddable.md#storage). */
 export const NVS_MAX_KEY = 15;
 export const NVS_MAX_VALUE = 4000;
 

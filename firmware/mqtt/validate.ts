@@ -1,4 +1,4 @@
-// The limits AWS IoT Core enforces on a device (PLATFORM-NOTES "Quotas"), checked before
+// The limits AWS IoT Core enforces on a device (docs/aws-iot-core.md#quotas), checked before
 // anything reaches the wire: AWS answers a violation by dropping the connection, which a
 // device cannot tell apart from a network fault.
 

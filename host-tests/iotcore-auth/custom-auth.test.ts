@@ -102,7 +102,7 @@ describe("running custom authorizers for a connection", () => {
   before(async () => {
     stateDir = mkdtempSync(join(tmpdir(), "iotcore-custom-auth-"));
     mkdirSync(join(stateDir, "functions"));
-    for (const name of ["IoTCustomAuthorizer.mjs", "custom_auth_websocket_2021_08_21.mjs"]) {
+    for (const name of ["IoTCustomAuthorizer.mjs", "websocket_token_authorizer.mjs"]) {
       copyFileSync(new URL(name, FUNCTIONS), join(stateDir, "functions", name));
     }
     writeFileSync(join(stateDir, "functions", "record.mjs"), `export const handler = async (event) => ({ isAuthenticated: true, principalId: "rec", policyDocuments: [JSON.stringify({ Statement: [], event })], disconnectAfterInSeconds: 300, refreshAfterInSeconds: 300 });`);
@@ -117,7 +117,7 @@ describe("running custom authorizers for a connection", () => {
     });
     auth = new ConnectionAuth({ region: REGION, authorizers, domains, credentials: new IamCredentials(new Collection(dir, "iam"), () => 0), nowMs: () => 0, lifetimeScale: 0.001 });
     ops = authorizers.operations();
-    await ops.CreateAuthorizer!({ authorizerName: "custom_auth_websocket_2021_08_21", authorizerFunctionArn: functions.arn("custom_auth_websocket_2021_08_21"), tokenKeyName: "my-token", tokenSigningPublicKeys: { "device-001": keys.publicKey } });
+    await ops.CreateAuthorizer!({ authorizerName: "websocket_token_authorizer", authorizerFunctionArn: functions.arn("websocket_token_authorizer"), tokenKeyName: "my-token", tokenSigningPublicKeys: { "device-001": keys.publicKey } });
     await ops.CreateAuthorizer!({ authorizerName: "test", authorizerFunctionArn: functions.arn("IoTCustomAuthorizer"), signingDisabled: true });
     await ops.CreateAuthorizer!({ authorizerName: "recorder", authorizerFunctionArn: functions.arn("record"), signingDisabled: true, tokenKeyName: "tok" });
   });
@@ -128,9 +128,9 @@ describe("running custom authorizers for a connection", () => {
 
   const attempt = (username: string, extra: object = {}) => ({ clientId: "client_id", username, connectionId: "c1", serverName: "x-ats.iot.ap-northeast-1.amazonaws.com", ...extra });
 
-  it("runs seed 001's function with signatureVerified true when the token signature verifies", async () => {
+  it("runs the WebSocket walkthrough's function with signatureVerified true when the token signature verifies", async () => {
     const sig = encodeURIComponent(tokenSignature("sample-token"));
-    const result = await auth.authenticateCustom(attempt(`?x-amz-customauthorizer-name=custom_auth_websocket_2021_08_21&x-amz-customauthorizer-signature=${sig}&my-token=sample-token`));
+    const result = await auth.authenticateCustom(attempt(`?x-amz-customauthorizer-name=websocket_token_authorizer&x-amz-customauthorizer-signature=${sig}&my-token=sample-token`));
     assert.equal(result.ok, true, JSON.stringify(result));
     assert.equal(result.ok && result.value.principalId, "CustomAuthId");
     assert.match(result.ok ? result.value.policyDocuments[0]! : "", /topicfilter\/my-topic/);
@@ -140,10 +140,10 @@ describe("running custom authorizers for a connection", () => {
   it("refuses a wrong token or a signature made with another key before running the function", async () => {
     const other = generateKeyPairSync("rsa", { modulusLength: 2048, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } }).privateKey;
     for (const [token, sig] of [["other-token", tokenSignature("sample-token")], ["sample-token", tokenSignature("sample-token", other)]]) {
-      const result = await auth.authenticateCustom(attempt(`?x-amz-customauthorizer-name=custom_auth_websocket_2021_08_21&x-amz-customauthorizer-signature=${encodeURIComponent(sig!)}&my-token=${token}`));
+      const result = await auth.authenticateCustom(attempt(`?x-amz-customauthorizer-name=websocket_token_authorizer&x-amz-customauthorizer-signature=${encodeURIComponent(sig!)}&my-token=${token}`));
       assert.equal(!result.ok && result.failure.code, "authorizer-signature-invalid");
     }
-    const missing = await auth.authenticateCustom(attempt("?x-amz-customauthorizer-name=custom_auth_websocket_2021_08_21&my-token=sample-token"));
+    const missing = await auth.authenticateCustom(attempt("?x-amz-customauthorizer-name=websocket_token_authorizer&my-token=sample-token"));
     assert.equal(!missing.ok && missing.failure.code, "authorizer-token-missing");
   });
 
@@ -158,7 +158,7 @@ describe("running custom authorizers for a connection", () => {
     });
   });
 
-  it("sends headers and query string over WebSocket as seed 001 shows", async () => {
+  it("sends headers and query string over WebSocket as the custom-auth walkthrough shows", async () => {
     const upgrade = { method: "GET", url: "/mqtt?x=1", headers: { "x-amz-customauthorizer-name": "recorder", tok: "wsToken", "sec-websocket-protocol": "mqtt" } };
     const result = await auth.authenticateCustom({ clientId: "client_id", connectionId: "c2", upgrade });
     const event = JSON.parse(result.ok ? result.value.policyDocuments[0]! : "{}").event;
@@ -175,7 +175,7 @@ describe("running custom authorizers for a connection", () => {
     assert.equal(!none.ok && none.failure.code, "authorizer-missing");
   });
 
-  it("answers test-invoke-authorizer with seed 000's function, as its walkthrough does", async () => {
+  it("answers test-invoke-authorizer with the custom-domain walkthrough's function, as that walkthrough does", async () => {
     const answer = await ops.TestInvokeAuthorizer!({ authorizerName: "test", httpContext: {} }) as { isAuthenticated: boolean; principalId: string; disconnectAfterInSeconds: number; policyDocuments: string[] };
     assert.equal(answer.isAuthenticated, true);
     assert.equal(answer.principalId, "anonymous");
@@ -188,9 +188,9 @@ describe("running custom authorizers for a connection", () => {
     await assert.rejects(ops.CreateAuthorizer!({ authorizerName: "nokeys", authorizerFunctionArn: functions.arn("x") }), (e: AwsError) => e.code === "InvalidRequestException");
     const small = generateKeyPairSync("rsa", { modulusLength: 1024, publicKeyEncoding: { type: "spki", format: "pem" }, privateKeyEncoding: { type: "pkcs8", format: "pem" } }).publicKey;
     await assert.rejects(ops.CreateAuthorizer!({ authorizerName: "small", authorizerFunctionArn: functions.arn("x"), tokenKeyName: "t", tokenSigningPublicKeys: { k: small } }), /at least 2048/);
-    const described = await ops.DescribeAuthorizer!({ authorizerName: "custom_auth_websocket_2021_08_21" }) as { authorizerDescription: { tokenKeyName: string; authorizerArn: string } };
+    const described = await ops.DescribeAuthorizer!({ authorizerName: "websocket_token_authorizer" }) as { authorizerDescription: { tokenKeyName: string; authorizerArn: string } };
     assert.equal(described.authorizerDescription.tokenKeyName, "my-token");
-    assert.equal(described.authorizerDescription.authorizerArn, `arn:aws:iot:${REGION}:${ACCOUNT}:authorizer/custom_auth_websocket_2021_08_21`);
+    assert.equal(described.authorizerDescription.authorizerArn, `arn:aws:iot:${REGION}:${ACCOUNT}:authorizer/websocket_token_authorizer`);
   });
 
   it("refuses an INACTIVE authorizer until it is activated again", async () => {

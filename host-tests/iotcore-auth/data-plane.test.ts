@@ -12,7 +12,8 @@ import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { IotCore } from "../../host/iotcore/index.js";
 import { closed, endClient, run, startCore, tempDir } from "../iotcore/helpers.js";
 
-// Seed 001 runs in ap-northeast-1; its policy names that region.
+// The WebSocket custom-auth walkthrough (docs/aws-iot-core.md) runs in ap-northeast-1; its policy
+// names that region.
 const REGION = "ap-northeast-1";
 const CUSTOM_DOMAIN = "iot.oxoxo.me";
 const TOPIC_POLICY = (topic: string) => JSON.stringify({
@@ -99,7 +100,7 @@ describe("connections without a client certificate (custom auth, SigV4 WebSocket
 
   before(async () => {
     mkdirSync(join(dir.path, "functions"), { recursive: true });
-    for (const name of ["IoTCustomAuthorizer.mjs", "custom_auth_websocket_2021_08_21.mjs"]) {
+    for (const name of ["IoTCustomAuthorizer.mjs", "websocket_token_authorizer.mjs"]) {
       copyFileSync(new URL(`./functions/${name}`, import.meta.url), join(dir.path, "functions", name));
     }
     writeFileSync(join(dir.path, "functions", "short_lived.mjs"), `export const handler = async () => ({ isAuthenticated: true, principalId: "short", disconnectAfterInSeconds: 300, refreshAfterInSeconds: 300, policyDocuments: [${JSON.stringify(TOPIC_POLICY("t"))}] });`);
@@ -107,7 +108,7 @@ describe("connections without a client certificate (custom auth, SigV4 WebSocket
     writeFileSync(caFile(), core.serverCaPem);
     iot = new IoTClient({ region: REGION, endpoint: core.controlUrl, credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "secret" } });
     const fn = (name: string) => `arn:aws:lambda:${REGION}:${core.accountId}:function:${name}`;
-    await iot.send(new CreateAuthorizerCommand({ authorizerName: "custom_auth_websocket_2021_08_21", authorizerFunctionArn: fn("custom_auth_websocket_2021_08_21"), tokenKeyName: "my-token", tokenSigningPublicKeys: { "device-001": keys.publicKey }, status: "ACTIVE" }));
+    await iot.send(new CreateAuthorizerCommand({ authorizerName: "websocket_token_authorizer", authorizerFunctionArn: fn("websocket_token_authorizer"), tokenKeyName: "my-token", tokenSigningPublicKeys: { "device-001": keys.publicKey }, status: "ACTIVE" }));
     await iot.send(new CreateAuthorizerCommand({ authorizerName: "test", authorizerFunctionArn: fn("IoTCustomAuthorizer"), signingDisabled: true, status: "ACTIVE" }));
     await iot.send(new CreateAuthorizerCommand({ authorizerName: "short", authorizerFunctionArn: fn("short_lived"), signingDisabled: true, status: "ACTIVE" }));
   });
@@ -122,7 +123,7 @@ describe("connections without a client certificate (custom auth, SigV4 WebSocket
   });
 
   const signedUsername = (token: string, sig = signature("sample-token")) =>
-    `?x-amz-customauthorizer-name=custom_auth_websocket_2021_08_21&x-amz-customauthorizer-signature=${encodeURIComponent(sig)}&my-token=${token}&SDK=Test&Platform=linux`;
+    `?x-amz-customauthorizer-name=websocket_token_authorizer&x-amz-customauthorizer-signature=${encodeURIComponent(sig)}&my-token=${token}&SDK=Test&Platform=linux`;
   const mosquittoPub = (username: string, topic: string) => run("mosquitto_pub", [
     "-h", "localhost", "-p", String(core.ports.https), "--cafile", caFile(), "--tls-alpn", "mqtt", "-V", "mqttv311",
     "-i", "client_id", "-u", username, "-t", topic, "-m", "hello", "-q", "1",
@@ -141,8 +142,8 @@ describe("connections without a client certificate (custom auth, SigV4 WebSocket
     assert.ok(core.lines.some((l) => l.includes("authorizer-signature-invalid")));
   });
 
-  it("runs seed 001 over WebSocket with custom-auth headers: subscribe and publish my-topic, as written", async () => {
-    const c = await ws("", { headers: { "x-amz-customauthorizer-name": "custom_auth_websocket_2021_08_21", "x-amz-customauthorizer-signature": signature("sample-token"), "my-token": "sample-token" } });
+  it("runs the WebSocket custom-auth walkthrough with its headers: subscribe and publish my-topic, as written", async () => {
+    const c = await ws("", { headers: { "x-amz-customauthorizer-name": "websocket_token_authorizer", "x-amz-customauthorizer-signature": signature("sample-token"), "my-token": "sample-token" } });
     assert.equal(c.connected, true, core.lines.join("\n"));
     const received: string[] = [];
     c.client.on("message", (_topic, payload) => received.push(payload.toString()));
@@ -158,13 +159,13 @@ describe("connections without a client certificate (custom auth, SigV4 WebSocket
   });
 
   it("applies the function's policies: a denied subscription gets 0x80 and a denied publish closes the connection", async () => {
-    const c = await ws("", { headers: { "x-amz-customauthorizer-name": "custom_auth_websocket_2021_08_21", "x-amz-customauthorizer-signature": signature("sample-token"), "my-token": "sample-token" } });
+    const c = await ws("", { headers: { "x-amz-customauthorizer-name": "websocket_token_authorizer", "x-amz-customauthorizer-signature": signature("sample-token"), "my-token": "sample-token" } });
     assert.equal(c.connected, true);
     assert.equal(await subscribe(c.client, "other-topic"), 128);
     c.client.publish("other-topic", "x", { qos: 1 });
     assert.equal(await closed(c.client), true);
-    const other = await ws("", { clientId: "another_id", headers: { "x-amz-customauthorizer-name": "custom_auth_websocket_2021_08_21", "x-amz-customauthorizer-signature": signature("sample-token"), "my-token": "sample-token" } });
-    assert.equal(other.connected, false, "seed 001's policy allows only client_id to connect");
+    const other = await ws("", { clientId: "another_id", headers: { "x-amz-customauthorizer-name": "websocket_token_authorizer", "x-amz-customauthorizer-signature": signature("sample-token"), "my-token": "sample-token" } });
+    assert.equal(other.connected, false, "the walkthrough's policy allows only client_id to connect");
   });
 
   it("takes the custom-auth values from the WebSocket query string too", async () => {
@@ -250,13 +251,13 @@ describe("connections without a client certificate (custom auth, SigV4 WebSocket
     });
   });
 
-  describe("domain configuration with a default authorizer (seed 000)", () => {
+  describe("domain configuration with a default authorizer (the custom-domain walkthrough)", () => {
     before(async () => {
       await iot.send(new CreateDomainConfigurationCommand({ domainConfigurationName: "myDomainConfigurationName", serviceType: "DATA", domainName: CUSTOM_DOMAIN }));
       await iot.send(new UpdateDomainConfigurationCommand({ domainConfigurationName: "myDomainConfigurationName", authorizerConfig: { defaultAuthorizerName: "test", allowAuthorizerOverride: true } }));
     });
 
-    it("answers test-invoke-authorizer --http-context '{}' with seed 000's function", async () => {
+    it("answers test-invoke-authorizer --http-context '{}' with the custom-domain walkthrough's function", async () => {
       const answer = await iot.send(new TestInvokeAuthorizerCommand({ authorizerName: "test", httpContext: {} }));
       assert.equal(answer.isAuthenticated, true);
       assert.equal(answer.principalId, "anonymous");

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { matchesConditions, parseSql, topicMatches } from "../../host/iotcore/rules/sql.js";
 
 describe("topic rule SQL subset", () => {
-  it("parses seed 002's statement across lines with a double-quoted value", () => {
+  it("parses the JITR walkthrough's statement across lines with a double-quoted value", () => {
     const parsed = parseSql(`SELECT *\nFROM '$aws/events/certificates/registered/abc123'\nWHERE certificateStatus = "PENDING_ACTIVATION"`);
     assert.deepEqual(parsed, { ok: true, value: { topicFilter: "$aws/events/certificates/registered/abc123", conditions: [{ path: ["certificateStatus"], equal: true, value: "PENDING_ACTIVATION" }] } });
   });

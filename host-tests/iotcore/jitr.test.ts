@@ -1,7 +1,7 @@
-// JITR (seed 002): the device sends its certificate chained with a CA that allows
+// JITR (docs/aws-iot-core.md#just-in-time-registration-jitr): the device sends its certificate chained with a CA that allows
 // auto-registration and has no template; the stand-in registers it PENDING_ACTIVATION,
 // publishes the registered event, drops the connection; once activated through the control
-// plane (@aws-sdk/client-iot, as the seed's function does with boto3) the device connects.
+// plane (@aws-sdk/client-iot, as the walkthrough's function does with boto3) the device connects.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { AttachPrincipalPolicyCommand, CreatePolicyCommand, DescribeCertificateCommand, IoTClient, UpdateCertificateCommand } from "@aws-sdk/client-iot";

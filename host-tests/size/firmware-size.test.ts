@@ -1,5 +1,6 @@
 // Minified size of each build a manifest composes (boot, its mode(s) and features; the
-// platform binding not counted), as `esbuild --bundle --minify --format=esm` makes it. The MQTT
+// platform binding not counted), as `esbuild --bundle --minify --format=esm` makes it; the
+// targets are in docs/performance-targets.md ("Firmware size"). The MQTT
 // client's own budget (9,021 bytes) is pinned in host-tests/mqtt/size.test.ts.
 import assert from "node:assert/strict";
 import { compositionSize, DEVELOPMENT_MANIFEST } from "../../host/runtime/composition.js";

@@ -1,5 +1,5 @@
 // The XS meter figures are deterministic, so they are budgets: a change that makes a hot path
-// dearer fails here. Budgets are TARGETS.md's; a regression ceiling just above today's figure
+// dearer fails here. Budgets are docs/performance-targets.md's; a regression ceiling just above today's figure
 // guards the work done below a target. The whole firmware's size is held in
 // host-tests/size/firmware-size.test.ts.
 import assert from "node:assert/strict";
@@ -8,7 +8,7 @@ import { measureXs, type XsFigures } from "../../host/bench/xs-bench.js";
 interface Budget {
   what: string;
   figure(f: XsFigures): number;
-  /** TARGETS.md's number, or our own ceiling where TARGETS.md sets none. */
+  /** docs/performance-targets.md's number, or our own ceiling where it sets none. */
   budget: number;
   /** Just above today's figure: the figure must not grow past this. */
   ceiling?: number;
@@ -19,11 +19,11 @@ const BUDGETS: Budget[] = [
   { what: "publish QoS 0, 100-byte payload (computrons)", figure: (f) => f.mqtt.publish0, budget: 410, ceiling: 300 },
   { what: "publish QoS 1 including its PUBACK (computrons)", figure: (f) => f.mqtt.publish1, budget: 818, ceiling: 770 },
   { what: "inbound PUBLISH QoS 0 to the handler (computrons)", figure: (f) => f.mqtt.inbound0, budget: 985 },
-  // QoS 1 inbound: TARGETS.md budgets QoS 0 only; we hold QoS 1 (PUBACK included) to the same 985.
+  // QoS 1 inbound: the targets budget QoS 0 only; we hold QoS 1 (PUBACK included) to the same 985.
   { what: "inbound PUBLISH QoS 1 to the handler with its PUBACK (computrons)", figure: (f) => f.mqtt.inbound1, budget: 985 },
   { what: "live heap slots added by a connected client, after gc", figure: (f) => f.mqtt.heapSlots, budget: 36, ceiling: 33 },
   { what: "minified size of the MQTT client (bytes)", figure: (f) => f.mqtt.minifiedBytes, budget: 9021 },
-  // No target in TARGETS.md: our own ceilings, about 5-10% above today's figures (2,730, 10,443, 4,580).
+  // No target in docs/performance-targets.md: our own ceilings, about 5-10% above today's figures (2,730, 10,443, 4,580).
   { what: "one telemetry cycle: sample, QoS 1 publish, PUBACK (computrons)", figure: (f) => f.telemetryCycle, budget: 2850 },
   { what: "SigV4 presign of the WebSocket URL, hashing native (computrons)", figure: (f) => f.presign, budget: 11500 },
   { what: "WebSocket framing of one message each way (computrons)", figure: (f) => f.websocketFraming, budget: 5050 },

@@ -1,4 +1,4 @@
-// Benchmark guest: Moddable's classic `mqtt` module (the reference in TARGETS.md) inside XS,
+// Benchmark guest: Moddable's classic `mqtt` module (the reference in docs/performance-targets.md) inside XS,
 // through the same calls as ours (xs-mqtt-calls.ts), over the stubbed socket and timers.
 
 import Client from "moddable-mqtt";

@@ -1,5 +1,5 @@
 // Benchmark guest: our MQTT client inside XS with the socket and timers stubbed in the guest,
-// so the figures are the client's own work (plus the stubs'), as in TARGETS.md's reference.
+// so the figures are the client's own work (plus the stubs'), as in docs/performance-targets.md's reference.
 
 import { MqttClient } from "../../firmware/mqtt/client.js";
 import { encodePuback } from "../../firmware/mqtt/encode.js";

@@ -163,7 +163,7 @@ async function registerDeviceCertificate(iot: IoTClient, certPem: string, caPem:
 }
 
 /**
- * What seed 002's function does for JITR: activate the certificate and attach a policy.
+ * What the JITR walkthrough's function does: activate the certificate and attach a policy.
  * Rejects with the control plane's error.
  */
 export async function activateWithPolicy(iot: IoTClient, certificateId: string, certificateArn: string): Promise<void> {
@@ -176,13 +176,13 @@ export async function activateWithPolicy(iot: IoTClient, certificateId: string, 
 const JITR_FUNCTION = "jitr-activate";
 
 /**
- * Seed 002's JITR set-up: a function that activates a newly registered certificate and attaches
+ * The JITR walkthrough's set-up (docs/aws-iot-core.md): a function that activates a newly registered certificate and attaches
  * a policy, triggered by a topic rule on the CA's registration events. Idempotent.
  */
 async function installJitrActivation(core: CoreEndpoints, iot: IoTClient, iotcoreStateDir: string, caCertificateId: string, say: (line: string) => void): Promise<void> {
   const dir = join(iotcoreStateDir, "functions");
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, `${JITR_FUNCTION}.mjs`), `// Activates a JITR certificate and attaches a policy (seed 002's Lambda, in JavaScript).
+  writeFileSync(join(dir, `${JITR_FUNCTION}.mjs`), `// Activates a JITR certificate and attaches a policy (the JITR walkthrough's function, in JavaScript).
 import { AttachPolicyCommand, CreatePolicyCommand, DescribeCertificateCommand, IoTClient, UpdateCertificateCommand } from "@aws-sdk/client-iot";
 const policyDocument = ${JSON.stringify(commonNamePolicy())};
 export async function handler(event) {
@@ -303,7 +303,7 @@ export async function handler(event) {
 }
 
 /**
- * SigV4 as seed 003 sets it up: a Cognito identity pool with unauthenticated identities whose
+ * SigV4 as docs/aws-iot-core.md#sigv4-over-websocket sets it up: a Cognito identity pool with unauthenticated identities whose
  * credentials carry a policy for this thing only. The device gets its credentials itself.
  * Returns the device's `connection` settings.
  */

@@ -1,5 +1,5 @@
 // The seam's storage on Moddable's Preference (NVS on ESP32: keys <= 15 characters, values
-// <= 4000 bytes; a JSON file in the desktop simulator). Bytes are kept as ArrayBuffers.
+// <= 4000 bytes, docs/moddable.md#storage; a JSON file in the desktop simulator). Bytes are kept as ArrayBuffers.
 
 import Preference from "preference";
 import type { Storage } from "../seam.js";

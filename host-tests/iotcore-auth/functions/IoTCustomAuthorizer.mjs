@@ -1,4 +1,4 @@
-// Seed 000's authorizer (Python in the write-up), ported to JavaScript as written: it lets
+// The custom-domain walkthrough's authorizer (docs/aws-iot-core.md), in JavaScript: it lets
 // every connection through with a policy allowing everything.
 export const handler = async (_event, _context) => {
   const ret = {

@@ -1,4 +1,4 @@
-// Seed 002's JITR function (Python/boto3 in the write-up), ported to JavaScript as written:
+// The JITR walkthrough's function (docs/aws-iot-core.md), in JavaScript:
 // activate the registered certificate, create a policy allowing everything, attach it.
 import { IoTClient, UpdateCertificateCommand, DescribeCertificateCommand, CreatePolicyCommand, AttachPrincipalPolicyCommand } from "@aws-sdk/client-iot";
 

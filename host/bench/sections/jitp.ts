@@ -1,4 +1,4 @@
-// TARGETS.md: "a fresh device reaches telemetry in exactly 2 connection attempts when
+// docs/performance-targets.md ("Provisioning"): "a fresh device reaches telemetry in exactly 2 connection attempts when
 // provisioning finishes within the first backoff; first telemetry within provisioning delay +
 // 1.5 s". Measured end to end: `npm start` (stand-in + fresh device, JITP) in a new state
 // directory, once per engine, reading its JSON summary.

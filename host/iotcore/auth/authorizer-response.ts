@@ -41,7 +41,7 @@ export function validateAuthorizerResponse(answer: unknown): Result<AuthorizerDe
   });
 }
 
-/** Policies may come as JSON strings or as objects (seed 001 returns objects). */
+/** Policies may come as JSON strings or as objects (the WebSocket custom-auth walkthrough's function returns objects). */
 function policyTexts(value: unknown): Result<string[]> {
   if (!Array.isArray(value)) return invalid("policyDocuments must be a list");
   if (value.length > MAX_POLICIES) return invalid(`policyDocuments has ${value.length} entries, at most ${MAX_POLICIES} are allowed`);

@@ -158,7 +158,7 @@ export class Authorizers {
   }
 }
 
-/** The event AWS IoT sends an authorizer function (custom-auth-lambda docs, seed 001). */
+/** The event AWS IoT sends an authorizer function (docs/aws-iot-core.md#custom-authentication). */
 export function authorizerEvent(input: AuthorizerInput, signatureVerified: boolean): Record<string, unknown> {
   const protocols = ["tls", ...(input.http ? ["http"] : []), ...(input.mqtt ? ["mqtt"] : [])];
   const mqtt = input.mqtt && {

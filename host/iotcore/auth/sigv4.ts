@@ -2,7 +2,7 @@
 // WebSocket (`GET /mqtt?X-Amz-Algorithm=...`). Pure: the clock and the credential lookup are
 // passed in, so tests drive time and keys.
 //
-// Facts this follows (PLATFORM-NOTES.md): service `iotdevicegateway`; the canonical headers
+// Facts this follows (docs/aws-iot-core.md#sigv4-over-websocket): service `iotdevicegateway`; the canonical headers
 // are whatever `X-Amz-SignedHeaders` lists; the session token is appended after the
 // signature and is not part of the signed query (clients that sign it anyway are accepted
 // too, as generic SigV4 presigners do that).

@@ -1,4 +1,4 @@
-// AWS IoT Core's device-facing limits as pure checks (PLATFORM-NOTES: quotas).
+// AWS IoT Core's device-facing limits as pure checks (docs/aws-iot-core.md#quotas).
 
 export const LIMITS = {
   clientIdBytes: 128,

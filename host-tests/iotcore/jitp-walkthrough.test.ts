@@ -1,4 +1,5 @@
-// Seed 004 end to end, as its reader would do it: openssl for the CA, verification and device
+// The JITP walkthrough end to end, as a user follows it (docs/aws-iot-core.md, "The walkthroughs
+// the tests replay"): openssl for the CA, verification and device
 // certificates, awscli to register the CA with the JITP template, mosquitto_pub to connect
 // (first connect dropped, second accepted), awscli to see the thing, certificate and policy.
 import assert from "node:assert/strict";
@@ -45,9 +46,9 @@ organizationName         = Organization Name (eg, company)
 organizationName_default = AMZ
 `;
 
-describe("seed 004: JITP with openssl, awscli and mosquitto_pub", function () {
+describe("JITP walkthrough with openssl, awscli and mosquitto_pub", function () {
   this.timeout(60000);
-  const dir = tempDir("seed004");
+  const dir = tempDir("jitp-walkthrough");
   let core: Awaited<ReturnType<typeof startCore>>;
   const cwd = dir.path;
   const openssl = async (...args: string[]) => {

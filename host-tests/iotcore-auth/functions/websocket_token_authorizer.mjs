@@ -1,4 +1,4 @@
-// Seed 001's authorizer (Python in the write-up), ported to JavaScript as written: the
+// The WebSocket custom-auth walkthrough's authorizer (docs/aws-iot-core.md), in JavaScript: the
 // connection is authenticated when the device gateway verified the token signature, and
 // client_id may connect and use my-topic in ap-northeast-1.
 const policy = {

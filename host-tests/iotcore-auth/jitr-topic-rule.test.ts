@@ -6,7 +6,9 @@ import type { Issued } from "../../certs/pki.js";
 import type { IotCore } from "../../host/iotcore/index.js";
 import { connectMtls, devicePki, endClient, startCore, tempDir } from "../iotcore/helpers.js";
 
-describe("seed 002: JITR activated by a topic rule and a function", () => {
+// The JITR walkthrough (docs/aws-iot-core.md, "The walkthroughs the tests replay"): a topic rule on
+// the registered event runs a function that activates the certificate.
+describe("JITR activated by a topic rule and a function", () => {
   const dir = tempDir("jitr-rule");
   let core: IotCore & { lines: string[] };
   let iot: IoTClient;
@@ -28,7 +30,7 @@ describe("seed 002: JITR activated by a topic rule and a function", () => {
     dir.remove();
   });
 
-  it("creates the rule with the seed's SQL and the function action through @aws-sdk/client-iot", async () => {
+  it("creates the rule with the walkthrough's SQL and the function action through @aws-sdk/client-iot", async () => {
     await iot.send(new CreateTopicRuleCommand({
       ruleName: "jitr_activation",
       topicRulePayload: {
