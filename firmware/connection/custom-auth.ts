@@ -1,7 +1,6 @@
 // Mode custom-auth: MQTT over TLS on 443 with ALPN `mqtt`, no device certificate: the custom
 // authorizer's values travel in the CONNECT username (docs/aws-iot-core.md#custom-authentication).
-// A device built with
-// manifests/modes/custom-auth.json carries this mode only.
+// A device built with manifests/modes/custom-auth.json carries this mode only.
 
 import { ok } from "../platform/failure.js";
 import { AUTHORIZER_SETTINGS, checkAuthorizer, customAuthUsername } from "./authorizer.js";
