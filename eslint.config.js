@@ -25,7 +25,7 @@ export default tseslint.config(
     languageOptions: {
       globals: Object.fromEntries([
         "window", "document", "location", "addEventListener", "removeEventListener", "fetch", "crypto", "atob",
-        "AbortController", "FormData", "TextEncoder", "TextDecoder", "TextDecoderStream", "URL",
+        "AbortController", "FormData", "TextEncoder", "TextDecoder", "TextDecoderStream", "URL", "setTimeout", "clearTimeout",
       ].map((name) => [name, "readonly"])),
     },
   },

@@ -122,8 +122,67 @@ function Thing({ name }) {
       rows=${certs.map((c) => [html`<a class="mono" href="#certificates/${c.certificateId}" title=${c.certificateId}>${shortId(c.certificateId)}</a>`,
         html`<${Status} value=${c.status} />`, html`<${Origin} cert=${c} />`, html`<${Id} id=${c.caCertificateId} />`])} />
     ${others.length > 0 && html`<h3>Other principals</h3><ul>${others.map((p) => html`<li class="mono">${p}</li>`)}</ul>`}
-    <h3>Shadow</h3>
-    <p class="note">The Device Shadow service is not served by this stand-in yet.</p>`}<//>`;
+    <${Shadow} thing=${name} />`}<//>`;
+}
+
+/** The thing's classic shadow over MQTT (the Device Shadow service's reserved topics). */
+function Shadow({ thing }) {
+  const [state, setState] = useState({});
+  const [status, setStatus] = useState("");
+  const load = () => shadowRequest(thing, "get").then((doc) => setState({ doc }), (error) => setState({ error: error.message }));
+  useEffect(() => { setState({}); void load(); }, [thing]);
+  const update = async (event) => {
+    event.preventDefault();
+    let desired;
+    try {
+      desired = JSON.parse(new FormData(event.target).get("desired"));
+    } catch (e) {
+      return setStatus(`The desired state is not JSON: ${e.message}`);
+    }
+    try {
+      const doc = await shadowRequest(thing, "update", { state: { desired } });
+      setStatus(`Shadow updated to version ${doc.version}.`);
+      await load();
+    } catch (e) {
+      setStatus(`Update refused: ${e.message}`);
+    }
+  };
+  const doc = state.doc;
+  const none = state.error?.startsWith("404");
+  return html`<h3>Shadow</h3>
+    ${state.error && !none && html`<p class="error" role="alert">${state.error}</p>`}
+    ${none && html`<p class="note">No shadow yet: updating the desired state creates it.</p>`}
+    ${state.doc === undefined && !state.error && html`<p role="status" class="muted">Loading…</p>`}
+    ${doc && html`<dl class="facts shadow"><dt>Version</dt><dd>${doc.version}</dd>
+      <dt>Reported</dt><dd><pre class="doc">${JSON.stringify(doc.state?.reported ?? {}, null, 2)}</pre></dd>
+      <dt>Delta</dt><dd><pre class="doc">${JSON.stringify(doc.state?.delta ?? {}, null, 2)}</pre></dd></dl>`}
+    ${(doc || none) && html`<form onSubmit=${update}>
+      <div class="field"><label for="desired">Desired state (JSON; a key set to null is removed)</label>
+        <textarea id="desired" name="desired">${JSON.stringify(doc?.state?.desired ?? {}, null, 2)}</textarea></div>
+      <p><button type="submit">Update desired state</button></p></form>`}
+    <p role="status" aria-live="polite">${status}</p>`;
+}
+
+/** One shadow request over MQTT; resolves with the accepted document, rejects with "code: message". */
+async function shadowRequest(thing, operation, body = {}) {
+  const c = await connected(mqttConnection);
+  const base = `$aws/things/${thing}/shadow/${operation}`;
+  const clientToken = crypto.randomUUID();
+  await c.subscribeAsync([`${base}/accepted`, `${base}/rejected`], { qos: 1 });
+  return new Promise((resolve, reject) => {
+    const answered = (topic, payload) => {
+      if (topic !== `${base}/accepted` && topic !== `${base}/rejected`) return;
+      const doc = JSON.parse(new TextDecoder().decode(payload));
+      if (doc.clientToken !== clientToken) return;
+      done();
+      if (topic.endsWith("/accepted")) resolve(doc);
+      else reject(new Error(`${doc.code}: ${doc.message}`));
+    };
+    const timer = setTimeout(() => { done(); reject(new Error(`no answer on ${base}/accepted or /rejected within 10 s`)); }, 10_000);
+    const done = () => { clearTimeout(timer); c.off("message", answered); };
+    c.on("message", answered);
+    c.publish(base, JSON.stringify({ ...body, clientToken }), { qos: 1 });
+  });
 }
 
 function Certificate({ id }) {
@@ -248,8 +307,7 @@ function MqttClient() {
   const [format, setFormat] = useState("text");
   const [status, setStatus] = useState("");
   const streams = useRef(new Map());
-  const client = useRef();
-  useEffect(() => () => { for (const s of streams.current.values()) s.abort(); client.current?.end(true); }, []);
+  useEffect(() => () => { for (const s of streams.current.values()) s.abort(); }, []);
 
   const subscribe = (event) => {
     event.preventDefault();
@@ -278,7 +336,7 @@ function MqttClient() {
     const data = new FormData(event.target);
     const topic = data.get("topic").trim(), qos = Number(data.get("qos")), payload = data.get("payload");
     try {
-      const c = await connected(client);
+      const c = await connected(mqttConnection);
       await c.publishAsync(topic, payload, { qos });
       setStatus(`Published ${new TextEncoder().encode(payload).length} bytes to ${topic} with QoS ${qos}${qos ? " (acknowledged)" : ""}.`);
     } catch (e) {
@@ -317,9 +375,17 @@ function MqttClient() {
     </ol>`;
 }
 
-/** The console's MQTT connection over the SigV4 WebSocket endpoint, made at the first publish. */
-async function connected(ref) {
-  if (ref.current?.connected) return ref.current;
+/** The console's one MQTT connection (publish, shadows), made when first needed. */
+const mqttConnection = { current: undefined };
+
+/** Connects `ref` over the SigV4 WebSocket endpoint unless it is connected (one attempt at a time). */
+function connected(ref) {
+  if (ref.current?.connected) return Promise.resolve(ref.current);
+  ref.pending ??= connect(ref).finally(() => { ref.pending = undefined; });
+  return ref.pending;
+}
+
+async function connect(ref) {
   ref.current?.end(true);
   const signed = await aws.sign(session.controlUrl + "/mqtt", { method: "GET", aws: { signQuery: true, service: "iotdevicegateway" } });
   const url = signed.url.replace(/^http/, "ws");
