@@ -147,7 +147,11 @@ export function consoleRoutes(options: ConsoleOptions): ConsoleRoutes {
       }
       if (!Object.hasOwn(FILES, name)) return answer(response, 404, { message: `no console file ${url.pathname}` });
       const body = file(name);
-      response.writeHead(200, { "content-type": FILES[name].type, "content-length": body.length, "cache-control": "no-cache", "x-content-type-options": "nosniff" });
+      response.writeHead(200, {
+        "content-type": FILES[name].type, "content-length": body.length, "cache-control": "no-cache", "x-content-type-options": "nosniff",
+        // Only the stand-in's own files and connections (mqtt.js runs its timers in a blob worker); no other site may frame the page.
+        "content-security-policy": "default-src 'self'; connect-src 'self'; img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+      });
       response.end(body);
       return true;
     },
