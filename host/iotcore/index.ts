@@ -24,6 +24,7 @@ import { ShadowService } from "./shadow/service.js";
 import { ShadowStore } from "./shadow/store.js";
 import { consoleRoutes } from "./console/server.js";
 import { LogTap, type LogEvent } from "./log.js";
+import { HttpsPublishService } from "./https-publish/service.js";
 
 export type { Authenticator, AuthOutcome, ConnectAttempt, ConnectionInfo, Principal, Refusal, Route } from "./dataplane/types.js";
 export type { OperationHandler, OperationInput } from "./control/server.js";
@@ -38,7 +39,7 @@ export type { LogEvent, LogFields } from "./log.js";
 export interface IotCoreOptions {
   stateDir: string;
   host?: string;                                            // default 127.0.0.1
-  ports?: { mqtt?: number; https?: number; control?: number };  // 0 = ephemeral (default)
+  ports?: { mqtt?: number; https?: number; httpsMtls?: number; control?: number };  // 0 = ephemeral (default)
   region?: string;                                          // default us-east-1
   accountId?: string;                                       // default 123456789012
   provisioningDelayMs?: number;                             // JITP/JITR work time, default 1000
@@ -64,7 +65,8 @@ export interface IotCoreOptions {
 
 export interface IotCore {
   readonly endpoint: string;
-  readonly ports: { mqtt: number; https: number; control: number };
+  /** the "8883", "443" and "8443" listeners and the control plane */
+  readonly ports: { mqtt: number; https: number; httpsMtls: number; control: number };
   readonly controlUrl: string;
   /** the web console: `<controlUrl>/console/` */
   readonly consoleUrl: string;
@@ -119,7 +121,7 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
   const listeners = new DataPlaneListeners({
     host, defaultIdentity: { key: identity.keyPem, cert: identity.certPem }, defaultNames: [endpoint, "localhost"], broker, faults, log,
   });
-  const dataPorts = await listeners.listen({ mqtt: options.ports?.mqtt ?? 0, https: options.ports?.https ?? 0 });
+  const dataPorts = await listeners.listen({ mqtt: options.ports?.mqtt ?? 0, https: options.ports?.https ?? 0, httpsMtls: options.ports?.httpsMtls ?? 0 });
   faults.restartHandler = async () => {
     await listeners.close();
     await listeners.listen(dataPorts);
@@ -155,6 +157,16 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     serverCa: { certPem: identity.caPem, keyPem: identity.caKeyPem },
     controlUrl: () => `http://${urlHost}:${controlPort}`,
     authorizerLifetimeScale: options.authorizerLifetimeScale, functionTimeoutMs: options.functionTimeoutMs,
+  });
+  const httpsPublish = new HttpsPublishService({
+    scope: { region, accountId }, certificates: broker.authenticators.get("mqtt-x509")!, connections: auth.connections,
+    credentials: auth.credentials, now, log, publish: (topic, payload, qos, retain) => broker.publish(topic, payload, qos, retain),
+  });
+  dataApi.registerSelfAuthenticating("Publish", httpsPublish.operations().Publish);
+  listeners.onHttpsRequest((request, response, info) => {
+    if (!httpsPublish.claim(request, info)) return false;
+    dataApi.listener(request, response);
+    return true;
   });
   const webConsole = consoleRoutes({
     scope: { region, accountId }, credentials: auth.credentials, now, log: tap,

@@ -12,6 +12,7 @@ const COMMAND = {
     host: { value: "ADDRESS", help: "address to listen on (default 127.0.0.1)" },
     "mqtt-port": { value: "PORT", help: 'the "8883" listener (default 8883; 0 picks a free port)' },
     "https-port": { value: "PORT", help: 'the "443" listener: ALPN, custom auth, WebSocket (default 4443)' },
+    "https-mtls-port": { value: "PORT", help: 'the "8443" listener: HTTPS publish with a client certificate (default 8443)' },
     "control-port": { value: "PORT", help: "the control plane, for aws iot --endpoint-url (default 4480)" },
     region: { value: "REGION", help: "AWS region in ARNs and the endpoint name (default us-east-1)" },
     "account-id": { value: "ID", help: "12-digit account id in ARNs (default 123456789012)" },
@@ -31,6 +32,7 @@ async function main(): Promise<number> {
   const ports = {
     mqtt: wholeNumber("mqtt-port", values["mqtt-port"] ?? "8883", 0, 65535),
     https: wholeNumber("https-port", values["https-port"] ?? "4443", 0, 65535),
+    httpsMtls: wholeNumber("https-mtls-port", values["https-mtls-port"] ?? "8443", 0, 65535),
     control: wholeNumber("control-port", values["control-port"] ?? "4480", 0, 65535),
   };
   const provisioningDelayMs = wholeNumber("provisioning-delay-ms", values["provisioning-delay-ms"] ?? "1000", 0, 3_600_000);

@@ -29,7 +29,8 @@ export interface UpgradeRequest {
 
 export interface ConnectAttempt {
   serverName?: string;
-  clientId: string;
+  /** Absent for an HTTPS request (HTTPS publish has no client id, and no MQTT data reaches the function). */
+  clientId?: string;
   username?: string;
   password?: Uint8Array;
   /** Present for MQTT over WebSocket: the upgrade request. */
@@ -85,11 +86,13 @@ export class ConnectionAuth {
       ...(sent.signature !== undefined ? { signature: sent.signature } : {}),
       ...(attempt.serverName ? { serverName: attempt.serverName } : {}),
       ...(attempt.upgrade ? { http: httpContext(attempt.upgrade) } : {}),
-      mqtt: {
-        clientId: attempt.clientId,
-        ...(attempt.username !== undefined ? { username: attempt.username } : {}),
-        ...(attempt.password !== undefined ? { password: attempt.password } : {}),
-      },
+      ...(attempt.clientId === undefined ? {} : {
+        mqtt: {
+          clientId: attempt.clientId,
+          ...(attempt.username !== undefined ? { username: attempt.username } : {}),
+          ...(attempt.password !== undefined ? { password: attempt.password } : {}),
+        },
+      }),
     };
     const decision = await this.options.authorizers.run(authorizer, input);
     if (!decision.ok) return decision;

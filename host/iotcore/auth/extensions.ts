@@ -50,6 +50,8 @@ export interface AuthExtensions {
   credentials: IamCredentials;
   rules: TopicRules;
   websocket: MqttWebSocketEndpoint;
+  /** Custom authorizers and SigV4 for connections without a client certificate (HTTPS publish uses them too). */
+  connections: ConnectionAuth;
   /** `cognito-identity.<region>.amazonaws.com`: served on the 443 listener by SNI. */
   cognitoHost: string;
   /** Creates an identity pool with unauthenticated identities; returns its id. */
@@ -145,7 +147,7 @@ export async function installAuthExtensions(o: AuthExtensionOptions): Promise<Au
   });
 
   return {
-    functions, authorizers, domains, identityPools, credentials, rules, websocket, cognitoHost,
+    functions, authorizers, domains, identityPools, credentials, rules, websocket, cognitoHost, connections: auth,
     createIdentityPool: (options) => identityPools.createPool(options),
     addAccessKey: (c) => void credentials.add(c),
     handleCognito: (request, response) => identityPools.handle(request, response),

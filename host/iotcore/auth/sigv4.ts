@@ -35,6 +35,8 @@ export interface PresignedRequest {
   url: string;
   /** Lower-case header names, as node's IncomingMessage.headers gives them. */
   headers: Record<string, string | string[] | undefined>;
+  /** A request with a body (HTTPS publish): its hash, or UNSIGNED-PAYLOAD, is what was signed. */
+  body?: Buffer;
 }
 
 export interface VerifyOptions {
@@ -90,12 +92,15 @@ export function verifyPresignedUrl(request: PresignedRequest, options: VerifyOpt
   // First as AWS IoT expects (token outside the signed query), then as generic presigners do.
   const variants = [pairs.filter(([k]) => k !== "X-Amz-Signature" && k !== "X-Amz-Security-Token")];
   if (param("X-Amz-Security-Token") !== undefined) variants.push(pairs.filter(([k]) => k !== "X-Amz-Signature"));
+  const payloadHashes = request.body === undefined ? [EMPTY_BODY_SHA256] : [sha256Hex(request.body), "UNSIGNED-PAYLOAD"];
   for (const query of variants) {
-    const canonical = [request.method.toUpperCase(), canonicalUri(path), canonicalQuery(query), headers, signedHeaders, EMPTY_BODY_SHA256].join("\n");
-    const stringToSign = [SIGV4_ALGORITHM, amzDate, `${scope.date}/${scope.region}/${scope.service}/aws4_request`, sha256Hex(canonical)].join("\n");
-    if (signaturesEqual(createHmac("sha256", key).update(stringToSign).digest("hex"), signature.toLowerCase())) return ok(known);
+    for (const payloadHash of payloadHashes) {
+      const canonical = [request.method.toUpperCase(), canonicalUri(path), canonicalQuery(query), headers, signedHeaders, payloadHash].join("\n");
+      const stringToSign = [SIGV4_ALGORITHM, amzDate, `${scope.date}/${scope.region}/${scope.service}/aws4_request`, sha256Hex(canonical)].join("\n");
+      if (signaturesEqual(createHmac("sha256", key).update(stringToSign).digest("hex"), signature.toLowerCase())) return ok(known);
+    }
   }
-  return fail("sigv4-signature-mismatch", `signature does not match for access key ${scope.accessKeyId}: sign GET ${path} with host and the listed headers, without the session token`);
+  return fail("sigv4-signature-mismatch", `signature does not match for access key ${scope.accessKeyId}: sign ${request.method.toUpperCase()} ${path} with host and the listed headers, without the session token`);
 }
 
 function checkTiming(signedAtMs: number, expires: string | undefined, options: VerifyOptions): Result<true> {

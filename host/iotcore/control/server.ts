@@ -8,7 +8,8 @@ import { buildRoutes, decodeInput, isBlob, matchRoute, missingRequired, type Rou
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type OperationInput = Record<string, any>;
-export interface CallerInfo { accessKeyId?: string }
+/** Who called; operations that authenticate their callers themselves get the request and body instead. */
+export interface CallerInfo { accessKeyId?: string; request?: IncomingMessage; body?: Buffer }
 /** Returns the output object (JSON body) or nothing; raises AwsError for AWS-shaped errors. */
 export type OperationHandler = (input: OperationInput, caller: CallerInfo) => unknown;
 
@@ -23,6 +24,7 @@ export interface ControlPlaneOptions {
 export class ControlPlane {
   private readonly routes: Route[];
   private readonly handlers = new Map<string, OperationHandler>();
+  private readonly selfAuthenticating = new Set<string>();
 
   constructor(private readonly options: ControlPlaneOptions) {
     this.routes = buildRoutes(options.model);
@@ -32,6 +34,16 @@ export class ControlPlane {
   register(operation: string, handler: OperationHandler): void {
     if (!this.options.model.operations[operation]) throw new Error(`operation ${operation} is not in the service model`);
     this.handlers.set(operation, handler);
+  }
+
+  /**
+   * Adds the handler of an operation whose callers are not IAM principals (iot-data Publish:
+   * devices with certificates, custom authorizers or SigV4): no signature check here; the
+   * handler receives the request and its body in `caller` and authenticates itself.
+   */
+  registerSelfAuthenticating(operation: string, handler: OperationHandler): void {
+    this.register(operation, handler);
+    this.selfAuthenticating.add(operation);
   }
 
   registerAll(handlers: Record<string, OperationHandler>): void {
@@ -62,8 +74,8 @@ export class ControlPlane {
   private async dispatch(request: IncomingMessage, body: Buffer): Promise<{ output: unknown; blobPayload?: string }> {
     const url = new URL(request.url ?? "/", "http://control");
     const method = request.method ?? "GET";
-    const caller = this.authenticate(request, url, body);
     const matched = matchRoute(this.routes, method, url.pathname);
+    const caller = matched && this.selfAuthenticating.has(matched.route.operation) ? { request, body } : this.authenticate(request, url, body);
     if (!matched) throw new AwsError("UnknownOperationException", `no operation for ${method} ${url.pathname}`);
     const { route, path } = matched;
     const handler = this.handlers.get(route.operation);

@@ -115,9 +115,12 @@ export class MqttBroker {
     this.holdBackOverInFlight(client);
   }
 
-  /** Publishes as AWS does on reserved topics (`$aws/events/...`): no publish authorization. */
-  publish(topic: string, payload: Buffer | string, qos: 0 | 1 = 1): Promise<void> {
-    const packet = { cmd: "publish", topic, payload: Buffer.from(payload), qos, retain: false, dup: false } as PublishPacket;
+  /**
+   * Publishes without publish authorization: AWS's own messages on reserved topics
+   * (`$aws/events/...`), and HTTPS publishes the caller has already authorized.
+   */
+  publish(topic: string, payload: Buffer | string, qos: 0 | 1 = 1, retain = false): Promise<void> {
+    const packet = { cmd: "publish", topic, payload: Buffer.from(payload), qos, retain, dup: false } as PublishPacket;
     return new Promise((resolve, reject) => this.aedes.publish(packet, (error) => (error ? reject(error) : resolve())));
   }
 

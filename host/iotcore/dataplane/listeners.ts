@@ -1,6 +1,7 @@
-// The TLS listeners: "8883" (MQTT, client certificate) and "443" (routed by ALPN:
-// x-amzn-mqtt-ca -> MQTT with client certificate, mqtt -> MQTT with custom auth, none or
-// http/1.1 -> HTTPS on the same socket, where WebSocket upgrades and other endpoints plug in).
+// The TLS listeners: "8883" (MQTT, client certificate), "443" (routed by ALPN:
+// x-amzn-mqtt-ca -> MQTT with client certificate, mqtt -> MQTT with custom auth, none,
+// http/1.1 or x-amzn-http-ca -> HTTPS on the same socket, where WebSocket upgrades and other
+// endpoints plug in) and "8443" (HTTPS with a client certificate, no ALPN needed).
 // Server certificates are chosen by SNI from a map; an unknown SNI is refused.
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
@@ -8,12 +9,13 @@ import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
 import type { MqttBroker } from "./broker.js";
 import type { Faults } from "./faults.js";
-import { listenerName, type ConnectionInfo, type Route } from "./types.js";
+import { listenerName, type ConnectionInfo, type Listener, type Route } from "./types.js";
 import type { LogWriter } from "../log.js";
 
 export const ALPN = { mqttCertificate: "x-amzn-mqtt-ca", mqttCustomAuth: "mqtt", httpCertificate: "x-amzn-http-ca", http: "http/1.1" } as const;
 const SUPPORTED_ALPN_443: string[] = [ALPN.mqttCertificate, ALPN.mqttCustomAuth, ALPN.httpCertificate, ALPN.http];
 
+export interface ListenerPorts { mqtt: number; https: number; httpsMtls: number }
 export interface ServerKeyMaterial { key: string; cert: string; ca?: string }
 /** Returns true when it took the request (and answers it). */
 export type HttpsRequestHandler = (request: IncomingMessage, response: ServerResponse, info: ConnectionInfo) => boolean;
@@ -68,16 +70,17 @@ export class DataPlaneListeners {
     this.upgradeHandlers.push(handler);
   }
 
-  /** Listens on both ports (0 = ephemeral); resolves the actual ports. */
-  async listen(ports: { mqtt: number; https: number }): Promise<{ mqtt: number; https: number }> {
+  /** Listens on the three ports (0 = ephemeral); resolves the actual ports. */
+  async listen(ports: ListenerPorts): Promise<ListenerPorts> {
     const mqtt = this.createServer("mqtt");
     const https = this.createServer("https");
-    this.servers = [mqtt, https];
+    const httpsMtls = this.createServer("https-mtls");
+    this.servers = [mqtt, https, httpsMtls];
     const listen = (server: tls.Server, port: number) => new Promise<number>((resolve, reject) => {
       server.once("error", reject);
       server.listen(port, this.options.host, () => resolve((server.address() as AddressInfo).port));
     });
-    return { mqtt: await listen(mqtt, ports.mqtt), https: await listen(https, ports.https) };
+    return { mqtt: await listen(mqtt, ports.mqtt), https: await listen(https, ports.https), httpsMtls: await listen(httpsMtls, ports.httpsMtls) };
   }
 
   /** Stops listening and drops every open connection. */
@@ -87,7 +90,7 @@ export class DataPlaneListeners {
     this.servers = [];
   }
 
-  private createServer(listener: "mqtt" | "https"): tls.Server {
+  private createServer(listener: Listener): tls.Server {
     const { defaultIdentity } = this.options;
     const server = tls.createServer({
       key: defaultIdentity.key,
@@ -120,11 +123,12 @@ export class DataPlaneListeners {
     return server;
   }
 
-  private route(socket: tls.TLSSocket, listener: "mqtt" | "https"): void {
+  private route(socket: tls.TLSSocket, listener: Listener): void {
     if (socket.destroyed) return;
     const alpn = socket.alpnProtocol || null;
-    const route: Route | "http" = listener === "mqtt" || alpn === ALPN.mqttCertificate ? "mqtt-x509"
-      : alpn === ALPN.mqttCustomAuth ? "mqtt-custom-auth" : "http";
+    const route: Route | "http" = listener === "https-mtls" ? "http"
+      : listener === "mqtt" || alpn === ALPN.mqttCertificate ? "mqtt-x509"
+        : alpn === ALPN.mqttCustomAuth ? "mqtt-custom-auth" : "http";
     const info = connectionInfo(socket, listener, route === "http" ? "websocket" : route);
     if (route === "http") {
       this.infos.set(socket, info);
@@ -151,7 +155,7 @@ export class DataPlaneListeners {
 }
 
 /** The facts the authenticators see about a TLS connection. */
-export function connectionInfo(socket: tls.TLSSocket, listener: "mqtt" | "https", route: Route, httpRequest?: IncomingMessage): ConnectionInfo {
+export function connectionInfo(socket: tls.TLSSocket, listener: Listener, route: Route, httpRequest?: IncomingMessage): ConnectionInfo {
   return {
     listener, route, alpn: socket.alpnProtocol || null,
     serverName: (socket as tls.TLSSocket & { servername?: string | false }).servername || null,

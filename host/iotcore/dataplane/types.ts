@@ -6,12 +6,12 @@ import type { Duplex } from "node:stream";
 /** How a connection reached the broker: which listener, and which route within it. */
 export type Route = "mqtt-x509" | "mqtt-custom-auth" | "websocket";
 
-/** The "8883" or the "443" listener, or the control port's loopback WebSocket (console/). */
-export type Listener = "mqtt" | "https" | "control";
+/** The "8883", "443" and "8443" listeners, or the control port's loopback WebSocket (console/). */
+export type Listener = "mqtt" | "https" | "https-mtls" | "control";
 
-/** The listener as the log names it: AWS's port numbers for the two data-plane listeners. */
+/** The listener as the log names it: AWS's port numbers for the data-plane listeners. */
 export function listenerName(listener: Listener): string {
-  return listener === "mqtt" ? "8883" : listener === "https" ? "443" : "control";
+  return listener === "mqtt" ? "8883" : listener === "https" ? "443" : listener === "https-mtls" ? "8443" : "control";
 }
 
 export interface ConnectionInfo {
