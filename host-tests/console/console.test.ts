@@ -147,6 +147,14 @@ describe("web console (chromium)", function () {
     await shoot("log");
   });
 
+  it("shows a policy's document", async () => {
+    await open("policies");
+    const policy = page.locator("main details").first();
+    await policy.locator("summary").click();
+    const document = JSON.parse(await policy.locator("pre").innerText()) as { Statement: { Action: string[] }[] };
+    assert.ok(document.Statement.some((s) => s.Action.includes("iot:Connect")), "the JITP template's policy, pretty-printed");
+  });
+
   it("publishes a message that an mqtt.js subscriber receives", async () => {
     const listener = await registeredDevice(bench.core, "console-listener");
     const { client } = await connectMtls(bench.core, listener, { clientId: "console-listener" });
@@ -198,7 +206,7 @@ describe("web console (chromium)", function () {
       await page.setViewportSize({ width, height });
       for (const name of PAGES) {
         await open(name);
-        await page.waitForLoadState("networkidle").catch(() => undefined);
+        await page.locator("main").getByText("Loading…").first().waitFor({ state: "detached" });
         const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
         assert.ok(overflow <= 0, `${name} at ${width} px scrolls sideways by ${overflow} px`);
         await shoot(`${name}-${suffix}`);
