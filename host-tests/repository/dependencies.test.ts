@@ -1,11 +1,12 @@
 // package.json declares what the code imports: every package imported anywhere is declared, the
-// product (firmware, certs, the stand-in, the runtimes and CLIs) imports only `dependencies`, and
-// @agoric/xsnap is pinned to the exact release whose layout and protocol the XS driver reads
-// (docs/xs-engine.md).
+// product (firmware, certs, the stand-in, the runtimes and CLIs) imports only `dependencies`, the
+// packages the stand-in's web console serves to browsers are dependencies too, and @agoric/xsnap
+// is pinned to the exact release whose layout and protocol the XS driver reads (docs/xs-engine.md).
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { join, relative } from "node:path";
+import { SERVED_PACKAGES } from "../../host/iotcore/console/server.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const manifest = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
@@ -57,6 +58,10 @@ describe("package.json and the imports", () => {
       }
     }
     assert.deepEqual(devOnly, []);
+  });
+
+  it("lists the packages the stand-in's console serves to browsers among the dependencies", () => {
+    assert.deepEqual(SERVED_PACKAGES.filter((name) => !(name in manifest.dependencies)), []);
   });
 
   it("pins @agoric/xsnap to the exact release the XS driver reads, and that release is installed", () => {

@@ -55,6 +55,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const require = createRequire(import.meta.url);
 
 const JS = "text/javascript; charset=utf-8";
+
+/** The npm packages whose browser builds the console serves at run time (so: dependencies). */
+export const SERVED_PACKAGES = ["htm", "aws4fetch", "mqtt"] as const;
 const packageDir = (name: string, entryToRoot: string) => join(dirname(require.resolve(name)), entryToRoot);
 
 /** URL path under /console/ to the file served (resolved at first request) and its type. */
