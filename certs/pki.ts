@@ -131,7 +131,27 @@ export async function issueCertificate(opts: {
   notAfter?: Date;
 }): Promise<Issued> {
   const key = opts.key ?? (await generateRsaKey());
-  const { publicKey } = await importKeys(key);
+  const { certDer } = await issueForPublicKey({ ...opts, publicKeyDer: key.publicKeyDer });
+  return { certDer, certPem: toPem("CERTIFICATE", certDer), key, subject: { ...opts.subject } };
+}
+
+/**
+ * A certificate for a public key whose private key stays elsewhere (a certificate signing
+ * request's key): as `issueCertificate`, from the SubjectPublicKeyInfo DER. Rejects if either
+ * key cannot be imported.
+ */
+export async function issueForPublicKey(opts: {
+  issuer: Issued;
+  subject: Subject;
+  kind: "server" | "client" | "ca";
+  publicKeyDer: Uint8Array;
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  days?: number;
+  notBefore?: Date;
+  notAfter?: Date;
+}): Promise<{ certDer: Uint8Array; certPem: string }> {
+  const publicKey = await webcrypto.subtle.importKey("spki", opts.publicKeyDer, RSA_SHA256, true, ["verify"]);
   const issuerKeys = await importKeys(opts.issuer.key);
   const issuerCert = new x509.X509Certificate(opts.issuer.certDer);
   const notBefore = opts.notBefore ?? backdated();
@@ -169,7 +189,8 @@ export async function issueCertificate(opts: {
     signingKey: issuerKeys.privateKey,
     extensions,
   });
-  return issued(cert, key, opts.subject);
+  const certDer = new Uint8Array(cert.rawData);
+  return { certDer, certPem: toPem("CERTIFICATE", certDer) };
 }
 
 /** Subject fields read back from a certificate (DER or PEM); throws if it does not parse. */

@@ -67,7 +67,10 @@ describe("JITP template evaluation", () => {
   it("builds the thing, status and policy from subject fields, using Defaults for absent optional ones", () => {
     const result = evaluateTemplate(body, { CommonName: "Demo", Country: "IN", Id: "abc" });
     assert.ok(result.ok);
-    assert.deepEqual(result.plan, { thing: { thingName: "t-Demo", attributes: { country: "IN", org: "none" }, thingTypeName: undefined }, certificateStatus: "ACTIVE", policies: [{ policyName: "Fleet" }] });
+    assert.deepEqual(result.plan, {
+      thing: { thingName: "t-Demo", attributes: { country: "IN", org: "none" }, thingTypeName: undefined, thingGroups: [], overrideSettings: {} },
+      certificateStatus: "ACTIVE", certificateId: "abc", policies: [{ policyName: "Fleet" }], deviceConfiguration: {},
+    });
   });
 
   it("names the parameter the certificate lacks", () => {

@@ -25,6 +25,7 @@ import { ShadowStore } from "./shadow/store.js";
 import { consoleRoutes } from "./console/server.js";
 import { LogTap, type LogEvent } from "./log.js";
 import { HttpsPublishService } from "./https-publish/service.js";
+import { installFleetProvisioning, type FleetProvisioning } from "./fleet-provisioning/index.js";
 
 export type { Authenticator, AuthOutcome, ConnectAttempt, ConnectionInfo, Principal, Refusal, Route } from "./dataplane/types.js";
 export type { OperationHandler, OperationInput } from "./control/server.js";
@@ -93,6 +94,8 @@ export interface IotCore {
   readonly shadows: ShadowService;
   /** every log line as an event, with a decision's facts (console/, tests) */
   readonly log: { subscribe(listener: (event: LogEvent) => void): () => void; recent(): LogEvent[] };
+  /** fleet provisioning by claim: provisioning templates and the `$aws/certificates/...`, `$aws/provisioning-templates/...` topics */
+  readonly fleetProvisioning: FleetProvisioning;
   /** resolves when every JITP/JITR job started so far has finished */
   provisioningIdle(): Promise<void>;
   close(): Promise<void>;
@@ -168,6 +171,13 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     dataApi.listener(request, response);
     return true;
   });
+  const fleetProvisioning = installFleetProvisioning({
+    stateDir: options.stateDir, registry, functions: auth.functions, now, log,
+    serverCa: { certPem: identity.caPem, keyPem: identity.caKeyPem },
+    reply: (clientId, topic, payload) => broker.publishTo(clientId, topic, payload),
+  });
+  control.registerAll(fleetProvisioning.operations);
+  broker.onMessage((message) => fleetProvisioning.handleMessage(message));
   const webConsole = consoleRoutes({
     scope: { region, accountId }, credentials: auth.credentials, now, log: tap,
     onMessage: (listener) => broker.onMessage(listener), upgradeMqtt: auth.websocket.upgrade,
@@ -186,7 +196,7 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     consoleUrl: `http://${urlHost}:${controlPort}/console/`,
     log: tap,
     serverCaPem: identity.caPem,
-    region, accountId, registry, faults, broker, auth, shadows,
+    region, accountId, registry, faults, broker, auth, shadows, fleetProvisioning,
     control: { register: (operation, handler) => control.register(operation, handler) },
     dataPlane: {
       authenticators: broker.authenticators,

@@ -165,6 +165,21 @@ export function registryOperations(context: RegistryOperationsContext): Record<s
     DetachThingPrincipal: (input) => { registry.detachThingPrincipal(input.thingName, input.principal); },
     ListThingPrincipals: (input) => ({ principals: registry.getThing(input.thingName).principals }),
     ListPrincipalThings: (input) => ({ things: registry.thingsOf(input.principal) }),
+
+    CreateThingGroup: (input) => {
+      const g = registry.createThingGroup(input.thingGroupName);
+      return { thingGroupName: g.thingGroupName, thingGroupArn: g.thingGroupArn, thingGroupId: g.thingGroupId };
+    },
+    DescribeThingGroup: (input) => {
+      const g = registry.getThingGroup(input.thingGroupName);
+      return { thingGroupName: g.thingGroupName, thingGroupId: g.thingGroupId, thingGroupArn: g.thingGroupArn, version: 1, thingGroupMetadata: { creationDate: seconds(g.creationDate) } };
+    },
+    AddThingToThingGroup: (input) => { registry.addThingToThingGroup(input.thingGroupName, input.thingName); },
+    ListThingGroupsForThing: (input) => {
+      registry.getThing(input.thingName);
+      return { thingGroups: registry.groupsOf(input.thingName).map((name) => ({ groupName: name, groupArn: registry.getThingGroup(name).thingGroupArn })) };
+    },
+    ListThingsInThingGroup: (input) => ({ things: registry.getThingGroup(input.thingGroupName).things }),
   };
 
   function attach(policyName: string, target: string): void {

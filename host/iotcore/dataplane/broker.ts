@@ -13,6 +13,7 @@ import { clampKeepAlive, clientIdProblem, ConnectRate, LIMITS, RateWindow, topic
 import { SessionExpiry } from "./session-expiry.js";
 import { listenerName, type Authenticator, type ConnectionInfo, type Principal, type Route } from "./types.js";
 import type { LogWriter } from "../log.js";
+import { topicMatches } from "../rules/sql.js";
 
 interface Session {
   info: ConnectionInfo;
@@ -122,6 +123,19 @@ export class MqttBroker {
   publish(topic: string, payload: Buffer | string, qos: 0 | 1 = 1, retain = false): Promise<void> {
     const packet = { cmd: "publish", topic, payload: Buffer.from(payload), qos, retain, dup: false } as PublishPacket;
     return new Promise((resolve, reject) => this.aedes.publish(packet, (error) => (error ? reject(error) : resolve())));
+  }
+
+  /**
+   * Publishes to one connection only, as AWS answers fleet provisioning requests on the
+   * connection that asked: delivered (QoS 0) when that connection has subscribed a filter
+   * matching `topic` and its policy allows iot:Receive. Resolves false when not delivered.
+   */
+  publishTo(clientId: string, topic: string, payload: Buffer | string): Promise<boolean> {
+    const client = (this.aedes as unknown as { clients: Record<string, Client> }).clients[clientId];
+    const session = client && this.sessions.get(client);
+    if (!client || !session || ![...session.filters].some((filter) => topicMatches(filter, topic))) return Promise.resolve(false);
+    const packet = { cmd: "publish", topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false } as PublishPacket;
+    return new Promise((resolve) => client.publish(packet, (error) => resolve(!error)));
   }
 
   /** Called for every message the broker accepts (from devices and from publish()). */

@@ -3,11 +3,10 @@
 // its connection dropped; after the provisioning delay either the CA's template runs (JITP:
 // thing, ACTIVE certificate, policy) or the registration event is published (JITR), so that
 // a rule or an operator activates it.
-import { createHash } from "node:crypto";
 import type { CaRecord, CertificateRecord, Registry } from "../registry/registry.js";
-import { AwsError } from "../registry/errors.js";
 import { certificateId, derToPem, isIssuedBy, parseCertificate, pemToDer, subjectFields } from "../registry/x509.js";
-import { evaluateTemplate, type ProvisioningPlan } from "./template.js";
+import { applyPlan } from "./apply.js";
+import { evaluateTemplate } from "./template.js";
 
 export interface JustInTimeOptions {
   registry: Registry;
@@ -117,38 +116,10 @@ export class JustInTime {
       return;
     }
     try {
-      const summary = this.apply(result.plan, record);
+      const { summary } = applyPlan(this.options.registry, result.plan, record);
       this.options.log(`jitp: certificate ${id} provisioned: ${summary}`);
     } catch (error) {
       this.options.log(`jitp failed: certificate ${id} stays PENDING_ACTIVATION: ${(error as Error).message}`);
     }
-  }
-
-  private apply(plan: ProvisioningPlan, record: CertificateRecord): string {
-    const { registry } = this.options;
-    const policyNames = plan.policies.map((policy) => {
-      if ("policyName" in policy) {
-        registry.getPolicy(policy.policyName);
-        return policy.policyName;
-      }
-      // AWS names a template's inline policy after the document's hash, so every device
-      // provisioned by the same template shares one policy.
-      const name = createHash("sha256").update(policy.policyDocument).digest("hex");
-      if (!registry.policies.has(name)) registry.createPolicy(name, policy.policyDocument);
-      return name;
-    });
-    let thingName: string | undefined;
-    if (plan.thing) {
-      thingName = plan.thing.thingName;
-      try {
-        registry.createThing(plan.thing);
-      } catch (error) {
-        if (!(error instanceof AwsError && error.code === "ResourceAlreadyExistsException")) throw error;
-      }
-      registry.attachThingPrincipal(thingName, record.certificateArn);
-    }
-    for (const name of policyNames) registry.attachPolicy(name, record.certificateArn);
-    registry.updateCertificate(record.certificateId, plan.certificateStatus);
-    return `status ${plan.certificateStatus}${thingName ? `, thing ${thingName}` : ""}${policyNames.length ? `, policy ${policyNames.join(", ")} attached` : ""}`;
   }
 }

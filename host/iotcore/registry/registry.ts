@@ -63,6 +63,14 @@ export interface PolicyRecord {
   targets: string[];      // principal ARNs / targets the policy is attached to
 }
 
+export interface ThingGroupRecord {
+  thingGroupName: string;
+  thingGroupId: string;
+  thingGroupArn: string;
+  creationDate: number;
+  things: string[];       // member thing names
+}
+
 interface AccountRecord { registrationCode?: string; endpointPrefix?: string }
 
 export interface RegistryOptions {
@@ -78,6 +86,7 @@ export class Registry {
   readonly certificates: Collection<CertificateRecord>;
   readonly things: Collection<ThingRecord>;
   readonly policies: Collection<PolicyRecord>;
+  readonly thingGroups: Collection<ThingGroupRecord>;
   private readonly account: Collection<AccountRecord>;
   private readonly dir: string;
 
@@ -87,6 +96,7 @@ export class Registry {
     this.certificates = new Collection(this.dir, "certificates");
     this.things = new Collection(this.dir, "things");
     this.policies = new Collection(this.dir, "policies");
+    this.thingGroups = new Collection(this.dir, "thing-groups");
     this.account = new Collection(this.dir, "account");
   }
 
@@ -276,9 +286,51 @@ export class Registry {
     return record;
   }
 
+  /** Replaces a thing's attributes and type (the version goes up). */
+  updateThing(name: string, change: { attributes?: Record<string, string>; thingTypeName?: string }): ThingRecord {
+    const thing = this.getThing(name);
+    return this.things.put(name, {
+      ...thing, attributes: change.attributes ?? thing.attributes, thingTypeName: change.thingTypeName ?? thing.thingTypeName, version: thing.version + 1,
+    });
+  }
+
   deleteThing(name: string): void {
     this.getThing(name);
     this.things.delete(name);
+    for (const group of this.thingGroups.list()) {
+      if (group.things.includes(name)) this.thingGroups.put(group.thingGroupName, { ...group, things: withMember(group.things, name, false) });
+    }
+  }
+
+  // ---- thing groups (static) -------------------------------------------------------------
+
+  /** Returns the existing group when one of that name exists, as AWS does. */
+  createThingGroup(name: string): ThingGroupRecord {
+    checkName(name, "thingGroupName", /^[a-zA-Z0-9:_-]{1,128}$/);
+    const existing = this.thingGroups.get(name);
+    if (existing) return existing;
+    return this.thingGroups.put(name, {
+      thingGroupName: name, thingGroupId: uuidFromHex(this.options.randomHex(16)), thingGroupArn: this.arn(`thinggroup/${name}`),
+      creationDate: this.options.now(), things: [],
+    });
+  }
+
+  getThingGroup(name: string): ThingGroupRecord {
+    const record = this.thingGroups.get(name);
+    if (!record) throw notFound(`Thing group ${name}`);
+    return record;
+  }
+
+  /** Raises ResourceNotFoundException for an unknown group or thing. */
+  addThingToThingGroup(groupName: string, thingName: string): void {
+    const group = this.getThingGroup(groupName);
+    this.getThing(thingName);
+    this.thingGroups.put(groupName, { ...group, things: withMember(group.things, thingName, true) });
+  }
+
+  /** Names of the groups a thing belongs to. */
+  groupsOf(thingName: string): string[] {
+    return this.thingGroups.list().filter((g) => g.things.includes(thingName)).map((g) => g.thingGroupName);
   }
 
   /** Raises ResourceNotFoundException for an unknown thing or certificate. */
