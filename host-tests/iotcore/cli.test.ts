@@ -39,6 +39,12 @@ describe("npm run iotcore (command line)", () => {
     assert.match(run.stderr, /--mqtt-port must be a whole number from 0 to 65535, not 'abc'/);
   });
 
+  it("refuses a log format other than text or json, naming the value", async () => {
+    const run = await iotcore(["--state", join(tmpdir(), "unused"), "--log-format", "yaml"]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /--log-format must be text or json, not "yaml"/);
+  });
+
   it("starts on free ports and prints its endpoints as one JSON line", async () => {
     const state = mkdtempSync(join(tmpdir(), "iotcore-cli-"));
     try {

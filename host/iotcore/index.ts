@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
 import type { Duplex } from "node:stream";
 import { ControlPlane, type OperationHandler } from "./control/server.js";
 import { loadServiceModel } from "./control/model.js";
@@ -62,6 +63,8 @@ export interface IotCoreOptions {
   authorizerLifetimeScale?: number;
   /** local functions' time limit in ms (default 5000) */
   functionTimeoutMs?: number;
+  /** ms a data-plane connection has for its TLS handshake, and then for its CONNECT or HTTP request (default 10,000) */
+  connectDeadlineMs?: number;
 }
 
 export interface IotCore {
@@ -117,14 +120,20 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     scope: { region, accountId }, faults, now, log,
     keepAliveScale: options.keepAliveScale, connectIntervalMs: options.connectIntervalMs, verbose: options.verbose,
     rateWindowMs: options.rateWindowMs, sessionExpiryMs: options.sessionExpiryMs,
+    sessionStoreDir: join(options.stateDir, "sessions"), connectDeadlineMs: options.connectDeadlineMs,
   });
   const justInTime = new JustInTime({ registry, delayMs: options.provisioningDelayMs ?? 1000, now, log, publish: (topic, payload) => broker.publish(topic, payload) });
   broker.authenticators.set("mqtt-x509", certificateAuthenticator({ registry, justInTime, now }));
 
   const listeners = new DataPlaneListeners({
     host, defaultIdentity: { key: identity.keyPem, cert: identity.certPem }, defaultNames: [endpoint, "localhost"], broker, faults, log,
+    deadlineMs: options.connectDeadlineMs,
   });
-  const dataPorts = await listeners.listen({ mqtt: options.ports?.mqtt ?? 0, https: options.ports?.https ?? 0, httpsMtls: options.ports?.httpsMtls ?? 0 });
+  const dataPorts = await listeners.listen({ mqtt: options.ports?.mqtt ?? 0, https: options.ports?.https ?? 0, httpsMtls: options.ports?.httpsMtls ?? 0 }).catch(async (error: unknown) => {
+    await listeners.close();
+    await broker.close();   // releases the session store for a later start
+    throw error;
+  });
   faults.restartHandler = async () => {
     await listeners.close();
     await listeners.listen(dataPorts);

@@ -3,6 +3,12 @@
 // listener, ALPN, SNI, reason, deciding policy statement). The configured line sink still
 // gets every line; subscribers (the console's live log, tests) get the events, so nothing
 // has to parse text back into facts.
+//
+// Many lines carry values a client chose (client id, username, topic, SNI, thing and
+// authorizer names, user agents). A client must not be able to start a line ("\n... connect
+// allowed ...") or fake a field ("x via 8883: ... allowed by"), so every such value goes
+// through `logValue`, and the tap escapes any control character that still reaches it.
+// `--log-format json` writes one JSON object per line for machines (`formatLogLine`).
 
 /** Facts of one decision, e.g. `{ event: "connect", outcome: "refused", clientId, reason }`. */
 export type LogFields = Record<string, string | number | boolean | null | undefined>;
@@ -29,7 +35,8 @@ export class LogTap {
    */
   constructor(private readonly now: () => number, private readonly sink: (line: string) => void, private readonly keep = 500) {}
 
-  readonly write: LogWriter = (line, fields) => {
+  readonly write: LogWriter = (text, fields) => {
+    const line = oneLine(text);
     this.sink(line);
     const event: LogEvent = fields ? { time: this.now(), line, fields } : { time: this.now(), line };
     this.kept.push(event);
@@ -50,4 +57,54 @@ export class LogTap {
   recent(): LogEvent[] {
     return [...this.kept];
   }
+}
+
+// Printable ASCII except space, quote and backslash: shown as is. Anything else is quoted.
+const PLAIN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/** Control characters, line and paragraph separators, and characters that change text direction. */
+function unsafe(code: number): boolean {
+  return code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029 || code === 0x200e || code === 0x200f
+    || (code >= 0x202a && code <= 0x202e) || (code >= 0x2066 && code <= 0x2069);
+}
+
+function escapeUnsafe(text: string): string {
+  let out = "";
+  for (const c of text) {
+    const code = c.charCodeAt(0);
+    out += unsafe(code) ? `\\u${code.toString(16).padStart(4, "0")}` : c;
+  }
+  return out;
+}
+
+/**
+ * A client-provided value as it may appear in a log line: as is when it is printable ASCII
+ * without spaces, quotes or backslashes; otherwise a JSON string literal with every control,
+ * line-separator and direction-changing character escaped. `undefined` shows as `-`.
+ */
+export function logValue(value: string | undefined | null): string {
+  if (value === undefined || value === null) return "-";
+  if (PLAIN.test(value)) return value;
+  return escapeUnsafe(JSON.stringify(value));
+}
+
+/** The line with every control character escaped: nothing a line carries can start another. */
+export function oneLine(line: string): string {
+  return escapeUnsafe(line);
+}
+
+export type LogFormat = "text" | "json";
+
+/**
+ * Formats a line for the chosen output: text is `<ISO time> <line>`; json is
+ * `{"time","event","message"}` where `event` is the line's fixed prefix before its first
+ * colon (e.g. "connect refused", "publish denied", "tls refused"), which the stand-in's own
+ * code writes and no client value reaches.
+ */
+export function formatLogLine(line: string, format: LogFormat, time: Date): string {
+  const safe = oneLine(line);
+  if (format === "text") return `${time.toISOString()} ${safe}`;
+  const colon = safe.indexOf(":");
+  const event = colon > 0 && /^[a-z][a-z0-9 -]*$/i.test(safe.slice(0, colon)) ? safe.slice(0, colon) : "log";
+  return JSON.stringify({ time: time.toISOString(), event, message: safe });
 }

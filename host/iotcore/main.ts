@@ -1,7 +1,9 @@
 // `npm run iotcore -- --state <dir> [options]` (`--help` lists them): the local AWS IoT Core
-// stand-in on loopback. Prints one JSON line with the endpoints when ready; log lines go to stderr.
-import { CliError, parseCommandLine, required, runCli, usage, wholeNumber, type CommandSpec } from "../cli/command-line.js";
+// stand-in on loopback. Prints one JSON line with the endpoints when ready; log lines go to stderr
+// (one JSON object per line with --log-format json).
+import { CliError, UsageError, parseCommandLine, required, runCli, usage, wholeNumber, type CommandSpec } from "../cli/command-line.js";
 import { startIotCore } from "./index.js";
+import { formatLogLine } from "./log.js";
 import { explainStartupFailure } from "./startup-failure.js";
 
 const COMMAND = {
@@ -17,6 +19,7 @@ const COMMAND = {
     region: { value: "REGION", help: "AWS region in ARNs and the endpoint name (default us-east-1)" },
     "account-id": { value: "ID", help: "12-digit account id in ARNs (default 123456789012)" },
     "provisioning-delay-ms": { value: "MS", help: "how long JITP/JITR take (default 1000)" },
+    "log-format": { value: "FORMAT", help: "text (default: time and line) or json (one object per line: time, event, message)" },
   },
 } satisfies CommandSpec;
 
@@ -35,6 +38,8 @@ async function main(): Promise<number> {
     httpsMtls: wholeNumber("https-mtls-port", values["https-mtls-port"] ?? "8443", 0, 65535),
     control: wholeNumber("control-port", values["control-port"] ?? "4480", 0, 65535),
   };
+  const logFormat = values["log-format"] ?? "text";
+  if (logFormat !== "text" && logFormat !== "json") throw new UsageError(`--log-format must be text or json, not "${logFormat}"`);
   const provisioningDelayMs = wholeNumber("provisioning-delay-ms", values["provisioning-delay-ms"] ?? "1000", 0, 3_600_000);
 
   const core = await startIotCore({
@@ -44,7 +49,7 @@ async function main(): Promise<number> {
     region: values.region ?? "us-east-1",
     accountId: values["account-id"] ?? "123456789012",
     provisioningDelayMs,
-    log: (line) => process.stderr.write(`${new Date().toISOString()} ${line}\n`),
+    log: (line) => process.stderr.write(`${formatLogLine(line, logFormat, new Date())}\n`),
   }).catch((error: unknown): never => {
     const sentence = explainStartupFailure(error, { stateDir, host });
     throw sentence ? new CliError(sentence) : error;

@@ -4,13 +4,18 @@
 // SUBACK 0x80) and Receive (checked per delivery). Quotas as AWS enforces them; where AWS
 // documents a limit but not what happens past it, the comment at the check says what the
 // stand-in does and why.
-import { Aedes, type Client, type AedesPublishPacket, type PublishPacket, type Subscription } from "aedes";
+import type { Client, AedesPublishPacket, PublishPacket, Subscription } from "aedes";
+import aedesPersistenceLevel from "aedes-persistence-level";
+import { ClassicLevel } from "classic-level";
 import type { Duplex } from "node:stream";
+import { logValue as v } from "../log.js";
 import { evaluatePolicies, type Evaluation, type PolicyVariables } from "../policy/evaluate.js";
 import { connectionVariables, resourceArn, type MqttAction, type ResourceScope } from "../policy/resources.js";
+import { AedesAdapter, type Deliver, type InboundPacket } from "./aedes-adapter.js";
 import type { Faults } from "./faults.js";
+import { FrameGuard } from "./frame-guard.js";
 import { clampKeepAlive, clientIdProblem, ConnectRate, LIMITS, RateWindow, topicProblem } from "./quotas.js";
-import { SessionExpiry } from "./session-expiry.js";
+import { SessionExpiry, type ExpiryStore } from "./session-expiry.js";
 import { listenerName, type Authenticator, type ConnectionInfo, type Principal, type Route } from "./types.js";
 import type { LogWriter } from "../log.js";
 import { topicMatches } from "../rules/sql.js";
@@ -36,16 +41,10 @@ interface Meter {
   dropped: boolean;
   discarding: boolean;
   delaying: boolean;
-}
-
-type InboundPacket = { cmd: string; length?: number; topic?: string; payload?: Buffer; subscriptions?: { qos: number }[] };
-type Deliver = (packet: AedesPublishPacket, done: () => void) => void;
-type AedesInternals = { _parser?: NodeJS.EventEmitter; deliverQoS: Deliver; duplicates: Record<string, number>; _keepaliveTimer?: NodeJS.Timeout | null };
-
-interface SessionStore {
-  cleanSubscriptions(client: { id: string }): Promise<void>;
-  outgoingStream(client: { id: string }): AsyncIterable<{ messageId?: number }>;
-  outgoingClearMessageId(client: { id: string }, packet: { messageId?: number }): Promise<unknown>;
+  /** packet sizes and the pre-authentication budget, read from the bytes as they arrive */
+  frames: FrameGuard;
+  /** drops the connection if no CONNECT has arrived in time */
+  connectDeadline?: NodeJS.Timeout;
 }
 
 // AWS documents no bound on deliveries held back behind the in-flight limit; this one only
@@ -67,6 +66,10 @@ export interface BrokerOptions {
   sessionExpiryMs?: number;
   /** log allowed publishes and deliveries too (denials are always logged) */
   verbose?: boolean;
+  /** keeps persistent sessions and their queued messages here (a LevelDB folder) across restarts; in memory when absent */
+  sessionStoreDir?: string;
+  /** ms a connection has, once it reaches the broker, to send its CONNECT (stand-in choice: 10,000) */
+  connectDeadlineMs?: number;
 }
 
 export type MessageListener = (message: { topic: string; payload: Buffer; qos: number; clientId?: string; principal?: Principal }) => void;
@@ -76,25 +79,34 @@ export class MqttBroker {
   private readonly infos = new WeakMap<Duplex, ConnectionInfo>();
   private readonly sessions = new WeakMap<Client, Session>();
   private readonly meters = new WeakMap<Client, Meter>();
-  /** aedes' own deliverQoS per client, before holdBackOverInFlight wraps it */
+  /** aedes' own QoS 1 delivery per client, before holdBackOverInFlight wraps it */
   private readonly deliverers = new WeakMap<Client, Deliver>();
+  private readonly aedes: AedesAdapter["aedes"];
   private readonly rate: ConnectRate;
   private readonly expiry: SessionExpiry;
   private readonly sweep: NodeJS.Timeout;
   private readonly listeners = new Set<MessageListener>();
   private readonly streams = new Set<Duplex>();
 
-  private constructor(private readonly aedes: Aedes, private readonly options: BrokerOptions) {
+  private constructor(private readonly adapter: AedesAdapter, private readonly options: BrokerOptions, expiryStore?: ExpiryStore) {
+    this.aedes = adapter.aedes;
     this.rate = new ConnectRate(options.connectIntervalMs ?? LIMITS.connectIntervalMs);
-    this.expiry = new SessionExpiry(options.sessionExpiryMs ?? LIMITS.sessionExpiryMs);
+    this.expiry = new SessionExpiry(options.sessionExpiryMs ?? LIMITS.sessionExpiryMs, expiryStore);
     this.sweep = setInterval(() => this.expireSessions(), Math.min(this.expiry.expiryMs, 60_000));
     this.sweep.unref();
   }
 
-  /** Creates the broker; rejects only if aedes cannot start. */
+  /** Creates the broker; rejects if aedes cannot start or the session store cannot be opened. */
   static async create(options: BrokerOptions): Promise<MqttBroker> {
-    const aedes = await Aedes.createBroker({ maxClientsIdLength: 65535, keepaliveLimit: 0, connectTimeout: 30_000 });
-    const broker = new MqttBroker(aedes, options);
+    const db = options.sessionStoreDir === undefined ? undefined : new ClassicLevel(options.sessionStoreDir);
+    // The session expiry clock lives beside aedes' sessions, in a section of its own.
+    const expiryStore = db?.sublevel<string, number>("session-expiry", { valueEncoding: "json" });
+    const adapter = await AedesAdapter.create({
+      maxClientsIdLength: 65535, keepaliveLimit: 0, connectTimeout: 2 * (options.connectDeadlineMs ?? LIMITS.connectDeadlineMs),
+      persistence: db && aedesPersistenceLevel(db),
+    });
+    const broker = new MqttBroker(adapter, options, expiryStore);
+    await broker.expiry.load(options.now());
     broker.install();
     return broker;
   }
@@ -105,15 +117,36 @@ export class MqttBroker {
     this.streams.add(stream);
     stream.once("close", () => this.streams.delete(stream));
     endGracefully(stream);
-    const client = this.aedes.handle(stream);
+    const client = this.adapter.handle(stream);
     const windowMs = this.options.rateWindowMs ?? 1000;
-    this.meters.set(client, {
+    const meter: Meter = {
       publishes: new RateWindow(LIMITS.publishesPerSecond, windowMs),
       bytes: new RateWindow(LIMITS.bytesPerSecond, windowMs),
-      dropped: false, discarding: false, delaying: false,
+      dropped: false, discarding: false, delaying: false, frames: new FrameGuard(),
+    };
+    this.meters.set(client, meter);
+    const from = `from ${v(info.remoteAddress)} via ${listenerName(info.listener)}`;
+    const deadlineMs = this.options.connectDeadlineMs ?? LIMITS.connectDeadlineMs;
+    meter.connectDeadline = setTimeout(() => this.refuseConnection(client, meter, from, `no CONNECT within ${deadlineMs} ms`), deadlineMs);
+    meter.connectDeadline.unref();
+    stream.once("close", () => clearTimeout(meter.connectDeadline));
+    this.adapter.screenBytes(client, (chunk) => {
+      if (meter.dropped) return false;
+      const refusal = meter.frames.feed(chunk);
+      if (refusal) this.refuseConnection(client, meter, `client ${v(client.id ?? "(before CONNECT)")} ${from}`, refusal);
+      return !refusal;
     });
-    this.screenInboundPackets(client);
+    this.adapter.screenPackets(client, (packet) => this.admitPacket(client, packet));
     this.holdBackOverInFlight(client);
+  }
+
+  /** Drops a connection that broke a limit before or around its CONNECT; logs why. */
+  private refuseConnection(client: Client, meter: Meter, who: string, why: string): void {
+    if (meter.dropped) return;
+    meter.dropped = true;
+    clearTimeout(meter.connectDeadline);
+    this.options.log(`connection refused: ${who}: ${why}; connection dropped`);
+    dropNow(client.conn);
   }
 
   /**
@@ -147,10 +180,10 @@ export class MqttBroker {
   /** Closes the connections whose principal matches (e.g. a certificate just revoked). */
   disconnectWhere(match: (principal: Principal, clientId: string) => boolean, reason: string): number {
     let count = 0;
-    for (const client of Object.values((this.aedes as unknown as { clients: Record<string, Client> }).clients)) {
+    for (const client of this.adapter.clients()) {
       const session = this.sessions.get(client);
       if (session && match(session.principal, client.id)) {
-        this.options.log(`disconnect: client ${client.id}: ${reason}`);
+        this.options.log(`disconnect: client ${v(client.id)}: ${reason}`);
         client.close();
         count++;
       }
@@ -163,10 +196,11 @@ export class MqttBroker {
     for (const stream of this.streams) dropNow(stream);
   }
 
-  close(): Promise<void> {
+  /** Drops every connection and closes aedes and the session store (released for the next start). */
+  async close(): Promise<void> {
     clearInterval(this.sweep);
     this.dropAll();
-    return new Promise((resolve) => this.aedes.close(() => resolve()));
+    await this.adapter.close(() => this.expiry.flush());
   }
 
   private install(): void {
@@ -174,7 +208,7 @@ export class MqttBroker {
     a.preConnect = (client, packet, done) => {
       const requested = packet.keepalive ?? 0;
       packet.keepalive = clampKeepAlive(requested) * (this.options.keepAliveScale ?? 1);
-      if (requested !== clampKeepAlive(requested)) this.options.log(`connect: client ${packet.clientId}: keep-alive ${requested} s clamped to ${clampKeepAlive(requested)} s`);
+      if (requested !== clampKeepAlive(requested)) this.options.log(`connect: client ${v(packet.clientId)}: keep-alive ${requested} s clamped to ${clampKeepAlive(requested)} s`);
       if (this.options.faults.take("after-connect", packet.clientId)) {
         dropNow(client.conn);
         return;
@@ -191,7 +225,7 @@ export class MqttBroker {
           done(Object.assign(new Error("refused"), { returnCode: refusal }), false);
         },
         (error: Error) => {
-          this.options.log(`connect refused: client ${client.id}: internal error ${error.message}`);
+          this.options.log(`connect refused: client ${v(client.id)}: internal error ${error.message}`);
           client.conn.destroy();
         });
     };
@@ -199,7 +233,7 @@ export class MqttBroker {
       if (!client) return done(null);
       const problem = this.publishProblem(client, packet);
       if (problem) {
-        this.options.log(`publish denied: client ${client.id} topic ${packet.topic}: ${problem}; closing the connection`);
+        this.options.log(`publish denied: client ${v(client.id)} topic ${v(packet.topic)}: ${problem}; closing the connection`);
         return done(new Error(problem));
       }
       if (packet.qos === 1 && this.options.faults.take("before-puback", client.id)) {
@@ -218,7 +252,7 @@ export class MqttBroker {
       if (session && session.outboundInFlight > 0) session.outboundInFlight--;
       if (session) this.releaseHeld(client, session);
     });
-    a.on("client", (client) => this.expiry.connected(client.id));
+    a.on("client", (client) => this.expiry.connected(client.id, !client.clean));
     a.on("unsubscribe", (filters, client) => {
       const session = this.sessions.get(client);
       for (const filter of filters) session?.filters.delete(filter);
@@ -228,10 +262,10 @@ export class MqttBroker {
       if (session?.disconnectTimer) clearTimeout(session.disconnectTimer);
       // A persistent session keeps its held-back deliveries in aedes' outgoing queue, which is
       // replayed on resume; a clean session loses them with the connection.
-      if (session?.held.length && client.clean) this.options.log(`disconnect: client ${client.id}: ${session.held.length} held-back QoS 1 messages discarded with the clean session`);
+      if (session?.held.length && client.clean) this.options.log(`disconnect: client ${v(client.id)}: ${session.held.length} held-back QoS 1 messages discarded with the clean session`);
       if (!client.clean) this.expiry.disconnected(client.id, this.options.now());
     });
-    a.on("keepaliveTimeout", (client) => this.options.log(`disconnect: client ${client.id}: keep-alive expired (1.5x without a packet)`));
+    a.on("keepaliveTimeout", (client) => this.options.log(`disconnect: client ${v(client.id)}: keep-alive expired (1.5x without a packet)`));
     a.on("publish", (packet, client) => {
       if (packet.topic.startsWith("$SYS/")) return;
       const session = client ? this.sessions.get(client) : undefined;
@@ -249,10 +283,10 @@ export class MqttBroker {
   private async authenticate(client: Client, username: string | undefined, password: Buffer | undefined): Promise<"drop" | 2 | 3 | 4 | 5 | undefined> {
     const info = this.infos.get(client.conn);
     const clientId = client.id;
-    const where = info ? `${listenerName(info.listener)} alpn=${info.alpn ?? "-"} sni=${info.serverName ?? "-"}` : "?";
+    const where = info ? `${listenerName(info.listener)} alpn=${v(info.alpn)} sni=${v(info.serverName)}` : "?";
     const facts = { event: "connect", clientId, listener: info && listenerName(info.listener), alpn: info?.alpn, sni: info?.serverName, remoteAddress: info?.remoteAddress };
     const refuse = (refusal: "drop" | 2 | 3 | 4 | 5, reason: string, decidedBy?: string) => {
-      this.options.log(`connect refused: client ${clientId} via ${where}: ${reason}${refusal === "drop" ? "; connection dropped" : `; CONNACK ${refusal}`}`,
+      this.options.log(`connect refused: client ${v(clientId)} via ${where}: ${reason}${refusal === "drop" ? "; connection dropped" : `; CONNACK ${refusal}`}`,
         { ...facts, outcome: "refused", reason, decidedBy, answer: refusal === "drop" ? "connection dropped" : `CONNACK ${refusal}` });
       return refusal;
     };
@@ -274,15 +308,16 @@ export class MqttBroker {
     const session: Session = { info, principal, variables, filters: new Set(), outboundInFlight: 0, held: [], deliveringQoS: false };
     if (principal.disconnectAfterMs !== undefined) {
       session.disconnectTimer = setTimeout(() => {
-        this.options.log(`disconnect: client ${clientId}: the principal's connection lifetime (${principal.disconnectAfterMs} ms) ended`);
+        this.options.log(`disconnect: client ${v(clientId)}: the principal's connection lifetime (${principal.disconnectAfterMs} ms) ended`);
         client.close();
       }, principal.disconnectAfterMs);
       session.disconnectTimer.unref();
     }
     this.sessions.set(client, session);
-    const existing = (this.aedes as unknown as { clients: Record<string, Client> }).clients[clientId];
+    this.meters.get(client)?.frames.accept();
+    const existing = this.adapter.client(clientId);
     const takeover = existing && existing !== client ? "; takes over the older connection with this client id, which is dropped" : "";
-    this.options.log(`connect allowed: client ${clientId} via ${where}: ${principal.kind} ${short(principal.id)}${principal.thingName ? ` thing ${principal.thingName}` : ""}; iot:Connect allowed by ${verdict.by}${outcome.note ? `; ${outcome.note}` : ""}${takeover}`,
+    this.options.log(`connect allowed: client ${v(clientId)} via ${where}: ${principal.kind} ${v(short(principal.id))}${principal.thingName ? ` thing ${v(principal.thingName)}` : ""}; iot:Connect allowed by ${verdict.by}${outcome.note ? `; ${outcome.note}` : ""}${takeover}`,
       { ...facts, outcome: "allowed", principal: `${principal.kind} ${principal.id}`, thingName: principal.thingName, decidedBy: verdict.by, note: outcome.note });
     return undefined;
   }
@@ -297,7 +332,7 @@ export class MqttBroker {
     if (size > LIMITS.payloadBytes) return `payload of ${size} bytes is over the ${LIMITS.payloadBytes}-byte limit`;
     const verdict = this.evaluate(session.principal, session.variables, "iot:Publish", packet.topic);
     if (verdict.decision !== "allow") return `iot:Publish on ${resourceArn(this.options.scope, "iot:Publish", packet.topic)}: ${verdict.decision}`;
-    if (this.options.verbose) this.options.log(`publish allowed: client ${client.id} topic ${packet.topic} by ${verdict.by}`);
+    if (this.options.verbose) this.options.log(`publish allowed: client ${v(client.id)} topic ${v(packet.topic)} by ${verdict.by}`);
     return undefined;
   }
 
@@ -305,7 +340,7 @@ export class MqttBroker {
     const session = this.sessions.get(client);
     const filter = subscription.topic;
     const deny = (reason: string) => {
-      this.options.log(`subscribe denied: client ${client.id} filter ${filter}: ${reason}; SUBACK 0x80`);
+      this.options.log(`subscribe denied: client ${v(client.id)} filter ${v(filter)}: ${reason}; SUBACK 0x80`);
       return null;
     };
     if (!session) return deny("not authenticated");
@@ -318,7 +353,7 @@ export class MqttBroker {
     if (verdict.decision !== "allow") return deny(`iot:Subscribe on ${resourceArn(this.options.scope, "iot:Subscribe", filter)}: ${verdict.decision}`);
     session.filters.add(filter);
     const qos = Math.min(subscription.qos, 1) as 0 | 1;
-    this.options.log(`subscribe allowed: client ${client.id} filter ${filter} QoS ${qos} by ${verdict.by}`);
+    this.options.log(`subscribe allowed: client ${v(client.id)} filter ${v(filter)} QoS ${qos} by ${verdict.by}`);
     return { ...subscription, qos };
   }
 
@@ -327,37 +362,26 @@ export class MqttBroker {
     if (!session || packet.topic.startsWith("$SYS/")) return null;
     const verdict = this.evaluate(session.principal, session.variables, "iot:Receive", packet.topic);
     if (verdict.decision !== "allow") {
-      this.options.log(`receive denied: client ${client.id} topic ${packet.topic}: iot:Receive ${verdict.decision}; message not delivered`);
+      this.options.log(`receive denied: client ${v(client.id)} topic ${v(packet.topic)}: iot:Receive ${verdict.decision}; message not delivered`);
       return null;
     }
     // Counted only where a QoS 1 PUBLISH goes out: through deliverQoS (see holdBackOverInFlight),
     // or replayed from a persistent session's queue (it already carries its message id).
     if (packet.qos > 0 && (session.deliveringQoS || packet.messageId !== undefined)) session.outboundInFlight++;
-    if (this.options.verbose) this.options.log(`receive allowed: client ${client.id} topic ${packet.topic} by ${verdict.by}`);
+    if (this.options.verbose) this.options.log(`receive allowed: client ${v(client.id)} topic ${v(packet.topic)} by ${verdict.by}`);
     return packet;
   }
 
   /**
-   * Screens each decoded packet before aedes handles it; a packet screened out never reaches
-   * aedes (no acknowledgement, no processing). Also lowers requested QoS 2 to 1: aedes fixes
-   * the granted QoS before authorizeSubscribe runs.
+   * Screens each decoded packet before aedes handles it: true when aedes may handle it; false
+   * when it is discarded or the connection dropped. Also lowers requested QoS 2 to 1: aedes
+   * fixes the granted QoS before authorizeSubscribe runs.
    */
-  private screenInboundPackets(client: Client): void {
-    const parser = (client as unknown as AedesInternals)._parser;
-    if (!parser) return;
-    const handlers = parser.listeners("packet") as ((this: unknown, packet: InboundPacket) => void)[];
-    parser.removeAllListeners("packet");
-    const admit = (packet: InboundPacket) => this.admitPacket(client, packet);
-    parser.on("packet", function (this: unknown, packet: InboundPacket) {
-      if (admit(packet)) for (const handler of handlers) handler.call(this, packet);
-    });
-  }
-
-  /** True when aedes may handle the packet; false when it is discarded or the connection dropped. */
   private admitPacket(client: Client, packet: InboundPacket): boolean {
     const meter = this.meters.get(client);
     if (!meter || meter.dropped) return false;
-    const who = `client ${client.id ?? "(before CONNECT)"}`;
+    if (packet.cmd === "connect") clearTimeout(meter.connectDeadline);
+    const who = `client ${v(client.id ?? "(before CONNECT)")}`;
     if (packet.cmd === "subscribe") {
       const count = packet.subscriptions?.length ?? 0;
       // AWS quota "subscriptions per SUBSCRIBE request: 8". Past it AWS sends no SUBACK and the
@@ -381,9 +405,9 @@ export class MqttBroker {
       meter.discarding = false;
       return true;
     }
-    if (!meter.discarding) this.options.log(`publish throttled: ${who} topic ${packet.topic}: over ${LIMITS.publishesPerSecond} publishes per second on this connection; discarding (no PUBACK) until the rate falls`);
+    if (!meter.discarding) this.options.log(`publish throttled: ${who} topic ${v(packet.topic)}: over ${LIMITS.publishesPerSecond} publishes per second on this connection; discarding (no PUBACK) until the rate falls`);
     meter.discarding = true;
-    (client as unknown as AedesInternals)._keepaliveTimer?.refresh();
+    this.adapter.refreshKeepAlive(client);
     return false;
   }
 
@@ -399,7 +423,7 @@ export class MqttBroker {
     const length = (packet as { length?: number }).length;
     const bytes = (length ?? Buffer.byteLength(packet.topic) + (Buffer.isBuffer(packet.payload) ? packet.payload.length : Buffer.byteLength(String(packet.payload)))) + 2;
     const delayMs = meter.bytes.takeOrDelay(bytes, this.options.now());
-    if (delayMs > 0 && !meter.delaying) this.options.log(`publish delayed: client ${client.id}: over ${LIMITS.bytesPerSecond / 1024} KiB/s on this connection; processing held back ${delayMs} ms`);
+    if (delayMs > 0 && !meter.delaying) this.options.log(`publish delayed: client ${v(client.id)}: over ${LIMITS.bytesPerSecond / 1024} KiB/s on this connection; processing held back ${delayMs} ms`);
     meter.delaying = delayMs > 0;
     return delayMs;
   }
@@ -410,37 +434,33 @@ export class MqttBroker {
    * deliveries over the limit wait here, in order, and go out as PUBACKs arrive.
    */
   private holdBackOverInFlight(client: Client): void {
-    const internals = client as unknown as AedesInternals;
-    this.deliverers.set(client, internals.deliverQoS);
-    internals.deliverQoS = (packet, done) => {
+    const original = this.adapter.wrapDelivery(client, () => (packet, done) => {
       const session = this.sessions.get(client);
       if (!session || packet.qos === 0 || (session.held.length === 0 && session.outboundInFlight < LIMITS.inFlightPerDirection)) {
         return this.deliverCounted(client, session, packet, done);
       }
-      // aedes' duplicate mark: another of this client's subscriptions already delivered it
-      const delivered = !!packet.brokerId && (internals.duplicates[packet.brokerId] ?? 0) >= packet.brokerCounter;
-      if (!delivered) this.hold(client, session, packet);
+      // another of this client's subscriptions may already have delivered it
+      if (!this.adapter.alreadyDelivered(client, packet)) this.hold(client, session, packet);
       setImmediate(done);
-    };
+    });
+    this.deliverers.set(client, original);
   }
 
   private hold(client: Client, session: Session, packet: AedesPublishPacket): void {
     if (session.held.length >= HELD_LIMIT) {
-      this.options.log(`receive dropped: client ${client.id} topic ${packet.topic}: ${HELD_LIMIT} messages already held back`);
+      this.options.log(`receive dropped: client ${v(client.id)} topic ${v(packet.topic)}: ${HELD_LIMIT} messages already held back`);
       return;
     }
-    if (session.held.length === 0) this.options.log(`receive held back: client ${client.id} topic ${packet.topic}: ${LIMITS.inFlightPerDirection} QoS 1 messages unacknowledged; delivery resumes as PUBACKs arrive`);
+    if (session.held.length === 0) this.options.log(`receive held back: client ${v(client.id)} topic ${v(packet.topic)}: ${LIMITS.inFlightPerDirection} QoS 1 messages unacknowledged; delivery resumes as PUBACKs arrive`);
     session.held.push(packet);
   }
 
   /** Sends held-back deliveries while the in-flight count is under the limit. */
   private releaseHeld(client: Client, session: Session): void {
-    const internals = client as unknown as AedesInternals;
     while (session.held.length > 0 && session.outboundInFlight < LIMITS.inFlightPerDirection && !client.closed) {
       const packet = session.held.shift()!;
-      // aedes skips a message whose broker counter is not above the last one it delivered;
-      // later messages may have gone out meanwhile (QoS 0), so lower the mark for this one.
-      if (packet.brokerId) internals.duplicates[packet.brokerId] = Math.min(internals.duplicates[packet.brokerId] ?? 0, packet.brokerCounter - 1);
+      // later messages may have gone out meanwhile (QoS 0)
+      this.adapter.allowLateDelivery(client, packet);
       this.deliverCounted(client, session, packet, () => undefined);
     }
   }
@@ -463,18 +483,11 @@ export class MqttBroker {
 
   /** Discards a persistent session's subscriptions and stored messages; never rejects (a store failure is logged). */
   private async discardSession(clientId: string): Promise<void> {
-    const store = (this.aedes as unknown as { persistence: SessionStore }).persistence;
-    const who = { id: clientId };
     try {
-      await store.cleanSubscriptions(who);
-      let discarded = 0;
-      for await (const packet of store.outgoingStream(who)) {
-        await store.outgoingClearMessageId(who, packet);
-        discarded++;
-      }
-      this.options.log(`session expired: client ${clientId}: persistent session not resumed within ${this.expiry.expiryMs} ms; subscriptions and ${discarded} stored messages discarded`);
+      const discarded = await this.adapter.discardSession(clientId);
+      this.options.log(`session expired: client ${v(clientId)}: persistent session not resumed within ${this.expiry.expiryMs} ms; subscriptions and ${discarded} stored messages discarded`);
     } catch (error) {
-      this.options.log(`session expiry failed: client ${clientId}: ${(error as Error).message}`);
+      this.options.log(`session expiry failed: client ${v(clientId)}: ${(error as Error).message}`);
     }
   }
 

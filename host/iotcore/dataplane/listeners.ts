@@ -7,8 +7,10 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import type { AddressInfo, Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import * as tls from "node:tls";
-import type { MqttBroker } from "./broker.js";
+import { logValue as v } from "../log.js";
+import { dropNow, type MqttBroker } from "./broker.js";
 import type { Faults } from "./faults.js";
+import { LIMITS } from "./quotas.js";
 import { listenerName, type ConnectionInfo, type Listener, type Route } from "./types.js";
 import type { LogWriter } from "../log.js";
 
@@ -30,7 +32,12 @@ export interface ListenerOptions {
   broker: MqttBroker;
   faults: Faults;
   log: LogWriter;
+  /** ms for the TLS handshake, and then for the first HTTP request on 443 (default LIMITS: 10,000) */
+  deadlineMs?: number;
 }
+
+/** How long close() waits for the listeners to finish once every connection is destroyed. */
+const CLOSE_BOUND_MS = 5000;
 
 export class DataPlaneListeners {
   private readonly contexts = new Map<string, tls.SecureContext>();
@@ -38,7 +45,10 @@ export class DataPlaneListeners {
   private readonly upgradeHandlers: UpgradeHandler[] = [];
   private readonly https = createHttpServer();
   private readonly infos = new WeakMap<Socket, ConnectionInfo>();
+  /** every TCP connection, from accept on (before TLS completes too) */
   private readonly sockets = new Set<Socket>();
+  /** HTTPS connections still waiting for their first request */
+  private readonly requestDeadlines = new WeakMap<Socket, NodeJS.Timeout>();
   private servers: tls.Server[] = [];
 
   constructor(private readonly options: ListenerOptions) {
@@ -83,11 +93,22 @@ export class DataPlaneListeners {
     return { mqtt: await listen(mqtt, ports.mqtt), https: await listen(https, ports.https), httpsMtls: await listen(httpsMtls, ports.httpsMtls) };
   }
 
-  /** Stops listening and drops every open connection. */
+  /**
+   * Stops listening and drops every open connection, whatever state it is in (silent TCP,
+   * mid-handshake, paused, upgraded to WebSocket); resolves within CLOSE_BOUND_MS whatever
+   * the clients do.
+   */
   async close(): Promise<void> {
-    for (const socket of this.sockets) socket.destroy();
-    await Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    const closing = this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
     this.servers = [];
+    for (const socket of this.sockets) dropNow(socket);   // not the broker's graceful end
+    let bound: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      Promise.all(closing).then(() => false),
+      new Promise<boolean>((resolve) => { bound = setTimeout(() => resolve(true), CLOSE_BOUND_MS); }),
+    ]);
+    clearTimeout(bound);
+    if (timedOut) this.options.log(`listeners: ${this.sockets.size} connections still closing after ${CLOSE_BOUND_MS} ms; going on without them`);
   }
 
   private createServer(listener: Listener): tls.Server {
@@ -98,21 +119,25 @@ export class DataPlaneListeners {
       minVersion: "TLSv1.2",
       requestCert: true,
       rejectUnauthorized: false,   // the chain is checked against the registry after the handshake
+      handshakeTimeout: this.options.deadlineMs ?? LIMITS.tlsHandshakeMs,
       SNICallback: (name, done) => {
         const context = this.contexts.get(name.toLowerCase());
         if (context) return done(null, context);
-        this.options.log(`tls refused: SNI ${name} is not a name this endpoint serves`,
+        this.options.log(`tls refused: SNI ${v(name)} is not a name this endpoint serves`,
           { event: "tls", outcome: "refused", listener: listenerName(listener), sni: name, reason: "SNI is not a name this endpoint serves" });
         done(new Error(`unknown server name ${name}`));
       },
       ...(listener === "https" ? { ALPNCallback: ({ protocols }: { protocols: string[] }) => protocols.find((p) => SUPPORTED_ALPN_443.includes(p)) } : {}),
     });
     server.on("connection", (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once("close", () => this.sockets.delete(socket));
       if (this.options.faults.take("handshake")) socket.destroy();
     });
     server.on("tlsClientError", (error, socket) => {
-      this.options.log(`tls handshake failed on ${listenerName(listener)} from ${socket.remoteAddress}: ${error.message}`,
+      this.options.log(`tls handshake failed on ${listenerName(listener)} from ${v(socket.remoteAddress)}: ${v(error.message)}; connection dropped`,
         { event: "tls", outcome: "refused", listener: listenerName(listener), remoteAddress: socket.remoteAddress, reason: error.message });
+      socket.destroy();   // a handshake timeout leaves the TCP connection open otherwise
     });
     server.on("secureConnection", (socket) => {
       this.sockets.add(socket);
@@ -132,6 +157,14 @@ export class DataPlaneListeners {
     const info = connectionInfo(socket, listener, route === "http" ? "websocket" : route);
     if (route === "http") {
       this.infos.set(socket, info);
+      const deadlineMs = this.options.deadlineMs ?? LIMITS.connectDeadlineMs;
+      const deadline = setTimeout(() => {
+        this.options.log(`connection refused: from ${v(socket.remoteAddress)} via ${listenerName(listener)}: no HTTP request within ${deadlineMs} ms; connection dropped`);
+        socket.destroy();
+      }, deadlineMs);
+      deadline.unref();
+      socket.once("close", () => clearTimeout(deadline));
+      this.requestDeadlines.set(socket, deadline);
       this.https.emit("connection", socket);
       return;
     }
@@ -139,6 +172,7 @@ export class DataPlaneListeners {
   }
 
   private routeRequest(request: IncomingMessage, response: ServerResponse): void {
+    clearTimeout(this.requestDeadlines.get(request.socket));
     const info = this.infos.get(request.socket) ?? connectionInfo(request.socket as tls.TLSSocket, "https", "websocket");
     for (const handler of this.requestHandlers) if (handler(request, response, { ...info, httpRequest: request })) return;
     const body = JSON.stringify({ message: `no endpoint for ${request.method} ${request.url}` });
@@ -147,9 +181,10 @@ export class DataPlaneListeners {
   }
 
   private routeUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    clearTimeout(this.requestDeadlines.get(request.socket));
     const info = this.infos.get(request.socket) ?? connectionInfo(request.socket as tls.TLSSocket, "https", "websocket");
     for (const handler of this.upgradeHandlers) if (handler(request, socket, head, { ...info, httpRequest: request })) return;
-    this.options.log(`https refused: upgrade ${request.url}: no handler`);
+    this.options.log(`https refused: upgrade ${v(request.url)}: no handler`);
     socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
   }
 }
