@@ -7,6 +7,7 @@ import type { Platform, TimerHandle } from "../platform/seam.js";
 import type { OpenStream } from "../mqtt/client.js";
 import type { DeviceState, DeviceStatus } from "../boot/status.js";
 import { attemptStarted, decide, initialState, type PolicyParams } from "./policy.js";
+import { BOOTS_KEY, countBoot, LAST_CONNECT_KEY, REBOOT_LOOP_BOOTS } from "./reboots.js";
 
 /** What the loop needs from the MQTT client (MqttClient satisfies it). */
 export interface Connectable {
@@ -27,6 +28,7 @@ export interface LoopEvents {
 export interface ConnectionLoop {
   readonly attempts: number;
   readonly provisioned: boolean;
+  /** Counts this boot and makes the first attempt, paced after the last CONNECT before the reboot. */
   start(): void;
   /** Ends the session (DISCONNECT, so no last will) and cancels any pending retry. */
   stop(): void;
@@ -41,10 +43,11 @@ export interface ConnectionLoop {
 /**
  * Creates the loop, idle until `start()`. `open` opens a fresh stream per attempt (a fresh
  * presigned URL, fresh credentials...); `target` names the endpoint in statuses. Never fails:
- * every ending becomes a retry or a final status.
+ * every ending becomes a retry or a final status. `storage` keeps the last CONNECT time and
+ * the boots without a lasting session across reboots (reboots.ts).
  */
 export function createConnectionLoop(
-  platform: Pick<Platform, "clock" | "timers" | "log" | "random">,
+  platform: Pick<Platform, "clock" | "timers" | "log" | "random" | "storage">,
   client: Connectable,
   open: OpenStream,
   params: PolicyParams,
@@ -56,7 +59,9 @@ export function createConnectionLoop(
   let state = initialState(options.provisioned);
   let attempts = 0;
   let timer: TimerHandle | undefined;
+  let lasting: TimerHandle | undefined;
   let acceptedAt: number | undefined;
+  let boots = 0;
   let active = false;
   let stopped = false;
 
@@ -70,7 +75,8 @@ export function createConnectionLoop(
     attempts += 1;
     state = attemptStarted(state, clock.now());
     log(`attempt ${attempts} to ${target} (${state.provisioned ? "provisioned" : "not provisioned yet"})`);
-    if (attempts === 1) status("connecting", `Connecting to ${target}.`);
+    if (attempts === 1) status("connecting", `${boots < REBOOT_LOOP_BOOTS ? "" : `Rebooting in a loop (boot ${boots} without a lasting session). `}Connecting to ${target}.`, boots < REBOOT_LOOP_BOOTS ? undefined : "reboot-loop");
+    platform.storage.set(LAST_CONNECT_KEY, "" + clock.now());
     active = true;
     client.connect(open);
   }
@@ -78,11 +84,18 @@ export function createConnectionLoop(
   return {
     get attempts() { return attempts; },
     get provisioned() { return state.provisioned; },
-    start: attempt,
+    start() {
+      const first = countBoot(platform.storage, clock.now(), platform.random(), params);
+      boots = first.boots;
+      if (!first.delayMs) return attempt();
+      log(`boot ${boots} without a lasting session: first attempt in ${first.delayMs} ms`);
+      timer = timers.setTimeout(attempt, first.delayMs);
+    },
     stop() {
       stopped = true;
       if (timer !== undefined) timers.clearTimeout(timer);
-      timer = undefined;
+      if (lasting !== undefined) timers.clearTimeout(lasting);
+      timer = lasting = undefined;
       if (active) client.disconnect();
       status("stopped", "Stopped on request.");
     },
@@ -94,12 +107,15 @@ export function createConnectionLoop(
     },
     connected(info) {
       acceptedAt = clock.now();
+      lasting = timers.setTimeout(() => platform.storage.set(BOOTS_KEY, "0"), params.stableSessionMs);
       log(`accepted on attempt ${attempts} (session present: ${info.sessionPresent})`);
       status("online", `Connected to ${target}.`);
       events.onSessionUp(info);
     },
     disconnected(f) {
       active = false;
+      if (lasting !== undefined) timers.clearTimeout(lasting);
+      lasting = undefined;
       const now = clock.now();
       const accepted = acceptedAt !== undefined;
       const sessionMs = accepted ? now - acceptedAt! : 0;

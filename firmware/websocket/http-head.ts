@@ -42,6 +42,7 @@ export function createHeadReader(maxBytes = 4096): (bytes: Uint8Array) => HttpHe
     joined.set(bytes, old.length);
     for (let i = Math.max(0, old.length - 3); i + 3 < joined.length; i++) {
       if (joined[i] === 13 && joined[i + 1] === 10 && joined[i + 2] === 13 && joined[i + 3] === 10) {
+        if (i + 4 > maxBytes) break;
         const head = parseHead(new TextDecoder().decode(joined.subarray(0, i)));
         return head ? { head, rest: joined.subarray(i + 4) } : malformed("no HTTP/1.x status line");
       }

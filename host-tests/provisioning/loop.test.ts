@@ -4,6 +4,8 @@ import type { OpenStream } from "../../firmware/mqtt/client.js";
 import { failure, type Failure } from "../../firmware/platform/failure.js";
 import { createConnectionLoop, type ConnectionLoop } from "../../firmware/provisioning/loop.js";
 import type { PolicyParams } from "../../firmware/provisioning/policy.js";
+import { BOOTS_KEY, LAST_CONNECT_KEY } from "../../firmware/provisioning/reboots.js";
+import { MemoryStorage } from "../credentials/fixtures.js";
 import { FakeTime } from "../support/fake-time.js";
 
 const params: PolicyParams = {
@@ -27,7 +29,7 @@ function setup(script: (attempt: number) => Failure | "accept", provisioned = fa
     },
     disconnect() { time.setTimeout(() => loop.disconnected(undefined), 0); },
   };
-  const loop: ConnectionLoop = createConnectionLoop({ clock: time, timers: time, log: time.log, random }, client, open, params,
+  const loop: ConnectionLoop = createConnectionLoop({ clock: time, timers: time, log: time.log, random, storage: new MemoryStorage() }, client, open, params,
     { provisioned, target: "endpoint:8883" },
     {
       onStatus: (s) => statuses.push(s),
@@ -118,5 +120,70 @@ describe("connect/retry loop", () => {
     loop.stop();
     time.advance(60_000);
     assert.equal(connects.length, 1);
+  });
+});
+
+describe("connect pacing across reboots", () => {
+  /**
+   * Boots a device on `time` and `storage` (kept across boots, as Preference is); its
+   * connects never get an answer. `crash()` ends it as a reboot would: its timers die with it.
+   */
+  function bootDevice(time: FakeTime, storage: MemoryStorage, connects: number[], statuses: DeviceStatus[]) {
+    let alive = true;
+    const timers = {
+      setTimeout: (callback: () => void, ms: number) => time.setTimeout(() => { if (alive) callback(); }, ms),
+      clearTimeout: (handle: unknown) => time.clearTimeout(handle as never),
+    };
+    const client = { connect() { connects.push(time.now()); }, disconnect() {} };
+    const loop = createConnectionLoop({ clock: time, timers, log: time.log, random: () => 0.5, storage }, client, () => ({ write() {}, close() {} }), params,
+      { provisioned: true, target: "endpoint:8883" },
+      { onStatus: (s) => statuses.push(s), onSessionUp() {}, onSessionDown() {}, onProvisioned() {} });
+    loop.start();
+    return { loop, crash() { alive = false; } };
+  }
+
+  it("never CONNECTs within 1 s of the last attempt nor faster than the backoff when rebooting every 300 ms, and says it loops", () => {
+    const time = new FakeTime();
+    const storage = new MemoryStorage();
+    const connects: number[] = [];
+    const statuses: DeviceStatus[] = [];
+    const start = time.now();
+    for (let boot = 0; boot < 6; boot++) {
+      const device = bootDevice(time, storage, connects, statuses);
+      time.advance(300);
+      device.crash();
+    }
+    const device = bootDevice(time, storage, connects, statuses);
+    time.advance(10_000);
+    device.crash();
+    assert.ok(connects.length >= 2, `connects at ${connects.join(", ")}`);
+    for (let i = 1; i < connects.length; i++) {
+      assert.ok(connects[i]! - connects[i - 1]! >= params.connectSpacingMs, `CONNECTs ${connects[i - 1]} and ${connects[i]} closer than the spacing`);
+    }
+    // Boot 1 connects at once; boots 2-6 (300 ms apart) each wait the spacing or the backoff of
+    // that many boots in a row (random 0.5: 500, 1000, 2000 ms...) and die first; boot 7, at
+    // 1,800 ms, waits half of min(cap 4000, 1000 * 2^5) = 2,000 ms.
+    assert.deepEqual(connects.map((t) => t - start), [0, 3800]);
+    const looping = statuses.filter((s) => s.code === "reboot-loop");
+    assert.ok(looping.length > 0);
+    assert.match(looping[0]!.message, /Rebooting in a loop \(boot \d+ without a lasting session\)/);
+    assert.equal(storage.get(BOOTS_KEY), "7");
+  });
+
+  it("holds the first CONNECT back by the backoff of the boots in a row, and starts the count again after a lasting session", () => {
+    const time = new FakeTime();
+    const storage = new MemoryStorage();
+    storage.set(LAST_CONNECT_KEY, String(time.now() - 60_000));
+    storage.set(BOOTS_KEY, "5");
+    const connects: number[] = [];
+    const statuses: DeviceStatus[] = [];
+    const start = time.now();
+    const { loop } = bootDevice(time, storage, connects, statuses);
+    time.advance(5000);
+    assert.deepEqual(connects.map((t) => t - start), [2000], "boot 6 in a row: half of min(cap 4000, 1000 * 2^4)");
+    loop.connected({ sessionPresent: false });
+    time.advance(params.stableSessionMs);
+    assert.equal(storage.get(BOOTS_KEY), "0");
+    assert.equal(storage.get(LAST_CONNECT_KEY), String(connects[0]));
   });
 });

@@ -112,4 +112,17 @@ describe("WebSocket building blocks", () => {
     const long = createHeadReader(100)(new Uint8Array(200).fill(65));
     assert.equal(long && "code" in long ? long.code : undefined, "http-malformed-response");
   });
+
+  it("holds the 4,096-byte head bound when a 5,045-byte head arrives in one chunk, as when it arrives in pieces", () => {
+    const head = new TextEncoder().encode(`HTTP/1.1 101 Switching Protocols\r\nX-Pad: ${"p".repeat(5000)}\r\n\r\n`);
+    assert.equal(head.length, 5045);
+    const whole = createHeadReader()(head);
+    assert.equal(whole && "code" in whole ? whole.code : undefined, "http-malformed-response");
+    const readHead = createHeadReader();
+    let split: ReturnType<typeof readHead>;
+    for (let i = 0; i < head.length && !split; i += 1000) split = readHead(head.subarray(i, i + 1000));
+    assert.equal(split && "code" in split ? split.code : undefined, "http-malformed-response");
+    const fits = createHeadReader()(new TextEncoder().encode(`HTTP/1.1 200 OK\r\nX-Pad: ${"p".repeat(4096 - 28)}\r\n\r\n`));
+    assert.ok(fits && "head" in fits, "a head of exactly 4,096 bytes is read");
+  });
 });
