@@ -6,7 +6,9 @@ import assert from "node:assert/strict";
 import { compositionSize, DEVELOPMENT_MANIFEST } from "../../host/runtime/composition.js";
 
 // Where the five-mode development build stands today: lower it as modules shrink, never raise it.
-const CEILING = 50_810;
+// (Raised by 660 bytes from 50,810 once, for pacing CONNECTs across reboots: a device in a crash
+// loop must not CONNECT faster than AWS allows, which needs code on the device.)
+const CEILING = 51_470;
 
 describe("firmware size", () => {
   it(`the five-mode development build stays within ${CEILING} bytes minified`, async () => {
