@@ -71,17 +71,14 @@ function keyPairFromDer(privateKeyDer: Uint8Array, publicKeyDer: Uint8Array): Ke
   };
 }
 
-/** PEM text (64-column base64 body) for DER bytes. */
+/** PEM text (64-column base64 body, ending in a newline) for DER bytes. */
 export function toPem(label: string, der: Uint8Array): string {
-  const b64 = Buffer.from(der).toString("base64");
-  const lines = b64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join("\n")}\n-----END ${label}-----\n`;
+  return `${x509.PemConverter.encode(der, label)}\n`;
 }
 
 /** DER bytes of every PEM block with `label` in `text`, in order; [] when none. */
 export function fromPem(text: string, label = "CERTIFICATE"): Uint8Array[] {
-  const re = new RegExp(`-----BEGIN ${label}-----([^-]+)-----END ${label}-----`, "g");
-  return [...text.matchAll(re)].map((m) => new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ""), "base64")));
+  return x509.PemConverter.decodeWithHeaders(text).filter((block) => block.type === label).map((block) => new Uint8Array(block.rawData));
 }
 
 /** True when `publicKeyDer` (SPKI) is the key certified by `cert` (DER or PEM). Throws if the certificate does not parse. */

@@ -37,7 +37,7 @@ export interface TemplateOptions {
  * `<thing>/`, and its own Device Shadows (classic and named: `$aws/things/<thing>/shadow/*`)
  * and nobody else's.
  */
-export function thingStatements(arn: string, thing: string): object[] {
+function thingStatements(arn: string, thing: string): object[] {
   const shadows = `$aws/things/${thing}/shadow/*`;
   return [
     { Effect: "Allow", Action: ["iot:Connect"], Resource: [`${arn}:client/${thing}`] },
@@ -46,9 +46,13 @@ export function thingStatements(arn: string, thing: string): object[] {
   ];
 }
 
-/** The device policy document of the JITP template: `thingStatements` keyed on the connection's thing. */
-export function devicePolicy(region: string, accountId: string): object {
-  return { Version: "2012-10-17", Statement: thingStatements(`arn:aws:iot:${region}:${accountId}`, "${iot:Connection.Thing.ThingName}") };
+/**
+ * The one device policy document: `thingStatements` for `thing`, by default the connection's
+ * thing (the JITP template's); `npm start` also keys it on a certificate's CommonName or names
+ * the thing.
+ */
+export function devicePolicy(region: string, accountId: string, thing = "${iot:Connection.Thing.ThingName}"): object {
+  return { Version: "2012-10-17", Statement: thingStatements(`arn:aws:iot:${region}:${accountId}`, thing) };
 }
 
 /** The registration config to attach to the CA (templateBody is a JSON string, as the API takes it). */

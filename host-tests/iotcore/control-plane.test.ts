@@ -7,8 +7,8 @@ import {
   DescribeCACertificateCommand, DescribeCertificateCommand, GetRegistrationCodeCommand, IoTClient,
   ListCertificatesCommand, RegisterCACertificateCommand,
 } from "@aws-sdk/client-iot";
-import { createRootCa, issueCertificate, type Issued } from "../../certs/pki.js";
-import { certificateId, pemToDer } from "../../host/iotcore/registry/x509.js";
+import { createRootCa, fromPem, issueCertificate, type Issued } from "../../certs/pki.js";
+import { certificateId } from "../../host/iotcore/registry/x509.js";
 import { awsIot, connectMtls, endClient, startCore, tempDir, waitFor } from "./helpers.js";
 
 const client = (url: string, secretAccessKey = "secret") =>
@@ -63,7 +63,7 @@ describe("control plane with official clients", function () {
       caCertificate: ca.certPem, verificationCertificate: verification.certPem, setAsActive: true, allowAutoRegistration: true,
       registrationConfig: { templateBody, roleArn: "arn:aws:iam::123456789012:role/JITPRole" },
     }));
-    assert.equal(registered.certificateId, certificateId(pemToDer(ca.certPem)!));
+    assert.equal(registered.certificateId, certificateId(fromPem(ca.certPem)[0]!));
     const again = await awsError(iot.send(new RegisterCACertificateCommand({ caCertificate: ca.certPem, verificationCertificate: verification.certPem })));
     assert.equal(again.name, "ResourceAlreadyExistsException");
   });
@@ -81,7 +81,7 @@ describe("control plane with official clients", function () {
     assert.equal(first.closedBeforeConnack, true);
     await endClient(first.client);
     await core.provisioningIdle();
-    const id = certificateId(pemToDer(device.certPem)!);
+    const id = certificateId(fromPem(device.certPem)[0]!);
     const described = await iot.send(new DescribeCertificateCommand({ certificateId: id }));
     assert.equal(described.certificateDescription?.status, "PENDING_ACTIVATION");
     assert.ok(core.lines.some((l) => l.includes(`jitp failed: certificate ${id} stays PENDING_ACTIVATION`) && l.includes("AWS::IoT::Certificate::Country")), core.lines.join("\n"));
@@ -104,7 +104,7 @@ describe("control plane with official clients", function () {
     core = await startCore(state);
     iot.destroy();
     iot = client(core.controlUrl);
-    const ca2 = await iot.send(new DescribeCACertificateCommand({ certificateId: certificateId(pemToDer(ca.certPem)!) }));
+    const ca2 = await iot.send(new DescribeCACertificateCommand({ certificateId: certificateId(fromPem(ca.certPem)[0]!) }));
     assert.equal(ca2.certificateDescription?.autoRegistrationStatus, "ENABLE");
     assert.equal(ca2.registrationConfig?.roleArn, "arn:aws:iam::123456789012:role/JITPRole");
     const listed = await iot.send(new ListCertificatesCommand({}));

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { AttachPrincipalPolicyCommand, CreatePolicyCommand, DescribeCertificateCommand, IoTClient, UpdateCertificateCommand } from "@aws-sdk/client-iot";
-import { createRootCa, issueCertificate, type Issued } from "../../certs/pki.js";
-import { certificateId, pemToDer } from "../../host/iotcore/registry/x509.js";
+import { createRootCa, fromPem, issueCertificate, type Issued } from "../../certs/pki.js";
+import { certificateId } from "../../host/iotcore/registry/x509.js";
 import { ALLOW_ALL, connectMtls, endClient, registerDevice, startCore, tempDir } from "./helpers.js";
 
 describe("JITR: registered event, activation through the control plane, reconnect", function () {
@@ -45,7 +45,7 @@ describe("JITR: registered event, activation through the control plane, reconnec
     assert.equal(first.closedBeforeConnack, true, "the first connect is dropped");
     await endClient(first.client);
     const { topic, body } = await event;
-    const id = certificateId(pemToDer(device.certPem)!);
+    const id = certificateId(fromPem(device.certPem)[0]!);
     assert.equal(topic, `$aws/events/certificates/registered/${caId}`);
     assert.equal(body.certificateId, id);
     assert.equal(body.caCertificateId, caId);
@@ -65,7 +65,7 @@ describe("JITR: registered event, activation through the control plane, reconnec
   });
 
   it("accepts the device once a control-plane client activates it and attaches a policy", async () => {
-    const id = certificateId(pemToDer(device.certPem)!);
+    const id = certificateId(fromPem(device.certPem)[0]!);
     await iot.send(new UpdateCertificateCommand({ certificateId: id, newStatus: "ACTIVE" }));
     const cert = await iot.send(new DescribeCertificateCommand({ certificateId: id }));
     const policy = await iot.send(new CreatePolicyCommand({ policyName: `${id}-policy`, policyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] }) }));
@@ -80,7 +80,7 @@ describe("JITR: registered event, activation through the control plane, reconnec
     const result = await connectMtls(core, stranger, { clientId: "stranger", chainPem: stranger.certPem });
     assert.equal(result.closedBeforeConnack, true);
     await endClient(result.client);
-    assert.equal(core.registry.certificates.has(certificateId(pemToDer(stranger.certPem)!)), false);
+    assert.equal(core.registry.certificates.has(certificateId(fromPem(stranger.certPem)[0]!)), false);
     assert.ok(core.lines.some((l) => /no registered CA issued it/.test(l)));
   });
 });

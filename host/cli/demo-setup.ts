@@ -19,7 +19,7 @@ import {
 } from "../../certs/commands.js";
 import { encodeImage } from "../../certs/image.js";
 import { fromPem } from "../../certs/pki.js";
-import { thingStatements, type TemplateField } from "../../certs/template.js";
+import { devicePolicy, type TemplateField } from "../../certs/template.js";
 import { isCertificateMode, type Provisioning } from "./modes.js";
 
 /** What the setup needs from the stand-in (startIotCore's result satisfies it). */
@@ -72,7 +72,7 @@ export function controlClient(controlUrl: string): IoTClient {
 
 /** A least-privilege policy: connect as client id `thing`, its `<thing>/*` topics and its own shadows only. */
 export function thingPolicy(thing: string): string {
-  return JSON.stringify({ Version: "2012-10-17", Statement: thingStatements(`arn:aws:iot:${REGION}:${ACCOUNT}`, thing) });
+  return JSON.stringify(devicePolicy(REGION, ACCOUNT, thing));
 }
 
 /** A policy letting one certificate act as its thing (by the certificate's CommonName). */

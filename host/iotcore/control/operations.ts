@@ -2,8 +2,9 @@
 // operation's output as AWS shapes it (timestamps in epoch seconds); failures are AwsErrors.
 import { AwsError } from "../registry/errors.js";
 import type { CaRecord, CertificateRecord, Registry, ThingRecord } from "../registry/registry.js";
-import { parseCertificate, pemToDer } from "../registry/x509.js";
+import { parseCertificate } from "../registry/x509.js";
 import type { OperationHandler, OperationInput } from "./server.js";
+import { fromPem } from "../../../certs/pki.js";
 
 export interface RegistryOperationsContext {
   registry: Registry;
@@ -22,7 +23,7 @@ function page<T>(items: T[], size: unknown, marker: unknown): { items: T[]; next
 }
 
 function validity(pem: string): { notBefore?: number; notAfter?: number } {
-  const der = pemToDer(pem);
+  const der = fromPem(pem)[0];
   const cert = der && parseCertificate(der);
   if (!cert) return {};
   return { notBefore: seconds(Date.parse(cert.validFrom)), notAfter: seconds(Date.parse(cert.validTo)) };

@@ -4,9 +4,10 @@
 // thing, ACTIVE certificate, policy) or the registration event is published (JITR), so that
 // a rule or an operator activates it.
 import type { CaRecord, CertificateRecord, Registry } from "../registry/registry.js";
-import { certificateId, derToPem, isIssuedBy, parseCertificate, pemToDer, subjectFields } from "../registry/x509.js";
+import { certificateId, isIssuedBy, parseCertificate, subjectFields } from "../registry/x509.js";
 import { applyPlan } from "./apply.js";
 import { evaluateTemplate } from "./template.js";
+import { fromPem, toPem } from "../../../certs/pki.js";
 
 export interface JustInTimeOptions {
   registry: Registry;
@@ -50,7 +51,7 @@ export class JustInTime {
     const ca = this.registeredIssuer(chain);
     if (!ca) {
       const known = registry.cas.list().find((c) => {
-        const der = pemToDer(c.certificatePem);
+        const der = fromPem(c.certificatePem)[0];
         const cert = der && parseCertificate(der);
         return cert && isIssuedBy(leaf, cert);
       });
@@ -62,7 +63,7 @@ export class JustInTime {
     if (ca.autoRegistrationStatus !== "ENABLE") return `certificate ${id} is not registered and CA ${ca.certificateId} does not allow auto-registration`;
     const kind = ca.registrationConfig?.templateBody ? "JITP" : "JITR";
     const record = registry.registerCertificate({
-      certificatePem: derToPem(chain[0]), status: "PENDING_ACTIVATION", caCertificateId: ca.certificateId, origin: kind === "JITP" ? "jitp" : "jitr",
+      certificatePem: toPem("CERTIFICATE", chain[0]), status: "PENDING_ACTIVATION", caCertificateId: ca.certificateId, origin: kind === "JITP" ? "jitp" : "jitr",
     });
     this.options.log(`${kind.toLowerCase()}: certificate ${id} auto-registered PENDING_ACTIVATION (CA ${ca.certificateId}); ${kind} runs in ${this.options.delayMs} ms`);
     this.schedule(id, () => (kind === "JITP" ? this.provision(record, ca, chain[0]) : this.announce(record)));

@@ -4,8 +4,9 @@
 import { join } from "node:path";
 import { Collection } from "./collection.js";
 import { AwsError, notFound } from "./errors.js";
-import { certificateId, derToPem, isCa, isIssuedBy, parseCertificate, pemToDer } from "./x509.js";
+import { certificateId, isCa, isIssuedBy, parseCertificate } from "./x509.js";
 import type { X509Certificate } from "node:crypto";
+import { fromPem, toPem } from "../../../certs/pki.js";
 
 export type CertificateStatus =
   | "ACTIVE" | "INACTIVE" | "REVOKED" | "PENDING_TRANSFER" | "REGISTER_INACTIVE" | "PENDING_ACTIVATION";
@@ -153,7 +154,7 @@ export class Registry {
     return this.cas.put(id, {
       certificateId: id,
       certificateArn: this.arn(`cacert/${id}`),
-      certificatePem: derToPem(der),
+      certificatePem: toPem("CERTIFICATE", der),
       status: input.setAsActive ? "ACTIVE" : "INACTIVE",
       autoRegistrationStatus: input.allowAutoRegistration ? "ENABLE" : "DISABLE",
       registrationConfig: input.registrationConfig,
@@ -225,7 +226,7 @@ export class Registry {
     return this.certificates.put(id, {
       certificateId: id,
       certificateArn: this.arn(`cert/${id}`),
-      certificatePem: derToPem(der),
+      certificatePem: toPem("CERTIFICATE", der),
       caCertificateId,
       status: input.status ?? "INACTIVE",
       origin: input.origin ?? "registered",
@@ -407,9 +408,9 @@ export class Registry {
   }
 }
 
-function parsePem(pem: unknown, what: string): { der: Buffer; cert: X509Certificate } {
+function parsePem(pem: unknown, what: string): { der: Uint8Array; cert: X509Certificate } {
   // Control-plane bodies are JSON: a member may arrive as a number or an object.
-  const der = typeof pem === "string" ? pemToDer(pem) : undefined;
+  const der = typeof pem === "string" ? fromPem(pem)[0] : undefined;
   const cert = der && parseCertificate(der);
   if (!der || !cert) throw new AwsError("CertificateValidationException", `The ${what} is not a valid PEM X.509 certificate`);
   return { der, cert };

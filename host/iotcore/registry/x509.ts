@@ -1,25 +1,9 @@
 // Certificate facts the registry and the data plane need: AWS's certificate id (SHA-256 of
-// the DER, lowercase hex), PEM/DER conversion, subject fields, issuer checks.
+// the DER, lowercase hex), subject fields, issuer checks. PEM text is read and written by
+// certs/pki.ts (fromPem, toPem).
 import "reflect-metadata";
 import { createHash, X509Certificate } from "node:crypto";
 import * as px509 from "@peculiar/x509";
-
-/** Returns the DER bytes of the first PEM block, or undefined when there is none. */
-export function pemToDer(pem: string): Buffer | undefined {
-  return splitPem(pem)[0];
-}
-
-/** Returns every PEM CERTIFICATE block in order as DER (empty when there is none). */
-export function splitPem(pem: string): Buffer[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-  return blocks.map((b) => Buffer.from(b.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, ""), "base64"));
-}
-
-export function derToPem(der: Uint8Array): string {
-  const b64 = Buffer.from(der).toString("base64").replace(/.{1,64}/g, "$&\n");
-  return `-----BEGIN CERTIFICATE-----\n${b64}-----END CERTIFICATE-----\n`;
-}
-
 /** AWS IoT's certificate id: SHA-256 over the DER, lowercase hex. */
 export function certificateId(der: Uint8Array): string {
   return createHash("sha256").update(der).digest("hex");
