@@ -75,7 +75,7 @@ describe("npm start in the modes without a device certificate", function () {
     });
   }
 
-  it("the authorizer function lets a verified token in only as its own client id, with a policy for that thing's topics", async () => {
+  it("the authorizer function lets a verified token in only as its own client id, with a policy for that thing's topics and shadows", async () => {
     const file = writeAuthorizerFunction(join(stateDir, "function-only"));
     const { handler } = (await import(pathToFileURL(file).href)) as { handler(event: unknown): Promise<Record<string, unknown>> };
     const event = (token: string, clientId: string, signatureVerified = true) => ({ token, signatureVerified, protocolData: { mqtt: { clientId } } });
@@ -83,7 +83,7 @@ describe("npm start in the modes without a device certificate", function () {
     assert.equal(allowed.isAuthenticated, true);
     const policy = JSON.parse((allowed.policyDocuments as string[])[0]!) as { Statement: { Resource: string[] }[] };
     const resources = policy.Statement.flatMap((s) => s.Resource);
-    assert.deepEqual(resources.map((r) => r.replace(/^arn:aws:iot:us-east-1:123456789012:/, "")), ["client/thing-a", "topic/thing-a/*", "topicfilter/thing-a/*"]);
+    assert.deepEqual(resources.map((r) => r.replace(/^arn:aws:iot:us-east-1:123456789012:/, "")), ["client/thing-a", "topic/thing-a/*", "topic/$aws/things/thing-a/shadow/*", "topicfilter/thing-a/*", "topicfilter/$aws/things/thing-a/shadow/*"]);
     assert.equal((await handler(event("thing-a", "thing-b"))).isAuthenticated, false);
     assert.equal((await handler(event("thing-a", "thing-a", false))).isAuthenticated, false);
   });
