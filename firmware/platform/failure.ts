@@ -10,7 +10,7 @@ export interface Failure {
   retryable: boolean;
 }
 
-export function failure(code: string, message: string, retryable = false): Failure {
+export function failure<C extends string>(code: C, message: string, retryable = false): Failure & { code: C } {
   return { code, message, retryable };
 }
 

@@ -53,30 +53,52 @@ export interface TlsOptions {
   alpn?: string[];
 }
 
+/** TLS alert descriptions (RFC 5246 section 7.2, RFC 7301, RFC 8446 section 6), kebab-case. */
+export type TlsAlertName =
+  | "close-notify" | "unexpected-message" | "bad-record-mac" | "decryption-failed" | "record-overflow"
+  | "decompression-failure" | "handshake-failure" | "no-certificate" | "bad-certificate"
+  | "unsupported-certificate" | "certificate-revoked" | "certificate-expired" | "certificate-unknown"
+  | "illegal-parameter" | "unknown-ca" | "access-denied" | "decode-error" | "decrypt-error"
+  | "export-restriction" | "protocol-version" | "insufficient-security" | "internal-error"
+  | "inappropriate-fallback" | "user-canceled" | "no-renegotiation" | "missing-extension"
+  | "unsupported-extension" | "unrecognized-name" | "bad-certificate-status-response"
+  | "unknown-psk-identity" | "certificate-required" | "no-application-protocol";
+
 /**
- * Failure codes a transport reports through `onClose`, shared by every binding so that the
- * provisioning loop can tell "dropped while provisioning" from "will never work":
+ * The failure codes a transport reports through `onClose`: every binding (Moddable, Node, XS
+ * through the Node one) emits only these, so that the provisioning loop can tell "dropped
+ * while provisioning" from "will never work" (firmware/provisioning/policy.ts decides per code):
  * - "tls-untrusted-server": the server chain does not lead to a trusted CA
  * - "tls-hostname-mismatch": the server certificate does not name `serverName`
- * - "tls-alert-<name>": the server sent a fatal TLS alert during the handshake
- *   (e.g. "tls-alert-bad-certificate", "tls-alert-unknown-ca", "tls-alert-handshake-failure",
- *   "tls-alert-certificate-revoked", "tls-alert-no-application-protocol")
+ * - "tls-alert-<name>": the server sent a fatal TLS alert (e.g. "tls-alert-bad-certificate",
+ *   "tls-alert-unknown-ca", "tls-alert-no-application-protocol"); "tls-alert-unknown" for a
+ *   description outside the RFCs
  * - "tls-alpn-refused": none of the offered ALPN protocols was selected
  * - "tls-handshake-reset": the connection was reset or closed before the handshake finished
- * - "tls-setup-failed": the TLS stack would not start with these options (a trusted CA or client
- *   certificate it cannot use); not retryable
- * - "connection-refused", "connection-timeout", "dns-failure"
+ * - "tls-setup-failed": the TLS stack would not start with these options (a trusted CA,
+ *   certificate or key it cannot use); not retryable
+ * - "connection-refused" (no TCP connection: refused or unreachable), "connection-timeout",
+ *   "dns-failure"
  * - "connection-reset": reset after the handshake (retryable)
  * - "connection-closed": the peer closed an open connection (retryable)
  */
-export type TransportFailureCode = string;
+export type TransportFailureCode =
+  | "tls-untrusted-server" | "tls-hostname-mismatch" | `tls-alert-${TlsAlertName}` | "tls-alert-unknown"
+  | "tls-alpn-refused" | "tls-handshake-reset" | "tls-setup-failed"
+  | "connection-refused" | "connection-timeout" | "dns-failure" | "connection-reset" | "connection-closed";
 
-export interface TransportEvents {
+/** A Failure whose code is one of the transport failure codes. */
+export interface TransportFailure extends Failure {
+  code: TransportFailureCode;
+}
+
+/** A stream's events; a TLS transport closes with a TransportFailure, a stream built on one (WebSocket, credentials fetched first) with any Failure. */
+export interface TransportEvents<F extends Failure = Failure> {
   /** The TLS handshake finished; `alpn` is the protocol the server selected, if any. */
   onOpen(info: { alpn?: string }): void;
   onData(bytes: Uint8Array): void;
-  /** Called once. `failure` is undefined for an orderly close by either side. */
-  onClose(failure?: Failure): void;
+  /** Called once. `failure` is undefined for an orderly close by either side. (A property, so that its parameter type is checked strictly.) */
+  onClose: (failure?: F) => void;
 }
 
 /** A bidirectional byte stream: a TLS socket, or a WebSocket carried over one. */
@@ -91,7 +113,8 @@ export interface Transport {
   close(): void;
 }
 
-export type OpenTransport = (options: TlsOptions, events: TransportEvents) => Transport;
+/** Opens TLS; the binding reports how it ended with a TransportFailure only. */
+export type OpenTransport = (options: TlsOptions, events: TransportEvents<TransportFailure>) => Transport;
 
 export interface Platform {
   clock: Clock;

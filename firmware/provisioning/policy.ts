@@ -8,6 +8,7 @@
 
 import type { DeviceConfig } from "../config/config.js";
 import type { Failure } from "../platform/failure.js";
+import type { TlsAlertName, TransportFailureCode } from "../platform/seam.js";
 import { nextAttemptDelay } from "./backoff.js";
 
 export type FailureClass = "provisioning" | "network" | "permanent";
@@ -42,38 +43,56 @@ export type Decision =
   | { action: "retry"; why: FailureClass | "takeover"; delayMs: number; state: LoopState; takeoverDetected: boolean }
   | { action: "stop"; status: "refused" | "gave-up"; failure: Failure; state: LoopState };
 
-// TLS alerts about the client certificate: bad, unknown, revoked or expired certificate,
-// unknown CA, access denied.
-const CERTIFICATE_ALERT = /^tls-alert-(bad-certificate|certificate-|unknown-ca|access-denied)/;
-
-// Known codes that retrying can heal. DROPPED: what JITP/JITR does to a certificate it is
-// still provisioning, so it means "provisioning" until the device has once been accepted.
+// Each transport failure code's fate (the seam's union; the compiler holds this table to it).
+// DROPPED: what JITP/JITR does to a certificate it is still provisioning, so it means
+// "provisioning" until the device has once been accepted; NETWORK: worth retrying; PERMANENT:
+// retrying cannot heal it. TLS alerts are decided below, by name.
+const PERMANENT = 0;
 const DROPPED = 1;
 const NETWORK = 2;
-const HEALS: Record<string, typeof DROPPED | typeof NETWORK> = {
+type Fate = typeof PERMANENT | typeof DROPPED | typeof NETWORK;
+export const TRANSPORT_FATES: Readonly<Record<Exclude<TransportFailureCode, `tls-alert-${string}`>, Fate>> = {
+  "tls-untrusted-server": PERMANENT,
+  "tls-hostname-mismatch": PERMANENT,
+  "tls-alpn-refused": PERMANENT,
+  "tls-setup-failed": PERMANENT,
   "tls-handshake-reset": DROPPED,
-  "mqtt-closed-before-connack": DROPPED,
-  "mqtt-connack-timeout": DROPPED,
   "connection-reset": DROPPED,
   "connection-closed": DROPPED,
   "connection-refused": NETWORK,
   "connection-timeout": NETWORK,
   "dns-failure": NETWORK,
+};
+
+// The MQTT client's endings that retrying can heal (its other codes say whether they are retryable).
+const MQTT_FATES: Readonly<Record<string, Fate>> = {
+  "mqtt-closed-before-connack": DROPPED,
+  "mqtt-connack-timeout": DROPPED,
   "connack-server-unavailable": NETWORK,
   "mqtt-keepalive-timeout": NETWORK,
 };
 
+// TLS alerts about the client certificate: while a fresh certificate is provisioned, AWS may
+// answer with one of these; every other alert is permanent.
+const CERTIFICATE_ALERTS: readonly TlsAlertName[] = [
+  "bad-certificate", "unsupported-certificate", "certificate-revoked", "certificate-expired",
+  "certificate-unknown", "certificate-required", "unknown-ca", "access-denied",
+];
+
+const isCertificateAlert = (code: string) => CERTIFICATE_ALERTS.some((name) => code === "tls-alert-" + name);
+
 /**
  * Sorts a failure into "provisioning" (a drop that JITP/JITR causes on a device not yet
- * provisioned), "network" (worth retrying) or "permanent". An undefined failure is an orderly
- * close by the server. Never fails.
+ * provisioned), "network" (worth retrying) or "permanent", by its code: the transport codes and
+ * the MQTT client's by the tables above, TLS alerts by name; any other code by its `retryable`.
+ * An undefined failure is an orderly close by the server. Never fails.
  */
 export function classify(failure: Failure | undefined, provisioned: boolean, withinGrace: boolean): FailureClass {
   const code = failure?.code ?? "connection-closed";
-  const heals = HEALS[code];
-  if (heals) return heals === NETWORK || provisioned ? "network" : "provisioning";
-  if (CERTIFICATE_ALERT.test(code)) return !provisioned && withinGrace ? "provisioning" : "permanent";
-  if (code.startsWith("tls-") || code.startsWith("connack-")) return "permanent";
+  const fate = code in TRANSPORT_FATES ? TRANSPORT_FATES[code as keyof typeof TRANSPORT_FATES] : MQTT_FATES[code];
+  if (fate !== undefined) return fate === PERMANENT ? "permanent" : fate === NETWORK || provisioned ? "network" : "provisioning";
+  if (isCertificateAlert(code)) return !provisioned && withinGrace ? "provisioning" : "permanent";
+  if (code.startsWith("tls-alert-")) return "permanent";
   return failure?.retryable ? "network" : "permanent";
 }
 
@@ -122,7 +141,7 @@ export function attemptStarted(state: LoopState, now: number): LoopState {
 function explainPermanent(failure: Failure | undefined, provisioned: boolean): Failure {
   const code = failure?.code ?? "connection-closed";
   const advice = /^tls-(untrusted-server|hostname-mismatch)$/.test(code) ? "check the endpoint, serverName and root CA"
-    : CERTIFICATE_ALERT.test(code) ? (provisioned ? "the certificate may be revoked or inactive" : "check its CA is registered, ACTIVE and auto-registering")
+    : isCertificateAlert(code) ? (provisioned ? "the certificate may be revoked or inactive" : "check its CA is registered, ACTIVE and auto-registering")
     : /^connack-(not-authorized|bad-credentials)$/.test(code) ? "check the certificate is active and its policy allows iot:Connect for this client id"
     : "retrying cannot fix this";
   return { code: "connect-refused", message: `Refused for good (${failure ? `${code}: ${failure.message}` : "closed"}); ${advice}.`, retryable: false };

@@ -5,8 +5,8 @@ import { build } from "esbuild";
 import { compositionPlugin, DEVELOPMENT_MANIFEST, FEATURES_MODULE, FIRMWARE, modeManifest, readComposition, type Composition } from "../../host/runtime/composition.js";
 
 const MODES = ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"];
-// Listed for their types only (nothing of them is left in a bundle), or the device entry's own.
-const NOT_REACHED_FROM_BOOT = /^(platform\/seam|platform\/moddable\/.*)$/;
+// Listed for their types only (nothing of them is left in a bundle), or for the Moddable binding.
+const NOT_REACHED_FROM_BOOT = /^(platform\/seam|platform\/tls-alerts|platform\/moddable\/.*)$/;
 
 /** The firmware modules (by specifier) esbuild reaches from boot under `composition`. */
 async function reached(composition: Composition): Promise<Set<string>> {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { alertName, endingFailure, type EndingFacts } from "../../firmware/platform/moddable/tls-failures.js";
+import { endingFailure, type EndingFacts } from "../../firmware/platform/moddable/tls-failures.js";
+import { alertName } from "../../firmware/platform/tls-alerts.js";
 
 const base: EndingFacts = { where: "127.0.0.1:8883", serverName: "x-ats.iot.us-east-1.amazonaws.com", tcpConnected: true, handshakeDone: false, message: -2 };
 
@@ -9,7 +10,9 @@ describe("Moddable TLS endings as transport failures", () => {
     assert.equal(f?.code, "tls-alert-bad-certificate");
     assert.equal(f?.retryable, false);
     assert.equal(endingFailure({ ...base, alert: 120 })?.code, "tls-alert-no-application-protocol");
-    assert.equal(alertName(250), "250");
+    assert.equal(alertName(250), "unknown");
+    assert.equal(endingFailure({ ...base, alert: 250 })?.code, "tls-alert-unknown");
+    assert.match(endingFailure({ ...base, alert: 250 })?.message ?? "", /TLS alert "250"/);
   });
 
   it("tells an untrusted server from a hostname mismatch", () => {

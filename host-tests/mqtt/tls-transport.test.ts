@@ -111,9 +111,9 @@ describe("Node TLS transport against mosquitto with required client certificates
     }
   });
 
-  it("reports tls-invalid-credentials for a client key that is not PKCS#8 DER", async () => {
+  it("reports tls-setup-failed for a client key that is not PKCS#8 DER", async () => {
     const outcome = await attempt(deviceTls(pki, broker.port, { clientKey: Uint8Array.of(1, 2, 3) }));
-    assert.equal(outcome.failure?.code, "tls-invalid-credentials");
+    assert.equal(outcome.failure?.code, "tls-setup-failed");
     assert.doesNotMatch(outcome.failure!.message, /PRIVATE KEY/);
   });
 });

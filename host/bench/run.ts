@@ -1,6 +1,7 @@
 // `npm run bench [-- --json]`: host figures, ours beside a peer doing the same work in the
 // same run, with ratios. Each section is its own module; add new ones to SECTIONS.
 
+import { buildSizeSection } from "./sections/build-size.js";
 import { jitpSection } from "./sections/jitp.js";
 import { codecSection } from "./sections/mqtt-codec.js";
 import { roundTripSection } from "./sections/mqtt-roundtrip.js";
@@ -8,7 +9,7 @@ import { ratio, type BenchSection, type Figure } from "./section.js";
 import { xsSection } from "./xs-section.js";
 import { parseCommandLine, runCli, usage, type CommandSpec } from "../cli/command-line.js";
 
-const SECTIONS: BenchSection[] = [codecSection, roundTripSection, xsSection, jitpSection];
+const SECTIONS: BenchSection[] = [codecSection, roundTripSection, xsSection, buildSizeSection, jitpSection];
 
 const COMMAND = {
   name: "npm run bench --",

@@ -29,7 +29,6 @@ export interface XsFigures {
   telemetryCycle: number;
   presign: number;
   websocketFraming: number;
-  firmwareMinifiedBytes: number;
 }
 
 const here = (path: string) => new URL(path, import.meta.url);
@@ -52,7 +51,6 @@ export async function measureXs(moddable = moddableMqttPath()): Promise<XsFigure
     const figures: XsFigures = {
       mqtt: await mqttFigures(ours, await minifiedModuleSize(here("../../firmware/mqtt/client.ts"))),
       ...firmware,
-      firmwareMinifiedBytes: await minifiedModuleSize(here("../../firmware/boot/boot.ts")),
     };
     if (moddable) {
       const stubs = fileURLToPath(here("./xs-moddable-stubs.ts"));

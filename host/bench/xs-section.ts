@@ -31,7 +31,6 @@ export const xsSection: BenchSection = {
       { name: "XS one telemetry cycle (sample, QoS 1 publish, PUBACK)", unit: "computrons", ours: figures.telemetryCycle, higherIsBetter: false },
       { name: "XS SigV4 presign of the WebSocket URL (hashing native)", unit: "computrons", ours: figures.presign, higherIsBetter: false },
       { name: "XS WebSocket framing of one message each way", unit: "computrons", ours: figures.websocketFraming, higherIsBetter: false },
-      { name: "whole firmware minified (boot, all five modes)", unit: "bytes", ours: figures.firmwareMinifiedBytes, higherIsBetter: false },
     );
     return rows;
   },

@@ -17,6 +17,7 @@ import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { EXIT_FAILED, EXIT_USAGE, oneOf, parseCommandLine, runCli, usage, UsageError, wholeNumber, type CommandSpec } from "./command-line.js";
 import { defaultProvisioning, MODES, PROVISIONING, provisioningRefusal, type Mode, type Provisioning } from "./modes.js";
+import { creationLimits, judgeMemory, MEASURED_MESSAGES, memoryTable, parseMemoryLine, SIM_SLOT_BYTES, type MemoryPoint, type ModeMemory } from "./memory.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The SDK release this firmware is built and verified with; older ones lack TypeScript 6 support. */
@@ -79,6 +80,8 @@ const SIM = {
     "thing-name": { value: "NAME", help: "the device's thing name (default sim-<time>)" },
     state: { value: "DIR", help: "where the stand-in's state, the credentials and the simulator app live (default .dev/moddable)" },
     "xsbug-port": { value: "PORT", help: "xsbug-log's port (default: a free one)" },
+    memory: { kind: "flag", help: "measure memory (chunk heap, slot heap, stack) at boot, TLS handshake, CONNACK and 20 messages, for --mode or every mode; exit 1 when a peak exceeds the ESP32 creation sizes" },
+    json: { kind: "flag", help: "with --memory: the last line of stdout is the figures as JSON" },
   },
 } satisfies CommandSpec;
 
@@ -120,6 +123,9 @@ export interface SimOptions {
   stateDir: string;
   /** xsbug-log's port; undefined picks a free one. */
   xsbugPort?: number;
+  /** Measure memory in these modes (one run each, 20 messages); absent without --memory. */
+  memoryModes?: Mode[];
+  json?: boolean;
 }
 
 /**
@@ -138,7 +144,9 @@ export function simOptions(argv: string[], now = Date.now()): SimOptions | undef
   const provisioning = oneOf("provisioning", values.provisioning ?? defaultProvisioning(mode), PROVISIONING);
   const refusal = provisioningRefusal(mode, provisioning);
   if (refusal) throw new UsageError(refusal);
-  const messages = wholeNumber("messages", values.messages ?? "0", 0, 1_000_000);
+  if (values.json && !values.memory) throw new UsageError("--json goes with --memory");
+  const memoryModes = values.memory ? (values.mode === undefined ? [...MODES] : [mode]) : undefined;
+  const messages = memoryModes ? Math.max(MEASURED_MESSAGES, wholeNumber("messages", values.messages ?? "0", 0, 1_000_000)) : wholeNumber("messages", values.messages ?? "0", 0, 1_000_000);
   const timeoutSeconds = wholeNumber("timeout", values.timeout ?? (messages ? "300" : "0"), 0, 86_400);
   const xsbugPort = values["xsbug-port"] === undefined ? undefined : wholeNumber("xsbug-port", values["xsbug-port"], 1, 65535);
   return {
@@ -146,6 +154,7 @@ export function simOptions(argv: string[], now = Date.now()): SimOptions | undef
     thingName: values["thing-name"] ?? `sim-${now.toString(36)}`,
     stateDir: resolve(values.state ?? join(ROOT, ".dev", "moddable")),
     ...(xsbugPort ? { xsbugPort } : {}),
+    ...(memoryModes ? { memoryModes, json: values.json ?? false } : {}),
   };
 }
 
@@ -161,7 +170,30 @@ function freePort(): Promise<number> {
   });
 }
 
-async function sim(options: SimOptions, sdk: SdkCheck): Promise<number> {
+/** `--memory`: one measured run per mode, the table (or JSON), exit 1 when a run failed or a peak exceeds the ESP32 creation sizes. */
+async function measureMemory(options: SimOptions, sdk: SdkCheck): Promise<number> {
+  const limits = creationLimits(JSON.parse(readFileSync(join(ROOT, "manifests", "esp32.json"), "utf8")).creation);
+  const runs: ModeMemory[] = [];
+  let failed = false;
+  for (const mode of options.memoryModes ?? []) {
+    const points: MemoryPoint[] = [];
+    const code = await sim({ ...options, mode, provisioning: defaultProvisioning(mode), thingName: `${options.thingName}-${mode}` }, sdk, (line) => {
+      const point = parseMemoryLine(line);
+      if (point) points.push(point);
+    }, [join(ROOT, "manifests", "memory.json")]);
+    if (code !== 0) failed = true;
+    runs.push(judgeMemory(mode, points, limits));
+  }
+  const problems = runs.flatMap((run) => run.problems);
+  console.log(`\nmemory in the simulator (chunk heap in bytes; slot heap and stack in XS slots, ${SIM_SLOT_BYTES} B here, 16 B on the ESP32):`);
+  console.log(memoryTable(runs, limits));
+  for (const problem of problems) console.error(problem);
+  const ok = !failed && problems.length === 0;
+  if (options.json) console.log(JSON.stringify({ ok, limits, modes: Object.fromEntries(runs.map((run) => [run.mode, { peak: run.peak, points: run.points, problems: run.problems }])) }));
+  return ok ? 0 : EXIT_FAILED;
+}
+
+async function sim(options: SimOptions, sdk: SdkCheck, onLine: (line: string) => void = () => {}, extraManifests: string[] = []): Promise<number> {
   const moddable = sdk.moddable!;
   const { mode, provisioning, messages, timeoutSeconds, thingName } = options;
 
@@ -193,7 +225,7 @@ async function sim(options: SimOptions, sdk: SdkCheck): Promise<number> {
     mkdirSync(deviceDir, { recursive: true });
     writeFileSync(join(appDir, "manifest.json"), JSON.stringify({
       // The device build of this mode: that mode's module only (manifests/modes/<mode>.json).
-      include: [join(ROOT, "manifests", "modes", `${mode}.json`)],
+      include: [join(ROOT, "manifests", "modes", `${mode}.json`), ...extraManifests],
       data: { "*": join(appDir, "resources", "devcreds") },
       config: { ...setup.config, file: { root: deviceDir + sep } },
     }, null, "\t") + "\n");
@@ -213,14 +245,14 @@ async function sim(options: SimOptions, sdk: SdkCheck): Promise<number> {
     // mcsim connects to xsbug-log on XSBUG_PORT; xsbug-log listens on XSBUG_LOG_PORT.
     const xsbugPort = String(options.xsbugPort ?? await freePort());
     child = spawn(command, commandArgs, { cwd: xsbugLog, detached: true, stdio: ["pipe", "pipe", "inherit"], env: { ...env, XSBUG_PORT: xsbugPort, XSBUG_LOG_PORT: xsbugPort, XSBUG_HOST: "localhost", XSBUG_PROJECT: appDir } });
-    return await watch(child, messages, timeoutSeconds, stop);
+    return await watch(child, messages, timeoutSeconds, stop, onLine);
   } catch (e) {
     return stop(fail(`sim: ${e instanceof Error ? e.message : String(e)}`, EXIT_FAILED));
   }
 }
 
 /** Streams the simulator's log; resolves when `messages` telemetry messages were acknowledged. */
-function watch(child: ChildProcess, messages: number, timeoutSeconds: number, stop: (code: number) => Promise<number>): Promise<number> {
+function watch(child: ChildProcess, messages: number, timeoutSeconds: number, stop: (code: number) => Promise<number>, onLine: (line: string) => void): Promise<number> {
   return new Promise((resolveExit) => {
     let acked = 0;
     let done = false;
@@ -243,6 +275,7 @@ function watch(child: ChildProcess, messages: number, timeoutSeconds: number, st
         // eslint-disable-next-line no-control-regex
         const line = raw.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").replace(/^\(xsdb\) /, "");
         console.log(line);
+        onLine(line);
         if (/telemetry: #\d+ acknowledged/.test(line)) acked++;
         if (/XS abort|status: (refused|gave-up|credentials-invalid|config-invalid|clock-unset)/.test(line)) finish(1);
         if (messages && acked >= messages) {
@@ -309,7 +342,8 @@ async function main(): Promise<number> {
   const sdk = checkSdk();
   if (!sdk.ok) return fail(sdk.message);
   console.log(sdk.message);
-  return "mode" in options ? sim(options, sdk) : flash(options, sdk);
+  if (!("mode" in options)) return flash(options, sdk);
+  return options.memoryModes ? measureMemory(options, sdk) : sim(options, sdk);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

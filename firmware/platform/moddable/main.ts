@@ -12,6 +12,7 @@ import { syncClock } from "./clock.js";
 import { flashPartition } from "./flash.js";
 import { moddablePlatform } from "./platform.js";
 import { resourceLookup } from "./resource.js";
+import type startMemoryProbe from "./memory.js";
 
 const platform = moddablePlatform(config.preferenceDomain ?? "iotcore");
 const log = platform.log;
@@ -24,7 +25,29 @@ for (const name in config.features ?? {}) {
   if (Modules.has(specifier)) features.push(Modules.importNow(specifier) as Feature);
 }
 
+// Measurement builds (manifests/memory.json) carry the memory probe: figures at boot, at the end
+// of the first TLS handshake, at the first CONNACK and after 20 acknowledged messages.
+const MEASURED_MESSAGES = 20;
+const probeModule = "platform/moddable/memory";
+const memory = config.memory && Modules.has(probeModule) ? (Modules.importNow(probeModule) as typeof startMemoryProbe)(log) : undefined;
+if (memory) {
+  const open = platform.openTransport;
+  let handshakes = 0;
+  // The events object may keep its methods on a prototype: delegate each one, no spread.
+  platform.openTransport = (options, events) => open(options, {
+    onOpen(info) {
+      if (++handshakes === 1) memory.mark("tls-handshake");
+      events.onOpen(info);
+    },
+    onData: (bytes) => events.onData(bytes),
+    onClose: (failure) => events.onClose(failure),
+  });
+}
+let online = false;
+let acked = 0;
+
 syncClock(config.sntp, log, () => {
+  memory?.mark("boot");
   boot(platform, {
     config,
     credentialSources: { partition: flashPartition(config.partition ?? PARTITION_NAME), resource: resourceLookup },
@@ -32,8 +55,14 @@ syncClock(config.sntp, log, () => {
   }, {
     onStatus(status) {
       log(`status: ${status.state}${status.code ? ` (${status.code})` : ""}: ${status.message}`);
+      if (status.state === "online" && !online) {
+        online = true;
+        memory?.mark("connack");
+      }
     },
     onAcked(seq) {
+      // The figures first: a host that stops at the 20th acknowledgement still reads them.
+      if (++acked === MEASURED_MESSAGES) memory?.mark(`telemetry-${MEASURED_MESSAGES}`);
       log(`telemetry: #${seq} acknowledged`);
     },
   });

@@ -5,48 +5,9 @@
 // facts around it (how far the connection got, the alert the server sent, why the server
 // certificate was refused) and this module turns them into a Failure.
 
-import { failure, type Failure } from "../failure.js";
-
-// TLS alert descriptions (RFC 5246 section 7.2, RFC 7301, RFC 8446 section 6), kebab-case.
-const ALERT_NAMES: Record<number, string> = {
-  0: "close-notify",
-  10: "unexpected-message",
-  20: "bad-record-mac",
-  21: "decryption-failed",
-  22: "record-overflow",
-  30: "decompression-failure",
-  40: "handshake-failure",
-  41: "no-certificate",
-  42: "bad-certificate",
-  43: "unsupported-certificate",
-  44: "certificate-revoked",
-  45: "certificate-expired",
-  46: "certificate-unknown",
-  47: "illegal-parameter",
-  48: "unknown-ca",
-  49: "access-denied",
-  50: "decode-error",
-  51: "decrypt-error",
-  60: "export-restriction",
-  70: "protocol-version",
-  71: "insufficient-security",
-  80: "internal-error",
-  86: "inappropriate-fallback",
-  90: "user-canceled",
-  100: "no-renegotiation",
-  109: "missing-extension",
-  110: "unsupported-extension",
-  112: "unrecognized-name",
-  113: "bad-certificate-status-response",
-  115: "unknown-psk-identity",
-  116: "certificate-required",
-  120: "no-application-protocol",
-};
-
-/** The kebab-case name of a TLS alert description; unknown numbers come back as "<number>". */
-export function alertName(description: number): string {
-  return ALERT_NAMES[description] ?? String(description);
-}
+import { failure } from "../failure.js";
+import type { TransportFailure } from "../seam.js";
+import { alertName } from "../tls-alerts.js";
 
 /** Why the server certificate was refused, found by re-running Moddable's own check. */
 export type CertificateRejection = "untrusted" | "hostname";
@@ -74,7 +35,7 @@ export interface EndingFacts {
  * Returns the Failure for a SecureSocket ending, or undefined when the peer closed an open
  * connection with close_notify (an orderly close).
  */
-export function endingFailure(facts: EndingFacts): Failure | undefined {
+export function endingFailure(facts: EndingFacts): TransportFailure | undefined {
   const { where, serverName } = facts;
   if (facts.timedOut)
     return failure("connection-timeout", `no TLS session with ${where} within the time limit; check the network and the endpoint`, true);
@@ -95,10 +56,10 @@ export function endingFailure(facts: EndingFacts): Failure | undefined {
   return failure("connection-closed", `${where} closed the connection; reconnect with backoff`, true);
 }
 
-function alertFailure(description: number, where: string, handshakeDone: boolean): Failure {
+function alertFailure(description: number, where: string, handshakeDone: boolean): TransportFailure {
   const name = alertName(description);
   const when = handshakeDone ? "after" : "during";
-  return failure(`tls-alert-${name}`, `${where} sent the TLS alert "${name}" ${when} the handshake; ${ALERT_FIXES[description] ?? "check the credentials and the server settings"}`);
+  return failure(`tls-alert-${name}`, `${where} sent the TLS alert "${name === "unknown" ? description : name}" ${when} the handshake; ${ALERT_FIXES[description] ?? "check the credentials and the server settings"}`);
 }
 
 const ALERT_FIXES: Record<number, string> = {
@@ -112,3 +73,8 @@ const ALERT_FIXES: Record<number, string> = {
   116: "the server requires a client certificate; add one to the credentials",
   120: "the server accepts none of the offered ALPN protocols; check the connection mode and port",
 };
+
+/** Failure "tls-setup-failed": SecureSocket refused the options (a trusted CA, certificate or key it cannot use). */
+export function setupFailure(where: string, reason: string): TransportFailure {
+  return failure("tls-setup-failed", `could not start TLS to ${where} (${reason}); check the trusted CA and client certificate in the credentials`);
+}

@@ -6,11 +6,10 @@
 //   TCP connected; a wrapper around the session's certificate check records a refused server
 //   certificate and re-runs the check against a name from the certificate to tell "untrusted"
 //   from "hostname mismatch". tls-failures.ts turns these facts into a Failure.
-// - Writes: Moddable sockets throw when asked to write more than their buffer holds (1 KB in the
-//   desktop simulator), and the TLS stack writes whole records, e.g. a Certificate message
-//   with the device certificate and its CA (about 2 KB). So SecureSocket runs over a
-//   BufferedSocket that queues what does not fit and writes it as room frees up, and the
-//   plaintext we hand to SecureSocket is queued the same way.
+// - Writes: Moddable sockets throw when asked to write more than they have room for, and the
+//   TLS stack writes whole records. So SecureSocket runs over a BufferedSocket whose writes
+//   wait in a WriteQueue (write-queue.ts, pure and tested on the host) until room frees up, and
+//   the plaintext we hand to SecureSocket is queued the same way.
 // - The ALPN protocol the server chose: Moddable's handshake does not parse it, so `onOpen`
 //   reports `alpn: undefined`; a server that accepts none of ours ends the handshake with the
 //   "no-application-protocol" alert instead.
@@ -19,9 +18,9 @@ import SecureSocket from "securesocket";
 import { Socket } from "socket";
 import Timer from "timer";
 import X509 from "x509";
-import type { Failure } from "../failure.js";
-import type { OpenTransport, TlsOptions, Transport, TransportEvents } from "../seam.js";
-import { endingFailure, type CertificateRejection } from "./tls-failures.js";
+import type { OpenTransport, TlsOptions, Transport, TransportEvents, TransportFailure } from "../seam.js";
+import { endingFailure, setupFailure, type CertificateRejection } from "./tls-failures.js";
+import { WriteQueue } from "./write-queue.js";
 
 // TLS on a microcontroller takes seconds; a handshake that has not finished by then never will.
 const HANDSHAKE_DEADLINE_MS = 30_000;
@@ -102,29 +101,6 @@ function watchCertificateCheck(manager: CertificateManager, report: (why: Certif
   });
 }
 
-/** A byte slice still to be written. */
-interface Pending {
-  bytes: Uint8Array;
-  offset: number;
-}
-
-/** Writes queued bytes while `room()` allows; returns when the queue is empty or the room is gone. */
-function drain(queue: Pending[], room: () => number, write: (bytes: Uint8Array) => void, chunk: number): void {
-  while (queue.length > 0) {
-    const free = room();
-    if (free <= 0) return;
-    const head = queue[0]!;
-    const end = Math.min(head.bytes.length, head.offset + Math.min(free, chunk));
-    write(head.bytes.subarray(head.offset, end));
-    head.offset = end;
-    if (end === head.bytes.length) queue.shift();
-  }
-}
-
-function asBytes(data: ArrayBuffer | Uint8Array): Uint8Array {
-  return data instanceof Uint8Array ? data : new Uint8Array(data);
-}
-
 /**
  * The socket SecureSocket runs over: a Moddable TCP Socket whose writes never throw for lack
  * of room. Presents the Socket interface SecureSocket uses (callback, read, write, close).
@@ -133,16 +109,17 @@ class BufferedSocket {
   callback: SocketCallback = () => {};
   connected = false;
   #tcp: TcpSocket;
-  #queue: Pending[] = [];
+  #queue: WriteQueue;
 
   constructor(host: string, port: number) {
-    this.#tcp = new Socket({ host, port }) as unknown as TcpSocket;
-    this.#tcp.callback = (message, value) => {
+    const tcp = this.#tcp = new Socket({ host, port }) as unknown as TcpSocket;
+    // The TLS stack hands over fresh record buffers it does not reuse: no copies needed.
+    this.#queue = new WriteQueue({ room: () => tcp.write(), write: (bytes) => tcp.write(bytes) });
+    tcp.callback = (message, value) => {
       if (message === 1) this.connected = true;
       if (message === 3) {
-        this.#flush();
-        if (this.#queue.length > 0) return;
-        value = this.#tcp.write();
+        if (!this.#queue.flush()) return;
+        value = tcp.write();
       }
       this.callback(message, value);
     };
@@ -154,36 +131,31 @@ class BufferedSocket {
 
   /** Without arguments: the room left. With data: queues it all and writes what fits now. */
   write(...data: (ArrayBuffer | Uint8Array)[]): number | undefined {
-    if (data.length === 0) return this.#queue.length > 0 ? 0 : this.#tcp.write();
-    for (const piece of data) this.#queue.push({ bytes: asBytes(piece), offset: 0 });
-    this.#flush();
+    if (data.length === 0) return this.#queue.room();
+    for (const piece of data) this.#queue.send(piece instanceof Uint8Array ? piece : new Uint8Array(piece), undefined, { copy: false });
     return undefined;
   }
 
-  #flush(): void {
-    drain(this.#queue, () => this.#tcp.write(), (bytes) => this.#tcp.write(bytes), 0x7fffffff);
-  }
-
   close(): void {
-    this.#queue.length = 0;
+    this.#queue.clear();
     this.#tcp.close();
   }
 }
 
 class SecureTransport implements Transport {
-  #events: TransportEvents;
+  #events: TransportEvents<TransportFailure>;
   #where: string;
   #serverName: string;
   #socket: SecureSocketInstance | undefined;
   #tcp: BufferedSocket | undefined;
-  #queue: Pending[] = [];
+  #queue: WriteQueue | undefined;
   #handshakeDone = false;
   #rejection: CertificateRejection | undefined;
   #deadline: Timer | undefined;
   #ended = false;
   #closed = false;
 
-  constructor(options: TlsOptions, events: TransportEvents) {
+  constructor(options: TlsOptions, events: TransportEvents<TransportFailure>) {
     this.#events = events;
     this.#where = `${options.host}:${options.port}`;
     this.#serverName = options.serverName ?? options.host;
@@ -191,12 +163,7 @@ class SecureTransport implements Transport {
       this.#socket = this.#open(options);
     } catch (e) {
       // Bad options or a trusted CA outside its validity period: report after returning.
-      const reason = e instanceof Error ? e.message : String(e);
-      const setup: Failure = {
-        code: "tls-setup-failed",
-        message: `could not start TLS to ${this.#where} (${reason}); check the trusted CA and client certificate in the credentials`,
-        retryable: false,
-      };
+      const setup = setupFailure(this.#where, e instanceof Error ? e.message : String(e));
       Timer.set(() => this.#end(setup));
       return;
     }
@@ -212,6 +179,10 @@ class SecureTransport implements Transport {
       watchCertificateCheck(manager, (why) => { this.#rejection = why; });
     }
     socket.callback = (message, value) => this.#onSocket(message, value ?? 0);
+    this.#queue = new WriteQueue({
+      room: () => socket.write(),
+      write: (bytes, more) => (more ? socket.write(bytes, more) : socket.write(bytes)),
+    }, WRITE_CHUNK);
     return socket;
   }
 
@@ -243,26 +214,15 @@ class SecureTransport implements Transport {
   }
 
   write(bytes: Uint8Array, more?: Uint8Array): void {
-    const socket = this.#socket;
-    const size = bytes.length + (more ? more.length : 0);
-    if (this.#ended || size === 0) return;
-    // Nothing waiting and room for all of it: one TLS record straight from the caller's buffers
-    // (SecureSocket copies its arguments into the record; it throws rather than write part).
-    if (socket && this.#handshakeDone && this.#queue.length === 0 && size <= WRITE_CHUNK && socket.write() >= size) {
-      if (more) socket.write(bytes, more);
-      else socket.write(bytes);
-      return;
-    }
-    // Otherwise copies wait in the queue: the caller may reuse its buffers once write returns.
-    if (bytes.length > 0) this.#queue.push({ bytes: bytes.slice(), offset: 0 });
-    if (more && more.length > 0) this.#queue.push({ bytes: more.slice(), offset: 0 });
-    if (this.#handshakeDone) this.#flush();
+    if (this.#ended) return;
+    // Copies wait in the queue: the caller may reuse its buffers once write returns. Straight
+    // through (one TLS record from the caller's buffers) when nothing waits and it fits.
+    if (this.#handshakeDone) this.#queue?.send(bytes, more, { copy: true });
+    else this.#queue?.hold(bytes, more, { copy: true });
   }
 
   #flush(): void {
-    const socket = this.#socket;
-    if (!socket || !this.#handshakeDone) return;
-    drain(this.#queue, () => socket.write(), (bytes) => socket.write(bytes), WRITE_CHUNK);
+    if (this.#socket && this.#handshakeDone) this.#queue?.flush();
   }
 
   close(): void {
@@ -286,14 +246,14 @@ class SecureTransport implements Transport {
     }));
   }
 
-  #end(failure: Failure | undefined): void {
+  #end(failure: TransportFailure | undefined): void {
     this.#ended = true;
     this.#release();
     this.#fireClose(failure);
   }
 
   /** Calls onClose once; `failure` undefined for an orderly close. */
-  #fireClose(failure: Failure | undefined): void {
+  #fireClose(failure: TransportFailure | undefined): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#events.onClose(failure);
@@ -302,7 +262,7 @@ class SecureTransport implements Transport {
   #release(): void {
     Timer.clear(this.#deadline);
     this.#deadline = undefined;
-    this.#queue.length = 0;
+    this.#queue?.clear();
     const socket = this.#socket;
     this.#socket = undefined;
     // Inside SecureSocket's callback it closes the socket itself right after; closing here

@@ -1,7 +1,9 @@
 // Node's TLS and socket errors translated to the seam's transport failure codes
 // (firmware/platform/seam.ts), so the firmware reacts the same on every binding.
 
-import { failure, type Failure } from "../../../firmware/platform/failure.js";
+import { failure } from "../../../firmware/platform/failure.js";
+import type { TransportFailure } from "../../../firmware/platform/seam.js";
+import { knownAlert } from "../../../firmware/platform/tls-alerts.js";
 
 const UNTRUSTED = new Set([
   "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "SELF_SIGNED_CERT_IN_CHAIN", "DEPTH_ZERO_SELF_SIGNED_CERT",
@@ -21,10 +23,11 @@ const ALERT_FIXES: Record<string, string> = {
 };
 
 /**
- * The seam failure for a Node socket/TLS error; `opened` says whether the TLS handshake had
- * finished. Unknown errors become "connection-error" (retryable) carrying Node's code.
+ * The seam's transport failure for a Node socket/TLS error; `opened` says whether the TLS
+ * handshake had finished. Other errors (EHOSTUNREACH, ENETUNREACH...) become "connection-refused"
+ * before the handshake and "connection-reset" after it (both retryable), with Node's code in the sentence.
  */
-export function tlsFailure(error: NodeJS.ErrnoException, opened: boolean, peer: string): Failure {
+export function tlsFailure(error: NodeJS.ErrnoException, opened: boolean, peer: string): TransportFailure {
   const code = error.code ?? "";
   if (UNTRUSTED.has(code)) {
     return failure("tls-untrusted-server", `${peer}: the server certificate is not trusted (${code}); check the trusted root CA and the clock`);
@@ -34,8 +37,9 @@ export function tlsFailure(error: NodeJS.ErrnoException, opened: boolean, peer: 
   }
   const alert = /ALERT_([A-Z_]+)$/.exec(code) ?? /alert ([a-z ]+)/i.exec(error.message);
   if (alert) {
-    const name = alert[1].toLowerCase().replace(/[_ ]+/g, "-").replace(/-+$/, "");
-    return failure(`tls-alert-${name}`, `${peer}: the server sent TLS alert "${name}": ${ALERT_FIXES[name] ?? "see the server's logs"}`);
+    const given = alert[1].toLowerCase().replace(/[_ ]+/g, "-").replace(/-+$/, "");
+    const name = knownAlert(given);
+    return failure(`tls-alert-${name}`, `${peer}: the server sent TLS alert "${given}": ${ALERT_FIXES[given] ?? "see the server's logs"}`);
   }
   if (code === "ECONNRESET" || code === "EPIPE") {
     return opened
@@ -45,5 +49,7 @@ export function tlsFailure(error: NodeJS.ErrnoException, opened: boolean, peer: 
   if (code === "ECONNREFUSED") return failure("connection-refused", `${peer}: nothing listens there; check host and port`, true);
   if (code === "ETIMEDOUT") return failure("connection-timeout", `${peer}: no answer in time; check the network and the endpoint`, true);
   if (code === "ENOTFOUND" || code === "EAI_AGAIN") return failure("dns-failure", `${peer}: the host name does not resolve; check the endpoint`, true);
-  return failure("connection-error", `${peer}: ${code || "error"}: ${error.message}`, true);
+  return opened
+    ? failure("connection-reset", `${peer}: the connection failed (${code || "error"}: ${error.message}); reconnect`, true)
+    : failure("connection-refused", `${peer}: could not connect (${code || "error"}: ${error.message}); check the endpoint, port and network`, true);
 }

@@ -3,8 +3,8 @@
 
 import { X509Certificate, createPrivateKey } from "node:crypto";
 import * as tls from "node:tls";
-import { failure, type Failure } from "../../../firmware/platform/failure.js";
-import type { TlsOptions, Transport, TransportEvents } from "../../../firmware/platform/seam.js";
+import { failure } from "../../../firmware/platform/failure.js";
+import type { TlsOptions, Transport, TransportEvents, TransportFailure } from "../../../firmware/platform/seam.js";
 import { tlsFailure } from "./tls-failure.js";
 
 export interface NodeTlsSettings {
@@ -35,13 +35,13 @@ export function nodeTlsOptions(o: TlsOptions): tls.ConnectionOptions {
 /**
  * Opens a TLS connection. Every outcome arrives through `events`: `onOpen` after a verified
  * handshake, then `onData`s, then exactly one `onClose` (with a seam failure code, or none
- * for an orderly close). Bad certificate/key bytes close with "tls-invalid-credentials".
+ * for an orderly close). Bad certificate/key bytes close with "tls-setup-failed".
  */
-export function openNodeTlsTransport(o: TlsOptions, events: TransportEvents, settings: NodeTlsSettings = {}): Transport {
+export function openNodeTlsTransport(o: TlsOptions, events: TransportEvents<TransportFailure>, settings: NodeTlsSettings = {}): Transport {
   const peer = `${o.host}:${o.port}`;
   let opened = false;
   let closed = false;
-  let problem: Failure | undefined;
+  let problem: TransportFailure | undefined;
   let socket: tls.TLSSocket | undefined;
 
   const finish = () => {
@@ -53,7 +53,7 @@ export function openNodeTlsTransport(o: TlsOptions, events: TransportEvents, set
   try {
     socket = tls.connect(nodeTlsOptions(o));
   } catch (e) {
-    problem = failure("tls-invalid-credentials", `${peer}: the TLS certificates or key could not be used (${(e as Error).message}); check the credentials`);
+    problem = failure("tls-setup-failed", `${peer}: the TLS certificates or key could not be used (${(e as Error).message}); check the credentials`);
     queueMicrotask(finish);
     return { write() {}, close() {} };
   }

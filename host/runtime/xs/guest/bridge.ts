@@ -5,8 +5,7 @@
 // escapes reaches xsnap as an uncaught exception, and the host fails the run.
 
 import "./builtins.js";
-import type { Failure } from "../../../../firmware/platform/failure.js";
-import type { Platform, TlsOptions, Transport, TransportEvents } from "../../../../firmware/platform/seam.js";
+import type { Platform, TlsOptions, Transport, TransportEvents, TransportFailure } from "../../../../firmware/platform/seam.js";
 import { decodeWire, encodeWire, type WireHeader, type WireMessage } from "../wire.js";
 
 interface XsGlobals {
@@ -50,7 +49,7 @@ export function readMeter(): number {
 }
 
 const timers = new Map<number, () => void>();
-const transports = new Map<number, TransportEvents>();
+const transports = new Map<number, TransportEvents<TransportFailure>>();
 const calls = new Map<string, GuestCall>();
 let lastId = 0;
 
@@ -78,7 +77,8 @@ function handleCommand(request: ArrayBuffer): ArrayBuffer | undefined {
     case "close": {
       const events = transports.get(id);
       transports.delete(id);
-      events?.onClose(header.failure as Failure | undefined);
+      // The host's Node binding made it (host/runtime/node/tls-transport.ts): a TransportFailure.
+      events?.onClose(header.failure as TransportFailure | undefined);
       return undefined;
     }
     case "call": {
@@ -94,7 +94,7 @@ function handleCommand(request: ArrayBuffer): ArrayBuffer | undefined {
 
 xs.handleCommand = handleCommand;
 
-function openTransport(options: TlsOptions, events: TransportEvents): Transport {
+function openTransport(options: TlsOptions, events: TransportEvents<TransportFailure>): Transport {
   const id = ++lastId;
   transports.set(id, events);
   const { host, port, serverName, alpn, trustedCa, clientCertificates = [], clientKey } = options;
