@@ -142,9 +142,36 @@ describe("web console (chromium)", function () {
     assert.match(text, /refused/);
     assert.match(text, /listener\s*8883/);
     assert.match(text, /Reason: certificate [0-9a-f]{64} is not registered and no registered CA issued it/);
-    const allowed = page.getByRole("log", { name: "Connection log" }).getByRole("listitem").filter({ hasText: "client console-device" }).filter({ hasText: "allowed" }).first();
+    const allowed = page.getByRole("log", { name: "Connection log" }).getByRole("listitem").filter({ hasText: "client console-device" }).filter({ hasText: "allowed" }).filter({ hasText: /listener\s*8883/ }).first();
     assert.match(await allowed.innerText(), /decided by\s*policy \S+ statement 0/, "an allowed connect names the policy statement");
     await shoot("log");
+  });
+
+  it("shows which policy statement refused a subscription", async () => {
+    const policy = JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [
+        { Effect: "Allow", Action: "iot:*", Resource: "*" },
+        { Effect: "Deny", Action: "iot:Subscribe", Resource: `arn:aws:iot:${bench.core.region}:${bench.core.accountId}:topicfilter/secret/*` },
+      ],
+    });
+    const nosy = await registeredDevice(bench.core, "console-nosy", [policy]);
+    await open("log");
+    const { client } = await connectMtls(bench.core, nosy, { clientId: "console-nosy" });
+    try {
+      // mqtt.js rejects a subscription its SUBACK refuses (0x80).
+      const answer = await client.subscribeAsync("secret/plans", { qos: 1 }).then(() => "granted", (e: Error) => e.message);
+      assert.match(answer, /Subscribe error/);
+      const refused = page.getByRole("log", { name: "Connection log" }).getByRole("listitem").filter({ hasText: "client console-nosy subscribes to secret/plans" }).first();
+      await refused.waitFor({ timeout: 10_000 });
+      const text = await refused.innerText();
+      assert.match(text, /refused/);
+      assert.match(text, /decided by\s*policy p-[0-9a-f]{8}-0 statement 1/);
+      assert.match(text, /answer\s*SUBACK 0x80/);
+      await shoot("log-subscribe-refused");
+    } finally {
+      await endClient(client);
+    }
   });
 
   it("shows a policy's document", async () => {

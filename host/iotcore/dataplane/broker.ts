@@ -145,7 +145,7 @@ export class MqttBroker {
     if (meter.dropped) return;
     meter.dropped = true;
     clearTimeout(meter.connectDeadline);
-    this.options.log(`connection refused: ${who}: ${why}; connection dropped`);
+    this.options.log(`connection refused: ${who}: ${why}; connection dropped`, { event: "connection", outcome: "refused", who, reason: why, answer: "connection dropped" });
     dropNow(client.conn);
   }
 
@@ -233,7 +233,8 @@ export class MqttBroker {
       if (!client) return done(null);
       const problem = this.publishProblem(client, packet);
       if (problem) {
-        this.options.log(`publish denied: client ${v(client.id)} topic ${v(packet.topic)}: ${problem}; closing the connection`);
+        this.options.log(`publish denied: client ${v(client.id)} topic ${v(packet.topic)}: ${problem}; closing the connection`,
+          { event: "publish", outcome: "refused", clientId: client.id, topic: packet.topic, reason: problem, answer: "connection closed" });
         return done(new Error(problem));
       }
       if (packet.qos === 1 && this.options.faults.take("before-puback", client.id)) {
@@ -339,8 +340,9 @@ export class MqttBroker {
   private authorizeSubscription(client: Client, subscription: Subscription): Subscription | null {
     const session = this.sessions.get(client);
     const filter = subscription.topic;
-    const deny = (reason: string) => {
-      this.options.log(`subscribe denied: client ${v(client.id)} filter ${v(filter)}: ${reason}; SUBACK 0x80`);
+    const deny = (reason: string, decidedBy?: string) => {
+      this.options.log(`subscribe denied: client ${v(client.id)} filter ${v(filter)}: ${reason}; SUBACK 0x80`,
+        { event: "subscribe", outcome: "refused", clientId: client.id, filter, reason, decidedBy, answer: "SUBACK 0x80" });
       return null;
     };
     if (!session) return deny("not authenticated");
@@ -350,10 +352,11 @@ export class MqttBroker {
       return deny(`over ${LIMITS.subscriptionsPerConnection} subscriptions on this connection`);
     }
     const verdict = this.evaluate(session.principal, session.variables, "iot:Subscribe", filter);
-    if (verdict.decision !== "allow") return deny(`iot:Subscribe on ${resourceArn(this.options.scope, "iot:Subscribe", filter)}: ${verdict.decision}`);
+    if (verdict.decision !== "allow") return deny(`iot:Subscribe on ${resourceArn(this.options.scope, "iot:Subscribe", filter)}: ${verdict.decision}`, verdict.by);
     session.filters.add(filter);
     const qos = Math.min(subscription.qos, 1) as 0 | 1;
-    this.options.log(`subscribe allowed: client ${v(client.id)} filter ${v(filter)} QoS ${qos} by ${verdict.by}`);
+    this.options.log(`subscribe allowed: client ${v(client.id)} filter ${v(filter)} QoS ${qos} by ${verdict.by}`,
+      { event: "subscribe", outcome: "allowed", clientId: client.id, filter, qos, decidedBy: verdict.by });
     return { ...subscription, qos };
   }
 
@@ -362,7 +365,8 @@ export class MqttBroker {
     if (!session || packet.topic.startsWith("$SYS/")) return null;
     const verdict = this.evaluate(session.principal, session.variables, "iot:Receive", packet.topic);
     if (verdict.decision !== "allow") {
-      this.options.log(`receive denied: client ${v(client.id)} topic ${v(packet.topic)}: iot:Receive ${verdict.decision}; message not delivered`);
+      this.options.log(`receive denied: client ${v(client.id)} topic ${v(packet.topic)}: iot:Receive ${verdict.decision}; message not delivered`,
+        { event: "receive", outcome: "refused", clientId: client.id, topic: packet.topic, reason: `iot:Receive ${verdict.decision}`, decidedBy: verdict.by, answer: "message not delivered" });
       return null;
     }
     // Counted only where a QoS 1 PUBLISH goes out: through deliverQoS (see holdBackOverInFlight),

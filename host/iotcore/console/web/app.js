@@ -262,7 +262,8 @@ function Domains() {
       d.domainType ?? "", d.authorizerConfig?.defaultAuthorizerName ?? ""])} />`}<//>`;
 }
 
-const DECISIONS = new Set(["connect", "tls", "websocket"]);
+/** The decisions the log shows by default: connections, and what a connection may do. */
+const DECISIONS = new Set(["connect", "connection", "tls", "websocket", "subscribe", "publish", "receive"]);
 
 function ConnectionLog() {
   const [events, setEvents] = useState([]);
@@ -276,7 +277,7 @@ function ConnectionLog() {
   }, []);
   const shown = all ? events : events.filter((e) => DECISIONS.has(e.fields?.event));
   return html`<h2>Connection log</h2>
-    <p class="muted">The stand-in's decisions as they happen, newest first: who connected on which listener, and who was refused and why.</p>
+    <p class="muted">The stand-in's decisions as they happen, newest first: who connected on which listener, who was refused and why, and which policy statement decided what a connection may do.</p>
     <fieldset class="inline"><legend>Show</legend>
       <label><input type="radio" name="log-scope" checked=${!all} onChange=${() => setAll(false)} /> Connection decisions</label>
       <label><input type="radio" name="log-scope" checked=${all} onChange=${() => setAll(true)} /> Every log line</label></fieldset>
@@ -289,10 +290,15 @@ function ConnectionLog() {
 
 function Decision({ e }) {
   const f = e.fields;
-  const what = f.event === "connect" ? `client ${f.clientId}` : f.event === "tls" ? "TLS handshake" : "WebSocket upgrade";
+  const what = {
+    connect: `client ${f.clientId}`, connection: `connection ${f.who ?? ""}`, tls: "TLS handshake", websocket: "WebSocket upgrade",
+    subscribe: `client ${f.clientId} subscribes to ${f.filter}`, publish: `client ${f.clientId} publishes to ${f.topic}`,
+    receive: `client ${f.clientId} receives ${f.topic}`,
+  }[f.event] ?? f.event;
+  const connection = ["connect", "connection", "tls", "websocket"].includes(f.event);
   return html`<div><${Status} value=${f.outcome} /> <b>${what}</b> <span class="muted">${time(e.time)}</span></div>
     <div class="meta">
-      <span>listener <b>${f.listener ?? "?"}</b></span><span>ALPN <b>${f.alpn ?? "none"}</b></span><span>SNI <b>${f.sni ?? "none"}</b></span>
+      ${connection && html`<span>listener <b>${f.listener ?? "?"}</b></span><span>ALPN <b>${f.alpn ?? "none"}</b></span><span>SNI <b>${f.sni ?? "none"}</b></span>`}
       ${f.principal && html`<span>principal <b class="mono" title=${f.principal}>${principalShort(f.principal)}</b></span>`}
       ${f.thingName && html`<span>thing <b>${f.thingName}</b></span>`}
       ${f.decidedBy && html`<span>decided by <b>${f.decidedBy}</b></span>`}
