@@ -4,25 +4,23 @@
 // the Moddable binding all call `boot()` with their Platform.
 
 import { completeConfig, isObject, loadConfig, parseOverrides, type DeviceConfig } from "../config/config.js";
-import { assembleConnection, findMode, validateConnectionConfig, type ConnectionMode } from "../connection/config.js";
+import { assembleConnection, findMode, validateConnectionConfig, type AnyConnectionMode, type Session } from "../connection/config.js";
 // The modes this build carries: the manifest maps `connection/mode` to one mode's module (or,
 // in the development build, to the list of all of them).
 import { modes } from "../connection/mode.js";
+// The session those modes speak: the manifest maps `connection/session` (MQTT: connection/session.ts).
+import { startSession } from "../connection/session.js";
 import { loadCredentials, type CredentialSources } from "../credentials/load.js";
-import { toHex } from "../credentials/der.js";
-import { checkFeatures, startFeatures, type Feature, type RunningFeatures } from "../features/feature.js";
-import { MqttClient } from "../mqtt/client.js";
+import { checkFeatures, type Feature } from "../features/feature.js";
 import { clockUnset, type Failure } from "../platform/failure.js";
 import type { Platform, TimerHandle } from "../platform/seam.js";
-import { createConnectionLoop, type ConnectionLoop } from "../provisioning/loop.js";
-import { statusPayload, topicsFor } from "../telemetry/messages.js";
 import { simulatedSensor, type Sensor } from "../telemetry/sensor.js";
-import { createTelemetry, type Telemetry, type TelemetryStats } from "../telemetry/telemetry.js";
+import type { TelemetryStats } from "../telemetry/telemetry.js";
 import { isFinal, type DeviceState, type DeviceStatus } from "./status.js";
 
 /** Preference keys (ESP32 NVS: at most 15 characters). */
 export const CONFIG_KEY = "config";
-export const PROVISIONED_KEY = "provisioned";
+export { PROVISIONED_KEY } from "../connection/session.js";
 
 export interface BootInput {
   /** The manifest's `config` object (Moddable's `mc/config`). Preference "config" overrides it. */
@@ -64,9 +62,7 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
   const features = input.features ?? [];
   let status: DeviceStatus = { state: "booting", message: "Booting.", attempts: 0 };
   let config: DeviceConfig | undefined;
-  let loop: ConnectionLoop | undefined;
-  let telemetry: Telemetry | undefined;
-  let running: RunningFeatures | undefined;
+  let session: Session | undefined;
   let clockTimer: TimerHandle | undefined;
   let stopped = false;
 
@@ -81,7 +77,7 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
   };
   const stopWith = (state: DeviceState, f: Failure) => {
     say(`stopped: ${state}: ${f.message}`);
-    report({ state, code: f.code, message: f.message, attempts: loop?.attempts ?? 0 });
+    report({ state, code: f.code, message: f.message, attempts: session?.attempts ?? 0 });
   };
 
   // 1. Config: the device config, a mode this build carries, the features' settings.
@@ -113,10 +109,9 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
     clockTimer = platform.timers.setTimeout(() => waitForClock(cfg, waited + CLOCK_POLL_MS, then), CLOCK_POLL_MS);
   }
 
-  // 3. Credentials, then 4-6: connect, provisioning, telemetry.
-  function startNetwork(loadedConfig: DeviceConfig, mode: ConnectionMode, featureSettings: Record<string, unknown>[]): void {
-    const needCertificate = mode.clientCertificate;
-    const credentials = loadCredentials(platform, input.credentialSources, { requireClientCertificate: needCertificate });
+  // 3. Credentials, then 4-6: the session the build's modes speak (connect, provisioning, telemetry).
+  function startNetwork(loadedConfig: DeviceConfig, mode: AnyConnectionMode, featureSettings: Record<string, unknown>[]): void {
+    const credentials = loadCredentials(platform, input.credentialSources, { requireClientCertificate: mode.clientCertificate });
     if (!credentials.ok) return stopWith("credentials-invalid", credentials.failure);
     const creds = credentials.value;
     const completed = completeConfig(loadedConfig, creds.settings);
@@ -124,84 +119,29 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
     const cfg = config = completed.value;
     const connection = validateConnectionConfig(cfg, modes);
     if (!connection.ok) return stopWith("config-invalid", connection.failure);
-    const link = assembleConnection(connection.value, creds, platform, modes);
+    const link = assembleConnection<unknown>(connection.value, creds, platform, modes);
     if (!link.ok) return stopWith("config-invalid", link.failure);
-    const { endpoint, port, serverName } = connection.value;
-    // The leaf certificate's fingerprint: provisioning is remembered per certificate.
-    const leaf = creds.certificateChain[0];
-    const fingerprint = leaf && toHex(platform.crypto.sha256(leaf).subarray(0, 8));
-    const remembered = fingerprint !== undefined && platform.storage.get(PROVISIONED_KEY) === fingerprint;
-    const provisioned = cfg.provisioning === "none" || !needCertificate || remembered;
-    say(`provisioning: ${cfg.provisioning}, ${remembered ? "provisioned before (remembered)" : provisioned ? "not needed" : "not yet: the first connect may be dropped"}`);
-
-    const topics = topicsFor(cfg.topicPrefix);
-    const client = new MqttClient(platform, {
-      ...cfg,
-      username: link.value.username,
-      password: link.value.password,
-      will: { topic: topics.status, payload: statusPayload(cfg.thingName, "offline"), qos: 1 },
-    }, {
-      onConnected: (info) => loop?.connected(info),
-      onMessage: (topic, payload) => {
-        if (topic === topics.command) telemetry?.command(payload);
-        else running?.message(topic, payload);
-      },
-      onDisconnected: (f) => loop?.disconnected(f),
-    });
-    const sessionTelemetry = telemetry = createTelemetry(platform, cfg, input.sensor ?? simulatedSensor(platform.random), client, events);
-    const sessionFeatures = running = startFeatures(features, featureSettings, {
-      platform,
-      client,
-      thingName: cfg.thingName,
-      topicPrefix: cfg.topicPrefix,
+    session = startSession({
+      platform, config: cfg, connection: connection.value, mode, link: link.value, credentials: creds,
+      sensor: input.sensor ?? simulatedSensor(platform.random), features, featureSettings,
+      onAcked: (seq) => events.onAcked?.(seq),
       status: () => status,
+      report,
       persist: (feature, name, value) => keepFeatureSetting(platform, feature, name, value),
     });
-    const connectionLoop = loop = createConnectionLoop(platform, client, link.value.open, cfg, { provisioned, target: `${endpoint}:${port} (${mode.name}, SNI ${serverName})` }, {
-      onStatus: (s) => {
-        if (isFinal(s.state)) sessionTelemetry.stop();
-        report(s);
-      },
-      onSessionUp: () => subscribe(client, topics.command, connectionLoop, sessionTelemetry, sessionFeatures),
-      onSessionDown: () => {
-        sessionTelemetry.offline();
-        sessionFeatures.sessionDown();
-      },
-      onProvisioned: () => {
-        if (fingerprint !== undefined) platform.storage.set(PROVISIONED_KEY, fingerprint);
-      },
-    });
-    connectionLoop.start();
-  }
-
-  // The first reply after CONNACK proves the session is really accepted: only then is the
-  // device provisioned (JITP may still close a session right after CONNACK), telemetry flows
-  // and the features hear that the session is up.
-  function subscribe(client: MqttClient, filter: string, sessionLoop: ConnectionLoop, sessionTelemetry: Telemetry, sessionFeatures: RunningFeatures): void {
-    const refused = client.subscribe([{ filter, qos: 1 }], (result) => {
-      if (!Array.isArray(result)) return; // the session ended first; the loop decides what next
-      say(`subscribe ${filter}: ${result[0] === 0x80 ? "refused by the policy, no commands will arrive" : "done"}`);
-      sessionLoop.markProvisioned();
-      sessionTelemetry.start();
-      sessionTelemetry.online();
-      sessionFeatures.sessionUp();
-    });
-    if (refused) say(`subscribe ${filter} not sent: ${refused.code}`);
   }
 
   return {
     get status() { return status; },
     get config() { return config; },
-    get telemetry() { return telemetry?.stats ?? { produced: 0, acked: 0, dropped: 0, queued: 0, inFlight: 0 }; },
-    get attempts() { return loop?.attempts ?? 0; },
-    get provisioned() { return loop?.provisioned ?? false; },
+    get telemetry() { return session?.telemetry ?? { produced: 0, acked: 0, dropped: 0, queued: 0, inFlight: 0 }; },
+    get attempts() { return session?.attempts ?? 0; },
+    get provisioned() { return session?.provisioned ?? false; },
     stop() {
       if (stopped) return;
       stopped = true;
       if (clockTimer !== undefined) platform.timers.clearTimeout(clockTimer);
-      telemetry?.stop();
-      running?.stop();
-      if (loop) loop.stop();
+      if (session) session.stop();
       else if (!isFinal(status.state)) report({ state: "stopped", message: "Stopped on request.", attempts: 0 });
     },
   };

@@ -9,7 +9,11 @@
 import { fail, ok, type Result } from "../platform/failure.js";
 import type { Platform } from "../platform/seam.js";
 import type { OpenStream } from "../mqtt/client.js";
-import { CONFIG_FIELDS, invalidField, mustBe, type Rule } from "../config/config.js";
+import { CONFIG_FIELDS, invalidField, mustBe, type DeviceConfig, type Rule } from "../config/config.js";
+import type { DeviceStatus } from "../boot/status.js";
+import type { Credentials } from "../credentials/load.js";
+import type { Feature } from "../features/feature.js";
+import type { Sensor } from "../telemetry/sensor.js";
 
 /** The rule of a text setting: at most this many characters, no control characters. */
 export const TEXT = 4096;
@@ -103,7 +107,7 @@ export interface MqttConnection {
  * modes that build carries; a manifest maps that specifier to one mode's module (or, in the
  * development build, to `connection/mode.ts`, which lists all of them).
  */
-export interface ConnectionMode<C extends Endpoint & { mode: string } = ConnectionConfig, S extends object = Record<string, unknown>> {
+export interface ConnectionMode<C extends Endpoint & { mode: string } = ConnectionConfig, S extends object = Record<string, unknown>, L = MqttConnection> {
   /** The config's `mode` value. */
   readonly name: C["mode"];
   /** Authenticates with the device certificate (the credentials must hold one; JITP/JITR apply). */
@@ -117,9 +121,55 @@ export interface ConnectionMode<C extends Endpoint & { mode: string } = Connecti
    * the mode's config, or a Failure "config-invalid" naming `connection.<setting>`.
    */
   configure(endpoint: Endpoint, settings: S): Result<C>;
-  /** The opener and CONNECT credentials; called after the credentials were checked for the mode. */
-  connect(config: C, credentials: ConnectionCredentials, platform: Platform): Result<MqttConnection>;
+  /**
+   * What the build's session module (`connection/session`) connects with: for the MQTT modes
+   * the opener and CONNECT credentials; called after the credentials were checked for the mode.
+   */
+  connect(config: C, credentials: ConnectionCredentials, platform: Platform): Result<L>;
 }
+
+/**
+ * What boot hands the session module once config, clock and credentials are settled. The
+ * manifest maps `connection/session` to the session its modes speak: `connection/session.ts`
+ * (MQTT: client, provisioning loop, telemetry, features) or another one (HTTPS publish).
+ */
+export interface SessionContext {
+  platform: Platform;
+  config: DeviceConfig;
+  connection: ConnectionConfig;
+  mode: AnyConnectionMode;
+  /** What `mode.connect` returned (the session module knows its modes' shape). */
+  link: unknown;
+  credentials: Credentials;
+  sensor: Sensor;
+  features: readonly Feature[];
+  featureSettings: Record<string, unknown>[];
+  /** A telemetry message was acknowledged (PUBACK, or HTTPS 200). */
+  onAcked(seq: number): void;
+  status(): DeviceStatus;
+  report(status: DeviceStatus): void;
+  /** Keeps `features.<feature>.<name> = value` among the Preference "config" overrides. */
+  persist(feature: string, name: string, value: unknown): void;
+}
+
+/** A running session: what boot's Device reports, and how it stops. */
+export interface Session {
+  readonly attempts: number;
+  readonly provisioned: boolean;
+  readonly telemetry: { produced: number; acked: number; dropped: number; queued: number; inFlight: number };
+  /** Ends the session (DISCONNECT, timers cancelled); idempotent. */
+  stop(): void;
+}
+
+/**
+ * A mode as boot and the functions below see it: each mode module knows its own config, settings
+ * and link types; this module only routes between them.
+ */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see above
+export type AnyConnectionMode = ConnectionMode<any, any, unknown>;
+
+/** What a session module exports. */
+export type StartSession = (context: SessionContext) => Session;
 
 /** The device config fields this module reads (DeviceConfig satisfies it). */
 export interface ConnectionFields {
@@ -131,7 +181,7 @@ export interface ConnectionFields {
 }
 
 /** The mode named `name` among those the build carries, or a Failure "config-invalid" listing them. */
-export function findMode(name: unknown, modes: readonly ConnectionMode[]): Result<ConnectionMode> {
+export function findMode(name: unknown, modes: readonly AnyConnectionMode[]): Result<AnyConnectionMode> {
   for (const mode of modes) if (mode.name === name) return ok(mode);
   return { ok: false, failure: invalidField("mode", name, `is not a mode this build carries (${modes.map((m) => m.name).join(", ")}): set one of those, or build the device with manifests/modes/<mode>.json`) };
 }
@@ -141,7 +191,7 @@ export function findMode(name: unknown, modes: readonly ConnectionMode[]): Resul
  * "config-invalid" naming the field (`mode`, `endpoint`, `port`, `serverName`, or
  * `connection.<name>`), its value (secrets withheld) and what it must be.
  */
-export function validateConnectionConfig(fields: ConnectionFields, modes: readonly ConnectionMode[]): Result<ConnectionConfig> {
+export function validateConnectionConfig(fields: ConnectionFields, modes: readonly AnyConnectionMode[]): Result<ConnectionConfig> {
   const found = findMode(fields.mode, modes);
   if (!found.ok) return found;
   const mode = found.value;
@@ -172,7 +222,7 @@ export function validateConnectionConfig(fields: ConnectionFields, modes: readon
  * the WebSocket failures (e.g. "websocket-upgrade-refused"); CONNACK refusals come from the
  * MQTT client.
  */
-export function assembleConnection(config: ConnectionConfig, credentials: ConnectionCredentials, platform: Platform, modes: readonly ConnectionMode[]): Result<MqttConnection> {
+export function assembleConnection<L = MqttConnection>(config: ConnectionConfig, credentials: ConnectionCredentials, platform: Platform, modes: readonly AnyConnectionMode[]): Result<L> {
   const found = findMode(config.mode, modes);
   if (!found.ok) return found;
   if (!credentials.trustedCa.length) {
@@ -181,7 +231,8 @@ export function assembleConnection(config: ConnectionConfig, credentials: Connec
   if (found.value.clientCertificate && (!credentials.clientKey || !credentials.certificateChain?.length)) {
     return fail("credentials-missing-client-certificate", `Mode ${config.mode} needs the device key and certificate: write them, or pick another mode.`);
   }
-  return found.value.connect(config, credentials, platform);
+  // The caller names the link its modes make (MQTT: MqttConnection); boot passes it on unread.
+  return found.value.connect(config, credentials, platform) as Result<L>;
 }
 
 /** Failure "config-invalid" for `connection.<setting>` of `settings` (a mode's configure uses it). */

@@ -43,6 +43,17 @@ export function amzDate(now: number): string {
 }
 
 /**
+ * The hex signature of `canonicalRequest` made at `longDate` (`yyyymmddThhmmssZ`) within
+ * `scope` (`yyyymmdd/<region>/<service>/aws4_request`). Cannot fail.
+ */
+export function sign(crypto: Crypto, secretAccessKey: string, longDate: string, scope: string, canonicalRequest: string): string {
+  const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${toHex(crypto.sha256(encoder.encode(canonicalRequest)))}`;
+  let key: Uint8Array = encoder.encode("AWS4" + secretAccessKey);
+  for (const part of scope.split("/")) key = crypto.hmacSha256(key, encoder.encode(part));
+  return toHex(crypto.hmacSha256(key, encoder.encode(stringToSign)));
+}
+
+/**
  * Returns the path and query to put in the request line, e.g. `/mqtt?X-Amz-Algorithm=...`.
  * Never fails: inputs are validated by the connection config before this is called.
  */
@@ -55,10 +66,7 @@ export function presignPath(crypto: Crypto, request: PresignRequest): string {
   const query = `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${uriEncode(`${credentials.accessKeyId}/${scope}`)}&X-Amz-Date=${longDate}`
     + (expiresSeconds === undefined ? "" : "&X-Amz-Expires=" + expiresSeconds) + "&X-Amz-SignedHeaders=host";
   const canonicalRequest = `GET\n${PATH}\n${query}\nhost:${request.host.trim()}\n\nhost\n${EMPTY_PAYLOAD_SHA256}`;
-  const stringToSign = `AWS4-HMAC-SHA256\n${longDate}\n${scope}\n${toHex(crypto.sha256(encoder.encode(canonicalRequest)))}`;
-  let key: Uint8Array = encoder.encode("AWS4" + credentials.secretAccessKey);
-  for (const part of [shortDate, region, SERVICE, "aws4_request"]) key = crypto.hmacSha256(key, encoder.encode(part));
-  const signature = toHex(crypto.hmacSha256(key, encoder.encode(stringToSign)));
+  const signature = sign(crypto, credentials.secretAccessKey, longDate, scope, canonicalRequest);
   const token = credentials.sessionToken ? "&X-Amz-Security-Token=" + uriEncode(credentials.sessionToken) : "";
   return `${PATH}?${query}&X-Amz-Signature=${signature}${token}`;
 }

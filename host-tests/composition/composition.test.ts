@@ -4,7 +4,8 @@ import { join, relative } from "node:path";
 import { build } from "esbuild";
 import { compositionPlugin, DEVELOPMENT_MANIFEST, FEATURES_MODULE, FIRMWARE, modeManifest, readComposition, type Composition } from "../../host/runtime/composition.js";
 
-const MODES = ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"];
+const MQTT_MODES = ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"];
+const MODES = [...MQTT_MODES, "https-mtls", "https-mtls-alpn", "https-sigv4", "https-custom-auth"];
 // Listed for their types only (nothing of them is left in a bundle), or for the Moddable binding.
 const NOT_REACHED_FROM_BOOT = /^(platform\/seam|platform\/tls-alerts|platform\/moddable\/.*)$/;
 
@@ -51,8 +52,17 @@ describe("composition by manifest", () => {
   it("the development manifest carries every mode under connection/mode", async () => {
     const composition = readComposition(DEVELOPMENT_MANIFEST);
     const used = await reached(composition);
-    for (const mode of MODES) assert.ok(used.has(`connection/${mode}`), `${mode} is not in the development build`);
+    for (const mode of MQTT_MODES) assert.ok(used.has(`connection/${mode}`), `${mode} is not in the development build`);
     assert.equal(composition.config.mode, "mtls-alpn");
+  });
+
+  it("an HTTPS mode's build carries its own session and none of MQTT (client, provisioning loop, MQTT telemetry)", async () => {
+    for (const mode of ["https-mtls", "https-mtls-alpn", "https-sigv4", "https-custom-auth"]) {
+      const composition = readComposition(modeManifest(mode));
+      assert.equal(relative(FIRMWARE, composition.modules.get("connection/session")!), "https/session");
+      const used = await reached(composition);
+      assert.deepEqual([...used].filter((f) => /^(mqtt\/|provisioning\/loop|telemetry\/telemetry|connection\/session)/.test(f)), [], mode);
+    }
   });
 
   it("refuses to bundle a firmware module the manifest does not list, naming it", async () => {

@@ -13,9 +13,12 @@ describe("Moddable manifests", () => {
     assert.deepEqual(app.include, ["./manifests/firmware.json"]);
     assert.equal(app.modules["connection/*"], "$(FIRMWARE)/connection/*");
     const firmware = json("manifests/firmware.json");
-    assert.equal(firmware.build.FIRMWARE, "./../firmware");
-    assert.equal(firmware.creation.main, "platform/moddable/main");
-    assert.equal(firmware.modules["platform/moddable/main"], "$(FIRMWARE)/platform/moddable/main");
+    assert.deepEqual(firmware.include, ["./device.json"]);
+    assert.equal(firmware.modules["connection/session"], "$(FIRMWARE)/connection/session");
+    const device = json("manifests/device.json");
+    assert.equal(device.build.FIRMWARE, "./../firmware");
+    assert.equal(device.creation.main, "platform/moddable/main");
+    assert.equal(device.modules["platform/moddable/main"], "$(FIRMWARE)/platform/moddable/main");
   });
 
   it("turns off DHE_RSA suites, which break mutual TLS in Moddable's TLS stack", () => {
@@ -44,6 +47,13 @@ describe("Moddable manifests", () => {
       const manifest = json(`manifests/modes/${mode}.json`);
       assert.deepEqual(manifest.include, ["../firmware.json"]);
       assert.equal(manifest.modules["connection/mode"], `$(FIRMWARE)/connection/${mode}`);
+      assert.equal(manifest.config.mode, mode);
+    }
+    for (const mode of ["https-mtls", "https-mtls-alpn", "https-sigv4", "https-custom-auth"]) {
+      const manifest = json(`manifests/modes/${mode}.json`);
+      assert.deepEqual(manifest.include, ["../device.json"]);
+      assert.equal(manifest.modules["connection/mode"], `$(FIRMWARE)/connection/${mode}`);
+      assert.equal(manifest.modules["connection/session"], "$(FIRMWARE)/https/session");
       assert.equal(manifest.config.mode, mode);
     }
   });

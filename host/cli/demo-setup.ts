@@ -6,7 +6,7 @@
 // the firmware reads. Uses the certs library and the AWS control-plane API, so every step is
 // one a user could do against a real account.
 
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -20,18 +20,19 @@ import {
 import { encodeImage } from "../../certs/image.js";
 import { fromPem } from "../../certs/pki.js";
 import { devicePolicy, type TemplateField } from "../../certs/template.js";
-import { isCertificateMode, type Provisioning } from "./modes.js";
+import { isCertificateMode, isHttpsMode, type Provisioning } from "./modes.js";
 
 /** What the setup needs from the stand-in (startIotCore's result satisfies it). */
 export interface CoreEndpoints {
   endpoint: string;
   controlUrl: string;
   serverCaPem: string;
-  ports: { mqtt: number; https: number };
+  ports: { mqtt: number; https: number; httpsMtls: number };
   broker: { onMessage(listener: (message: { topic: string; payload: Buffer }) => void): () => void };
   auth: {
     cognitoHost: string;
     createIdentityPool(options: { name: string; policyDocuments: string[]; credentialsLifetimeSeconds?: number }): string;
+    addAccessKey(credentials: { accessKeyId: string; secretAccessKey: string; principal: string; policyDocuments: string[] }): void;
   };
 }
 
@@ -92,7 +93,8 @@ export async function prepareDemo(core: CoreEndpoints, options: DemoSetupOptions
   const say = options.say ?? (() => {});
   say(`   no device certificate in ${options.mode}: the credentials image holds only the server's root CA and the thing name`);
   const image = encodeImage({ chain: [], trustedCa: fromPem(core.serverCaPem), settings: { thingName: options.thingName, endpoint: "127.0.0.1" } });
-  const connection = options.mode === "wss-sigv4" ? cognitoConnection(core, options.thingName, say) : await customAuthConnection(core, options, say);
+  const connection = options.mode === "wss-sigv4" ? cognitoConnection(core, options.thingName, say)
+    : options.mode === "https-sigv4" ? accessKeyConnection(core, options.thingName, say) : await customAuthConnection(core, options, say);
   return { thingName: options.thingName, config: deviceConfig(core, options, { connection }), image };
 }
 
@@ -132,8 +134,8 @@ function deviceConfig(core: CoreEndpoints, options: DemoSetupOptions, extra: Rec
   return {
     endpoint: "127.0.0.1",
     serverName: core.endpoint,
-    // The stand-in's "8883" listener for mtls, its "443" listener for every other mode.
-    port: options.mode === "mtls" ? core.ports.mqtt : core.ports.https,
+    // The stand-in's "8883" listener for mtls, "8443" for https-mtls, its "443" listener for every other mode.
+    port: options.mode === "mtls" ? core.ports.mqtt : options.mode === "https-mtls" ? core.ports.httpsMtls : core.ports.https,
     mode: options.mode,
     thingName: options.thingName,
     provisioning: isCertificateMode(options.mode) ? options.provisioning : "none",
@@ -271,7 +273,8 @@ async function customAuthConnection(core: CoreEndpoints, options: DemoSetupOptio
     iot.destroy();
   }
   const tokenSignature = signTokenCommand({ outDir, token: options.thingName });
-  const carried = options.mode === "custom-auth" ? "in the MQTT username, on 443 with ALPN mqtt" : "in the WebSocket upgrade's headers, on 443 at GET /mqtt";
+  const carried = options.mode === "custom-auth" ? "in the MQTT username, on 443 with ALPN mqtt"
+    : isHttpsMode(options.mode) ? "in each HTTPS publish request's headers, on 443" : "in the WebSocket upgrade's headers, on 443 at GET /mqtt";
   say(`   token "${options.thingName}" signed (RSA-SHA256); the device sends authorizer name, token and signature ${carried}`);
   return { authorizerName: AUTHORIZER, tokenKeyName: TOKEN_KEY_NAME, token: options.thingName, tokenSignature };
 }
@@ -300,6 +303,19 @@ export async function handler(event) {
 }
 `);
   return file;
+}
+
+/**
+ * SigV4 for HTTPS publish: an IAM user's access key (made here, known to the stand-in) whose
+ * policy lets it publish on this thing's topics only; the device signs each request with it.
+ * Returns the device's `connection` settings.
+ */
+function accessKeyConnection(core: CoreEndpoints, thingName: string, say: (line: string) => void): Record<string, unknown> {
+  const accessKeyId = "AKIA" + randomBytes(8).toString("hex").toUpperCase();
+  const secretAccessKey = randomBytes(30).toString("base64");
+  core.auth.addAccessKey({ accessKeyId, secretAccessKey, principal: `npm-start-${thingName}`, policyDocuments: [thingPolicy(thingName)] });
+  say(`   IAM access key ${accessKeyId} for the device: policy for topics ${thingName}/* only; the device signs each POST with it (SigV4, service iotdata)`);
+  return { region: REGION, accessKeyId, secretAccessKey };
 }
 
 /**

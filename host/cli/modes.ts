@@ -1,7 +1,7 @@
 // The connection modes and provisioning kinds that `npm start` and `npm run sim` take, and the
 // rule between them: only the modes with a client certificate have anything to provision.
 
-export const MODES = ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"] as const;
+export const MODES = ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4", "https-mtls", "https-mtls-alpn", "https-sigv4", "https-custom-auth"] as const;
 export type Mode = (typeof MODES)[number];
 
 export const PROVISIONING = ["jitp", "jitr", "none"] as const;
@@ -9,16 +9,25 @@ export type Provisioning = (typeof PROVISIONING)[number];
 
 /** The modes in which the device holds a client certificate (the others authenticate otherwise). */
 export function isCertificateMode(mode: string): boolean {
-  return mode === "mtls" || mode === "mtls-alpn";
+  return mode === "mtls" || mode === "mtls-alpn" || mode === "https-mtls" || mode === "https-mtls-alpn";
 }
 
-/** The provisioning a command uses when none is asked for: jitp with a certificate, none without. */
+/** The HTTPS publish modes: no MQTT session; the device wakes, posts its readings and sleeps. */
+export function isHttpsMode(mode: string): boolean {
+  return mode.startsWith("https-");
+}
+
+/** The provisioning a command uses when none is asked for: jitp with an MQTT certificate mode, none otherwise. */
 export function defaultProvisioning(mode: string): Provisioning {
-  return isCertificateMode(mode) ? "jitp" : "none";
+  return isCertificateMode(mode) && !isHttpsMode(mode) ? "jitp" : "none";
 }
 
 /** The sentence refusing `--provisioning` for `mode`, or undefined when the pair is valid. */
 export function provisioningRefusal(mode: string, provisioning: string): string | undefined {
-  if (isCertificateMode(mode) || provisioning === "none") return undefined;
+  if (provisioning === "none") return undefined;
+  if (isHttpsMode(mode) && isCertificateMode(mode)) {
+    return `--mode ${mode} publishes over HTTPS, where AWS resolves no thing name (no client id), so a JITP template's thing policy could never allow it: the demo registers the certificate beforehand; leave out --provisioning or pass --provisioning none`;
+  }
+  if (isCertificateMode(mode)) return undefined;
   return `--mode ${mode} connects without a device certificate, so there is nothing to provision just in time: leave out --provisioning or pass --provisioning none`;
 }

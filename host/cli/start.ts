@@ -19,7 +19,7 @@ import { startIotCore } from "../iotcore/index.js";
 import { explainStartupFailure } from "../iotcore/startup-failure.js";
 import { CliError, oneOf, parseCommandLine, runCli, usage, UsageError, wholeNumber, type CommandSpec } from "./command-line.js";
 import { prepareDemo, type DemoSetup } from "./demo-setup.js";
-import { defaultProvisioning, MODES, PROVISIONING, provisioningRefusal, type Mode, type Provisioning } from "./modes.js";
+import { defaultProvisioning, isHttpsMode, MODES, PROVISIONING, provisioningRefusal, type Mode, type Provisioning } from "./modes.js";
 
 const ENGINES = ["xs", "node"] as const;
 /** How long the stand-in takes to provision a certificate (JITP/JITR), as AWS takes a moment. */
@@ -39,7 +39,7 @@ const COMMAND = {
   name: "npm start --",
   summary: "Starts the local AWS IoT Core stand-in and runs a fresh device into telemetry.",
   options: {
-    mode: { value: "MODE", help: `how the device connects, one of ${MODES.join(", ")} (default mtls): mtls and mtls-alpn use a device certificate; custom-auth and wss-custom-auth a signed token and a custom authorizer; wss-sigv4 Cognito credentials` },
+    mode: { value: "MODE", help: `how the device connects, one of ${MODES.join(", ")} (default mtls): mtls and mtls-alpn use a device certificate; custom-auth and wss-custom-auth a signed token and a custom authorizer; wss-sigv4 Cognito credentials; the https-* modes publish over HTTPS (https-mtls on 8443, https-mtls-alpn with ALPN x-amzn-http-ca, https-sigv4 an IAM access key, https-custom-auth the authorizer) and sleep between posts` },
     provisioning: { value: "KIND", help: "for the certificate modes: jitp (default), jitr or none; the other modes take none only" },
     engine: { value: "ENGINE", help: "xs (default): the firmware inside the real XS engine; node: the same sources under Node" },
     messages: { value: "N", help: "exit 0 after N acknowledged telemetry messages (default 5)" },
@@ -82,7 +82,7 @@ async function main(): Promise<number> {
   const started = Date.now();
   say(`== local AWS IoT Core stand-in (state in ${options.state})`);
   const core = await startStandIn(options.state, say);
-  say(`   endpoint ${core.endpoint}: mqtt 127.0.0.1:${core.ports.mqtt}, https 127.0.0.1:${core.ports.https}, control ${core.controlUrl}`);
+  say(`   endpoint ${core.endpoint}: mqtt 127.0.0.1:${core.ports.mqtt}, https 127.0.0.1:${core.ports.https}, https-mtls 127.0.0.1:${core.ports.httpsMtls}, control ${core.controlUrl}`);
   if (options.console) say(`   console ${core.consoleUrl}`);
 
   const seen = new Set<number>();
@@ -119,6 +119,8 @@ async function main(): Promise<number> {
     connectAttempts: result.attempts,
     provisioned: result.provisioned,
     acked: result.acked,
+    // HTTPS modes: readings taken and queued, readings a 200 answered, readings still queued.
+    ...(isHttpsMode(options.mode) ? { posted: result.telemetry?.produced ?? 0, answered: result.acked, unposted: result.telemetry?.queued ?? 0 } : {}),
     lost,
     duplicatesAtSubscriber: duplicates,
     provisioningDelayMs: options.provisioning === "none" ? 0 : PROVISIONING_DELAY_MS,
@@ -165,6 +167,7 @@ async function startStandIn(stateDir: string, say: (line: string) => void) {
 
 interface RunResult {
   status: DeviceStatus;
+  telemetry?: { produced: number; queued: number };
   attempts: number;
   provisioned: boolean;
   acked: number;
@@ -200,7 +203,7 @@ async function runDevice(options: Options, setup: DemoSetup, say: (line: string)
       if (ackedSeqs.size >= options.messages) finish(lastStatus ?? { state: "online", message: "telemetry acknowledged", attempts: 0 });
     },
   };
-  let info: () => Promise<{ attempts: number; provisioned: boolean }>;
+  let info: () => Promise<{ attempts: number; provisioned: boolean; telemetry?: { produced: number; queued: number } }>;
   let stop: () => Promise<void>;
   if (options.engine === "xs") {
     const device = await runDeviceInXs({
@@ -222,11 +225,11 @@ async function runDevice(options: Options, setup: DemoSetup, say: (line: string)
     stop = async () => device.stop();
   }
   const status = await outcome;
-  const { attempts, provisioned } = await info().catch(() => ({ attempts: status.attempts, provisioned: false }));
+  const { attempts, provisioned, telemetry } = await info().catch(() => ({ attempts: status.attempts, provisioned: false, telemetry: undefined }));
   await stop().catch((e: Error) => say(`   device stopped with an error: ${e.message}`));
   // Give the broker a moment to route the last acknowledged messages to the listener.
   await new Promise((wake) => setTimeout(wake, 200));
-  return { status, attempts, provisioned, acked: ackedSeqs.size, ackedSeqs, firstAckMs };
+  return { status, attempts, provisioned, telemetry, acked: ackedSeqs.size, ackedSeqs, firstAckMs };
 }
 
 runCli("npm start", main, COMMAND);

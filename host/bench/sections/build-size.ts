@@ -13,6 +13,10 @@ export const BUILD_SIZE_TARGETS: Record<string, number> = {
   "custom-auth": 30_720,
   "wss-custom-auth": 30_720,
   "wss-sigv4": 30_720,
+  "https-mtls": 30_720,
+  "https-mtls-alpn": 30_720,
+  "https-sigv4": 30_720,
+  "https-custom-auth": 30_720,
 };
 
 /** Each mode's build size and the development build's, in bytes. */

@@ -1,0 +1,98 @@
+// The MQTT session, steps 4-6 of boot for the MQTT modes: connect (provisioning loop with
+// backoff), provisioning remembered per certificate, telemetry over QoS 1, the command topic and
+// the features. Boot reaches it as `connection/session`; the MQTT modes' builds (and the
+// development build) map that specifier here, a build of another kind of mode maps its own.
+
+import { toHex } from "../credentials/der.js";
+import { startFeatures, type RunningFeatures } from "../features/feature.js";
+import { MqttClient } from "../mqtt/client.js";
+import { createConnectionLoop, type ConnectionLoop } from "../provisioning/loop.js";
+import { statusPayload, topicsFor } from "../telemetry/messages.js";
+import { createTelemetry, type Telemetry } from "../telemetry/telemetry.js";
+import { isFinal } from "../boot/status.js";
+import type { MqttConnection, SessionContext, StartSession } from "./config.js";
+
+/** Preference key (ESP32 NVS: at most 15 characters): the fingerprint of a provisioned certificate. */
+export const PROVISIONED_KEY = "provisioned";
+
+export const startSession: StartSession = (context: SessionContext) => {
+  const { platform, config: cfg, mode, credentials: creds } = context;
+  const link = context.link as MqttConnection;
+  const say = (line: string) => platform.log("boot: " + line);
+  const { endpoint, port, serverName } = context.connection;
+  // The leaf certificate's fingerprint: provisioning is remembered per certificate.
+  const leaf = creds.certificateChain[0];
+  const fingerprint = leaf && toHex(platform.crypto.sha256(leaf).subarray(0, 8));
+  const remembered = fingerprint !== undefined && platform.storage.get(PROVISIONED_KEY) === fingerprint;
+  const provisioned = cfg.provisioning === "none" || !mode.clientCertificate || remembered;
+  say(`provisioning: ${cfg.provisioning}, ${remembered ? "provisioned before (remembered)" : provisioned ? "not needed" : "not yet: the first connect may be dropped"}`);
+
+  const topics = topicsFor(cfg.topicPrefix);
+  let loop: ConnectionLoop | undefined;
+  let telemetry: Telemetry | undefined;
+  let running: RunningFeatures | undefined;
+  const client = new MqttClient(platform, {
+    ...cfg,
+    username: link.username,
+    password: link.password,
+    will: { topic: topics.status, payload: statusPayload(cfg.thingName, "offline"), qos: 1 },
+  }, {
+    onConnected: (info) => loop?.connected(info),
+    onMessage: (topic, payload) => {
+      if (topic === topics.command) telemetry?.command(payload);
+      else running?.message(topic, payload);
+    },
+    onDisconnected: (f) => loop?.disconnected(f),
+  });
+  const sessionTelemetry = telemetry = createTelemetry(platform, cfg, context.sensor, client, { onAcked: context.onAcked });
+  const sessionFeatures = running = startFeatures(context.features, context.featureSettings, {
+    platform,
+    client,
+    thingName: cfg.thingName,
+    topicPrefix: cfg.topicPrefix,
+    status: context.status,
+    persist: context.persist,
+  });
+  const connectionLoop = loop = createConnectionLoop(platform, client, link.open, cfg, { provisioned, target: `${endpoint}:${port} (${mode.name}, SNI ${serverName})` }, {
+    onStatus: (s) => {
+      if (isFinal(s.state)) sessionTelemetry.stop();
+      context.report(s);
+    },
+    onSessionUp: () => subscribe(),
+    onSessionDown: () => {
+      sessionTelemetry.offline();
+      sessionFeatures.sessionDown();
+    },
+    onProvisioned: () => {
+      if (fingerprint !== undefined) platform.storage.set(PROVISIONED_KEY, fingerprint);
+    },
+  });
+  connectionLoop.start();
+
+  // The first reply after CONNACK proves the session is really accepted: only then is the
+  // device provisioned (JITP may still close a session right after CONNACK), telemetry flows
+  // and the features hear that the session is up.
+  function subscribe(): void {
+    const filter = topics.command;
+    const refused = client.subscribe([{ filter, qos: 1 }], (result) => {
+      if (!Array.isArray(result)) return; // the session ended first; the loop decides what next
+      say(`subscribe ${filter}: ${result[0] === 0x80 ? "refused by the policy, no commands will arrive" : "done"}`);
+      connectionLoop.markProvisioned();
+      sessionTelemetry.start();
+      sessionTelemetry.online();
+      sessionFeatures.sessionUp();
+    });
+    if (refused) say(`subscribe ${filter} not sent: ${refused.code}`);
+  }
+
+  return {
+    get attempts() { return connectionLoop.attempts; },
+    get provisioned() { return connectionLoop.provisioned; },
+    get telemetry() { return sessionTelemetry.stats; },
+    stop() {
+      sessionTelemetry.stop();
+      sessionFeatures.stop();
+      connectionLoop.stop();
+    },
+  };
+};
