@@ -2,7 +2,7 @@
 // and the fleet provisioning template (a thing per serial number, the new certificate ACTIVE,
 // the same least-privilege device policy as JITP, keyed on the connection's thing name).
 
-import { devicePolicy } from "./template.js";
+import { certificateAndPolicy } from "./template.js";
 
 export interface FleetTemplateOptions {
   region: string;
@@ -55,14 +55,7 @@ export function fleetTemplate(options: FleetTemplateOptions): FleetTemplate {
           AttributePayload: { serialNumber: { Ref: "SerialNumber" }, model: { Ref: "Model" }, provisioning: "fleet" },
         },
       },
-      certificate: {
-        Type: "AWS::IoT::Certificate",
-        Properties: { CertificateId: { Ref: "AWS::IoT::Certificate::Id" }, Status: "ACTIVE" },
-      },
-      policy: {
-        Type: "AWS::IoT::Policy",
-        Properties: { PolicyDocument: JSON.stringify(devicePolicy(options.region, options.accountId)) },
-      },
+      ...certificateAndPolicy(options.region, options.accountId),
     },
     DeviceConfiguration: { model: { Ref: "Model" } },
   };

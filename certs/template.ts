@@ -55,6 +55,14 @@ export function devicePolicy(region: string, accountId: string, thing = "${iot:C
   return { Version: "2012-10-17", Statement: thingStatements(`arn:aws:iot:${region}:${accountId}`, thing) };
 }
 
+/** The resources every provisioning template gives a device: its certificate made ACTIVE and the device policy. */
+export function certificateAndPolicy(region: string, accountId: string): Record<"certificate" | "policy", object> {
+  return {
+    certificate: { Type: "AWS::IoT::Certificate", Properties: { CertificateId: { Ref: "AWS::IoT::Certificate::Id" }, Status: "ACTIVE" } },
+    policy: { Type: "AWS::IoT::Policy", Properties: { PolicyDocument: JSON.stringify(devicePolicy(region, accountId)) } },
+  };
+}
+
 /** The registration config to attach to the CA (templateBody is a JSON string, as the API takes it). */
 export function jitpTemplate(options: TemplateOptions): JitpTemplate {
   const fields = options.fields ?? ["country"];
@@ -73,14 +81,7 @@ export function jitpTemplate(options: TemplateOptions): JitpTemplate {
         Type: "AWS::IoT::Thing",
         Properties: { ThingName: { Ref: "AWS::IoT::Certificate::CommonName" }, AttributePayload: attributes },
       },
-      certificate: {
-        Type: "AWS::IoT::Certificate",
-        Properties: { CertificateId: { Ref: "AWS::IoT::Certificate::Id" }, Status: "ACTIVE" },
-      },
-      policy: {
-        Type: "AWS::IoT::Policy",
-        Properties: { PolicyDocument: JSON.stringify(devicePolicy(options.region, options.accountId)) },
-      },
+      ...certificateAndPolicy(options.region, options.accountId),
     },
   };
   return {

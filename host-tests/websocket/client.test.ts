@@ -4,6 +4,7 @@ import type { IncomingMessage } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
 import { openWebSocket, type WebSocketOptions } from "../../firmware/websocket/client.js";
 import type { Failure } from "../../firmware/platform/failure.js";
+import { waitFor } from "../support/wait.js";
 import { tcpOpener, seededRandom, realTimers, within } from "./tcp-transport.js";
 
 interface Peer {
@@ -90,10 +91,7 @@ describe("WebSocket client against the ws package as the server", () => {
     assert.deepEqual([...small], [0x10, 0x02, 0, 0]);
     assert.ok(large.equals(big));
     socket.send(big);
-    await within(5000, (resolve) => {
-      const poll = () => (Buffer.concat(c.received).length >= big.length ? resolve(undefined) : setTimeout(poll, 5));
-      poll();
-    });
+    await waitFor("the large message", () => Buffer.concat(c.received).length >= big.length, 5000);
     assert.ok(Buffer.concat(c.received).equals(big));
     c.transport.close();
     await c.closed;
@@ -106,10 +104,7 @@ describe("WebSocket client against the ws package as the server", () => {
     socket.send(Buffer.from([1, 2]), { binary: true, fin: false });
     socket.send(Buffer.from([3]), { binary: true, fin: false });
     socket.send(Buffer.from([4, 5]), { binary: true, fin: true });
-    await within(5000, (resolve) => {
-      const poll = () => (Buffer.concat(c.received).length >= 5 ? resolve(undefined) : setTimeout(poll, 5));
-      poll();
-    });
+    await waitFor("the fragments' five bytes", () => Buffer.concat(c.received).length >= 5, 5000);
     assert.deepEqual([...Buffer.concat(c.received)], [1, 2, 3, 4, 5]);
     c.transport.close();
     await c.closed;
@@ -223,10 +218,7 @@ describe("WebSocket client against a raw TCP server that misbehaves", () => {
     ]));
     const c = client(port);
     await c.opened;
-    await within(5000, (resolve) => {
-      const poll = () => (c.received.length ? resolve(undefined) : setTimeout(poll, 5));
-      poll();
-    });
+    await waitFor("the first message", () => c.received.length > 0, 5000);
     assert.deepEqual([...Buffer.concat(c.received)], [0x20, 0x02]);
     c.transport.close();
     await c.closed;

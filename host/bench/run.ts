@@ -7,7 +7,7 @@ import { codecSection } from "./sections/mqtt-codec.js";
 import { roundTripSection } from "./sections/mqtt-roundtrip.js";
 import { ratio, type BenchSection, type Figure } from "./section.js";
 import { xsSection } from "./xs-section.js";
-import { parseCommandLine, runCli, usage, type CommandSpec } from "../cli/command-line.js";
+import { commandLine, runCli, type CommandSpec } from "../cli/command-line.js";
 
 const SECTIONS: BenchSection[] = [codecSection, roundTripSection, xsSection, buildSizeSection, jitpSection];
 
@@ -18,11 +18,8 @@ const COMMAND = {
 } satisfies CommandSpec;
 
 async function main(): Promise<number> {
-  const parsed = parseCommandLine(COMMAND, process.argv.slice(2));
-  if (parsed.help) {
-    console.log(usage(COMMAND));
-    return 0;
-  }
+  const parsed = commandLine(COMMAND, process.argv.slice(2));
+  if (!parsed) return 0;
   const json = parsed.values.json === true;
   const log = (line: string) => { if (!json) process.stderr.write(`  ${line}\n`); };
   const report: { section: string; figures: (Figure & { ratio?: number })[]; error?: string }[] = [];

@@ -90,6 +90,17 @@ export function parseCommandLine<O extends OptionSpecs>(spec: CommandSpec<O>, ar
   return { help: false, values: values as Values<O>, positionals };
 }
 
+/**
+ * parseCommandLine for a command's own entry point: prints the usage and returns undefined on
+ * --help, the values and positional arguments otherwise. Throws UsageError.
+ */
+export function commandLine<O extends OptionSpecs>(spec: CommandSpec<O>, argv: readonly string[]): { values: Values<O>; positionals: string[] } | undefined {
+  const parsed = parseCommandLine(spec, argv);
+  if (!parsed.help) return parsed;
+  console.log(usage(spec));
+  return undefined;
+}
+
 /** `text` as a whole number in [min, max]; throws UsageError naming the option otherwise. */
 export function wholeNumber(name: string, text: string, min: number, max: number): number {
   const n = Number(text);

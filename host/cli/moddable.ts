@@ -15,8 +15,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { createServer, type AddressInfo } from "node:net";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { EXIT_FAILED, EXIT_USAGE, oneOf, parseCommandLine, runCli, usage, UsageError, wholeNumber, type CommandSpec } from "./command-line.js";
-import { defaultProvisioning, MODES, PROVISIONING, provisioningRefusal, type Mode, type Provisioning } from "./modes.js";
+import { commandLine, EXIT_FAILED, EXIT_USAGE, runCli, UsageError, wholeNumber, type CommandSpec } from "./command-line.js";
+import { defaultProvisioning, modeAndProvisioning, MODES, type Mode, type Provisioning } from "./modes.js";
 import { creationLimits, judgeMemory, MEASURED_MESSAGES, memoryTable, parseMemoryLine, SIM_SLOT_BYTES, type MemoryPoint, type ModeMemory } from "./memory.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -134,16 +134,10 @@ export interface SimOptions {
  * printed; throws UsageError for an unknown or invalid option.
  */
 export function simOptions(argv: string[], now = Date.now()): SimOptions | undefined {
-  const parsed = parseCommandLine(SIM, argv);
-  if (parsed.help) {
-    console.log(usage(SIM));
-    return undefined;
-  }
+  const parsed = commandLine(SIM, argv);
+  if (!parsed) return undefined;
   const { values } = parsed;
-  const mode = oneOf("mode", values.mode ?? "mtls-alpn", MODES);
-  const provisioning = oneOf("provisioning", values.provisioning ?? defaultProvisioning(mode), PROVISIONING);
-  const refusal = provisioningRefusal(mode, provisioning);
-  if (refusal) throw new UsageError(refusal);
+  const { mode, provisioning } = modeAndProvisioning(values, "mtls-alpn");
   if (values.json && !values.memory) throw new UsageError("--json goes with --memory");
   const memoryModes = values.memory ? (values.mode === undefined ? [...MODES] : [mode]) : undefined;
   const messages = memoryModes ? Math.max(MEASURED_MESSAGES, wholeNumber("messages", values.messages ?? "0", 0, 1_000_000)) : wholeNumber("messages", values.messages ?? "0", 0, 1_000_000);
@@ -298,11 +292,8 @@ interface FlashOptions {
 
 /** `npm run flash`'s options; undefined after --help was printed. Throws UsageError. */
 export function flashOptions(argv: string[]): FlashOptions | undefined {
-  const parsed = parseCommandLine(FLASH, argv);
-  if (parsed.help) {
-    console.log(usage(FLASH));
-    return undefined;
-  }
+  const parsed = commandLine(FLASH, argv);
+  if (!parsed) return undefined;
   const [target, ...rest] = parsed.positionals;
   if (!target?.startsWith("esp32")) throw new UsageError(`the first argument is the board, e.g. esp32/nodemcu${target ? `, not '${target}'` : ""}`);
   const stray = rest.find((a) => !a.includes("="));

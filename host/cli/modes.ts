@@ -1,6 +1,8 @@
 // The connection modes and provisioning kinds that `npm start` and `npm run sim` take, and the
 // rule between them: only the modes with a client certificate have anything to provision.
 
+import { oneOf, UsageError } from "./command-line.js";
+
 export const MODES = ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4", "https-mtls", "https-mtls-alpn", "https-sigv4", "https-custom-auth"] as const;
 export type Mode = (typeof MODES)[number];
 
@@ -20,6 +22,18 @@ export function isHttpsMode(mode: string): boolean {
 /** The provisioning a command uses when none is asked for: jitp with an MQTT certificate mode, none otherwise. */
 export function defaultProvisioning(mode: string): Provisioning {
   return isCertificateMode(mode) && !isHttpsMode(mode) ? "jitp" : "none";
+}
+
+/**
+ * The mode and provisioning kind from `--mode` and `--provisioning` (default `defaultMode` and
+ * its default provisioning). Throws UsageError for an unknown value or a pair that does not fit.
+ */
+export function modeAndProvisioning(values: { mode?: string; provisioning?: string }, defaultMode: Mode): { mode: Mode; provisioning: Provisioning } {
+  const mode = oneOf("mode", values.mode ?? defaultMode, MODES);
+  const provisioning = oneOf("provisioning", values.provisioning ?? defaultProvisioning(mode), PROVISIONING);
+  const refusal = provisioningRefusal(mode, provisioning);
+  if (refusal) throw new UsageError(refusal);
+  return { mode, provisioning };
 }
 
 /** The sentence refusing `--provisioning` for `mode`, or undefined when the pair is valid. */

@@ -17,9 +17,9 @@ import { runDeviceInXs } from "../runtime/xs/device.js";
 import { loadComposition, modeManifest } from "../runtime/composition.js";
 import { startIotCore } from "../iotcore/index.js";
 import { explainStartupFailure } from "../iotcore/startup-failure.js";
-import { CliError, oneOf, parseCommandLine, runCli, usage, UsageError, wholeNumber, type CommandSpec } from "./command-line.js";
+import { CliError, commandLine, oneOf, runCli, wholeNumber, type CommandSpec } from "./command-line.js";
 import { prepareDemo, type DemoSetup } from "./demo-setup.js";
-import { defaultProvisioning, isHttpsMode, MODES, PROVISIONING, provisioningRefusal, type Mode, type Provisioning } from "./modes.js";
+import { isHttpsMode, modeAndProvisioning, MODES, type Mode, type Provisioning } from "./modes.js";
 
 const ENGINES = ["xs", "node"] as const;
 /** How long the stand-in takes to provision a certificate (JITP/JITR), as AWS takes a moment. */
@@ -51,16 +51,10 @@ const COMMAND = {
 
 /** The options, or undefined after --help was printed. Throws UsageError. */
 function parseOptions(argv: string[]): Options | undefined {
-  const parsed = parseCommandLine(COMMAND, argv);
-  if (parsed.help) {
-    console.log(usage(COMMAND));
-    return undefined;
-  }
+  const parsed = commandLine(COMMAND, argv);
+  if (!parsed) return undefined;
   const { values } = parsed;
-  const mode = oneOf("mode", values.mode ?? "mtls", MODES);
-  const provisioning = oneOf("provisioning", values.provisioning ?? defaultProvisioning(mode), PROVISIONING);
-  const refusal = provisioningRefusal(mode, provisioning);
-  if (refusal) throw new UsageError(refusal);
+  const { mode, provisioning } = modeAndProvisioning(values, "mtls");
   return {
     mode,
     provisioning,

@@ -1,7 +1,7 @@
 // `npm run iotcore -- --state <dir> [options]` (`--help` lists them): the local AWS IoT Core
 // stand-in on loopback. Prints one JSON line with the endpoints when ready; log lines go to stderr
 // (one JSON object per line with --log-format json).
-import { CliError, UsageError, parseCommandLine, required, runCli, usage, wholeNumber, type CommandSpec } from "../cli/command-line.js";
+import { CliError, commandLine, UsageError, required, runCli, wholeNumber, type CommandSpec } from "../cli/command-line.js";
 import { startIotCore } from "./index.js";
 import { formatLogLine } from "./log.js";
 import { explainStartupFailure } from "./startup-failure.js";
@@ -24,11 +24,8 @@ const COMMAND = {
 } satisfies CommandSpec;
 
 async function main(): Promise<number> {
-  const parsed = parseCommandLine(COMMAND, process.argv.slice(2));
-  if (parsed.help) {
-    process.stdout.write(`${usage(COMMAND)}\n`);
-    return 0;
-  }
+  const parsed = commandLine(COMMAND, process.argv.slice(2));
+  if (!parsed) return 0;
   const { values } = parsed;
   const stateDir = required(values.state, "state", "the folder where the stand-in keeps its registry and server PKI, e.g. --state .state/iotcore");
   const host = values.host ?? "127.0.0.1";
