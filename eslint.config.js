@@ -8,6 +8,8 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
+    // A disable comment that silences nothing (or names no configured rule) is an error.
+    linterOptions: { reportUnusedDisableDirectives: "error" },
     rules: {
       // A leading underscore marks a parameter or binding that is there for its position or to
       // leave a property out of a rest object.
