@@ -137,7 +137,7 @@ describe("frame limits read from fixed headers", () => {
     const connect = Buffer.concat([Buffer.from([0x10]), remainingLength(10), Buffer.alloc(10)]);
     const guard = new FrameGuard({ connectBytes: 100, packetBytes: 100, preAuthBytes: 30 });
     assert.equal(guard.feed(connect), undefined);
-    assert.match(guard.feed(Buffer.concat([Buffer.from([0x30]), remainingLength(20), Buffer.alloc(20)])) ?? "", /34 bytes sent before the CONNECT was accepted, more than 30/);
+    assert.match(guard.feed(Buffer.concat([Buffer.from([0x30]), remainingLength(20), Buffer.alloc(20)])) ?? "", /more than 30 bytes sent before the CONNECT was accepted/);
     const accepted = new FrameGuard({ connectBytes: 100, packetBytes: 100, preAuthBytes: 30 });
     accepted.feed(connect);
     accepted.accept();

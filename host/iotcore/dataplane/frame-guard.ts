@@ -45,10 +45,19 @@ export class FrameGuard {
   /** Returns why the connection must be dropped, or undefined while the bytes are acceptable. Sticky. */
   feed(chunk: Uint8Array): string | undefined {
     if (this.refusal) return this.refusal;
+    // Before acceptance only the budget's remainder is read: the first limit broken in stream
+    // order is the one reported, however the bytes were cut into chunks.
     if (!this.accepted) {
-      this.preAuth += chunk.length;
-      if (this.preAuth > this.limits.preAuthBytes) return this.refuse(`${this.preAuth} bytes sent before the CONNECT was accepted, more than ${this.limits.preAuthBytes}`);
+      const allowed = this.limits.preAuthBytes - this.preAuth;
+      this.preAuth += Math.min(chunk.length, allowed);
+      const refusal = this.scan(chunk.length > allowed ? chunk.subarray(0, allowed) : chunk);
+      if (refusal || chunk.length <= allowed) return refusal;
+      return this.refuse(`more than ${this.limits.preAuthBytes} bytes sent before the CONNECT was accepted`);
     }
+    return this.scan(chunk);
+  }
+
+  private scan(chunk: Uint8Array): string | undefined {
     let i = 0;
     while (i < chunk.length) {
       if (this.state === "body") {
