@@ -92,7 +92,7 @@ describe("data plane limits before and after authentication", function () {
     assert.equal(await whenClosed(socket), true);
   });
 
-  it("reads nothing more from a connection while its CONNECT is being decided, and serves it once decided", async () => {
+  it("answers nothing while a CONNECT is being decided, then serves the packets pipelined behind it, CONNACK first", async () => {
     let release: () => void = () => undefined;
     const original = core.dataPlane.authenticators.get("mqtt-x509")!;
     let asked = 0;
@@ -105,14 +105,20 @@ describe("data plane limits before and after authentication", function () {
     try {
       const raw = await rawClient(core, device, { clientId: "pre-auth-flood" });
       assert.ok(await waitFor(() => asked === 1));
-      const payload = Buffer.alloc(100 * 1024, 0x61);
-      for (let i = 0; i < 4; i++) raw.send({ cmd: "publish", topic: "t", payload, qos: 0, retain: false, dup: false });
+      const payload = Buffer.alloc(1024, 0x61);
+      // separate writes: aedes reads (and may hand on) each while the CONNECT is being decided
+      for (let i = 1; i <= 4; i++) {
+        raw.send({ cmd: "publish", topic: "t", payload, qos: 1, messageId: i, retain: false, dup: false });
+        await new Promise((r) => setTimeout(r, 20));
+      }
       raw.send({ cmd: "pingreq" });
       await new Promise((r) => setTimeout(r, 200));
       assert.equal(raw.packets.length, 0, "nothing is answered before the CONNECT is decided");
       release();
-      assert.ok(await waitFor(() => raw.packets.some((p) => p.cmd === "pingresp")), "the queued packets are handled once the CONNECT is accepted");
+      assert.ok(await waitFor(() => raw.packets.filter((p) => p.cmd === "puback").length === 4 && raw.packets.some((p) => p.cmd === "pingresp")), JSON.stringify(raw.packets.map((p) => p.cmd)));
       assert.equal(raw.packets[0]?.cmd, "connack");
+      assert.equal(raw.closed, false);
+      assert.equal(core.lines.some((l) => /publish denied: client (-|pre-auth-flood)/.test(l)), false);
       raw.socket.destroy();
     } finally {
       core.dataPlane.authenticators.set("mqtt-x509", original);

@@ -86,6 +86,8 @@ export class MqttBroker {
   private readonly expiry: SessionExpiry;
   private readonly sweep: NodeJS.Timeout;
   private readonly listeners = new Set<MessageListener>();
+  /** clients whose CONNECT is being decided: resolves (and leaves) when the CONNACK has gone out or the connection closed */
+  private readonly connecting = new WeakMap<Client, Promise<void>>();
   private readonly streams = new Set<Duplex>();
 
   private constructor(private readonly adapter: AedesAdapter, private readonly options: BrokerOptions, expiryStore?: ExpiryStore) {
@@ -205,7 +207,20 @@ export class MqttBroker {
 
   private install(): void {
     const a = this.aedes;
+    // MQTT lets a client send packets right after CONNECT. aedes may hand such a PUBLISH or
+    // SUBSCRIBE to the hooks while the CONNECT is still being decided (a read that arrives
+    // meanwhile); those wait here for the CONNACK, then are judged with the session.
+    const settlers = new WeakMap<Client, () => void>();
+    a.on("connackSent", (_packet, client) => settlers.get(client)?.());
     a.preConnect = (client, packet, done) => {
+      this.connecting.set(client, new Promise<void>((resolve) => {
+        const settle = () => {
+          this.connecting.delete(client);
+          resolve();
+        };
+        settlers.set(client, settle);
+        client.conn.once("close", settle);
+      }));
       const requested = packet.keepalive ?? 0;
       packet.keepalive = clampKeepAlive(requested) * (this.options.keepAliveScale ?? 1);
       if (requested !== clampKeepAlive(requested)) this.options.log(`connect: client ${v(packet.clientId)}: keep-alive ${requested} s clamped to ${clampKeepAlive(requested)} s`);
@@ -231,6 +246,8 @@ export class MqttBroker {
     };
     a.authorizePublish = (client, packet, done) => {
       if (!client) return done(null);
+      const connecting = this.connecting.get(client);
+      if (connecting) return void connecting.then(() => a.authorizePublish(client, packet, done));
       const problem = this.publishProblem(client, packet);
       if (problem) {
         this.options.log(`publish denied: client ${v(client.id)} topic ${v(packet.topic)}: ${problem}; closing the connection`,
@@ -246,7 +263,13 @@ export class MqttBroker {
       if (delayMs > 0) setTimeout(proceed, delayMs).unref();
       else proceed();
     };
-    a.authorizeSubscribe = (client, subscription, done) => done(null, this.authorizeSubscription(client, subscription));
+    a.authorizeSubscribe = (client, subscription, done) => {
+      // aedes re-authorizes a resumed session's stored subscriptions before its CONNACK: those
+      // come after authentication, with the session in place, and must not wait
+      const connecting = !this.sessions.has(client) && this.connecting.get(client);
+      if (connecting) return void connecting.then(() => a.authorizeSubscribe(client, subscription, done));
+      done(null, this.authorizeSubscription(client, subscription));
+    };
     a.authorizeForward = (client, packet) => this.authorizeDelivery(client, packet);
     a.on("ack", (_packet, client) => {
       const session = client && this.sessions.get(client);
