@@ -151,6 +151,7 @@ export interface VerificationOptions extends Common {
   registrationCode?: string;
   endpointUrl?: string;
   region?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 /** The verification certificate (CommonName = registration code), signed by the CA. Throws CertsError without a CA or a code. */
@@ -160,7 +161,7 @@ export async function createVerificationCommand(options: VerificationOptions = {
   let code = options.registrationCode;
   if (!code) {
     try {
-      code = await fetchRegistrationCode({ region: options.region ?? "us-east-1", endpointUrl: options.endpointUrl });
+      code = await fetchRegistrationCode({ region: options.region ?? "us-east-1", endpointUrl: options.endpointUrl, ...(options.credentials ? { credentials: options.credentials } : {}) });
     } catch (e) {
       throw new CertsError(`could not fetch the registration code (${(e as Error).message}); pass --registration-code, or --endpoint-url of a reachable control plane with credentials`);
     }
@@ -275,6 +276,7 @@ export function signTokenCommand(options: Common & { token: string; keyFile?: st
 export interface RegisterCommandOptions extends Common {
   region?: string;
   endpointUrl?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Attach the JITP template from outDir (default true when the file exists). */
   withTemplate?: boolean;
   allowAutoRegistration?: boolean;
@@ -288,7 +290,7 @@ export async function registerCommand(options: RegisterCommandOptions = {}): Pro
   const verificationPem = readText(files.verificationPem, "create it with `npm run certs -- verification`");
   const useTemplate = options.withTemplate ?? existsSync(files.template);
   const template = useTemplate ? (JSON.parse(readText(files.template, "create it with `npm run certs -- template`")) as JitpTemplate) : undefined;
-  const plane = { region: options.region ?? "us-east-1", endpointUrl: options.endpointUrl };
+  const plane = { region: options.region ?? "us-east-1", endpointUrl: options.endpointUrl, ...(options.credentials ? { credentials: options.credentials } : {}) };
   const awsCli = awsCliCommands({ ca: files.caPem, verification: files.verificationPem, template: useTemplate ? files.template : undefined }, plane);
   log("equivalent AWS CLI commands:");
   for (const line of awsCli) log(`  ${line}`);

@@ -8,15 +8,16 @@ export interface ControlPlane {
   region: string;
   /** e.g. the stand-in's controlUrl; omit for the real AWS endpoint. */
   endpointUrl?: string;
+  /** Explicit credentials (the stand-in's account key); default: the SDK's usual chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
+/** Credentials come from the SDK's usual chain; for the stand-in, the files it writes in <state>/aws/. */
 function client(plane: ControlPlane): IoTClient {
-  const local = plane.endpointUrl !== undefined && !process.env.AWS_ACCESS_KEY_ID && !process.env.AWS_PROFILE;
   return new IoTClient({
     region: plane.region,
     ...(plane.endpointUrl ? { endpoint: plane.endpointUrl } : {}),
-    // A local stand-in needs some signature, not a real identity.
-    ...(local ? { credentials: { accessKeyId: "AKIDLOCALSTANDIN", secretAccessKey: "local-stand-in-secret" } } : {}),
+    ...(plane.credentials ? { credentials: plane.credentials } : {}),
   });
 }
 

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { main } from "../../certs/cli.js";
 import { layout } from "../../certs/commands.js";
 import type { IotCore } from "../../host/iotcore/index.js";
-import { closed, connectMtls, endClient, startCore, tempDir } from "../iotcore/helpers.js";
+import { closed, connectMtls, endClient, startCore, tempDir, useCliCredentials } from "../iotcore/helpers.js";
 
 describe("certs CLI against the local IoT Core stand-in", () => {
   const state = tempDir("certs-register-state");
@@ -18,11 +18,14 @@ describe("certs CLI against the local IoT Core stand-in", () => {
     return lines;
   }
 
+  let restoreEnvironment = () => {};
   before(async () => {
     core = await startCore(state.path);
+    restoreEnvironment = useCliCredentials(core);
   });
 
   after(async () => {
+    restoreEnvironment();
     await core?.close();
     state.remove();
     out.remove();

@@ -49,7 +49,7 @@ describe("connection modes against the local AWS IoT Core stand-in over TLS", fu
     const functionArn = `arn:aws:lambda:us-east-1:123456789012:function:deviceAuthorizer`;
     await authorizers.CreateAuthorizer({ authorizerName: "signed-auth", authorizerFunctionArn: functionArn, tokenKeyName: "my-token", tokenSigningPublicKeys: { key1: tokenKey.publicKeyPem }, status: "ACTIVE" });
     await authorizers.CreateAuthorizer({ authorizerName: "unsigned-auth", authorizerFunctionArn: functionArn, signingDisabled: true, status: "ACTIVE" });
-    core.auth.addAccessKey({ accessKeyId: "AKIDDEVICE", secretAccessKey: "device-secret", principal: "device-user", policyDocuments: [ALLOW_ALL] });
+    core.auth.accessKeys.add({ accessKeyId: "AKIDDEVICE", secretAccessKey: "device-secret", principal: "device-user", policyDocuments: [ALLOW_ALL] });
   });
 
   after(async () => {
@@ -61,7 +61,7 @@ describe("connection modes against the local AWS IoT Core stand-in over TLS", fu
 
   function link(fields: Partial<ConnectionFields> & { mode: string }, credentials?: Partial<ConnectionCredentials>) {
     const port = fields.mode === "mtls" ? core.ports.mqtt : core.ports.https;
-    const cognito = { cognitoEndpoint: core.auth.cognitoHost, cognitoAddress: "127.0.0.1", cognitoPort: core.ports.https };
+    const cognito = { cognitoEndpoint: core.cognito.hostName, cognitoAddress: "127.0.0.1", cognitoPort: core.ports.https };
     if ((fields.connection as Record<string, unknown> | undefined)?.identityPoolId) Object.assign(fields.connection as object, cognito);
     const config = validateConnectionConfig({ endpoint: "127.0.0.1", port, serverName: core.endpoint, ...fields }, modes);
     assert.ok(config.ok, config.ok ? "" : config.failure.message);
@@ -141,7 +141,7 @@ describe("connection modes against the local AWS IoT Core stand-in over TLS", fu
   }
 
   it("wss-sigv4 with temporary credentials from a Cognito identity pool: connects and round-trips QoS 1 messages", async () => {
-    const identityPoolId = core.auth.createIdentityPool({ name: "devices", allowUnauthenticated: true, policyDocuments: [ALLOW_ALL] });
+    const identityPoolId = core.cognito.createIdentityPool({ name: "devices", allowUnauthenticated: true, policyDocuments: [ALLOW_ALL] });
     const id = clientId();
     assert.deepEqual(await roundTrip(platform, link({ mode: "wss-sigv4", connection: { identityPoolId } }), id, `${id}/echo`), ["message 0", "message 1", "message 2"]);
   });

@@ -11,7 +11,7 @@ import { createRootCa, issueCertificate } from "../../certs/pki.js";
 import { connectMtls, endClient, registeredDevice } from "../iotcore/helpers.js";
 import { runDevice, startBench, type Bench, type RunningDevice } from "../provisioning/device-run.js";
 import { waitFor } from "../support/wait.js";
-import { CLASSIC } from "../../host/iotcore/shadow/store.js";
+import { CLASSIC } from "../../host/iotcore/services/iotdata/store.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = join(".dev", "console", "screenshots");

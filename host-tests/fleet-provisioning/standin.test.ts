@@ -10,7 +10,7 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import type { MqttClient } from "mqtt";
 import { claimPolicy, fleetTemplate } from "../../certs/fleet.js";
-import { TOKEN_LIFETIME_MS } from "../../host/iotcore/fleet-provisioning/ownership-tokens.js";
+import { TOKEN_LIFETIME_MS } from "../../host/iotcore/services/fleet-provisioning/ownership-tokens.js";
 import { awsIot, closed, connectMtls, endClient, startCore, subscribeCodes, tempDir } from "../iotcore/helpers.js";
 
 x509.cryptoProvider.set(webcrypto as never);

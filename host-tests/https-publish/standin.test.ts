@@ -13,7 +13,7 @@ import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
 import type { Issued } from "../../certs/pki.js";
 import type { IotCore } from "../../host/iotcore/index.js";
-import { AWS_ENV, registeredDevice, run, startCore, tempDir, waitFor } from "../iotcore/helpers.js";
+import { awsEnv, registeredDevice, run, startCore, tempDir, waitFor } from "../iotcore/helpers.js";
 
 const ACCOUNT = "123456789012";
 const PUBLISH_OWN_TOPICS = JSON.stringify({
@@ -77,7 +77,7 @@ describe("HTTPS publish (stand-in): the four HTTPS rows of AWS IoT Core's protoc
       `export const handler = async (event) => ({ isAuthenticated: event.signatureVerified === true && event.token === "dev1", principalId: "dev1token", disconnectAfterInSeconds: 300, refreshAfterInSeconds: 300, policyDocuments: [${JSON.stringify(PUBLISH_DEV1)}] });`);
     core = await startCore(dir.path);
     device = await registeredDevice(core, "dev1", [PUBLISH_OWN_TOPICS]);
-    core.auth.addAccessKey({ accessKeyId: "AKIDPUBLISHER", secretAccessKey: SECRET, principal: "publisher", policyDocuments: [PUBLISH_DEV1] });
+    core.auth.accessKeys.add({ accessKeyId: "AKIDPUBLISHER", secretAccessKey: SECRET, principal: "publisher", policyDocuments: [PUBLISH_DEV1] });
     await core.auth.authorizers.operations().CreateAuthorizer({
       authorizerName: "publish-authorizer", authorizerFunctionArn: `arn:aws:lambda:us-east-1:${ACCOUNT}:function:publish_authorizer`,
       tokenKeyName: "device-token", tokenSigningPublicKeys: { k1: signingKeys.publicKey }, status: "ACTIVE",
@@ -123,7 +123,7 @@ describe("HTTPS publish (stand-in): the four HTTPS rows of AWS IoT Core's protoc
   it("aws iot-data publish (SigV4 Authorization header) reaches mosquitto_sub", async () => {
     const result = await run("aws", ["iot-data", "publish", "--topic", "dev1/telemetry", "--qos", "1", "--payload", `fileb://${file("payload.json", '{"seq":3}')}`,
       "--endpoint-url", `https://localhost:${core.ports.https}`, "--ca-bundle", file("ca.pem", core.serverCaPem), "--output", "json"],
-    { env: { ...AWS_ENV, AWS_ACCESS_KEY_ID: "AKIDPUBLISHER", AWS_SECRET_ACCESS_KEY: SECRET }, timeoutMs: 30_000 });
+    { env: { ...awsEnv(core), AWS_ACCESS_KEY_ID: "AKIDPUBLISHER", AWS_SECRET_ACCESS_KEY: SECRET }, timeoutMs: 30_000 });
     assert.equal(result.code, 0, result.stderr);
     assert.ok(await waitFor(() => received.includes('dev1/telemetry {"seq":3}')));
     assert.ok(core.lines.some((l) => l.includes("topic dev1/telemetry qos 1: sigv4 publisher")));
@@ -191,12 +191,12 @@ describe("HTTPS publish (stand-in): the four HTTPS rows of AWS IoT Core's protoc
     it("SigV4: a wrong secret, an unknown key and another region are refused", async () => {
       const publish = (env: Record<string, string>) => run("aws", ["iot-data", "publish", "--topic", "dev1/telemetry", "--payload", `fileb://${file("p.json", "{}")}`,
         "--endpoint-url", `https://localhost:${core.ports.https}`, "--ca-bundle", file("ca.pem", core.serverCaPem)],
-      { env: { ...AWS_ENV, AWS_ACCESS_KEY_ID: "AKIDPUBLISHER", AWS_SECRET_ACCESS_KEY: SECRET, ...env }, timeoutMs: 30_000 });
+      { env: { ...awsEnv(core), AWS_ACCESS_KEY_ID: "AKIDPUBLISHER", AWS_SECRET_ACCESS_KEY: SECRET, ...env }, timeoutMs: 30_000 });
       const wrongSecret = await publish({ AWS_SECRET_ACCESS_KEY: "not-the-secret" });
       assert.notEqual(wrongSecret.code, 0);
-      assert.match(wrongSecret.stderr, /InvalidSignatureException.*signature does not match/);
+      assert.match(wrongSecret.stderr, /InvalidSignatureException.*The request signature we calculated does not match/);
       const unknown = await publish({ AWS_ACCESS_KEY_ID: "AKIDUNKNOWN" });
-      assert.match(unknown.stderr, /ForbiddenException.*unknown access key AKIDUNKNOWN/);
+      assert.match(unknown.stderr, /ForbiddenException.*The security token included in the request is invalid/);
       const region = await publish({ AWS_DEFAULT_REGION: "us-east-2" });
       assert.match(region.stderr, /InvalidSignatureException.*Credential should be scoped to a valid region, not 'us-east-2'/);
     });

@@ -7,9 +7,9 @@ import { validateAuthorizerResponse } from "../../host/iotcore/auth/authorizer-r
 import { Authorizers, type AuthorizerRecord } from "../../host/iotcore/auth/authorizers.js";
 import { ConnectionAuth } from "../../host/iotcore/auth/connection-auth.js";
 import { fromHttpRequest, fromMqttUsername } from "../../host/iotcore/auth/custom-request.js";
-import { IamCredentials } from "../../host/iotcore/auth/iam-credentials.js";
-import { DomainConfigurations } from "../../host/iotcore/domains/domain-configurations.js";
-import { LocalFunctions } from "../../host/iotcore/functions/local-functions.js";
+import { AccessKeyStore } from "../../host/iotcore/auth/access-keys.js";
+import { DomainConfigurations } from "../../host/iotcore/services/iot/domain-configurations.js";
+import { LocalFunctions } from "../../host/iotcore/services/lambda/local-functions.js";
 import { Collection } from "../../host/iotcore/registry/collection.js";
 import { AwsError } from "../../host/iotcore/registry/errors.js";
 import type { OperationInput } from "../../host/iotcore/control/server.js";
@@ -115,7 +115,7 @@ describe("running custom authorizers for a connection", () => {
       region: REGION, accountId: ACCOUNT, arn, nowMs: () => 0, log: () => {},
       issueServerCertificate: async () => { throw new Error("not used"); },
     });
-    auth = new ConnectionAuth({ region: REGION, authorizers, domains, credentials: new IamCredentials(new Collection(dir, "iam"), () => 0), nowMs: () => 0, lifetimeScale: 0.001 });
+    auth = new ConnectionAuth({ region: REGION, authorizers, domainFor: (name) => domains.forServerName(name), credentials: new AccessKeyStore(new Collection(dir, "iam"), () => 0), nowMs: () => 0, lifetimeScale: 0.001 });
     ops = authorizers.operations();
     await ops.CreateAuthorizer!({ authorizerName: "websocket_token_authorizer", authorizerFunctionArn: functions.arn("websocket_token_authorizer"), tokenKeyName: "my-token", tokenSigningPublicKeys: { "device-001": keys.publicKey } });
     await ops.CreateAuthorizer!({ authorizerName: "test", authorizerFunctionArn: functions.arn("IoTCustomAuthorizer"), signingDisabled: true });

@@ -10,7 +10,7 @@ import { CreateAuthorizerCommand, CreateDomainConfigurationCommand, IoTClient, T
 import { SignatureV4 } from "@smithy/signature-v4";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { IotCore } from "../../host/iotcore/index.js";
-import { closed, endClient, run, startCore, tempDir } from "../iotcore/helpers.js";
+import { closed, endClient, iotClient, run, startCore, tempDir } from "../iotcore/helpers.js";
 
 // The WebSocket custom-auth walkthrough (docs/aws-iot-core.md) runs in ap-northeast-1; its policy
 // names that region.
@@ -106,7 +106,7 @@ describe("connections without a client certificate (custom auth, SigV4 WebSocket
     writeFileSync(join(dir.path, "functions", "short_lived.mjs"), `export const handler = async () => ({ isAuthenticated: true, principalId: "short", disconnectAfterInSeconds: 300, refreshAfterInSeconds: 300, policyDocuments: [${JSON.stringify(TOPIC_POLICY("t"))}] });`);
     core = await startCore(dir.path, { region: REGION, authorizerLifetimeScale: 0.001, now: () => Date.now() + clockOffsetMs });
     writeFileSync(caFile(), core.serverCaPem);
-    iot = new IoTClient({ region: REGION, endpoint: core.controlUrl, credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "secret" } });
+    iot = iotClient(core);
     const fn = (name: string) => `arn:aws:lambda:${REGION}:${core.accountId}:function:${name}`;
     await iot.send(new CreateAuthorizerCommand({ authorizerName: "websocket_token_authorizer", authorizerFunctionArn: fn("websocket_token_authorizer"), tokenKeyName: "my-token", tokenSigningPublicKeys: { "device-001": keys.publicKey }, status: "ACTIVE" }));
     await iot.send(new CreateAuthorizerCommand({ authorizerName: "test", authorizerFunctionArn: fn("IoTCustomAuthorizer"), signingDisabled: true, status: "ACTIVE" }));
@@ -194,7 +194,7 @@ describe("connections without a client certificate (custom auth, SigV4 WebSocket
 
   describe("SigV4 presigned WebSocket URLs", () => {
     const user = { accessKeyId: "AKIDLOCALUSER", secretAccessKey: "local/user+secret" };
-    before(() => core.auth.addAccessKey({ ...user, principal: "user/local", policyDocuments: [TOPIC_POLICY("sigv4/*")] }));
+    before(() => core.auth.accessKeys.add({ ...user, principal: "user/local", policyDocuments: [TOPIC_POLICY("sigv4/*")] }));
 
     it("accepts a URL presigned by @smithy/signature-v4 and applies the key's policy", async () => {
       const c = await ws(await presign(user), { clientId: "sigv4-client" });
@@ -222,9 +222,9 @@ describe("connections without a client certificate (custom auth, SigV4 WebSocket
     let poolId: string;
     const cognito = () => new CognitoIdentityClient({
       region: REGION, endpoint: `https://127.0.0.1:${core.ports.https}`,
-      requestHandler: { httpsAgent: new HttpsAgent({ ca: core.serverCaPem, servername: core.auth.cognitoHost }) },
+      requestHandler: { httpsAgent: new HttpsAgent({ ca: core.serverCaPem, servername: core.cognito.hostName }) },
     });
-    before(() => { poolId = core.auth.createIdentityPool({ name: "devices", policyDocuments: [TOPIC_POLICY("cognito/*")], credentialsLifetimeSeconds: 600 }); });
+    before(() => { poolId = core.cognito.createIdentityPool({ name: "devices", policyDocuments: [TOPIC_POLICY("cognito/*")], credentialsLifetimeSeconds: 600 }); });
 
     it("issues temporary credentials over HTTPS (SNI cognito-identity) that the SigV4 WebSocket accepts until they expire", async () => {
       const client = cognito();

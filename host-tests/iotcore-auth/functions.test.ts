@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LocalFunctions } from "../../host/iotcore/functions/local-functions.js";
+import { LocalFunctions } from "../../host/iotcore/services/lambda/local-functions.js";
 
 describe("local functions in place of Lambda", () => {
   let stateDir: string;

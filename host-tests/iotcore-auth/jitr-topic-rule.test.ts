@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { CreateTopicRuleCommand, DescribeCertificateCommand, GetTopicRuleCommand, IoTClient, ListAttachedPoliciesCommand } from "@aws-sdk/client-iot";
 import type { Issued } from "../../certs/pki.js";
 import type { IotCore } from "../../host/iotcore/index.js";
-import { connectMtls, devicePki, endClient, startCore, tempDir } from "../iotcore/helpers.js";
+import { connectMtls, devicePki, endClient, iotClient, startCore, tempDir } from "../iotcore/helpers.js";
 
 // The JITR walkthrough (docs/aws-iot-core.md, "The walkthroughs the tests replay"): a topic rule on
 // the registered event runs a function that activates the certificate.
@@ -20,7 +20,7 @@ describe("JITR activated by a topic rule and a function", () => {
     mkdirSync(join(dir.path, "functions"), { recursive: true });
     copyFileSync(new URL("./functions/jitr_activate.mjs", import.meta.url), join(dir.path, "functions", "jitr_activate.mjs"));
     core = await startCore(dir.path, { provisioningDelayMs: 50, functionTimeoutMs: 10_000 });
-    iot = new IoTClient({ region: core.region, endpoint: core.controlUrl, credentials: { accessKeyId: "AKIDTEST", secretAccessKey: "secret" } });
+    iot = iotClient(core);
     ({ ca, device } = await devicePki({ commonName: "jitr-device-001" }));
     caId = core.registry.registerCa({ caCertificatePem: ca.certPem, certificateMode: "SNI_ONLY", setAsActive: true, allowAutoRegistration: true }).certificateId;
   });
@@ -35,7 +35,7 @@ describe("JITR activated by a topic rule and a function", () => {
       ruleName: "jitr_activation",
       topicRulePayload: {
         sql: `SELECT *\nFROM '$aws/events/certificates/registered/${caId}'\nWHERE certificateStatus = "PENDING_ACTIVATION"`,
-        actions: [{ lambda: { functionArn: core.auth.functions.arn("jitr_activate") } }],
+        actions: [{ lambda: { functionArn: core.lambda.functions.arn("jitr_activate") } }],
         awsIotSqlVersion: "2016-03-23",
       },
     }));
@@ -48,7 +48,7 @@ describe("JITR activated by a topic rule and a function", () => {
     await endClient(first.client);
     assert.equal(first.closedBeforeConnack, true);
     await core.provisioningIdle();
-    await core.auth.rules.settled();
+    await core.iot.rules.settled();
     const certificateId = core.registry.certificates.list()[0]!.certificateId;
     const described = await iot.send(new DescribeCertificateCommand({ certificateId }));
     assert.equal(described.certificateDescription?.status, "ACTIVE", core.lines.join("\n"));

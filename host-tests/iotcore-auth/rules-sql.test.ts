@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { matchesConditions, parseSql, topicMatches } from "../../host/iotcore/rules/sql.js";
+import { matchesConditions, parseSql, topicMatches } from "../../host/iotcore/services/iot/rules/sql.js";
 
 describe("topic rule SQL subset", () => {
   it("parses the JITR walkthrough's statement across lines with a double-quoted value", () => {

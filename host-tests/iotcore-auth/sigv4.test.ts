@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { verifyPresignedUrl, type KnownCredentials, type PresignedRequest } from "../../host/iotcore/auth/sigv4.js";
+import { verifyPresignedUrl, type PresignedRequest } from "../../host/iotcore/auth/sigv4.js";
+import type { AccessKey as KnownCredentials } from "../../host/iotcore/service.js";
 
 const HOST = "abc123-ats.iot.us-east-1.amazonaws.com";
 const SIGNED_AT = new Date(Date.UTC(2024, 4, 1, 12, 0, 0));
@@ -51,7 +52,7 @@ const verify = (request: PresignedRequest, nowMs = SIGNED_AT.getTime() + 1000, r
 
 describe("SigV4 presigned WebSocket URL verification", () => {
   it("accepts a URL presigned by @smithy/signature-v4 for iotdevicegateway", async () => {
-    const result = verify(await presign({ expiresIn: 300 }));
+    const result = await verify(await presign({ expiresIn: 300 }));
     assert.equal(result.ok, true);
     assert.equal(result.ok && result.value.principal, "user/tester");
   });
@@ -59,68 +60,68 @@ describe("SigV4 presigned WebSocket URL verification", () => {
   it("accepts temporary credentials with the session token appended after the signature", async () => {
     const request = await presign({ credentials: temporary });
     assert.match(request.url, /X-Amz-Signature=[0-9a-f]{64}&X-Amz-Security-Token=/);
-    assert.equal(verify(request).ok, true);
+    assert.equal((await verify(request)).ok, true);
   });
 
   it("accepts a presigner that put the session token inside the signed query", async () => {
-    assert.equal(verify(await presign({ credentials: temporary, tokenInsideSignature: true })).ok, true);
+    assert.equal((await verify(await presign({ credentials: temporary, tokenInsideSignature: true }))).ok, true);
   });
 
   it("canonicalises every header that X-Amz-SignedHeaders lists", async () => {
     const request = await presign({ extraHeaders: { "x-custom": "a   b" } });
     assert.match(request.url, /X-Amz-SignedHeaders=host%3Bx-custom/);
-    assert.equal(verify(request).ok, true);
-    const result = verify({ ...request, headers: { ...request.headers, "x-custom": "other" } });
+    assert.equal((await verify(request)).ok, true);
+    const result = await verify({ ...request, headers: { ...request.headers, "x-custom": "other" } });
     assert.equal(!result.ok && result.failure.code, "sigv4-signature-mismatch");
   });
 
   it("refuses temporary credentials without their session token", async () => {
     const request = await presign({ credentials: temporary });
     const stripped = { ...request, url: request.url.replace(/&X-Amz-Security-Token=.*$/, "") };
-    const result = verify(stripped);
+    const result = await verify(stripped);
     assert.equal(!result.ok && result.failure.code, "sigv4-token-mismatch");
   });
 
   it("refuses temporary credentials after they expire", async () => {
-    const result = verify(await presign({ credentials: temporary, expiresIn: 86400 }), temporary.expiresAtMs! + 1);
+    const result = await verify(await presign({ credentials: temporary, expiresIn: 86400 }), temporary.expiresAtMs! + 1);
     assert.equal(!result.ok && result.failure.code, "sigv4-credentials-expired");
   });
 
   it("refuses a URL used after X-Amz-Expires", async () => {
     const request = await presign({ expiresIn: 60 });
-    assert.equal(verify(request, SIGNED_AT.getTime() + 59_000).ok, true);
-    const result = verify(request, SIGNED_AT.getTime() + 61_000);
+    assert.equal((await verify(request, SIGNED_AT.getTime() + 59_000)).ok, true);
+    const result = await verify(request, SIGNED_AT.getTime() + 61_000);
     assert.equal(!result.ok && result.failure.code, "sigv4-expired");
   });
 
   it("refuses a date far in the future (device clock not set)", async () => {
-    const result = verify(await presign(), SIGNED_AT.getTime() - 3600_000);
+    const result = await verify(await presign(), SIGNED_AT.getTime() - 3600_000);
     assert.equal(!result.ok && result.failure.code, "sigv4-date-skew");
   });
 
   it("refuses a URL signed for another region or service", async () => {
-    const other = verify(await presign({ region: "eu-west-1" }));
+    const other = await verify(await presign({ region: "eu-west-1" }));
     assert.equal(!other.ok && other.failure.code, "sigv4-scope-mismatch");
-    const service = verify(await presign({ service: "iot" }));
+    const service = await verify(await presign({ service: "iot" }));
     assert.equal(!service.ok && service.failure.code, "sigv4-scope-mismatch");
   });
 
   it("refuses a URL whose region was edited after signing", async () => {
     const request = await presign();
     const edited = { ...request, url: request.url.replace("us-east-1", "eu-west-1") };
-    const result = verify(edited, SIGNED_AT.getTime() + 1000, "eu-west-1");
+    const result = await verify(edited, SIGNED_AT.getTime() + 1000, "eu-west-1");
     assert.equal(!result.ok && result.failure.code, "sigv4-signature-mismatch");
   });
 
   it("refuses a signature made with the wrong secret and an unknown access key", async () => {
-    const wrong = verify(await presign({ credentials: { ...permanent, secretAccessKey: "nope" } }));
+    const wrong = await verify(await presign({ credentials: { ...permanent, secretAccessKey: "nope" } }));
     assert.equal(!wrong.ok && wrong.failure.code, "sigv4-signature-mismatch");
-    const unknown = verify(await presign({ credentials: { ...permanent, accessKeyId: "AKIDUNKNOWN" } }));
+    const unknown = await verify(await presign({ credentials: { ...permanent, accessKeyId: "AKIDUNKNOWN" } }));
     assert.equal(!unknown.ok && unknown.failure.code, "sigv4-unknown-key");
   });
 
-  it("refuses a request without the SigV4 query parameters", () => {
-    const result = verify({ method: "GET", url: "/mqtt", headers: { host: HOST } });
+  it("refuses a request without the SigV4 query parameters", async () => {
+    const result = await verify({ method: "GET", url: "/mqtt", headers: { host: HOST } });
     assert.equal(!result.ok && result.failure.code, "sigv4-malformed");
   });
 });

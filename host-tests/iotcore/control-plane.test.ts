@@ -9,10 +9,8 @@ import {
 } from "@aws-sdk/client-iot";
 import { createRootCa, fromPem, issueCertificate, type Issued } from "../../certs/pki.js";
 import { certificateId } from "../../host/iotcore/registry/x509.js";
-import { awsIot, connectMtls, endClient, startCore, tempDir, waitFor } from "./helpers.js";
+import { awsIot, connectMtls, controlRequest, endClient, iotClient, startCore, tempDir, waitFor } from "./helpers.js";
 
-const client = (url: string, secretAccessKey = "secret") =>
-  new IoTClient({ endpoint: url, region: "us-east-1", credentials: { accessKeyId: "AKIDTEST", secretAccessKey } });
 
 async function awsError(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
   try {
@@ -33,7 +31,7 @@ describe("control plane with official clients", function () {
 
   before(async () => {
     core = await startCore(state);
-    iot = client(core.controlUrl);
+    iot = iotClient(core);
     const { registrationCode } = await iot.send(new GetRegistrationCodeCommand({}));
     ca = await createRootCa({ subject: { commonName: "Control CA" } });
     [verification, wrongVerification, device] = await Promise.all([
@@ -89,12 +87,11 @@ describe("control plane with official clients", function () {
 
   it("answers AWS's 400 errors, not an internal failure, to members of the wrong type and to Object.prototype names as Cognito targets", async () => {
     const post = async (path: string, body: unknown, headers: Record<string, string> = {}) => {
-      const response = await fetch(`${core.controlUrl}${path}`, { method: "POST", body: JSON.stringify(body), headers });
-      await response.arrayBuffer();
-      return { status: response.status, type: response.headers.get("x-amzn-errortype") };
+      const response = await controlRequest(core, "POST", path, { body: JSON.stringify(body), headers, service: headers["x-amz-target"] ? "cognito-identity" : "iot" });
+      return { status: response.status, type: response.type };
     };
     assert.deepEqual(await post("/policies/null-document", { policyDocument: "null" }), { status: 400, type: "MalformedPolicyException" });
-    assert.deepEqual(await post("/certificate/register", { certificatePem: 5 }), { status: 400, type: "CertificateValidationException" });
+    assert.deepEqual(await post("/certificate/register", { certificatePem: 5 }), { status: 400, type: "InvalidRequestException" });
     assert.deepEqual(await post("/", {}, { "x-amz-target": "AWSCognitoIdentityService.toString" }), { status: 400, type: "UnknownOperationException" });
     assert.equal(core.lines.some((l) => l.includes("internal failure")), false, core.lines.join("\n"));
   });
@@ -103,7 +100,7 @@ describe("control plane with official clients", function () {
     await core.close();
     core = await startCore(state);
     iot.destroy();
-    iot = client(core.controlUrl);
+    iot = iotClient(core);
     const ca2 = await iot.send(new DescribeCACertificateCommand({ certificateId: certificateId(fromPem(ca.certPem)[0]!) }));
     assert.equal(ca2.certificateDescription?.autoRegistrationStatus, "ENABLE");
     assert.equal(ca2.registrationConfig?.roleArn, "arn:aws:iam::123456789012:role/JITPRole");
@@ -123,13 +120,13 @@ describe("control plane SigV4 verification", function () {
   });
 
   it("accepts requests signed with the configured secret and refuses a wrong one", async () => {
-    const good = client(core.controlUrl, "right-secret");
-    const bad = client(core.controlUrl, "wrong-secret");
+    const good = iotClient(core, { accessKeyId: "AKIDTEST", secretAccessKey: "right-secret" });
+    const bad = iotClient(core, { accessKeyId: "AKIDTEST", secretAccessKey: "wrong-secret" });
     try {
       assert.match((await good.send(new GetRegistrationCodeCommand({}))).registrationCode!, /^[0-9a-f]{64}$/);
       const error = await awsError(bad.send(new GetRegistrationCodeCommand({})));
       assert.equal(error.name, "InvalidSignatureException");
-      assert.ok(await waitFor(() => core.lines.some((l) => /signature refused: signature does not match/.test(l))));
+      assert.ok(await waitFor(() => core.lines.some((l) => /GetRegistrationCode refused: InvalidSignatureException: signature does not match/.test(l))));
     } finally {
       good.destroy();
       bad.destroy();

@@ -1,12 +1,16 @@
 // Shared test helpers for the IoT Core stand-in: a temporary state dir, a started core, device
 // PKI made with certs/pki, mqtt.js clients with bounded waits, and external CLIs.
 import { execFile } from "node:child_process";
+import { request as httpRequest } from "node:http";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
 import * as mqttPacket from "mqtt-packet";
 import mqtt, { type IClientOptions, type MqttClient, type Packet } from "mqtt";
+import { Sha256 } from "@aws-crypto/sha256-js";
+import { IoTClient } from "@aws-sdk/client-iot";
+import { SignatureV4 } from "@smithy/signature-v4";
 import { createRootCa, issueCertificate, type Issued, type Subject } from "../../certs/pki.js";
 import { startIotCore, type IotCore, type IotCoreOptions } from "../../host/iotcore/index.js";
 
@@ -98,18 +102,86 @@ export function run(command: string, args: string[], options: { cwd?: string; en
   });
 }
 
-export const AWS_ENV = { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "secret", AWS_DEFAULT_REGION: "us-east-1", AWS_PAGER: "", AWS_EC2_METADATA_DISABLED: "true" };
+/**
+ * The environment a user gets from the stand-in's ready line: the AWS CLI's shared credentials
+ * and config files it wrote in its state directory, and nothing else from the caller's AWS set-up.
+ */
+export function awsEnv(core: IotCore): NodeJS.ProcessEnv {
+  return {
+    AWS_SHARED_CREDENTIALS_FILE: core.cliFiles.credentialsFile, AWS_CONFIG_FILE: core.cliFiles.configFile,
+    AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined, AWS_SESSION_TOKEN: undefined, AWS_PROFILE: undefined, AWS_REGION: undefined, AWS_DEFAULT_REGION: undefined,
+    AWS_PAGER: "", AWS_EC2_METADATA_DISABLED: "true",
+  };
+}
 
 /** The AWS CLI's JSON output, whose shape each test knows from the command it ran. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AwsCliOutput = any;
 
-/** Runs `aws iot <args> --endpoint-url <control>` and parses the JSON output. */
-export async function awsIot(core: IotCore, args: string[], cwd?: string): Promise<{ code: number; json?: AwsCliOutput; stderr: string }> {
-  const result = await run("aws", ["iot", ...args, "--endpoint-url", core.controlUrl, "--output", "json"], { cwd, env: AWS_ENV, timeoutMs: 30000 });
+/** Runs `aws <service> <args> --endpoint-url <control>` (awscli on PATH) and parses the JSON output. */
+export async function awsCli(core: IotCore, service: string, args: string[], options: { cwd?: string; command?: string } = {}): Promise<{ code: number; json?: AwsCliOutput; stdout: string; stderr: string }> {
+  const result = await run(options.command ?? "aws", [service, ...args, "--endpoint-url", core.controlUrl, "--output", "json"], { cwd: options.cwd, env: awsEnv(core), timeoutMs: 30000 });
   let json: unknown;
   try { json = result.stdout.trim() ? JSON.parse(result.stdout) : undefined; } catch { json = undefined; }
-  return { code: result.code, json, stderr: result.stderr };
+  return { code: result.code, json, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs `aws iot <args> --endpoint-url <control>` and parses the JSON output. */
+export function awsIot(core: IotCore, args: string[], cwd?: string): Promise<{ code: number; json?: AwsCliOutput; stderr: string }> {
+  return awsCli(core, "iot", args, { cwd });
+}
+
+/** An @aws-sdk/client-iot client signed with the stand-in's account key (or other credentials). */
+export function iotClient(core: IotCore, credentials: { accessKeyId: string; secretAccessKey: string; sessionToken?: string } = core.accountKey, region = core.region): IoTClient {
+  const { accessKeyId, secretAccessKey, sessionToken } = credentials;
+  return new IoTClient({ endpoint: core.controlUrl, region, credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } });
+}
+
+/**
+ * Points this process's AWS SDK credential chain at the stand-in's CLI files (for code under
+ * test that builds its clients from the default chain); returns a function restoring the environment.
+ */
+export function useCliCredentials(core: IotCore): () => void {
+  const saved = new Map<string, string | undefined>();
+  for (const [name, value] of Object.entries(awsEnv(core))) {
+    saved.set(name, process.env[name]);
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  return () => {
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  };
+}
+
+/**
+ * Sends a raw HTTP request to the control plane, SigV4-signed with the account key for
+ * `service` (unless `sign` is false): for requests no SDK would build.
+ */
+export async function controlRequest(core: IotCore, method: string, path: string, options: { body?: string; headers?: Record<string, string>; service?: string; sign?: boolean } = {}): Promise<{ status: number; type: string | null; requestId: string | null; body: string }> {
+  const url = new URL(path, core.controlUrl);
+  const headers: Record<string, string> = { host: url.host, ...(options.headers ?? {}) };
+  if (options.sign !== false) {
+    const signer = new SignatureV4({ credentials: core.accountKey, region: core.region, service: options.service ?? "iot", sha256: Sha256 });
+    const query: Record<string, string> = {};
+    url.searchParams.forEach((v, k) => { query[k] = v; });
+    const signed = await signer.sign({ method, protocol: "http:", hostname: url.hostname, port: Number(url.port), path: url.pathname, query, headers, body: options.body });
+    Object.assign(headers, signed.headers);
+  }
+  return new Promise((resolve, reject) => {
+    const request = httpRequest({ host: url.hostname, port: url.port, method, path: path.startsWith("/") ? path : url.pathname + url.search, headers }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on("data", (c: Buffer) => chunks.push(c));
+      response.on("end", () => resolve({
+        status: response.statusCode ?? 0, type: (response.headers["x-amzn-errortype"] as string | undefined) ?? null,
+        requestId: (response.headers["x-amzn-requestid"] as string | undefined) ?? null, body: Buffer.concat(chunks).toString("utf8"),
+      }));
+    });
+    request.on("error", reject);
+    request.end(options.body);
+  });
 }
 
 /** Waits until `predicate` holds, polling every 20 ms, up to `ms`. */

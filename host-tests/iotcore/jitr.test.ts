@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { AttachPrincipalPolicyCommand, CreatePolicyCommand, DescribeCertificateCommand, IoTClient, UpdateCertificateCommand } from "@aws-sdk/client-iot";
 import { createRootCa, fromPem, issueCertificate, type Issued } from "../../certs/pki.js";
 import { certificateId } from "../../host/iotcore/registry/x509.js";
-import { ALLOW_ALL, connectMtls, endClient, registerDevice, startCore, tempDir } from "./helpers.js";
+import { ALLOW_ALL, connectMtls, endClient, iotClient, registerDevice, startCore, tempDir } from "./helpers.js";
 
 describe("JITR: registered event, activation through the control plane, reconnect", function () {
   const dir = tempDir("jitr");
@@ -22,7 +22,7 @@ describe("JITR: registered event, activation through the control plane, reconnec
     const otherCa = await createRootCa({ subject: { commonName: "Unregistered CA" } });
     stranger = await issueCertificate({ issuer: otherCa, subject: { commonName: "stranger" }, kind: "client" });
     caId = core.registry.registerCa({ caCertificatePem: ca.certPem, certificateMode: "SNI_ONLY", setAsActive: true, allowAutoRegistration: true }).certificateId;
-    iot = new IoTClient({ endpoint: core.controlUrl, region: "us-east-1", credentials: { accessKeyId: "AKID", secretAccessKey: "secret" } });
+    iot = iotClient(core);
   });
   after(async () => {
     iot?.destroy();

@@ -1,9 +1,8 @@
-// Pure cores: IoT policy evaluation, JITP template evaluation, routing from the service model.
+// Pure cores: IoT policy evaluation, JITP template evaluation.
 import assert from "node:assert/strict";
 import { evaluatePolicies, wildcardMatch } from "../../host/iotcore/policy/evaluate.js";
 import { connectionVariables } from "../../host/iotcore/policy/resources.js";
 import { evaluateTemplate } from "../../host/iotcore/provisioning/template.js";
-import { buildRoutes, decodeInput, loadServiceModel, matchRoute } from "../../host/iotcore/control/model.js";
 
 const ARN = "arn:aws:iot:us-east-1:123456789012";
 const doc = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
@@ -82,23 +81,5 @@ describe("JITP template evaluation", () => {
   it("reports a template that is not JSON", () => {
     const result = evaluateTemplate("{", {});
     assert.equal(result.ok, false);
-  });
-});
-
-describe("routing from the aws-sdk service model", () => {
-  const model = loadServiceModel("iot-2015-05-28.min.json");
-  const routes = buildRoutes(model);
-
-  it("finds operations by method and path, with path, query and header members placed as the model says", () => {
-    const update = matchRoute(routes, "PUT", "/certificates/abc")!;
-    assert.equal(update.route.operation, "UpdateCertificate");
-    assert.deepEqual(decodeInput(model, update.route, update.path, new URLSearchParams("newStatus=ACTIVE"), {}, ""), { certificateId: "abc", newStatus: "ACTIVE" });
-    const attach = matchRoute(routes, "PUT", "/principal-policies/p1")!;
-    assert.equal(attach.route.operation, "AttachPrincipalPolicy");
-    assert.deepEqual(decodeInput(model, attach.route, attach.path, new URLSearchParams(), { "x-amzn-iot-principal": "arn:x" }, ""), { policyName: "p1", principal: "arn:x" });
-    const register = matchRoute(routes, "POST", "/cacertificate")!;
-    assert.equal(register.route.operation, "RegisterCACertificate");
-    assert.deepEqual(decodeInput(model, register.route, {}, new URLSearchParams("setAsActive=true"), {}, '{"caCertificate":"pem"}'), { caCertificate: "pem", setAsActive: true });
-    assert.equal(matchRoute(routes, "GET", "/things/t1/principals")!.route.operation, "ListThingPrincipals");
   });
 });

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Issued } from "../../certs/pki.js";
-import { closed, connectMtls, endClient, registeredDevice, startCore, subscribeCodes, tempDir } from "./helpers.js";
+import { closed, connectMtls, controlRequest, endClient, registeredDevice, startCore, subscribeCodes, tempDir } from "./helpers.js";
 
 const ARN = "arn:aws:iot:us-east-1:123456789012";
 const THING_POLICY = JSON.stringify({
@@ -81,7 +81,7 @@ describe("IoT policies on the mTLS data plane", function () {
     const { client } = await connectMtls(core, admin, { clientId: "boss" });
     const id = core.registry.certificates.list().find((c) => c.certificatePem.replace(/\s/g, "") === admin.certPem.replace(/\s/g, ""))!.certificateId;
     const gone = closed(client);
-    const response = await fetch(`${core.controlUrl}/certificates/${id}?newStatus=INACTIVE`, { method: "PUT" });
+    const response = await controlRequest(core, "PUT", `/certificates/${id}?newStatus=INACTIVE`);
     assert.equal(response.status, 200);
     assert.equal(await gone, true);
     const again = await connectMtls(core, admin, { clientId: "boss" });

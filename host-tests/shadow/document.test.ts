@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import {
   applyUpdate, delta, depth, getDocument, merge, parseTokenRequest, parseUpdate, tombstone, type ShadowRecord, type UpdateRequest,
-} from "../../host/iotcore/shadow/document.js";
+} from "../../host/iotcore/services/iotdata/document.js";
 
 const bytes = (value: unknown) => new TextEncoder().encode(typeof value === "string" ? value : JSON.stringify(value));
 

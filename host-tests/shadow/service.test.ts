@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { MqttClient } from "mqtt";
 import { devicePolicy } from "../../certs/template.js";
 import type { IotCore } from "../../host/iotcore/index.js";
-import { AWS_ENV, closed, connectMtls, endClient, registeredDevice, run, startCore, subscribeCodes, tempDir, waitFor } from "../iotcore/helpers.js";
+import { awsEnv, closed, connectMtls, endClient, registeredDevice, run, startCore, subscribeCodes, tempDir, waitFor } from "../iotcore/helpers.js";
 
 const SECRET = "shadow-test-secret";
 const POLICY = JSON.stringify(devicePolicy("us-east-1", "123456789012"));
@@ -25,7 +25,7 @@ async function iotData(core: IotCore, dir: string, args: string[], env: Record<s
   const outIndex = args.findIndex((a) => a.endsWith(".out.json"));
   const result = await run("aws", ["iot-data", ...args, "--endpoint-url", `https://localhost:${core.ports.https}`, "--ca-bundle", caFile,
     ...await blobArguments(), "--output", "json"],
-  { env: { ...AWS_ENV, AWS_SECRET_ACCESS_KEY: SECRET, ...env }, timeoutMs: 30000 });
+  { env: { ...awsEnv(core), ...env }, timeoutMs: 30000 });
   let out: Record<string, unknown> | undefined;
   if (result.code === 0 && outIndex >= 0) out = JSON.parse(readFileSync(args[outIndex], "utf8"));
   else if (result.code === 0 && result.stdout.trim()) out = JSON.parse(result.stdout);
@@ -140,8 +140,8 @@ describe("Device Shadow service (stand-in) with aws iot-data and mqtt.js", funct
     writeFileSync(latin1, Buffer.from([0x7b, 0x22, 0xe9, 0x22, 0x3a, 0x31, 0x7d]));
     assert.match((await update(`fileb://${latin1}`)).stderr, /\(UnsupportedDocumentEncodingException\).*UTF-8/);
     assert.match((await iotData(core, dir.path, ["get-thing-shadow", "--thing-name", "nobody", join(dir.path, "n.out.json")])).stderr, /\(ResourceNotFoundException\)/);
-    assert.match((await update("{}", [], { AWS_ACCESS_KEY_ID: "AKIDUNKNOWN" })).stderr, /\(UnauthorizedException\)/);
-    assert.match((await update("{}", [], { AWS_SECRET_ACCESS_KEY: "wrong-secret" })).stderr, /\(InvalidSignatureException\)|\(ForbiddenException\)/);
+    assert.match((await update("{}", [], { AWS_ACCESS_KEY_ID: "AKIDUNKNOWN", AWS_SECRET_ACCESS_KEY: SECRET })).stderr, /\(UnrecognizedClientException\)/);
+    assert.match((await update("{}", [], { AWS_ACCESS_KEY_ID: "AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY: "wrong-secret" })).stderr, /\(InvalidSignatureException\)|\(ForbiddenException\)/);
   });
 
   it("over MQTT, rejects with the error document on /rejected (400, 404, 409) and 429 past 10 requests in flight", async () => {
@@ -200,7 +200,7 @@ describe("Device Shadow service (stand-in) with aws iot-data and mqtt.js", funct
     const got = await iotData(core, dir.path, ["get-thing-shadow", "--thing-name", "keep", join(dir.path, "k2.out.json")]);
     assert.equal(got.code, 0, got.stderr);
     assert.deepEqual(got.out!.state, { reported: { a: 1 } });
-    const removed = await run("aws", ["iot", "delete-thing", "--thing-name", "keep", "--endpoint-url", core.controlUrl], { env: { ...AWS_ENV, AWS_SECRET_ACCESS_KEY: SECRET }, timeoutMs: 30000 });
+    const removed = await run("aws", ["iot", "delete-thing", "--thing-name", "keep", "--endpoint-url", core.controlUrl], { env: awsEnv(core), timeoutMs: 30000 });
     assert.equal(removed.code, 0, removed.stderr);
     assert.match((await iotData(core, dir.path, ["get-thing-shadow", "--thing-name", "keep", join(dir.path, "k3.out.json")])).stderr, /ResourceNotFoundException/);
   });

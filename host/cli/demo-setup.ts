@@ -29,11 +29,13 @@ export interface CoreEndpoints {
   serverCaPem: string;
   ports: { mqtt: number; https: number; httpsMtls: number };
   broker: { onMessage(listener: (message: { topic: string; payload: Buffer }) => void): () => void };
-  auth: {
-    cognitoHost: string;
+  /** The account's key: the set-up calls the control plane as a user would, signed. */
+  accountKey: { accessKeyId: string; secretAccessKey: string };
+  cognito: {
+    hostName: string;
     createIdentityPool(options: { name: string; policyDocuments: string[]; credentialsLifetimeSeconds?: number }): string;
-    addAccessKey(credentials: { accessKeyId: string; secretAccessKey: string; principal: string; policyDocuments: string[] }): void;
   };
+  auth: { accessKeys: { add(key: { accessKeyId: string; secretAccessKey: string; principal: string; policyDocuments: string[] }): unknown } };
 }
 
 export interface DemoSetupOptions {
@@ -67,8 +69,9 @@ export interface DemoSetup {
 const REGION = "us-east-1";
 const ACCOUNT = "123456789012";
 
-export function controlClient(controlUrl: string): IoTClient {
-  return new IoTClient({ region: REGION, endpoint: controlUrl, credentials: { accessKeyId: "AKIDLOCALSTANDIN", secretAccessKey: "local-stand-in-secret" } });
+export function controlClient(core: Pick<CoreEndpoints, "controlUrl" | "accountKey">): IoTClient {
+  const { accessKeyId, secretAccessKey } = core.accountKey;
+  return new IoTClient({ region: REGION, endpoint: core.controlUrl, credentials: { accessKeyId, secretAccessKey } });
 }
 
 /** A least-privilege policy: connect as client id `thing`, its `<thing>/*` topics and its own shadows only. */
@@ -102,7 +105,7 @@ async function prepareCertificateDevice(core: CoreEndpoints, options: DemoSetupO
   const say = options.say ?? (() => {});
   const log = (line: string) => say(`   certs   | ${line}`);
   const outDir = join(options.outDir, options.provisioning);
-  const iot = controlClient(core.controlUrl);
+  const iot = controlClient(core);
   try {
     if (!existsSync(layout(outDir).caPem)) {
       say(`   creating the device root CA in ${outDir}`);
@@ -112,9 +115,9 @@ async function prepareCertificateDevice(core: CoreEndpoints, options: DemoSetupO
     const caCertificateId = createHash("sha256").update(ca.certDer).digest("hex");
     if (!(await isRegistered(iot, caCertificateId))) {
       say(`   registering the CA with the stand-in (${options.provisioning === "jitp" ? "JITP template" : options.provisioning === "jitr" ? "auto-registration, no template" : "no auto-registration"})`);
-      await createVerificationCommand({ outDir, endpointUrl: core.controlUrl, region: REGION, log });
+      await createVerificationCommand({ outDir, endpointUrl: core.controlUrl, region: REGION, credentials: core.accountKey, log });
       if (options.provisioning === "jitp") writeTemplateCommand({ outDir, accountId: ACCOUNT, region: REGION, fields: options.templateFields, log });
-      await registerCommand({ outDir, endpointUrl: core.controlUrl, region: REGION, withTemplate: options.provisioning === "jitp", allowAutoRegistration: options.provisioning !== "none", log });
+      await registerCommand({ outDir, endpointUrl: core.controlUrl, region: REGION, credentials: core.accountKey, withTemplate: options.provisioning === "jitp", allowAutoRegistration: options.provisioning !== "none", log });
     } else {
       say(`   CA ${caCertificateId.slice(0, 12)}... already registered`);
     }
@@ -217,7 +220,7 @@ export async function handler(event) {
       if (message.topic !== `$aws/events/certificates/registered/${caCertificateId}`) return;
       const event = JSON.parse(message.payload.toString("utf8")) as { certificateId: string; certificateStatus: string };
       if (event.certificateStatus !== "PENDING_ACTIVATION") return;
-      const client = controlClient(core.controlUrl);
+      const client = controlClient(core);
       const arn = `arn:aws:iot:${REGION}:${ACCOUNT}:cert/${event.certificateId}`;
       activateWithPolicy(client, event.certificateId, arn)
         .then(() => say(`   activated certificate ${event.certificateId.slice(0, 12)}... with a policy`))
@@ -252,7 +255,7 @@ async function customAuthConnection(core: CoreEndpoints, options: DemoSetupOptio
   }
   const file = writeAuthorizerFunction(options.iotcoreStateDir);
   say(`   authorizer function ${AUTHORIZER_FUNCTION} (${file}): a verified token names the thing; answers a policy for client id <thing> and topics <thing>/* only`);
-  const iot = controlClient(core.controlUrl);
+  const iot = controlClient(core);
   try {
     const authorizer = {
       authorizerName: AUTHORIZER,
@@ -313,7 +316,7 @@ export async function handler(event) {
 function accessKeyConnection(core: CoreEndpoints, thingName: string, say: (line: string) => void): Record<string, unknown> {
   const accessKeyId = "AKIA" + randomBytes(8).toString("hex").toUpperCase();
   const secretAccessKey = randomBytes(30).toString("base64");
-  core.auth.addAccessKey({ accessKeyId, secretAccessKey, principal: `npm-start-${thingName}`, policyDocuments: [thingPolicy(thingName)] });
+  core.auth.accessKeys.add({ accessKeyId, secretAccessKey, principal: `npm-start-${thingName}`, policyDocuments: [thingPolicy(thingName)] });
   say(`   IAM access key ${accessKeyId} for the device: policy for topics ${thingName}/* only; the device signs each POST with it (SigV4, service iotdata)`);
   return { region: REGION, accessKeyId, secretAccessKey };
 }
@@ -324,12 +327,12 @@ function accessKeyConnection(core: CoreEndpoints, thingName: string, say: (line:
  * Returns the device's `connection` settings.
  */
 function cognitoConnection(core: CoreEndpoints, thingName: string, say: (line: string) => void): Record<string, unknown> {
-  const identityPoolId = core.auth.createIdentityPool({
+  const identityPoolId = core.cognito.createIdentityPool({
     name: `npm_start_${thingName.replace(/[^A-Za-z0-9_]/g, "_")}`,
     policyDocuments: [thingPolicy(thingName)],
     credentialsLifetimeSeconds: 3600,
   });
   say(`   Cognito identity pool ${identityPoolId}: unauthenticated identities, 1 h credentials, policy for client id ${thingName} and topics ${thingName}/* only`);
-  say(`   the device calls GetId and GetCredentialsForIdentity at ${core.auth.cognitoHost} itself, then presigns its WebSocket URL (SigV4, service iotdevicegateway)`);
-  return { identityPoolId, cognitoEndpoint: core.auth.cognitoHost, cognitoAddress: "127.0.0.1", cognitoPort: core.ports.https };
+  say(`   the device calls GetId and GetCredentialsForIdentity at ${core.cognito.hostName} itself, then presigns its WebSocket URL (SigV4, service iotdevicegateway)`);
+  return { identityPoolId, cognitoEndpoint: core.cognito.hostName, cognitoAddress: "127.0.0.1", cognitoPort: core.ports.https };
 }

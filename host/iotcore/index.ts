@@ -1,36 +1,42 @@
-// The local AWS IoT Core stand-in: registry, control plane (AWS IoT REST API), TLS data plane
-// (MQTT with client certificates, JITP/JITR, policies, quotas), fault injection, and the
-// connections without a client certificate (custom authorizers, SigV4 WebSocket, custom
-// domains, Cognito, local functions, topic rules: auth/extensions.ts). Tests and tools reach
-// further hooks through `control.register`, `dataPlane.*` and `broker.*`.
+// The local AWS IoT Core stand-in, and the composition root: the only file that lists the AWS
+// services it runs. The core is the registry, the TLS data plane (MQTT with client
+// certificates, JITP/JITR, policies, quotas, custom authorizers and SigV4 WebSocket), fault
+// injection, SigV4 verification and the control plane that routes every service's API; the
+// services (host/iotcore/services/<name>/) plug in through the interface in service.ts.
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { Duplex } from "node:stream";
-import { ControlPlane, type OperationHandler } from "./control/server.js";
-import { loadServiceModel } from "./control/model.js";
-import { registryOperations } from "./control/operations.js";
+import { accountKey, AccessKeyStore, ADMINISTRATOR_POLICY, writeCliFiles, type CliFiles } from "./auth/access-keys.js";
+import { installConnectionAuth } from "./auth/connections.js";
+import { ControlPlane } from "./control/server.js";
 import { MqttBroker } from "./dataplane/broker.js";
 import { certificateAuthenticator } from "./dataplane/certificate-auth.js";
 import { Faults } from "./dataplane/faults.js";
 import { DataPlaneListeners, type HttpsRequestHandler, type ServerKeyMaterial, type UpgradeHandler } from "./dataplane/listeners.js";
 import type { Authenticator, ConnectionInfo, Route } from "./dataplane/types.js";
+import { serverCertificateIssuer } from "./pki/server-certificate-issuer.js";
 import { loadServerIdentity } from "./pki/server-identity.js";
 import { JustInTime } from "./provisioning/just-in-time.js";
 import { Registry } from "./registry/registry.js";
-import { installAuthExtensions, type AuthExtensions } from "./auth/extensions.js";
-import type { SecretLookup } from "./sigv4/sigv4.js";
-import { ShadowService } from "./shadow/service.js";
-import { ShadowStore } from "./shadow/store.js";
+import type { AccessKey, Service } from "./service.js";
+import { ServiceHost } from "./service-host.js";
 import { consoleRoutes } from "./console/server.js";
 import { LogTap, type LogEvent } from "./log.js";
-import { HttpsPublishService } from "./https-publish/service.js";
-import { installFleetProvisioning, type FleetProvisioning } from "./fleet-provisioning/index.js";
+import { cognitoIdentityService, type CognitoIdentityService } from "./services/cognito-identity/index.js";
+import type { ServerCertificateRecord } from "./services/iot/domain-configurations.js";
+import { iotService, type IotService } from "./services/iot/index.js";
+import { fleetProvisioningService, type FleetProvisioning } from "./services/fleet-provisioning/index.js";
+import { iotDataService, type IotDataService } from "./services/iotdata/index.js";
+import { lambdaService, type LambdaService } from "./services/lambda/index.js";
+import type { Authorizers } from "./auth/authorizers.js";
+import type { AccessKeys } from "./service.js";
 
 export type { Authenticator, AuthOutcome, ConnectAttempt, ConnectionInfo, Principal, Refusal, Route } from "./dataplane/types.js";
 export type { OperationHandler, OperationInput } from "./control/server.js";
 export type { HttpsRequestHandler, UpgradeHandler, ServerKeyMaterial } from "./dataplane/listeners.js";
+export type { AccessKey, CoreContext, Service, TopicService } from "./service.js";
 export { AwsError } from "./registry/errors.js";
 export { Registry } from "./registry/registry.js";
 export { evaluatePolicies } from "./policy/evaluate.js";
@@ -46,8 +52,14 @@ export interface IotCoreOptions {
   accountId?: string;                                       // default 123456789012
   provisioningDelayMs?: number;                             // JITP/JITR work time, default 1000
   log?: (line: string) => void;
-  /** verify control-plane SigV4 signatures against these secrets (default: accept any) */
-  credentials?: Record<string, string> | SecretLookup;
+  /**
+   * false: the control plane accepts unsigned and wrongly signed requests (quick experiments;
+   * announced in the log). Default true: every request is SigV4-verified against the
+   * stand-in's keys (`accountKey`, IAM users' keys, Cognito's temporary keys).
+   */
+  authenticate?: boolean;
+  /** Further long-term access keys (id to secret) with the administrator's permissions. */
+  credentials?: Record<string, string>;
   /** minimum ms between CONNECTs per client id (AWS: 1000) */
   connectIntervalMs?: number;
   /** multiplies keep-alive timeouts (tests shorten AWS's 1.5x wait) */
@@ -74,14 +86,20 @@ export interface IotCore {
   readonly controlUrl: string;
   /** the web console: `<controlUrl>/console/` */
   readonly consoleUrl: string;
+  /** every log line as an event, with a decision's facts (console/, tests) */
+  readonly log: { subscribe(listener: (event: LogEvent) => void): () => void; recent(): LogEvent[] };
   readonly serverCaPem: string;
   readonly region: string;
   readonly accountId: string;
+  /** Whether the control plane verifies signatures (IotCoreOptions.authenticate). */
+  readonly authenticates: boolean;
+  /** The account's administrator key, also in `cliFiles` for the AWS CLI. */
+  readonly accountKey: AccessKey;
+  readonly cliFiles: CliFiles;
   readonly registry: Registry;
   readonly faults: Faults;
-  readonly control: { register(operation: string, handler: OperationHandler): void };
   readonly dataPlane: {
-    /** authenticators by route: "mqtt-x509" (certificates), "mqtt-custom-auth" and "websocket" (auth/extensions.ts) */
+    /** authenticators by route: "mqtt-x509" (certificates), "mqtt-custom-auth" and "websocket" (auth/connections.ts) */
     readonly authenticators: Map<Route, Authenticator>;
     addServerName(name: string, material: ServerKeyMaterial): void;
     removeServerName(name: string): void;
@@ -91,12 +109,16 @@ export interface IotCore {
     handleMqttStream(stream: Duplex, info: ConnectionInfo): void;
   };
   readonly broker: MqttBroker;
-  /** custom authorizers, domain configurations, SigV4 WebSocket, Cognito identity pools, local functions, topic rules */
-  readonly auth: AuthExtensions;
-  /** the Device Shadow service (MQTT reserved topics and the iot-data REST API on the 443 listener) */
-  readonly shadows: ShadowService;
-  /** every log line as an event, with a decision's facts (console/, tests) */
-  readonly log: { subscribe(listener: (event: LogEvent) => void): () => void; recent(): LogEvent[] };
+  /** The core's authentication state: custom authorizers and the access keys SigV4 is verified against. */
+  readonly auth: { authorizers: Authorizers; accessKeys: AccessKeys };
+  /** Every service, in the order they were added. */
+  readonly services: readonly Service[];
+  readonly iot: IotService;
+  readonly lambda: LambdaService;
+  readonly cognito: CognitoIdentityService;
+  /** The Device Shadow service (MQTT reserved topics and the iot-data REST API on the 443 listener). */
+  readonly iotData: IotDataService;
+  readonly shadows: IotDataService["shadows"];
   /** fleet provisioning by claim: provisioning templates and the `$aws/certificates/...`, `$aws/provisioning-templates/...` topics */
   readonly fleetProvisioning: FleetProvisioning;
   /** resolves when every JITP/JITR job started so far has finished */
@@ -112,6 +134,7 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
   const now = options.now ?? (() => Date.now());
   const tap = new LogTap(now, options.log ?? (() => undefined));
   const log = tap.write;
+  const authenticates = options.authenticate !== false;
   const registry = new Registry({ stateDir: options.stateDir, region, accountId, now, randomHex: (n) => randomBytes(n).toString("hex") });
   const endpoint = `${registry.endpointPrefix()}-ats.iot.${region}.amazonaws.com`;
   const identity = await loadServerIdentity(options.stateDir, endpoint);
@@ -139,74 +162,64 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     await listeners.listen(dataPorts);
   };
 
-  const verifySignatures = secretLookup(options.credentials);
-  const control = new ControlPlane({ model: loadServiceModel("iot-2015-05-28.min.json"), now, log, verifySignatures });
-  const operations = registryOperations({ registry, log, endpoint: (type) => endpointFor(type, endpoint, registry.endpointPrefix(), region) });
-  control.registerAll(operations);
-
-  const shadows = new ShadowService({ store: new ShadowStore(options.stateDir), now, log, publish: (topic, payload) => broker.publish(topic, payload) });
-  broker.onMessage((message) => shadows.handleMessage(message));
-  const dataApi = new ControlPlane({ model: loadServiceModel("iot-data-2015-05-28.min.json"), now, log, verifySignatures });
-  dataApi.registerAll(shadows.operations());
-  listeners.onHttpsRequest((request, response) => {
-    if (!/^\/(things\/[^/?]+\/shadow|api\/things\/shadow\/)/.test(request.url ?? "")) return false;
-    dataApi.listener(request, response);
-    return true;
-  });
-  control.register("DeleteThing", async (input, caller) => {
-    operations.DeleteThing(input, caller);
-    await shadows.deleteThing(input.thingName);
-  });
-  control.register("UpdateCertificate", (input, caller) => {
-    const result = operations.UpdateCertificate(input, caller);
-    if (input.newStatus !== "ACTIVE") broker.disconnectWhere((p) => p.certificateId === input.certificateId, `certificate is now ${input.newStatus}`);
-    return result;
-  });
+  const accessKeys = new AccessKeyStore(registry.collection("access-keys"), now);
+  const account = accountKey(accessKeys, { stateDir: options.stateDir, accountId, region });
+  for (const [accessKeyId, secretAccessKey] of Object.entries(options.credentials ?? {})) {
+    accessKeys.add({ accessKeyId, secretAccessKey, principal: `arn:aws:iam::${accountId}:user/${accessKeyId}`, policyDocuments: [ADMINISTRATOR_POLICY] });
+  }
+  const control = new ControlPlane({ region, now, log, lookup: (id) => accessKeys.lookup(id), authenticate: authenticates });
+  if (!authenticates) log("control: authentication is OFF (--no-auth): unsigned and wrongly signed requests are accepted");
   const urlHost = host.includes(":") ? `[${host}]` : host;
   let controlPort = 0;
-  const auth = await installAuthExtensions({
-    stateDir: options.stateDir, registry, broker, listeners, control, now, log,
-    serverCa: { certPem: identity.caPem, keyPem: identity.caKeyPem },
-    controlUrl: () => `http://${urlHost}:${controlPort}`,
-    authorizerLifetimeScale: options.authorizerLifetimeScale, functionTimeoutMs: options.functionTimeoutMs,
+  const controlUrl = () => `http://${urlHost}:${controlPort}`;
+
+  // Services. Late-bound references break the cycles between the core's authentication and
+  // the services it consults (authorizer functions, custom domains).
+  const late: { iot?: IotService; lambda?: LambdaService } = {};
+  const connectionAuth = installConnectionAuth({
+    registry, broker, listeners, accessKeys, now, log,
+    functions: { invoke: (arn, event) => late.lambda!.functions.invoke(arn, event) },
+    domainFor: (serverName) => late.iot?.domains.forServerName(serverName),
+    ...(options.authorizerLifetimeScale !== undefined ? { lifetimeScale: options.authorizerLifetimeScale } : {}),
   });
-  const httpsPublish = new HttpsPublishService({
-    scope: { region, accountId }, certificates: broker.authenticators.get("mqtt-x509")!, connections: auth.connections,
-    credentials: auth.credentials, now, log, publish: (topic, payload, qos, retain) => broker.publish(topic, payload, qos, retain),
+  const services = new ServiceHost({
+    stateDir: options.stateDir, registry, broker, listeners, control, accessKeys, now, log, controlUrl,
+    issueServerCertificate: serverCertificateIssuer(identity.caPem, identity.caKeyPem),
+    authentication: { certificate: broker.authenticators.get("mqtt-x509")!, connection: connectionAuth.connections },
   });
-  dataApi.registerSelfAuthenticating("Publish", httpsPublish.operations().Publish);
-  listeners.onHttpsRequest((request, response, info) => {
-    if (!httpsPublish.claim(request, info)) return false;
-    dataApi.listener(request, response);
-    return true;
-  });
-  const fleetProvisioning = installFleetProvisioning({
-    stateDir: options.stateDir, registry, functions: auth.functions, now, log,
-    serverCa: { certPem: identity.caPem, keyPem: identity.caKeyPem },
-    reply: (clientId, topic, payload) => broker.publishTo(clientId, topic, payload),
-  });
-  control.registerAll(fleetProvisioning.operations);
-  broker.onMessage((message) => fleetProvisioning.handleMessage(message));
+  const lambda = late.lambda = await services.add("lambda", (core) => lambdaService(core, { ...(options.functionTimeoutMs !== undefined ? { timeoutMs: options.functionTimeoutMs } : {}) }));
+  const cognito = await services.add("cognito-identity", (core) => cognitoIdentityService(core, { rolePolicies: () => undefined }));
+  const iotData = await services.add("iotdata", (core) => iotDataService(core, { hostNames: [endpoint, "localhost"] }));
+  const iot = late.iot = await services.add("iot", (core) => iotService(core, {
+    endpoint, authorizers: connectionAuth.authorizers, defaultAuthorizer: connectionAuth.defaultAuthorizer, functions: lambda.functions,
+    serverCertificates: registry.collection<ServerCertificateRecord>("server-certificates"),
+    onThingDeleted: (thingName) => iotData.shadows.deleteThing(thingName),
+  }));
+  const fleetProvisioning = await services.add("fleet-provisioning", (core) => fleetProvisioningService(core, {
+    functions: lambda.functions, serverCa: { certPem: identity.caPem, keyPem: identity.caKeyPem },
+  }));
+
   const webConsole = consoleRoutes({
-    scope: { region, accountId }, credentials: auth.credentials, now, log: tap,
-    onMessage: (listener) => broker.onMessage(listener), upgradeMqtt: auth.websocket.upgrade,
+    scope: { region, accountId }, credentials: accessKeys, now, log: tap,
+    onMessage: (listener) => broker.onMessage(listener), upgradeMqtt: connectionAuth.websocket.upgrade,
   });
-  const controlServer = createServer((request, response) =>
-    webConsole.handle(request, response) || auth.handleCognito(request, response) || control.listener(request, response));
+  const controlServer = createServer((request, response) => webConsole.handle(request, response) || control.listener(request, response));
   controlServer.on("upgrade", (request, socket, head) => {
     if (!webConsole.upgrade(request, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
   });
   controlPort = await listenHttp(controlServer, host, options.ports?.control ?? 0);
+  const cliFiles = writeCliFiles(options.stateDir, account, region, controlUrl());
 
   return {
     endpoint,
     ports: { ...dataPorts, control: controlPort },
-    controlUrl: `http://${urlHost}:${controlPort}`,
-    consoleUrl: `http://${urlHost}:${controlPort}/console/`,
+    controlUrl: controlUrl(),
+    consoleUrl: `${controlUrl()}/console/`,
     log: tap,
     serverCaPem: identity.caPem,
-    region, accountId, registry, faults, broker, auth, shadows, fleetProvisioning,
-    control: { register: (operation, handler) => control.register(operation, handler) },
+    region, accountId, registry, faults, broker, authenticates, accountKey: account, cliFiles,
+    auth: { authorizers: connectionAuth.authorizers, accessKeys },
+    services: services.services, iot, lambda, cognito, iotData, shadows: iotData.shadows, fleetProvisioning,
     dataPlane: {
       authenticators: broker.authenticators,
       addServerName: (name, material) => listeners.addServerName(name, material),
@@ -220,28 +233,14 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
       justInTime.cancel();
       faults.clear();
       webConsole.close();
-      await auth.close();
+      connectionAuth.close();
+      await services.close();
       await listeners.close();
       await broker.close();
       controlServer.closeAllConnections();
       await new Promise<void>((resolve) => controlServer.close(() => resolve()));
     },
   };
-}
-
-function secretLookup(credentials: IotCoreOptions["credentials"]): SecretLookup | undefined {
-  if (!credentials) return undefined;
-  if (typeof credentials === "function") return credentials;
-  return (accessKeyId) => (Object.hasOwn(credentials, accessKeyId) ? credentials[accessKeyId] : undefined);
-}
-
-function endpointFor(type: string, endpoint: string, prefix: string, region: string): string {
-  switch (type) {
-    case "iot:Data": return `${prefix}.iot.${region}.amazonaws.com`;
-    case "iot:CredentialProvider": return `${prefix}.credentials.iot.${region}.amazonaws.com`;
-    case "iot:Jobs": return `${prefix}.jobs.iot.${region}.amazonaws.com`;
-    default: return endpoint;
-  }
 }
 
 function listenHttp(server: Server, host: string, port: number): Promise<number> {

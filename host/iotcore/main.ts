@@ -1,6 +1,7 @@
 // `npm run iotcore -- --state <dir> [options]` (`--help` lists them): the local AWS IoT Core
-// stand-in on loopback. Prints one JSON line with the endpoints when ready; log lines go to stderr
-// (one JSON object per line with --log-format json).
+// stand-in on loopback. Prints one JSON line with the endpoints and the AWS CLI files holding the
+// account's key when ready; log lines go to stderr (one JSON object per line with --log-format
+// json). --no-auth accepts unsigned control-plane requests (said in the ready line and the log).
 import { CliError, commandLine, UsageError, required, runCli, wholeNumber, type CommandSpec } from "../cli/command-line.js";
 import { startIotCore } from "./index.js";
 import { formatLogLine } from "./log.js";
@@ -20,6 +21,7 @@ const COMMAND = {
     "account-id": { value: "ID", help: "12-digit account id in ARNs (default 123456789012)" },
     "provisioning-delay-ms": { value: "MS", help: "how long JITP/JITR take (default 1000)" },
     "log-format": { value: "FORMAT", help: "text (default: time and line) or json (one object per line: time, event, message)" },
+    "no-auth": { kind: "flag", help: "accept unsigned and wrongly signed control-plane requests (quick experiments only)" },
   },
 } satisfies CommandSpec;
 
@@ -46,6 +48,7 @@ async function main(): Promise<number> {
     region: values.region ?? "us-east-1",
     accountId: values["account-id"] ?? "123456789012",
     provisioningDelayMs,
+    authenticate: !values["no-auth"],
     log: (line) => process.stderr.write(`${formatLogLine(line, logFormat, new Date())}\n`),
   }).catch((error: unknown): never => {
     const sentence = explainStartupFailure(error, { stateDir, host });
@@ -55,6 +58,9 @@ async function main(): Promise<number> {
   process.stdout.write(`${JSON.stringify({
     endpoint: core.endpoint, host, ports: core.ports, controlUrl: core.controlUrl, consoleUrl: core.consoleUrl,
     serverCaFile: `${stateDir}/server/root-ca.pem`, region: core.region, accountId: core.accountId,
+    authentication: core.authenticates ? "SigV4 required" : "OFF (--no-auth): unsigned requests accepted",
+    accessKeyId: core.accountKey.accessKeyId,
+    awsCli: `AWS_SHARED_CREDENTIALS_FILE=${core.cliFiles.credentialsFile} AWS_CONFIG_FILE=${core.cliFiles.configFile} aws iot list-things --endpoint-url ${core.controlUrl}`,
   })}\n`);
 
   for (const signal of ["SIGINT", "SIGTERM"] as const) {

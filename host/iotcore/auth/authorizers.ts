@@ -6,7 +6,6 @@ import { createPublicKey, verify as verifySignature } from "node:crypto";
 import { fail, type Result } from "../../../firmware/platform/failure.js";
 import type { Collection } from "../registry/collection.js";
 import { AwsError, notFound } from "../registry/errors.js";
-import type { LocalFunctions } from "../functions/local-functions.js";
 import { validateAuthorizerResponse, type AuthorizerDecision } from "./authorizer-response.js";
 import type { OperationInput } from "../control/server.js";
 
@@ -37,7 +36,8 @@ export interface AuthorizerHost {
   /** `registry.collection("authorizers")` of the stand-in. */
   records: Collection<AuthorizerRecord>;
   arn(resource: string): string;
-  functions: LocalFunctions;
+  /** Runs a Lambda function (the stand-in's local functions) with an event. */
+  functions: { invoke(functionArn: string, event: unknown): Promise<Result<unknown>> };
   nowMs(): number;
   log(line: string): void;
 }

@@ -3,10 +3,9 @@
 // authorizer at CONNECT, since AWS hands the function the client id).
 
 import { fail, ok, type Result } from "../../../firmware/platform/failure.js";
-import type { DomainConfigurations } from "../domains/domain-configurations.js";
 import type { AuthorizerInput, Authorizers } from "./authorizers.js";
 import { fromHttpRequest, fromMqttUsername } from "./custom-request.js";
-import type { IamCredentials } from "./iam-credentials.js";
+import type { AccessKeys } from "../service.js";
 import { verifyPresignedUrl } from "./sigv4.js";
 
 /** Who a connection is, and the IoT policies that govern it. */
@@ -38,11 +37,15 @@ export interface ConnectAttempt {
   connectionId: string;
 }
 
+/** A custom domain's authorizer settings (domain configurations are the IoT service's). */
+export interface DomainAuthorizerConfig { defaultAuthorizerName?: string; allowAuthorizerOverride?: boolean }
+
 export interface ConnectionAuthOptions {
   region: string;
   authorizers: Authorizers;
-  domains: DomainConfigurations;
-  credentials: IamCredentials;
+  /** The authorizer settings of the enabled custom domain serving `serverName`, if one does. */
+  domainFor(serverName: string | undefined): { authorizerConfig?: DomainAuthorizerConfig } | undefined;
+  credentials: Pick<AccessKeys, "lookup">;
   nowMs(): number;
   /** Name of the authorizer set by SetDefaultAuthorizer for the default endpoint. */
   defaultAuthorizerName?(): string | undefined;
@@ -59,9 +62,9 @@ export class ConnectionAuth {
    * Decides a WebSocket upgrade: a SigV4 presigned URL is verified now; anything else is left
    * to a custom authorizer at CONNECT. Failure codes: those of verifyPresignedUrl.
    */
-  checkUpgrade(request: UpgradeRequest): Result<UpgradeDecision> {
+  async checkUpgrade(request: UpgradeRequest): Promise<Result<UpgradeDecision>> {
     if (!/[?&]X-Amz-Algorithm=/i.test(request.url)) return ok({ kind: "custom-auth" });
-    const verified = verifyPresignedUrl(request, {
+    const verified = await verifyPresignedUrl(request, {
       region: this.options.region, nowMs: this.options.nowMs(), lookup: (id) => this.options.credentials.lookup(id),
     });
     if (!verified.ok) return verified;
@@ -105,7 +108,7 @@ export class ConnectionAuth {
 
   /** A domain's default wins unless it allows override; the default endpoint's likewise. */
   private chooseAuthorizer(serverName: string | undefined, requested: string | undefined): string | undefined {
-    const config = this.options.domains.forServerName(serverName)?.authorizerConfig;
+    const config = this.options.domainFor(serverName)?.authorizerConfig;
     const fallback = config ? config.defaultAuthorizerName : this.options.defaultAuthorizerName?.();
     if (!fallback) return requested;
     if (requested && (config ? config.allowAuthorizerOverride === true : true)) return requested;

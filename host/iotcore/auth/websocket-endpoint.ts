@@ -36,19 +36,22 @@ export class MqttWebSocketEndpoint {
     if (request.method !== "GET" || !protocols.includes("mqtt")) {
       return this.refuse(socket, 400, `websocket refused from ${from}: GET /mqtt needs Sec-WebSocket-Protocol: mqtt`);
     }
-    const decision = this.options.auth.checkUpgrade({ method: request.method, url: request.url ?? "", headers: request.headers });
-    if (!decision.ok) {
-      return this.refuse(socket, 403, `websocket refused from ${from}: ${decision.failure.code}: ${decision.failure.message}`,
-        { event: "websocket", outcome: "refused", listener: listenerName(info.listener), sni: info.serverName, remoteAddress: info.remoteAddress, reason: `${decision.failure.code}: ${decision.failure.message}`, answer: "HTTP 403" });
-    }
-    if (decision.value.kind === "sigv4") {
-      this.sigv4.set(request, decision.value.principal);
-      this.options.log(`websocket accepted from ${from}: SigV4 ${decision.value.principal.via} (${decision.value.principal.principalId})`);
-    }
-    this.server.handleUpgrade(request, socket, head, (ws) => {
-      const stream = createWebSocketStream(ws);
-      stream.on("error", () => undefined);
-      this.options.serveMqtt(stream, { ...info, httpRequest: request, stream });
+    socket.on("error", () => undefined);
+    void this.options.auth.checkUpgrade({ method: request.method, url: request.url ?? "", headers: request.headers }).then((decision) => {
+      if (socket.destroyed) return;
+      if (!decision.ok) {
+        return this.refuse(socket, 403, `websocket refused from ${from}: ${decision.failure.code}: ${decision.failure.message}`,
+          { event: "websocket", outcome: "refused", listener: listenerName(info.listener), sni: info.serverName, remoteAddress: info.remoteAddress, reason: `${decision.failure.code}: ${decision.failure.message}`, answer: "HTTP 403" });
+      }
+      if (decision.value.kind === "sigv4") {
+        this.sigv4.set(request, decision.value.principal);
+        this.options.log(`websocket accepted from ${from}: SigV4 ${decision.value.principal.via} (${decision.value.principal.principalId})`);
+      }
+      this.server.handleUpgrade(request, socket, head, (ws) => {
+        const stream = createWebSocketStream(ws);
+        stream.on("error", () => undefined);
+        this.options.serveMqtt(stream, { ...info, httpRequest: request, stream });
+      });
     });
     return true;
   };

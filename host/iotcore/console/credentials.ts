@@ -4,8 +4,8 @@
 // control-plane calls, log stream and SigV4 WebSocket work with it from any other client.
 
 import { randomBytes } from "node:crypto";
-import type { IamCredentials } from "../auth/iam-credentials.js";
-import type { KnownCredentials } from "../auth/sigv4.js";
+import type { AccessKeyStore } from "../auth/access-keys.js";
+import type { AccessKey } from "../service.js";
 
 export const CONSOLE_PRINCIPAL = "console";
 
@@ -18,8 +18,8 @@ export const CONSOLE_POLICY = JSON.stringify({
 export interface ConsoleCredentials { accessKeyId: string; secretAccessKey: string }
 
 /** Returns the console's key, creating it in `credentials` the first time. */
-export function consoleCredentials(credentials: IamCredentials, random: (bytes: number) => Buffer = randomBytes): ConsoleCredentials {
-  const known: KnownCredentials = credentials.forPrincipal(CONSOLE_PRINCIPAL) ?? credentials.add({
+export function consoleCredentials(credentials: AccessKeyStore, random: (bytes: number) => Buffer = randomBytes): ConsoleCredentials {
+  const known: AccessKey = credentials.forPrincipal(CONSOLE_PRINCIPAL) ?? credentials.add({
     accessKeyId: `AKIA${random(10).toString("hex").toUpperCase().slice(0, 16)}`,
     secretAccessKey: random(30).toString("base64").slice(0, 40),
     principal: CONSOLE_PRINCIPAL,

@@ -21,20 +21,20 @@ import { createRequire } from "node:module";
 import type { Duplex } from "node:stream";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { IamCredentials } from "../auth/iam-credentials.js";
+import type { AccessKeyStore } from "../auth/access-keys.js";
+import { verifySignedRequest } from "../auth/sigv4.js";
 import type { MessageListener } from "../dataplane/broker.js";
 import { topicProblem } from "../dataplane/quotas.js";
 import type { ConnectionInfo } from "../dataplane/types.js";
 import type { LogEvent } from "../log.js";
 import { evaluatePolicies } from "../policy/evaluate.js";
 import { resourceArn, type ResourceScope } from "../policy/resources.js";
-import { topicMatches } from "../rules/sql.js";
-import { verifyAuthorizationHeader } from "../sigv4/sigv4.js";
+import { topicMatches } from "../topic-filter.js";
 import { consoleCredentials } from "./credentials.js";
 
 export interface ConsoleOptions {
   scope: ResourceScope;
-  credentials: IamCredentials;
+  credentials: AccessKeyStore;
   now(): number;
   log: { subscribe(listener: (event: LogEvent) => void): () => void; recent(): LogEvent[] };
   onMessage(listener: MessageListener): () => void;
@@ -89,15 +89,12 @@ export function consoleRoutes(options: ConsoleOptions): ConsoleRoutes {
     answer(response, 200, { ...key, region: options.scope.region, controlUrl: `http://${host}`, mqttUrl: `ws://${host}/mqtt` });
   };
 
-  const authenticate = (request: IncomingMessage, url: URL): { accessKeyId: string } | { message: string } => {
-    const verdict = verifyAuthorizationHeader(
-      { method: request.method ?? "GET", rawPath: (request.url ?? "/").split("?")[0], query: [...url.searchParams], headers: request.headers, body: "" },
-      (id) => options.credentials.lookup(id)?.secretAccessKey, options.now());
-    if (!verdict.ok) return { message: `${verdict.reason}: sign the request with SigV4 (service iot) using a key this stand-in knows` };
-    if (verdict.region !== options.scope.region || verdict.service !== "iot") {
-      return { message: `Credential should be scoped to region '${options.scope.region}' and service 'iot', not '${verdict.region}'/'${verdict.service}'` };
-    }
-    return { accessKeyId: verdict.accessKeyId };
+  const authenticate = async (request: IncomingMessage, url: URL): Promise<{ accessKeyId: string } | { message: string }> => {
+    const verdict = await verifySignedRequest(
+      { method: request.method ?? "GET", rawPath: (request.url ?? "/").split("?")[0]!, query: [...url.searchParams], headers: request.headers, body: "" },
+      { regions: [options.scope.region], service: "iot", nowMs: options.now(), lookup: (id) => options.credentials.lookup(id) });
+    if (!verdict.ok) return { message: `${verdict.failure.message} (${verdict.failure.reason}): sign the request with SigV4 (service iot) using a key this stand-in knows` };
+    return { accessKeyId: verdict.value.key.accessKeyId };
   };
 
   const openStream = (response: ServerResponse) => {
@@ -142,10 +139,11 @@ export function consoleRoutes(options: ConsoleOptions): ConsoleRoutes {
       if (request.method !== "GET") return answer(response, 405, { message: `${request.method} is not served on ${url.pathname}: the console's routes are GET` });
       if (name === "session") return session(request, response), true;
       if (name === "api/log" || name === "api/messages") {
-        const caller = authenticate(request, url);
-        if ("message" in caller) return answer(response, 403, caller);
-        if (name === "api/log") logStream(response);
-        else messageStream(response, url, caller.accessKeyId);
+        void authenticate(request, url).then((caller) => {
+          if ("message" in caller) return answer(response, 403, caller);
+          if (name === "api/log") logStream(response);
+          else messageStream(response, url, caller.accessKeyId);
+        });
         return true;
       }
       if (!Object.hasOwn(FILES, name)) return answer(response, 404, { message: `no console file ${url.pathname}` });

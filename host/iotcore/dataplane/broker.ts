@@ -18,7 +18,7 @@ import { clampKeepAlive, clientIdProblem, ConnectRate, LIMITS, RateWindow, topic
 import { SessionExpiry, type ExpiryStore } from "./session-expiry.js";
 import { listenerName, type Authenticator, type ConnectionInfo, type Principal, type Route } from "./types.js";
 import type { LogWriter } from "../log.js";
-import { topicMatches } from "../rules/sql.js";
+import { topicMatches } from "../topic-filter.js";
 
 interface Session {
   info: ConnectionInfo;

@@ -1,5 +1,5 @@
-// AWS IoT's error names and HTTP statuses; the control plane sends them in AWS's shape
-// (`x-amzn-ErrorType` header + JSON `{message}`), the registry raises them.
+// AWS's error names and HTTP statuses; the control plane sends them in the protocol's shape
+// (REST: `x-amzn-ErrorType` header + JSON `{message}`; JSON: `__type`; query: XML), services raise them.
 const STATUS: Record<string, number> = {
   InvalidRequestException: 400,
   CertificateValidationException: 400,
@@ -12,6 +12,7 @@ const STATUS: Record<string, number> = {
   ThrottlingException: 429,
   LimitExceededException: 410,
   VersionConflictException: 409,
+  VersionsLimitExceededException: 409,
   MalformedPolicyException: 400,
   InternalFailureException: 500,
   ServiceUnavailableException: 503,
@@ -22,14 +23,21 @@ const STATUS: Record<string, number> = {
   RequestEntityTooLargeException: 413,
   UnsupportedDocumentEncodingException: 415,
   MethodNotAllowedException: 405,
+  SqlParseException: 400,
+  SerializationException: 400,
+  ValidationException: 400,
 };
 
 export class AwsError extends Error {
   readonly status: number;
-  constructor(readonly code: string, message: string) {
+  /**
+   * @param status HTTP status; default AWS's for the code (400 for codes not listed)
+   * @param reason for the stand-in's log when it says more than the message (what to change)
+   */
+  constructor(readonly code: string, message: string, status?: number, readonly reason?: string) {
     super(message);
     this.name = code;
-    this.status = STATUS[code] ?? 400;
+    this.status = status ?? STATUS[code] ?? 400;
   }
 }
 

@@ -2,8 +2,8 @@
 // versions) and the certificate operations that issue keys and certificates
 // (CreateKeysAndCertificate, CreateCertificateFromCsr), as AWS shapes their outputs
 // (timestamps in epoch seconds).
-import type { OperationHandler } from "../control/server.js";
-import type { DeviceCertificateIssuer } from "../pki/device-certificates.js";
+import type { OperationHandler } from "../../control/server.js";
+import type { DeviceCertificateIssuer } from "../../pki/device-certificates.js";
 import type { ProvisioningTemplateRecord, ProvisioningTemplates } from "./templates.js";
 
 const seconds = (ms: number): number => ms / 1000;

@@ -1,8 +1,8 @@
 // Provisioning templates as the AWS IoT control plane keeps them: name, body (in versions, one
 // of them the default), provisioning role, enabled flag, type, optional pre-provisioning hook.
 // Persisted in `<state>/registry/provisioning-templates.json`. Operations in operations.ts.
-import type { Collection } from "../registry/collection.js";
-import { AwsError, notFound } from "../registry/errors.js";
+import type { Collection } from "../../registry/collection.js";
+import { AwsError, notFound } from "../../registry/errors.js";
 
 export interface TemplateVersion { versionId: number; templateBody: string; creationDate: number }
 

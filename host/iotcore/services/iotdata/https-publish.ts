@@ -10,18 +10,17 @@
 // variables that come from it (iot:ClientId, iot:Connection.Thing.*) resolve to nothing.
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import type { ConnectionAuth } from "../auth/connection-auth.js";
-import type { IamCredentials } from "../auth/iam-credentials.js";
-import { verifyPresignedUrl } from "../auth/sigv4.js";
-import type { CallerInfo, OperationHandler, OperationInput } from "../control/server.js";
-import { ALPN } from "../dataplane/listeners.js";
-import { LIMITS, topicProblem } from "../dataplane/quotas.js";
-import { listenerName, type Authenticator, type ConnectionInfo } from "../dataplane/types.js";
-import { evaluatePolicies, type PolicyVariables } from "../policy/evaluate.js";
-import { connectionVariables, resourceArn, type ResourceScope } from "../policy/resources.js";
-import type { LogWriter } from "../log.js";
-import { AwsError } from "../registry/errors.js";
-import { verifyAuthorizationHeader } from "../sigv4/sigv4.js";
+import type { ConnectionAuth } from "../../auth/connection-auth.js";
+import { verifyPresignedUrl, verifySignedRequest } from "../../auth/sigv4.js";
+import type { CallerInfo, OperationHandler, OperationInput } from "../../control/server.js";
+import { ALPN } from "../../dataplane/listeners.js";
+import { LIMITS, topicProblem } from "../../dataplane/quotas.js";
+import { listenerName, type Authenticator, type ConnectionInfo } from "../../dataplane/types.js";
+import { evaluatePolicies, type PolicyVariables } from "../../policy/evaluate.js";
+import { connectionVariables, resourceArn, type ResourceScope } from "../../policy/resources.js";
+import type { LogWriter } from "../../log.js";
+import { AwsError } from "../../registry/errors.js";
+import type { AccessKeys } from "../../service.js";
 
 /** The signing name of the iot-data service model (`aws iot-data publish` signs with it). */
 export const IOT_DATA_SIGNING_NAME = "iotdata";
@@ -34,7 +33,7 @@ export interface HttpsPublishOptions {
   /** Custom authorizers (and their domains' defaults). */
   connections: ConnectionAuth;
   /** The IAM access keys SigV4 requests are checked against, with their IoT policies. */
-  credentials: IamCredentials;
+  credentials: Pick<AccessKeys, "lookup">;
   /** Publishes as the broker does for an authorized MQTT publish. */
   publish(topic: string, payload: Buffer, qos: 0 | 1, retain: boolean): Promise<void>;
   now(): number;
@@ -120,7 +119,7 @@ export class HttpsPublishService {
     }
     if (request.headers.authorization !== undefined) return this.authenticateSignedHeader(request, url, body);
     if (/[?&]X-Amz-Algorithm=/i.test(url)) {
-      const verified = verifyPresignedUrl({ method: request.method ?? "POST", url, headers: request.headers, body }, {
+      const verified = await verifyPresignedUrl({ method: request.method ?? "POST", url, headers: request.headers, body }, {
         region: this.options.scope.region, service: IOT_DATA_SIGNING_NAME, nowMs: this.options.now(),
         lookup: (id) => this.options.credentials.lookup(id),
       });
@@ -136,24 +135,18 @@ export class HttpsPublishService {
   }
 
   /** `Authorization: AWS4-HMAC-SHA256 ...` checked against the stand-in's IAM keys. */
-  private authenticateSignedHeader(request: IncomingMessage, url: string, body: Buffer) {
+  private async authenticateSignedHeader(request: IncomingMessage, url: string, body: Buffer) {
     const q = url.indexOf("?");
     const query = [...new URLSearchParams(q < 0 ? "" : url.slice(q + 1))];
-    const now = this.options.now();
-    const lookup = (id: string) => this.options.credentials.lookup(id);
-    const verdict = verifyAuthorizationHeader(
+    const verdict = await verifySignedRequest(
       { method: request.method ?? "POST", rawPath: q < 0 ? url : url.slice(0, q), query, headers: request.headers, body },
-      (id) => lookup(id)?.secretAccessKey, now);
-    const refused = (code: string, reason: string) => ({ ok: false as const, code, message: reason, reason: `sigv4: ${reason}` });
-    if (!verdict.ok) return refused(verdict.reason.startsWith("unknown access key") ? "ForbiddenException" : "InvalidSignatureException", verdict.reason);
-    if (verdict.region !== this.options.scope.region) return refused("InvalidSignatureException", `Credential should be scoped to a valid region, not '${verdict.region}'`);
-    if (verdict.service !== IOT_DATA_SIGNING_NAME) return refused("InvalidSignatureException", `Credential should be scoped to correct service: '${IOT_DATA_SIGNING_NAME}'`);
-    const known = lookup(verdict.accessKeyId)!;
-    if (known.sessionToken !== undefined && request.headers["x-amz-security-token"] !== known.sessionToken) {
-      return refused("ForbiddenException", `access key ${known.accessKeyId} is temporary: send its session token as X-Amz-Security-Token`);
+      { regions: [this.options.scope.region], service: IOT_DATA_SIGNING_NAME, nowMs: this.options.now(), lookup: (id) => this.options.credentials.lookup(id) });
+    if (!verdict.ok) {
+      // AWS's HTTPS publish answers an unknown or expired key 403 Forbidden, a bad signature InvalidSignatureException.
+      const code = verdict.failure.code === "InvalidSignatureException" ? "InvalidSignatureException" : "ForbiddenException";
+      return { ok: false as const, code, message: verdict.failure.message, reason: `sigv4: ${verdict.failure.reason}` };
     }
-    if (known.expiresAtMs !== undefined && now >= known.expiresAtMs) return refused("ForbiddenException", `the security token of ${known.accessKeyId} has expired`);
-    return { ok: true as const, principal: iamPrincipal(known.principal, known.policyDocuments) };
+    return { ok: true as const, principal: iamPrincipal(verdict.value.key.principal, verdict.value.key.policyDocuments) };
   }
 }
 

@@ -4,9 +4,9 @@
 
 import { randomUUID, X509Certificate } from "node:crypto";
 import { createSecureContext } from "node:tls";
-import type { Collection } from "../registry/collection.js";
-import { AwsError, notFound } from "../registry/errors.js";
-import type { OperationInput } from "../control/server.js";
+import type { Collection } from "../../registry/collection.js";
+import { AwsError, notFound } from "../../registry/errors.js";
+import type { OperationInput } from "../../control/server.js";
 
 export interface AuthorizerConfig { defaultAuthorizerName?: string; allowAuthorizerOverride?: boolean }
 

@@ -8,13 +8,13 @@ import { randomUUID } from "node:crypto";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { fail, ok, type Result } from "../../../firmware/platform/failure.js";
+import { fail, ok, type Result } from "../../../../firmware/platform/failure.js";
 
 export interface LocalFunctionsOptions {
   stateDir: string;
   region: string;
   accountId: string;
-  /** Extra environment for every function, read at each worker start (ports are known late). */
+  /** Extra environment for every function, read at each worker start (ports and keys are known late). */
   environment?: () => Record<string, string>;
   /** Lambda's timeout; custom authorizers get 5 s on AWS. Default 5000. */
   timeoutMs?: number;
@@ -93,13 +93,12 @@ export class LocalFunctions {
     const existing = this.warm.get(name);
     if (existing && existing.mtimeMs === mtimeMs) return existing;
     if (existing) void this.stop(name);
-    const { region, accountId } = this.options;
+    const { region } = this.options;
     const worker = new Worker(WORKER_URL, {
       workerData: { file, functionName: name, functionArn: this.arn(name), timeoutMs: this.options.timeoutMs ?? 5000 },
       env: {
         ...process.env,
         AWS_REGION: region, AWS_DEFAULT_REGION: region, AWS_LAMBDA_FUNCTION_NAME: name,
-        AWS_ACCESS_KEY_ID: "ASIALOCALFUNCTION", AWS_SECRET_ACCESS_KEY: "local-function-secret", AWS_SESSION_TOKEN: `local-${accountId}`,
         ...this.options.environment?.(),
       },
       stdout: true, stderr: true,

@@ -7,13 +7,13 @@
 // accepted CreateKeysAndCertificate carries a private key). The broker has already applied the
 // claim's policy to the request (Publish) and applies it to the reply (Receive). Only the JSON
 // payload format is served; `/cbor` requests get no answer.
-import type { DeviceCertificateIssuer } from "../pki/device-certificates.js";
-import { applyPlan } from "../provisioning/apply.js";
-import { evaluateFleetTemplate } from "../provisioning/template.js";
-import { AwsError } from "../registry/errors.js";
-import type { Registry } from "../registry/registry.js";
-import type { Principal } from "../dataplane/types.js";
-import type { LocalFunctions } from "../functions/local-functions.js";
+import type { DeviceCertificateIssuer } from "../../pki/device-certificates.js";
+import { applyPlan } from "../../provisioning/apply.js";
+import { evaluateFleetTemplate } from "../../provisioning/template.js";
+import { AwsError } from "../../registry/errors.js";
+import type { Registry } from "../../registry/registry.js";
+import type { Principal } from "../../dataplane/types.js";
+import type { LocalFunctions } from "../lambda/local-functions.js";
 import type { OwnershipTokens } from "./ownership-tokens.js";
 import type { ProvisioningTemplates } from "./templates.js";
 

@@ -1,10 +1,10 @@
 // Handlers for the registry operations of the AWS IoT control plane. Each returns the
 // operation's output as AWS shapes it (timestamps in epoch seconds); failures are AwsErrors.
-import { AwsError } from "../registry/errors.js";
-import type { CaRecord, CertificateRecord, Registry, ThingRecord } from "../registry/registry.js";
-import { parseCertificate } from "../registry/x509.js";
-import type { OperationHandler, OperationInput } from "./server.js";
-import { fromPem } from "../../../certs/pki.js";
+import { AwsError } from "../../registry/errors.js";
+import type { CaRecord, CertificateRecord, Registry, ThingRecord } from "../../registry/registry.js";
+import { parseCertificate } from "../../registry/x509.js";
+import { fromPem } from "../../../../certs/pki.js";
+import type { OperationHandler, OperationInput } from "../../control/server.js";
 
 export interface RegistryOperationsContext {
   registry: Registry;

@@ -5,8 +5,8 @@
 // The broker has already applied the caller's policy (Publish on the request topic, Receive on
 // each response) before a request reaches this service; responses go out as AWS's own
 // publishes. Document rules: document.ts; persistence: store.ts.
-import { AwsError } from "../registry/errors.js";
-import type { OperationHandler } from "../control/server.js";
+import { AwsError } from "../../registry/errors.js";
+import type { OperationHandler } from "../../control/server.js";
 import {
   applyUpdate, deleteDocument, errorDocument, getDocument, isShadowName, isThingName, live, MESSAGES, noShadow,
   parseTokenRequest, parseUpdate, tombstone, type JsonObject, type ShadowError,

@@ -1,11 +1,11 @@
 // Topic rules: persisted records, their control-plane operations, and dispatch of published
 // messages to the rules' function (Lambda) actions.
 
-import type { Collection } from "../registry/collection.js";
-import { AwsError } from "../registry/errors.js";
-import type { LocalFunctions } from "../functions/local-functions.js";
+import type { Collection } from "../../../registry/collection.js";
+import { AwsError } from "../../../registry/errors.js";
+import type { LocalFunctions } from "../../lambda/local-functions.js";
 import { matchesConditions, parseSql, topicMatches } from "./sql.js";
-import type { OperationInput } from "../control/server.js";
+import type { OperationInput } from "../../../control/server.js";
 
 export interface TopicRuleAction { lambda?: { functionArn: string }; [other: string]: unknown }
 

@@ -3,7 +3,8 @@
 // `<field>` is a dotted path into the JSON payload; `<literal>` is a "string", a 'string', a
 // number, true or false; `<>` and `!=` negate.
 
-import { fail, ok, type Result } from "../../../firmware/platform/failure.js";
+import { fail, ok, type Result } from "../../../../../firmware/platform/failure.js";
+export { topicMatches } from "../../../topic-filter.js";
 
 type Literal = string | number | boolean;
 export interface Condition { path: string[]; equal: boolean; value: Literal }
@@ -29,17 +30,6 @@ export function parseSql(sql: string): Result<ParsedSql> {
 /** True when the JSON payload satisfies every condition. */
 export function matchesConditions(conditions: readonly Condition[], payload: unknown): boolean {
   return conditions.every((c) => (valueAt(payload, c.path) === c.value) === c.equal);
-}
-
-/** MQTT topic filter matching with `+` (one level) and `#` (the rest). */
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split("/");
-  const t = topic.split("/");
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === "#") return true;
-    if (i >= t.length || (f[i] !== "+" && f[i] !== t[i])) return false;
-  }
-  return f.length === t.length;
 }
 
 function literal(text: string): Literal {
