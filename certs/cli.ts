@@ -32,7 +32,8 @@ const SUBJECT: OptionSpecs = {
   "dn-qualifier": { help: "DistinguishedNameQualifier" },
 };
 const DEVICE_CREDS: OptionSpecs = {
-  "thing-name": { value: "NAME", help: "the device (required)" },
+  "thing-name": { value: "NAME", help: "the device (required; with --claim, the unit's serial number)" },
+  claim: { kind: "flag", help: "fleet provisioning: the image carries the claim from `certs claim`, and --thing-name is the unit's serial number" },
   "trusted-ca": { kind: "list", value: "FILE", help: "PEM file of a server root CA the device trusts (repeatable, required)" },
   endpoint: { value: "HOST", help: "IoT endpoint host stored as setting 'endpoint'" },
   setting: { kind: "list", value: "NAME=VALUE", help: "extra setting (repeatable)" },
@@ -88,6 +89,7 @@ function deviceCredentialOptions(args: Args, command: string, log: commands.Log)
     }),
     endpoint: str(args, "endpoint"),
     settings,
+    claim: args.claim === true,
   };
 }
 
@@ -131,6 +133,22 @@ const COMMANDS: Record<string, CertsCommand> = {
         if (!(f in TEMPLATE_FIELDS)) throw new UsageError(`--fields: '${f}' is not one of ${Object.keys(TEMPLATE_FIELDS).join(", ")}`);
       }
       commands.writeTemplateCommand({ outDir: str(args, "out-dir"), log, region: str(args, "region"), accountId: required(args, "account-id", "template"), roleArn: str(args, "role-arn"), fields: fields as TemplateField[] | undefined });
+    },
+  },
+  claim: {
+    summary: "fleet provisioning by claim: the claim key and certificate (CreateKeysAndCertificate), its policy and the fleet template",
+    options: {
+      ...OUT, ...PLANE,
+      "template-name": { value: "NAME", help: "the provisioning template (required)" },
+      "account-id": { value: "ID", help: "12-digit AWS account id (required; the stand-in uses 123456789012)" },
+      "role-arn": { value: "ARN", help: "IAM role AWS IoT assumes to provision (default arn:aws:iam::<account>:role/FleetProvisioningRole)" },
+      "hook-arn": { value: "ARN", help: "the template's pre-provisioning hook (a Lambda function ARN)" },
+    },
+    async run(args, log) {
+      await commands.claimCommand({
+        outDir: str(args, "out-dir"), log, templateName: required(args, "template-name", "claim"), accountId: required(args, "account-id", "claim"),
+        region: str(args, "region"), endpointUrl: str(args, "endpoint-url"), roleArn: str(args, "role-arn"), hookArn: str(args, "hook-arn"),
+      });
     },
   },
   "authorizer-keys": {
@@ -186,6 +204,7 @@ function usageOfAll(): string {
   const lines = ["usage: npm run certs -- <command> [options]   (each command takes --help)", "", "commands:"];
   for (const [name, spec] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(16)} ${spec.summary}`);
   lines.push("", "typical JITP setup: ca, template, verification, register, device, image");
+  lines.push("fleet provisioning by claim: claim --endpoint-url, then per unit image --claim --thing-name <serial>");
   return lines.join("\n");
 }
 

@@ -13,6 +13,7 @@ import { signToken } from "./authorizer.js";
 import { encodeImage, nvsCsv, partitionImage, partitionSizeFor, partitionTableLine, preferenceEntries } from "./image.js";
 import { certificateKeyMatches, createRootCa, fromPem, generateRsaKey, issueCertificate, keyPairFromPem, readSubject, type Issued, type KeyPair, type Subject } from "./pki.js";
 import { awsCliCommands, fetchRegistrationCode, registerCa } from "./register.js";
+import { claimAwsCli, claimPolicy, createClaim, fleetTemplate } from "./fleet.js";
 import { jitpTemplate, missingTemplateFields, type JitpTemplate, type TemplateField } from "./template.js";
 
 /** A refusal of the certs commands: names the problem and the fix; the CLI exits 2 with it. */
@@ -56,6 +57,11 @@ export function layout(outDir = DEFAULT_OUT_DIR) {
     template: join(outDir, "jitp-template.json"),
     authorizerKeyPem: join(outDir, "authorizer", "authorizer.key.pem"),
     authorizerPubPem: join(outDir, "authorizer", "authorizer.pub.pem"),
+    claimPem: join(outDir, "fleet", "claim.pem"),
+    claimKeyPem: join(outDir, "fleet", "claim.key.pem"),
+    claimKeyDer: join(outDir, "fleet", "claim.key.der"),
+    claimPolicy: join(outDir, "fleet", "claim-policy.json"),
+    fleetTemplate: join(outDir, "fleet", "fleet-template.json"),
     device,
   };
 }
@@ -303,6 +309,62 @@ export async function registerCommand(options: RegisterCommandOptions = {}): Pro
   }
 }
 
+// ---- fleet provisioning by claim -------------------------------------------------------------
+
+export interface ClaimCommandOptions extends Common {
+  templateName: string;
+  accountId: string;
+  region?: string;
+  /** The control plane (the stand-in's URL); without it only the policy and template files are written. */
+  endpointUrl?: string;
+  roleArn?: string;
+  hookArn?: string;
+}
+
+/**
+ * Writes the claim policy and the fleet template (`fleet/claim-policy.json`,
+ * `fleet/fleet-template.json`, the latter in create-provisioning-template's --cli-input-json
+ * shape); with a control plane also makes the claim (key and certificate through
+ * CreateKeysAndCertificate, kept in `fleet/claim.*`; an existing claim is reused), attaches the
+ * policy and creates the template. Throws CertsError on a bad account id or a refusal.
+ */
+export async function claimCommand(options: ClaimCommandOptions): Promise<{ certificateId?: string }> {
+  const log = options.log ?? (() => {});
+  if (!/^[0-9]{12}$/.test(options.accountId)) throw new CertsError(`account id '${options.accountId}' is not 12 digits; pass --account-id (the local stand-in uses 123456789012)`);
+  if (!/^[0-9A-Za-z_-]{1,36}$/.test(options.templateName)) throw new CertsError(`template name '${options.templateName}' must be 1-36 characters of [0-9A-Za-z_-]; pass another --template-name`);
+  const region = options.region ?? "us-east-1";
+  const files = layout(options.outDir);
+  const template = fleetTemplate({ region, accountId: options.accountId, roleArn: options.roleArn });
+  write(log, files.claimPolicy, JSON.stringify(claimPolicy(region, options.accountId, options.templateName), null, 2) + "\n");
+  write(log, files.fleetTemplate, JSON.stringify({ templateName: options.templateName, type: "FLEET_PROVISIONING", enabled: true, ...template }, null, 2) + "\n");
+  const cli = claimAwsCli({ claimPem: files.claimPem, claimKeyPem: files.claimKeyPem, policy: files.claimPolicy, template: files.fleetTemplate }, { templateName: options.templateName, endpointUrl: options.endpointUrl, region });
+  log("equivalent AWS CLI commands:");
+  for (const line of cli) log(`  ${line}`);
+  if (!options.endpointUrl) {
+    log("no --endpoint-url: the claim, its policy and the template are not created (run the commands above, or pass --endpoint-url)");
+    return {};
+  }
+  const existing = existsSync(files.claimPem) && existsSync(files.claimKeyPem) ? readText(files.claimPem, "") : undefined;
+  try {
+    const claim = await createClaim({ templateName: options.templateName, region, accountId: options.accountId, endpointUrl: options.endpointUrl, roleArn: options.roleArn, hookArn: options.hookArn, existingClaimPem: existing, log });
+    if (claim.privateKeyPem) {
+      const key = keyPairFromPem(claim.privateKeyPem);
+      write(log, files.claimPem, claim.certificatePem);
+      write(log, files.claimKeyPem, key.privateKeyPem, true);
+      write(log, files.claimKeyDer, key.privateKeyDer, true);
+    }
+    return { certificateId: claim.certificateId };
+  } catch (e) {
+    throw new CertsError(`the claim could not be set up (${(e as Error).name}: ${(e as Error).message}); check --endpoint-url, the credentials and the region`);
+  }
+}
+
+/** The claim certificate and key from outDir. Throws CertsError naming `npm run certs -- claim`. */
+export function loadClaim(outDir = DEFAULT_OUT_DIR): Issued {
+  const files = layout(outDir);
+  return loadIssued({ cert: files.claimPem, key: files.claimKeyPem }, "create it with `npm run certs -- claim --endpoint-url <control plane>`");
+}
+
 // ---- device credentials: image, preference, resources -------------------------------------
 
 export interface DeviceCredentialOptions extends Common {
@@ -311,17 +373,20 @@ export interface DeviceCredentialOptions extends Common {
   trustedCaPem: string[];
   endpoint?: string;
   settings?: Record<string, string>;
+  /** Fleet provisioning: the image carries the claim (`certs claim`), `thingName` is the unit's serial number. */
+  claim?: boolean;
 }
 
 /** The container for a device from its files in outDir. Throws CertsError without device files or trusted CA. */
 export function deviceContainer(options: DeviceCredentialOptions): Uint8Array {
-  const device = loadDevice(options.thingName, options.outDir);
-  const chain = fromPem(readText(layout(options.outDir).device(options.thingName).chainPem, "recreate it with `npm run certs -- device`"));
+  const device = options.claim ? loadClaim(options.outDir) : loadDevice(options.thingName, options.outDir);
+  const chain = options.claim ? [device.certDer] : fromPem(readText(layout(options.outDir).device(options.thingName).chainPem, "recreate it with `npm run certs -- device`"));
   const trustedCa = options.trustedCaPem.flatMap((pem) => fromPem(pem));
   if (trustedCa.length === 0) {
     throw new CertsError("no trusted root CA given; pass --trusted-ca <file.pem> (AmazonRootCA1.pem for AWS, the stand-in's server CA locally)");
   }
-  const settings: Record<string, string> = { thingName: options.thingName, ...(options.endpoint ? { endpoint: options.endpoint } : {}), ...options.settings };
+  // A claim image names the unit by its serial number; the thing name comes from RegisterThing.
+  const settings: Record<string, string> = { [options.claim ? "serialNumber" : "thingName"]: options.thingName, ...(options.endpoint ? { endpoint: options.endpoint } : {}), ...options.settings };
   const container = encodeImage({ key: device.key.privateKeyDer, chain, trustedCa, settings });
   const decoded = decodeContainer(container);
   if (!decoded.ok) throw new CertsError(`the credentials for '${options.thingName}' do not decode as the device reads them: ${decoded.failure.message}`);

@@ -1,24 +1,8 @@
-// Host-side encoder of the credentials container (layout in firmware/credentials/format.ts) and
-// its three deliveries: a flash partition image, Preference (NVS) entries, and a resource.
+// The credentials container (encoder in firmware/credentials/encode.ts, shared with the device)
+// and its three deliveries: a flash partition image, Preference (NVS) entries, and a resource.
 
-import {
-  containerCrc,
-  ENTRY_CHAIN,
-  ENTRY_HEADER_SIZE,
-  ENTRY_KEY,
-  ENTRY_SETTING,
-  ENTRY_TRUSTED_CA,
-  HEADER_SIZE,
-  MAGIC,
-  MAX_ENTRY_LENGTH,
-  NVS_MAX_KEY,
-  NVS_MAX_VALUE,
-  PARTITION_NAME,
-  PREFERENCE_PREFIX,
-  preferenceCountKey,
-  preferencePartKey,
-  VERSION,
-} from "../firmware/credentials/format.js";
+import { encodeContainer, preferenceParts } from "../firmware/credentials/encode.js";
+import { NVS_MAX_KEY, PARTITION_NAME, PREFERENCE_PREFIX } from "../firmware/credentials/format.js";
 
 export interface ImageContents {
   /** PKCS#8 DER; omit for devices that connect without a client certificate. */
@@ -35,33 +19,9 @@ export const DEFAULT_PARTITION_SIZE = 0x4000;
 
 /** The container bytes. Throws when an entry exceeds 65535 bytes or a setting name is empty or holds NUL. */
 export function encodeImage(contents: ImageContents): Uint8Array {
-  const entries: [number, Uint8Array][] = [];
-  if (contents.key) entries.push([ENTRY_KEY, contents.key]);
-  for (const cert of contents.chain) entries.push([ENTRY_CHAIN, cert]);
-  for (const ca of contents.trustedCa) entries.push([ENTRY_TRUSTED_CA, ca]);
-  const encoder = new TextEncoder();
-  for (const [name, value] of Object.entries(contents.settings ?? {})) {
-    if (name === "" || name.includes("\0") || value.includes("\0")) throw new Error(`setting '${name}': names must be non-empty and neither name nor value may contain NUL`);
-    entries.push([ENTRY_SETTING, encoder.encode(`${name}\0${value}`)]);
-  }
-  const payload = entries.reduce((n, [, data]) => n + ENTRY_HEADER_SIZE + data.length, 0);
-  const image = new Uint8Array(HEADER_SIZE + payload);
-  const view = new DataView(image.buffer);
-  image.set(MAGIC, 0);
-  image[4] = VERSION;
-  image[5] = HEADER_SIZE;
-  view.setUint16(6, entries.length, true);
-  view.setUint32(8, payload, true);
-  let at = HEADER_SIZE;
-  for (const [type, data] of entries) {
-    if (data.length > MAX_ENTRY_LENGTH) throw new Error(`an entry of ${data.length} bytes exceeds the ${MAX_ENTRY_LENGTH}-byte limit`);
-    image[at] = type;
-    view.setUint16(at + 2, data.length, true);
-    image.set(data, at + ENTRY_HEADER_SIZE);
-    at += ENTRY_HEADER_SIZE + data.length;
-  }
-  view.setUint32(12, containerCrc(image, image.length), true);
-  return image;
+  const image = encodeContainer(contents);
+  if (!image.ok) throw new Error(image.failure.message);
+  return image.value;
 }
 
 /** The default size, or the smallest multiple of 4 KB above it that holds `imageLength` bytes. */
@@ -90,11 +50,7 @@ export interface PreferenceEntry {
 
 /** The image as NVS-sized Preference entries: `<prefix>.n` = part count, `<prefix>.<i>` = parts. Throws if a key would exceed 15 chars. */
 export function preferenceEntries(image: Uint8Array, prefix = PREFERENCE_PREFIX): PreferenceEntry[] {
-  const count = Math.ceil(image.length / NVS_MAX_VALUE);
-  const entries: PreferenceEntry[] = [{ key: preferenceCountKey(prefix), value: String(count) }];
-  for (let i = 0; i < count; i++) {
-    entries.push({ key: preferencePartKey(prefix, i), value: image.slice(i * NVS_MAX_VALUE, (i + 1) * NVS_MAX_VALUE) });
-  }
+  const entries = preferenceParts(image, prefix);
   for (const { key } of entries) {
     if (key.length > NVS_MAX_KEY) throw new Error(`Preference key '${key}' is longer than ${NVS_MAX_KEY} characters; use a shorter --prefix`);
   }

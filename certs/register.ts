@@ -13,7 +13,7 @@ export interface ControlPlane {
 }
 
 /** Credentials come from the SDK's usual chain; for the stand-in, the files it writes in <state>/aws/. */
-function client(plane: ControlPlane): IoTClient {
+export function controlPlaneClient(plane: ControlPlane): IoTClient {
   return new IoTClient({
     region: plane.region,
     ...(plane.endpointUrl ? { endpoint: plane.endpointUrl } : {}),
@@ -23,7 +23,7 @@ function client(plane: ControlPlane): IoTClient {
 
 /** The account's registration code (GetRegistrationCode). Rejects with the SDK's error. */
 export async function fetchRegistrationCode(plane: ControlPlane): Promise<string> {
-  const iot = client(plane);
+  const iot = controlPlaneClient(plane);
   try {
     const out = await iot.send(new GetRegistrationCodeCommand({}));
     if (!out.registrationCode) throw new Error("the control plane returned no registration code");
@@ -43,7 +43,7 @@ export interface RegisterOptions extends ControlPlane {
 
 /** RegisterCACertificate with the template attached; resolves to the CA's id and ARN. Rejects with the SDK's error. */
 export async function registerCa(options: RegisterOptions): Promise<{ certificateId: string; certificateArn: string }> {
-  const iot = client(options);
+  const iot = controlPlaneClient(options);
   try {
     const out = await iot.send(
       new RegisterCACertificateCommand({

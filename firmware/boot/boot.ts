@@ -113,7 +113,17 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
   function startNetwork(loadedConfig: DeviceConfig, mode: AnyConnectionMode, featureSettings: Record<string, unknown>[]): void {
     const credentials = loadCredentials(platform, input.credentialSources, { requireClientCertificate: mode.clientCertificate });
     if (!credentials.ok) return stopWith("credentials-invalid", credentials.failure);
-    const creds = credentials.value;
+    // A feature that owns the device's identity may connect with other credentials, and may
+    // make the session its own (fleet provisioning's claim: no telemetry, no other feature).
+    let creds = credentials.value, owner = -1;
+    for (let i = 0; i < features.length; i++) {
+      const choice = features[i]!.credentials?.(creds, platform, featureSettings[i]!);
+      if (choice && !choice.ok) return stopWith("credentials-invalid", choice.failure);
+      if (choice) {
+        creds = choice.value.credentials;
+        if (choice.value.exclusive) owner = i;
+      }
+    }
     const completed = completeConfig(loadedConfig, creds.settings);
     if (!completed.ok) return stopWith("config-invalid", completed.failure);
     const cfg = config = completed.value;
@@ -121,13 +131,33 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
     if (!connection.ok) return stopWith("config-invalid", connection.failure);
     const link = assembleConnection<unknown>(connection.value, creds, platform, modes);
     if (!link.ok) return stopWith("config-invalid", link.failure);
-    session = startSession({
+    let quiet = false;
+    // For a feature: ends this session (without reporting "stopped"), then `then` (a new
+    // network start, or a final status).
+    const endSession = (then: () => void) => void platform.timers.setTimeout(() => {
+      if (stopped || session !== own) return;
+      quiet = true;
+      own.stop();
+      quiet = false;
+      then();
+    }, 0);
+    const own = session = startSession({
       platform, config: cfg, connection: connection.value, mode, link: link.value, credentials: creds,
-      sensor: input.sensor ?? simulatedSensor(platform.random), features, featureSettings,
+      sensor: input.sensor ?? simulatedSensor(platform.random),
+      features: owner < 0 ? features : [features[owner]!],
+      featureSettings: owner < 0 ? featureSettings : [featureSettings[owner]!],
+      exclusive: owner >= 0,
       onAcked: (seq) => events.onAcked?.(seq),
       status: () => status,
-      report,
+      report: (s) => {
+        if (!quiet) report(s);
+      },
       persist: (feature, name, value) => keepFeatureSetting(platform, feature, name, value),
+      restart: (reason) => endSession(() => {
+        say("restart: " + reason);
+        startNetwork(loadedConfig, mode, featureSettings);
+      }),
+      stop: (failure) => endSession(() => stopWith("refused", failure)),
     });
   }
 

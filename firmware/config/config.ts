@@ -6,7 +6,7 @@
 
 import { fail, ok, type Failure, type Result } from "../platform/failure.js";
 
-export type ProvisioningKind = "jitp" | "jitr" | "none";
+export type ProvisioningKind = "jitp" | "jitr" | "fleet" | "none";
 
 export interface DeviceConfig {
   /** IoT data endpoint host name; may be filled in later from the credentials' settings. */
@@ -75,7 +75,7 @@ export const CONFIG_FIELDS: { [K in keyof DeviceConfig]: [DeviceConfig[K], Rule]
   thingName: ["", 128],
   clientId: ["", 128],
   topicPrefix: ["", 128],
-  provisioning: ["jitp", ["jitp", "jitr", "none"]],
+  provisioning: ["jitp", ["jitp", "jitr", "fleet", "none"]],
   keepAliveSeconds: [60, [30, 1200]],
   cleanSession: [false, "boolean"],
   backoffBaseMs: [1000, [1, HOURS]],

@@ -6,7 +6,7 @@
 // `connection` object (the mode's own settings), validated before any network use with the same
 // field checker as the device config.
 
-import { fail, ok, type Result } from "../platform/failure.js";
+import { fail, ok, type Failure, type Result } from "../platform/failure.js";
 import type { Platform } from "../platform/seam.js";
 import type { OpenStream } from "../mqtt/client.js";
 import { CONFIG_FIELDS, invalidField, mustBe, type DeviceConfig, type Rule } from "../config/config.js";
@@ -150,6 +150,11 @@ export interface SessionContext {
   report(status: DeviceStatus): void;
   /** Keeps `features.<feature>.<name> = value` among the Preference "config" overrides. */
   persist(feature: string, name: string, value: unknown): void;
+  /** The session belongs to one feature (a bootstrap identity): no telemetry, no command topic, no last will. */
+  exclusive: boolean;
+  /** A feature ends the session and starts the network again, or stops the device ("refused"). */
+  restart(reason: string): void;
+  stop(failure: Failure): void;
 }
 
 /** A running session: what boot's Device reports, and how it stops. */

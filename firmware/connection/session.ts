@@ -24,7 +24,8 @@ export const startSession: StartSession = (context: SessionContext) => {
   const leaf = creds.certificateChain[0];
   const fingerprint = leaf && toHex(platform.crypto.sha256(leaf).subarray(0, 8));
   const remembered = fingerprint !== undefined && platform.storage.get(PROVISIONED_KEY) === fingerprint;
-  const provisioned = cfg.provisioning === "none" || !mode.clientCertificate || remembered;
+  // Fleet provisioning's certificates (the claim, then the device's own) are ACTIVE before they connect.
+  const provisioned = cfg.provisioning === "none" || cfg.provisioning === "fleet" || !mode.clientCertificate || remembered;
   say(`provisioning: ${cfg.provisioning}, ${remembered ? "provisioned before (remembered)" : provisioned ? "not needed" : "not yet: the first connect may be dropped"}`);
 
   const topics = topicsFor(cfg.topicPrefix);
@@ -35,7 +36,7 @@ export const startSession: StartSession = (context: SessionContext) => {
     ...cfg,
     username: link.username,
     password: link.password,
-    will: { topic: topics.status, payload: statusPayload(cfg.thingName, "offline"), qos: 1 },
+    will: context.exclusive ? undefined : { topic: topics.status, payload: statusPayload(cfg.thingName, "offline"), qos: 1 },
   }, {
     onConnected: (info) => loop?.connected(info),
     onMessage: (topic, payload) => {
@@ -52,13 +53,15 @@ export const startSession: StartSession = (context: SessionContext) => {
     topicPrefix: cfg.topicPrefix,
     status: context.status,
     persist: context.persist,
+    restart: context.restart,
+    stop: context.stop,
   });
   const connectionLoop = loop = createConnectionLoop(platform, client, link.open, cfg, { provisioned, target: `${endpoint}:${port} (${mode.name}, SNI ${serverName})` }, {
     onStatus: (s) => {
       if (isFinal(s.state)) sessionTelemetry.stop();
       context.report(s);
     },
-    onSessionUp: () => subscribe(),
+    onSessionUp: () => (context.exclusive ? sessionFeatures.sessionUp() : subscribe()),
     onSessionDown: () => {
       sessionTelemetry.offline();
       sessionFeatures.sessionDown();

@@ -82,18 +82,32 @@ export function loadCredentials(
       continue;
     }
     // A source's own reading problem (a bad header, a missing part) gets the same prefix and fix as a bad image.
-    const contents = bytes.ok ? decodeContainer(bytes.value!) : bytes;
-    if (!contents.ok) return fail(contents.failure.code, `${label}: ${contents.failure.message}; ${fix}`);
-    const valid = validateContents(contents.value, platform.clock, options.requireClientCertificate ?? true);
-    if (!valid.ok) return fail(valid.failure.code, `${label}: ${valid.failure.message}`, valid.failure.retryable);
-    const { key, chain, trustedCa, settings } = contents.value;
-    platform.log(`credentials: loaded from ${label} (${chain.length} chain certificate(s), ${trustedCa.length} trusted CA(s), settings: ${Object.keys(settings).join(", ")})`);
-    // Copies, so the result does not pin a whole partition or Preference buffer in memory.
-    const result = { certificateChain: chain.map(copy), trustedCa: trustedCa.map(copy), settings, source: kind } as Credentials;
-    Object.defineProperty(result, "clientKey", { value: copy(key ?? new Uint8Array(0)) });
-    return ok(result);
+    if (!bytes.ok) return fail(bytes.failure.code, `${label}: ${bytes.failure.message}; ${fix}`);
+    return credentialsFromContainer(platform, bytes.value!, { label, fix, source: kind, requireClientCertificate: options.requireClientCertificate ?? true });
   }
   return fail("credentials-not-found", `no credentials in ${tried.join(", ") || "any source"}; flash an image from \`npm run certs -- image\` (or \`preference\` / \`resources\`)`);
+}
+
+/**
+ * Credentials from container bytes (a source's image, or the device's own store): decoded,
+ * checked, validated and copied. Failures as loadCredentials, prefixed with `where.label`.
+ */
+export function credentialsFromContainer(
+  platform: Pick<Platform, "clock" | "log">,
+  bytes: Uint8Array,
+  where: { label: string; fix: string; source: CredentialSource; requireClientCertificate: boolean },
+): Result<Credentials> {
+  const { label, fix } = where;
+  const contents = decodeContainer(bytes);
+  if (!contents.ok) return fail(contents.failure.code, `${label}: ${contents.failure.message}; ${fix}`);
+  const valid = validateContents(contents.value, platform.clock, where.requireClientCertificate);
+  if (!valid.ok) return fail(valid.failure.code, `${label}: ${valid.failure.message}`, valid.failure.retryable);
+  const { key, chain, trustedCa, settings } = contents.value;
+  platform.log(`credentials: loaded from ${label} (${chain.length} chain certificate(s), ${trustedCa.length} trusted CA(s), settings: ${Object.keys(settings).join(", ")})`);
+  // Copies, so the result does not pin a whole partition or Preference buffer in memory.
+  const result = { certificateChain: chain.map(copy), trustedCa: trustedCa.map(copy), settings, source: where.source } as Credentials;
+  Object.defineProperty(result, "clientKey", { value: copy(key ?? new Uint8Array(0)) });
+  return ok(result);
 }
 
 function copy(bytes: Uint8Array): Uint8Array {
@@ -136,7 +150,8 @@ function readPartition(partition: PartitionReader): Result<Uint8Array | undefine
   return ok(partition.read(0, total.value) ?? new Uint8Array(0));
 }
 
-function readPreference(storage: Storage, prefix: string): Result<Uint8Array | undefined> {
+/** The container split over Preference entries `<prefix>.n`, `<prefix>.<i>`; undefined when `<prefix>.n` is absent. */
+export function readPreference(storage: Storage, prefix: string): Result<Uint8Array | undefined> {
   const countKey = preferenceCountKey(prefix);
   const countValue = storage.get(countKey);
   if (countValue === undefined) return ok(undefined);

@@ -8,6 +8,7 @@
 import { featureSettings, type Rule } from "../config/config.js";
 import type { DeviceStatus } from "../boot/status.js";
 import type { MqttClient } from "../mqtt/client.js";
+import type { Credentials } from "../credentials/load.js";
 import type { Failure, Result } from "../platform/failure.js";
 import { ok } from "../platform/failure.js";
 import type { Log, Platform } from "../platform/seam.js";
@@ -40,6 +41,17 @@ export interface FeatureContext {
    * reboot); returns a Failure "config-invalid" naming the setting instead when it breaks the rule.
    */
   setSetting(name: string, value: unknown): Failure | undefined;
+  /** Ends the session and starts the network again: credentials are chosen anew (see `Feature.credentials`). */
+  restart(reason: string): void;
+  /** Stops the device for good with state "refused" and this code and sentence (a server's final refusal). */
+  stop(failure: Failure): void;
+}
+
+/** The credentials a feature chooses for the next session. */
+export interface CredentialsChoice {
+  credentials: Credentials;
+  /** The session is the feature's own (a bootstrap identity): no telemetry, no command subscription, no other feature. */
+  exclusive: boolean;
 }
 
 export interface Feature {
@@ -49,6 +61,13 @@ export interface Feature {
   readonly settings: Readonly<Record<string, readonly [unknown, Rule]>>;
   /** Called once, after the config and credentials are known and before the first connect. */
   start(context: FeatureContext): { stop?(): void } | void;
+  /**
+   * Optional, for a feature that owns the device's identity (fleet provisioning): called before
+   * each network start with the credentials the device loaded and this feature's settings;
+   * returns the credentials to connect with, or undefined to keep them. A Failure stops the
+   * device ("credentials-invalid" or the failure's own code).
+   */
+  credentials?(loaded: Credentials, platform: Platform, settings: Record<string, unknown>): Result<CredentialsChoice> | undefined;
 }
 
 /** What boot drives. */
@@ -100,6 +119,8 @@ export interface FeatureHost {
   status(): DeviceStatus;
   /** Keeps `features.<feature>.<name> = value` among the Preference overrides. */
   persist(feature: string, name: string, value: unknown): void;
+  restart(reason: string): void;
+  stop(failure: Failure): void;
 }
 
 /** Starts each feature with its context; `settings[i]` are `features[i]`'s checked settings. */
@@ -142,6 +163,8 @@ export function startFeatures(features: readonly Feature[], settings: Record<str
         values[name] = value;
         host.persist(feature.name, name, value);
       },
+      restart: host.restart,
+      stop: host.stop,
     });
     if (started?.stop) stops.push(started.stop);
   });

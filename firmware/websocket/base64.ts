@@ -13,3 +13,22 @@ export function base64Encode(bytes: Uint8Array): string {
   }
   return out;
 }
+
+/** The bytes of base64 text (whitespace ignored), or undefined when it is not base64. */
+export function base64Decode(text: string): Uint8Array | undefined {
+  const clean = text.replace(/[\s=]/g, "");
+  if (clean.length % 4 === 1) return undefined;
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let bits = 0, value = 0, at = 0;
+  for (let i = 0; i < clean.length; i++) {
+    const digit = ALPHABET.indexOf(clean[i]!);
+    if (digit < 0) return undefined;
+    value = (value << 6) | digit;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[at++] = (value >> bits) & 0xff;
+    }
+  }
+  return out;
+}

@@ -14,7 +14,7 @@ import {
   IoTClient, RegisterCertificateCommand, UpdateAuthorizerCommand, UpdateCertificateCommand,
 } from "@aws-sdk/client-iot";
 import {
-  createAuthorizerKeysCommand, createCaCommand, createDeviceCommand, createVerificationCommand, deviceContainer, layout,
+  claimCommand, createAuthorizerKeysCommand, createCaCommand, createDeviceCommand, createVerificationCommand, deviceContainer, layout,
   loadCa, registerCommand, signTokenCommand, writeTemplateCommand,
 } from "../../certs/commands.js";
 import { encodeImage } from "../../certs/image.js";
@@ -89,6 +89,7 @@ export function commonNamePolicy(): string {
  * mode without a client certificate is asked for JIT provisioning.
  */
 export async function prepareDemo(core: CoreEndpoints, options: DemoSetupOptions): Promise<DemoSetup> {
+  if (isCertificateMode(options.mode) && options.provisioning === "fleet") return prepareFleetDevice(core, options);
   if (isCertificateMode(options.mode)) return prepareCertificateDevice(core, options);
   if (options.provisioning !== "none") {
     throw new Error(`mode ${options.mode} has no device certificate, so there is nothing to provision just in time: use provisioning "none"`);
@@ -130,6 +131,27 @@ async function prepareCertificateDevice(core: CoreEndpoints, options: DemoSetupO
   } finally {
     iot.destroy();
   }
+}
+
+/** The demo's provisioning template (fleet provisioning by claim). */
+export const FLEET_TEMPLATE = "npm-start-fleet";
+
+/**
+ * Fleet provisioning: the batch's claim (made once per certs folder through
+ * CreateKeysAndCertificate, its policy, the template), and a unit whose image carries the
+ * claim and its serial number (`options.thingName`); the thing is `device-<serial>`.
+ */
+async function prepareFleetDevice(core: CoreEndpoints, options: DemoSetupOptions): Promise<DemoSetup> {
+  const say = options.say ?? (() => {});
+  const log = (line: string) => say(`   certs   | ${line}`);
+  const outDir = join(options.outDir, "fleet");
+  const serialNumber = options.thingName;
+  say(`   claim certificate, claim policy and provisioning template ${FLEET_TEMPLATE} (certs claim)`);
+  await claimCommand({ outDir, templateName: FLEET_TEMPLATE, accountId: ACCOUNT, region: REGION, endpointUrl: core.controlUrl, log: (line) => { if (!line.startsWith("  aws ")) log(line); } });
+  say(`   unit ${serialNumber}: the credentials image carries the claim and the serial number (certs image --claim)`);
+  const image = deviceContainer({ outDir, thingName: serialNumber, trustedCaPem: [core.serverCaPem], endpoint: "127.0.0.1", claim: true });
+  const config = deviceConfig(core, options, { thingName: "", features: { fleet: { templateName: FLEET_TEMPLATE, serialNumber } } });
+  return { thingName: `device-${serialNumber}`, config, image };
 }
 
 /** The manifest-style device config: the stand-in's address and name, the demo's pace, then the caller's values. */

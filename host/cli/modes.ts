@@ -6,7 +6,7 @@ import { oneOf, UsageError } from "./command-line.js";
 export const MODES = ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4", "https-mtls", "https-mtls-alpn", "https-sigv4", "https-custom-auth"] as const;
 export type Mode = (typeof MODES)[number];
 
-export const PROVISIONING = ["jitp", "jitr", "none"] as const;
+export const PROVISIONING = ["jitp", "jitr", "fleet", "none"] as const;
 export type Provisioning = (typeof PROVISIONING)[number];
 
 /** The modes in which the device holds a client certificate (the others authenticate otherwise). */

@@ -14,7 +14,7 @@ import { isFinal, type DeviceStatus } from "../../firmware/boot/status.js";
 import { RESOURCE_NAME } from "../../firmware/credentials/format.js";
 import { createNodePlatform } from "../runtime/node/platform.js";
 import { runDeviceInXs } from "../runtime/xs/device.js";
-import { loadComposition, modeManifest } from "../runtime/composition.js";
+import { fleetManifest, loadComposition, modeManifest } from "../runtime/composition.js";
 import { startIotCore } from "../iotcore/index.js";
 import { explainStartupFailure } from "../iotcore/startup-failure.js";
 import { CliError, commandLine, oneOf, runCli, wholeNumber, type CommandSpec } from "./command-line.js";
@@ -40,7 +40,7 @@ const COMMAND = {
   summary: "Starts the local AWS IoT Core stand-in and runs a fresh device into telemetry.",
   options: {
     mode: { value: "MODE", help: `how the device connects, one of ${MODES.join(", ")} (default mtls): mtls and mtls-alpn use a device certificate; custom-auth and wss-custom-auth a signed token and a custom authorizer; wss-sigv4 Cognito credentials; the https-* modes publish over HTTPS (https-mtls on 8443, https-mtls-alpn with ALPN x-amzn-http-ca, https-sigv4 an IAM access key, https-custom-auth the authorizer) and sleep between posts` },
-    provisioning: { value: "KIND", help: "for the certificate modes: jitp (default), jitr or none; the other modes take none only" },
+    provisioning: { value: "KIND", help: "for the certificate modes: jitp (default), jitr, fleet (provisioning by claim) or none; the other modes take none only" },
     engine: { value: "ENGINE", help: "xs (default): the firmware inside the real XS engine; node: the same sources under Node" },
     messages: { value: "N", help: "exit 0 after N acknowledged telemetry messages (default 5)" },
     json: { kind: "flag", help: "the last line of stdout is a JSON summary" },
@@ -201,7 +201,7 @@ async function runDevice(options: Options, setup: DemoSetup, say: (line: string)
   let stop: () => Promise<void>;
   if (options.engine === "xs") {
     const device = await runDeviceInXs({
-      manifest: modeManifest(options.mode),
+      manifest: manifestOf(options),
       config: setup.config, credentialsImage: setup.image, storageDir, log, ...events,
       onFailure: (error) => finish({ state: "stopped", code: "xs-failure", message: `The XS engine failed: ${error.message}`, attempts: 0 }),
     });
@@ -209,7 +209,7 @@ async function runDevice(options: Options, setup: DemoSetup, say: (line: string)
     stop = () => device.stop();
   } else {
     const platform = createNodePlatform({ storageDir, log });
-    const { boot, features } = await loadComposition(modeManifest(options.mode));
+    const { boot, features } = await loadComposition(manifestOf(options));
     const device = boot(platform, {
       config: setup.config,
       credentialSources: { resource: (name) => (name === RESOURCE_NAME ? setup.image : undefined) },
@@ -224,6 +224,11 @@ async function runDevice(options: Options, setup: DemoSetup, say: (line: string)
   // Give the broker a moment to route the last acknowledged messages to the listener.
   await new Promise((wake) => setTimeout(wake, 200));
   return { status, attempts, provisioned, telemetry, acked: ackedSeqs.size, ackedSeqs, firstAckMs };
+}
+
+/** The device's build: its mode, and fleet provisioning's feature module when it provisions by claim. */
+function manifestOf(options: Options): string {
+  return options.provisioning === "fleet" ? fleetManifest(options.mode) : modeManifest(options.mode);
 }
 
 runCli("npm start", main, COMMAND);

@@ -25,6 +25,11 @@ export function modeManifest(mode: string): string {
   return join(ROOT, "manifests", "modes", `${mode}.json`);
 }
 
+/** The manifest of a device of `mode` with fleet provisioning (manifests/fleet/<mode>.json). */
+export function fleetManifest(mode: string): string {
+  return join(ROOT, "manifests", "fleet", `${mode}.json`);
+}
+
 export interface Composition {
   manifest: string;
   /** Specifier (e.g. "connection/mode", "mqtt/*") -> absolute path without extension (or with "*"). */

@@ -3,7 +3,7 @@
 // stand-in's CA (in place of Amazon's), subject CN "AWS IoT Certificate", valid until the end
 // of 2049 as AWS's are, registered in the registry with the status the caller asks for.
 import "reflect-metadata";
-import { webcrypto, X509Certificate } from "node:crypto";
+import { createPrivateKey, webcrypto, X509Certificate } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { generateRsaKey, issueForPublicKey, keyPairFromPem, type Issued } from "../../../certs/pki.js";
 import { AwsError } from "../registry/errors.js";
@@ -29,7 +29,9 @@ export class DeviceCertificateIssuer {
     const key = await generateRsaKey();
     const { certPem } = await issueForPublicKey({ issuer: this.issuer, subject: SUBJECT, kind: "client", publicKeyDer: key.publicKeyDer, notAfter: NOT_AFTER });
     const record = this.registry.registerCertificate({ certificatePem: certPem, status });
-    return { record, privateKeyPem: key.privateKeyPem, publicKeyPem: key.publicKeyPem };
+    // AWS hands out the private key as PKCS#1 ("BEGIN RSA PRIVATE KEY").
+    const privateKeyPem = createPrivateKey(key.privateKeyPem).export({ type: "pkcs1", format: "pem" }).toString();
+    return { record, privateKeyPem, publicKeyPem: key.publicKeyPem };
   }
 
   /**
