@@ -83,7 +83,7 @@ export function loadCredentials(
     }
     // A source's own reading problem (a bad header, a missing part) gets the same prefix and fix as a bad image.
     if (!bytes.ok) return fail(bytes.failure.code, `${label}: ${bytes.failure.message}; ${fix}`);
-    return credentialsFromContainer(platform, bytes.value!, { label, fix, source: kind, requireClientCertificate: options.requireClientCertificate ?? true });
+    return credentialsFromContainer(platform, bytes.value!, label, fix, kind, options.requireClientCertificate ?? true);
   }
   return fail("credentials-not-found", `no credentials in ${tried.join(", ") || "any source"}; flash an image from \`npm run certs -- image\` (or \`preference\` / \`resources\`)`);
 }
@@ -93,19 +93,16 @@ export function loadCredentials(
  * checked, validated and copied. Failures as loadCredentials, prefixed with `where.label`.
  */
 export function credentialsFromContainer(
-  platform: Pick<Platform, "clock" | "log">,
-  bytes: Uint8Array,
-  where: { label: string; fix: string; source: CredentialSource; requireClientCertificate: boolean },
+  platform: Pick<Platform, "clock" | "log">, bytes: Uint8Array, label: string, fix: string, source: CredentialSource, requireClientCertificate: boolean,
 ): Result<Credentials> {
-  const { label, fix } = where;
   const contents = decodeContainer(bytes);
   if (!contents.ok) return fail(contents.failure.code, `${label}: ${contents.failure.message}; ${fix}`);
-  const valid = validateContents(contents.value, platform.clock, where.requireClientCertificate);
+  const valid = validateContents(contents.value, platform.clock, requireClientCertificate);
   if (!valid.ok) return fail(valid.failure.code, `${label}: ${valid.failure.message}`, valid.failure.retryable);
   const { key, chain, trustedCa, settings } = contents.value;
   platform.log(`credentials: loaded from ${label} (${chain.length} chain certificate(s), ${trustedCa.length} trusted CA(s), settings: ${Object.keys(settings).join(", ")})`);
   // Copies, so the result does not pin a whole partition or Preference buffer in memory.
-  const result = { certificateChain: chain.map(copy), trustedCa: trustedCa.map(copy), settings, source: where.source } as Credentials;
+  const result = { certificateChain: chain.map(copy), trustedCa: trustedCa.map(copy), settings, source } as Credentials;
   Object.defineProperty(result, "clientKey", { value: copy(key ?? new Uint8Array(0)) });
   return ok(result);
 }

@@ -35,9 +35,7 @@ export function chooseCredentials(loaded: Credentials, platform: Platform, setti
   const stored = loadStore(platform.storage);
   if (stored.ok && stored.value.record.stage !== "keys") {
     const { record, container } = stored.value;
-    const own = credentialsFromContainer(platform, container, {
-      label: `fleet credentials in Preference '${STORE_PREFIX}.*'`, fix: "they are provisioned again from the claim", source: "preference", requireClientCertificate: true,
-    });
+    const own = credentialsFromContainer(platform, container, `fleet credentials in Preference '${STORE_PREFIX}.*'`, "they are provisioned again from the claim", "preference", true);
     if (own.ok) {
       log(`own certificate ${record.certificateId.slice(0, 12)}… as thing ${record.thingName} (${record.stage === "connected" ? "connected before; the claim is not used" : "registered, first connect"})`);
       return ok({ credentials: withSettings(own.value, { ...own.value.settings, thingName: record.thingName! }), exclusive: false });

@@ -10,18 +10,20 @@ import { BUILD_SIZE_TARGETS } from "../../host/bench/sections/build-size.js";
 // Where each build stands today. The targets (24,576 bytes for mtls and mtls-alpn, 30,720 for
 // the others) are not met yet by the MQTT builds: lower these as modules shrink, never raise
 // them. (Raised once by about 400 bytes each when the MQTT session moved from boot into
-// connection/session.ts, so that a build can carry another kind of session.) The HTTPS builds
+// connection/session.ts, so that a build can carry another kind of session; and by 490-640
+// bytes each when features could choose the credentials of a session and restart or stop the
+// network, which fleet provisioning's claim-then-own-certificate switch needs.) The HTTPS builds
 // carry no MQTT code and meet their 30,720-byte target.
 const CEILINGS: Record<string, number> = {
-  mtls: 38_126,
-  "mtls-alpn": 38_147,
-  "custom-auth": 39_393,
-  "wss-custom-auth": 45_493,
-  "wss-sigv4": 50_185,
-  "https-mtls": 26_308,
-  "https-mtls-alpn": 26_334,
-  "https-sigv4": 28_201,
-  "https-custom-auth": 27_485,
+  mtls: 38_759,
+  "mtls-alpn": 38_780,
+  "custom-auth": 40_029,
+  "wss-custom-auth": 46_130,
+  "wss-sigv4": 50_824,
+  "https-mtls": 26_801,
+  "https-mtls-alpn": 26_827,
+  "https-sigv4": 28_694,
+  "https-custom-auth": 27_978,
 };
 
 describe("firmware size per build", () => {
