@@ -319,6 +319,8 @@ export interface ClaimCommandOptions extends Common {
   endpointUrl?: string;
   roleArn?: string;
   hookArn?: string;
+  /** Explicit credentials (the stand-in's account key); default: the SDK's usual chain. */
+  credentials?: { accessKeyId: string; secretAccessKey: string };
 }
 
 /**
@@ -346,7 +348,7 @@ export async function claimCommand(options: ClaimCommandOptions): Promise<{ cert
   }
   const existing = existsSync(files.claimPem) && existsSync(files.claimKeyPem) ? readText(files.claimPem, "") : undefined;
   try {
-    const claim = await createClaim({ templateName: options.templateName, region, accountId: options.accountId, endpointUrl: options.endpointUrl, roleArn: options.roleArn, hookArn: options.hookArn, existingClaimPem: existing, log });
+    const claim = await createClaim({ templateName: options.templateName, region, accountId: options.accountId, endpointUrl: options.endpointUrl, roleArn: options.roleArn, hookArn: options.hookArn, existingClaimPem: existing, credentials: options.credentials, log });
     if (claim.privateKeyPem) {
       const key = keyPairFromPem(claim.privateKeyPem);
       write(log, files.claimPem, claim.certificatePem);

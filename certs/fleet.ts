@@ -78,6 +78,7 @@ export interface ClaimSetup {
   hookArn?: string;
   /** The claim when one exists already (its files): only the policy and template are made. */
   existingClaimPem?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string };
   log: (line: string) => void;
 }
 

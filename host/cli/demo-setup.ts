@@ -147,7 +147,7 @@ async function prepareFleetDevice(core: CoreEndpoints, options: DemoSetupOptions
   const outDir = join(options.outDir, "fleet");
   const serialNumber = options.thingName;
   say(`   claim certificate, claim policy and provisioning template ${FLEET_TEMPLATE} (certs claim)`);
-  await claimCommand({ outDir, templateName: FLEET_TEMPLATE, accountId: ACCOUNT, region: REGION, endpointUrl: core.controlUrl, log: (line) => { if (!line.startsWith("  aws ")) log(line); } });
+  await claimCommand({ outDir, templateName: FLEET_TEMPLATE, accountId: ACCOUNT, region: REGION, endpointUrl: core.controlUrl, credentials: core.accountKey, log: (line) => { if (!line.startsWith("  aws ")) log(line); } });
   say(`   unit ${serialNumber}: the credentials image carries the claim and the serial number (certs image --claim)`);
   const image = deviceContainer({ outDir, thingName: serialNumber, trustedCaPem: [core.serverCaPem], endpoint: "127.0.0.1", claim: true });
   const config = deviceConfig(core, options, { thingName: "", features: { fleet: { templateName: FLEET_TEMPLATE, serialNumber } } });
