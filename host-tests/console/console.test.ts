@@ -218,6 +218,8 @@ describe("web console (chromium)", function () {
     assert.equal(otherSite.status, 403);
     const session = await fetch(`${bench.core.controlUrl}/console/session`);
     assert.equal(session.status, 200);
+    const key = await session.json() as { accessKeyId: string };
+    assert.equal(key.accessKeyId, bench.core.accountKey.accessKeyId, "the console signs with the stand-in's own key, the one written for the AWS CLI");
     const upgrade = await new Promise<number>((resolve, reject) => {
       request(`${bench.core.controlUrl}/mqtt`, {
         headers: { connection: "Upgrade", upgrade: "websocket", "sec-websocket-version": "13", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-protocol": "mqtt" },

@@ -22,7 +22,7 @@ import { JustInTime } from "./provisioning/just-in-time.js";
 import { Registry } from "./registry/registry.js";
 import type { AccessKey, Service } from "./service.js";
 import { ServiceHost } from "./service-host.js";
-import { consoleRoutes } from "./console/server.js";
+import { consoleService } from "./console/server.js";
 import { LogTap, type LogEvent } from "./log.js";
 import { cognitoIdentityService, type CognitoIdentityService } from "./services/cognito-identity/index.js";
 import type { ServerCertificateRecord } from "./services/iot/domain-configurations.js";
@@ -199,13 +199,11 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     functions: lambda.functions, serverCa: { certPem: identity.caPem, keyPem: identity.caKeyPem },
   }));
 
-  const webConsole = consoleRoutes({
-    scope: { region, accountId }, credentials: accessKeys, now, log: tap,
-    onMessage: (listener) => broker.onMessage(listener), upgradeMqtt: connectionAuth.websocket.upgrade,
-  });
-  const controlServer = createServer((request, response) => webConsole.handle(request, response) || control.listener(request, response));
+  await services.add("console", (core) => consoleService(core, { accountKey: account, logEvents: tap, upgradeMqtt: connectionAuth.websocket.upgrade }));
+
+  const controlServer = createServer((request, response) => services.serveControlPort(request, response) || control.listener(request, response));
   controlServer.on("upgrade", (request, socket, head) => {
-    if (!webConsole.upgrade(request, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+    if (!services.upgradeControlPort(request, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
   });
   controlPort = await listenHttp(controlServer, host, options.ports?.control ?? 0);
   const cliFiles = writeCliFiles(options.stateDir, account, region, controlUrl());
@@ -232,7 +230,6 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     async close() {
       justInTime.cancel();
       faults.clear();
-      webConsole.close();
       connectionAuth.close();
       await services.close();
       await listeners.close();

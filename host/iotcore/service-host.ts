@@ -1,7 +1,10 @@
 // The core's side of the service interface: gives each service its context, routes its API
 // through the control plane (and the 443 listener under the API's host name), hands it the
-// publishes on its reserved topics, and closes services in reverse order.
+// publishes on its reserved topics, serves its control-port routes, and closes services in
+// reverse order.
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { join } from "node:path";
+import type { Duplex } from "node:stream";
 import type { ControlPlane } from "./control/server.js";
 import type { MqttBroker } from "./dataplane/broker.js";
 import type { DataPlaneListeners } from "./dataplane/listeners.js";
@@ -60,6 +63,16 @@ export class ServiceHost {
       });
     }
     return service;
+  }
+
+  /** Serves a control-port request through the first service that takes it; false if none does. */
+  serveControlPort(request: IncomingMessage, response: ServerResponse): boolean {
+    return this.services.some((service) => service.controlPort?.handle(request, response) === true);
+  }
+
+  /** Serves a control-port WebSocket upgrade through the first service that takes it; false if none does. */
+  upgradeControlPort(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    return this.services.some((service) => service.controlPort?.upgrade?.(request, socket, head) === true);
   }
 
   async close(): Promise<void> {

@@ -41,7 +41,8 @@ export interface Service {
   /**
    * The service's folder under services/: AWS's signing name ("iot", "acm", "iam",
    * "cognito-identity", "iotdata"), or a name of its own for a part of a larger API
-   * ("fleet-provisioning", whose operations are the IoT API's).
+   * ("fleet-provisioning", whose operations are the IoT API's) or for a part of the stand-in
+   * that is no AWS API ("console", the web console in console/).
    */
   readonly name: string;
   /**
@@ -65,6 +66,14 @@ export interface Service {
   };
   /** Reserved topics it serves. */
   readonly topics?: readonly TopicService[];
+  /**
+   * Requests it serves on the control port beside the AWS APIs, tried before them (the web
+   * console's pages and streams under `/console/`); each returns false for what is not its own.
+   */
+  readonly controlPort?: {
+    handle(request: IncomingMessage, response: ServerResponse): boolean;
+    upgrade?(request: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  };
   /** The collections it keeps in the state directory (for inspection; they persist themselves). */
   readonly persists?: readonly Collection<unknown>[];
   /** Stops what the service runs (workers, timers); the core calls it once, on close. */

@@ -24,11 +24,6 @@ export class AccessKeyStore implements AccessKeys {
     this.records.delete(accessKeyId);
   }
 
-  /** A long-term key kept for this principal (e.g. the console's), if one exists. */
-  forPrincipal(principal: string): AccessKey | undefined {
-    return this.records.list().find((c) => c.principal === principal && c.expiresAtMs === undefined);
-  }
-
   list(): AccessKey[] {
     return this.records.list();
   }

@@ -21,34 +21,23 @@ import { createRequire } from "node:module";
 import type { Duplex } from "node:stream";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { AccessKeyStore } from "../auth/access-keys.js";
 import { verifySignedRequest } from "../auth/sigv4.js";
-import type { MessageListener } from "../dataplane/broker.js";
 import { topicProblem } from "../dataplane/quotas.js";
 import type { ConnectionInfo } from "../dataplane/types.js";
 import type { LogEvent } from "../log.js";
 import { evaluatePolicies } from "../policy/evaluate.js";
-import { resourceArn, type ResourceScope } from "../policy/resources.js";
+import { resourceArn } from "../policy/resources.js";
+import type { AccessKey, CoreContext, PublishedMessage, Service } from "../service.js";
 import { topicMatches } from "../topic-filter.js";
-import { consoleCredentials } from "./credentials.js";
 
+/** What the console needs beyond the service context. */
 export interface ConsoleOptions {
-  scope: ResourceScope;
-  credentials: AccessKeyStore;
-  now(): number;
-  log: { subscribe(listener: (event: LogEvent) => void): () => void; recent(): LogEvent[] };
-  onMessage(listener: MessageListener): () => void;
-  /** the SigV4 WebSocket endpoint's upgrade handler (auth/websocket-endpoint.ts) */
+  /** The stand-in's own key (the account's, also written for the AWS CLI): the console signs with it. */
+  accountKey: AccessKey;
+  /** The stand-in's log as events (core/log.ts). */
+  logEvents: { subscribe(listener: (event: LogEvent) => void): () => void; recent(): LogEvent[] };
+  /** The SigV4 WebSocket endpoint's upgrade handler (auth/websocket-endpoint.ts), served on the control port too. */
   upgradeMqtt(request: IncomingMessage, socket: Duplex, head: Buffer, info: ConnectionInfo): boolean;
-}
-
-export interface ConsoleRoutes {
-  /** Serves the request if it is the console's; false otherwise. */
-  handle(request: IncomingMessage, response: ServerResponse): boolean;
-  /** Serves a WebSocket upgrade on the control port (`/mqtt`); false otherwise. */
-  upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean;
-  /** Ends the open streams (the stand-in is closing). */
-  close(): void;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -72,8 +61,11 @@ const FILES: Record<string, { path: () => string; type: string }> = {
   "vendor/mqtt.js": { path: () => require.resolve("mqtt/dist/mqtt.esm"), type: JS },
 };
 
-export function consoleRoutes(options: ConsoleOptions): ConsoleRoutes {
+/** The console, registered with the core as a service of its own (`services.add("console", ...)` in index.ts). */
+export function consoleService(core: CoreContext, options: ConsoleOptions): Service {
+  const scope = { region: core.region, accountId: core.accountId };
   const streams = new Set<ServerResponse>();
+  const messageListeners = new Set<(message: PublishedMessage) => void>();
   const files = new Map<string, Buffer>();
   const file = (name: string) => {
     let body = files.get(name);
@@ -84,15 +76,15 @@ export function consoleRoutes(options: ConsoleOptions): ConsoleRoutes {
   const session = (request: IncomingMessage, response: ServerResponse) => {
     const problem = notFromLoopback(request);
     if (problem) return answer(response, 403, { message: problem });
-    const key = consoleCredentials(options.credentials);
+    const { accessKeyId, secretAccessKey } = options.accountKey;
     const host = String(request.headers.host);
-    answer(response, 200, { ...key, region: options.scope.region, controlUrl: `http://${host}`, mqttUrl: `ws://${host}/mqtt` });
+    answer(response, 200, { accessKeyId, secretAccessKey, region: core.region, controlUrl: `http://${host}`, mqttUrl: `ws://${host}/mqtt` });
   };
 
   const authenticate = async (request: IncomingMessage, url: URL): Promise<{ accessKeyId: string } | { message: string }> => {
     const verdict = await verifySignedRequest(
       { method: request.method ?? "GET", rawPath: (request.url ?? "/").split("?")[0]!, query: [...url.searchParams], headers: request.headers, body: "" },
-      { regions: [options.scope.region], service: "iot", nowMs: options.now(), lookup: (id) => options.credentials.lookup(id) });
+      { regions: [core.region], service: "iot", nowMs: core.now(), lookup: (id) => core.accessKeys.lookup(id) });
     if (!verdict.ok) return { message: `${verdict.failure.message} (${verdict.failure.reason}): sign the request with SigV4 (service iot) using a key this stand-in knows` };
     return { accessKeyId: verdict.value.key.accessKeyId };
   };
@@ -107,8 +99,8 @@ export function consoleRoutes(options: ConsoleOptions): ConsoleRoutes {
 
   const logStream = (response: ServerResponse) => {
     const { write, closed } = openStream(response);
-    for (const event of options.log.recent()) write(event);
-    const stop = options.log.subscribe(write);
+    for (const event of options.logEvents.recent()) write(event);
+    const stop = options.logEvents.subscribe(write);
     void closed.then(stop);
   };
 
@@ -116,22 +108,22 @@ export function consoleRoutes(options: ConsoleOptions): ConsoleRoutes {
     const filter = url.searchParams.get("filter") ?? "";
     const problem = topicProblem(filter, "subscribe");
     if (problem) return answer(response, 400, { message: `filter '${filter}': ${problem}` });
-    const policies = options.credentials.lookup(accessKeyId)?.policyDocuments ?? [];
+    const policies = core.accessKeys.lookup(accessKeyId)?.policyDocuments ?? [];
     const decide = (action: "iot:Subscribe" | "iot:Receive", name: string) =>
-      evaluatePolicies(policies, action, resourceArn(options.scope, action, name), {});
+      evaluatePolicies(policies, action, resourceArn(scope, action, name), {});
     const subscribe = decide("iot:Subscribe", filter);
     if (subscribe.decision !== "allow") return answer(response, 403, { message: `iot:Subscribe on ${filter}: ${subscribe.decision} by the key's IoT policy` });
     const { write, closed } = openStream(response);
     write({ subscribed: filter });
-    const stop = options.onMessage(({ topic, payload, qos, clientId }) => {
+    const listener = ({ topic, payload, qos, clientId }: PublishedMessage) => {
       if (topic.startsWith("$SYS/") || !topicMatches(filter, topic) || decide("iot:Receive", topic).decision !== "allow") return;
-      write({ time: options.now(), topic, clientId: clientId ?? null, qos, size: payload.length, payload: payload.toString("base64") });
-    });
-    void closed.then(stop);
+      write({ time: core.now(), topic, clientId: clientId ?? null, qos, size: payload.length, payload: payload.toString("base64") });
+    };
+    messageListeners.add(listener);
+    void closed.then(() => messageListeners.delete(listener));
   };
 
-  return {
-    handle(request, response) {
+  const handle = (request: IncomingMessage, response: ServerResponse): boolean => {
       const url = new URL(request.url ?? "/", "http://control");
       if (url.pathname === "/console") return redirect(response, "/console/");
       if (!url.pathname.startsWith("/console/")) return false;
@@ -155,9 +147,9 @@ export function consoleRoutes(options: ConsoleOptions): ConsoleRoutes {
       });
       response.end(body);
       return true;
-    },
+  };
 
-    upgrade(request, socket, head) {
+  const upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): boolean => {
       if ((request.url ?? "").split("?")[0] !== "/mqtt") return false;
       // Only presigned URLs: the control port has no custom-authorizer route.
       if (!/[?&]X-Amz-Algorithm=/.test(request.url ?? "")) {
@@ -168,9 +160,14 @@ export function consoleRoutes(options: ConsoleOptions): ConsoleRoutes {
         listener: "control", route: "websocket", alpn: null, serverName: null, peerCertificateChain: [],
         remoteAddress: request.socket.remoteAddress, stream: socket,
       });
-    },
+  };
 
-    close() {
+  return {
+    name: "console",
+    controlPort: { handle, upgrade },
+    // Every accepted message, for the message streams' subscriptions (each filters for itself).
+    topics: [{ filter: "#", onPublish: (message) => { for (const listener of messageListeners) listener(message); } }],
+    async close() {
       for (const response of streams) response.destroy();
       streams.clear();
     },
