@@ -44,7 +44,12 @@ describe("npm run sim / flash without a usable Moddable SDK", () => {
 
 describe("npm run flash options", () => {
   it("takes the board, config overrides and the device's thing name", () => {
-    assert.deepEqual(flashOptions(["esp32/nodemcu", "ssid=home", "--thing-name", "dev1"]), { target: "esp32/nodemcu", overrides: ["ssid=home"], thingName: "dev1", image: undefined, port: undefined });
+    assert.deepEqual(flashOptions(["esp32/nodemcu", "ssid=home", "--thing-name", "dev1"]), { target: "esp32/nodemcu", manifest: join(root, "manifest.json"), overrides: ["ssid=home"], thingName: "dev1", image: undefined, port: undefined });
+  });
+
+  it("builds one mode's device with --mode, the development build without it", () => {
+    assert.equal(flashOptions(["esp32/nodemcu", "--mode", "wss-sigv4"])?.manifest, join(root, "manifests", "modes", "wss-sigv4.json"));
+    assert.throws(() => flashOptions(["esp32/nodemcu", "--mode", "mqtt"]), /--mode mqtt is not one of mtls, mtls-alpn/);
   });
 
   it("refuses unknown options, a missing board and stray arguments", () => {
@@ -64,6 +69,16 @@ describe("npm run sim options", () => {
     assert.equal(plain.provisioning, "jitp");
     for (const mode of ["custom-auth", "wss-custom-auth", "wss-sigv4"]) assert.equal(parse("--mode", mode).provisioning, "none");
     assert.equal(parse("--mode", "mtls", "--provisioning", "jitr").provisioning, "jitr");
+  });
+
+  it("measures memory in every mode, or in --mode, over at least 20 messages; --json only with --memory", () => {
+    assert.deepEqual(parse("--memory").memoryModes, ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"]);
+    const one = parse("--memory", "--mode", "custom-auth", "--json");
+    assert.deepEqual(one.memoryModes, ["custom-auth"]);
+    assert.equal(one.json, true);
+    assert.equal(one.messages, 20);
+    assert.equal(parse().memoryModes, undefined);
+    assert.throws(() => simOptions(["--json"], 0), /--json goes with --memory/);
   });
 
   it("waits 300 s for the requested messages unless told otherwise, and runs on without a message count", () => {

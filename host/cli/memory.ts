@@ -82,3 +82,28 @@ export function memoryTable(runs: ModeMemory[], limits: CreationLimits): string 
   rows.push(`| ESP32 creation | | | ${n(limits.chunk)} | | ${n(limits.slots)} | ${n(limits.stack)} |`);
   return rows.join("\n");
 }
+
+/**
+ * The margins between the simulator's peaks and the ESP32 creation sizes:
+ * - heap slots x1.25: the board's build carries modules the simulator's does not (Wi-Fi and
+ *   network set-up, SNTP), and a real server's certificate chain is larger than the stand-in's;
+ * - chunk heap x1.25 plus one 16 KB TLS record (2^14 bytes of plaintext, RFC 5246 6.2.1):
+ *   Moddable's TLS stack holds a whole record before decrypting it, and the stand-in sends small
+ *   records where AWS IoT Core may send full ones (the 64-bit simulator's chunks are already
+ *   larger than the ESP32's, which only adds room);
+ * - stack x1.5: running out of stack aborts the machine, and the deepest paths (ASN.1 and
+ *   big-number code in the handshake) vary with the certificates.
+ */
+export const MARGINS = { slots: 1.25, chunk: 1.25, chunkRecordBytes: 16_384, stack: 1.5 } as const;
+
+const roundUp = (value: number, step: number) => Math.ceil(value / step) * step;
+
+/** ESP32 creation sizes derived from the peaks of every mode with MARGINS (chunk to 1 KB, slots and stack to 64 slots). */
+export function creationFromPeaks(peaks: CreationLimits[]): CreationLimits {
+  const max = (key: keyof CreationLimits) => Math.max(...peaks.map((p) => p[key]));
+  return {
+    chunk: roundUp(max("chunk") * MARGINS.chunk + MARGINS.chunkRecordBytes, 1024),
+    slots: roundUp(max("slots") * MARGINS.slots, 64),
+    stack: roundUp(max("stack") * MARGINS.stack, 64),
+  };
+}

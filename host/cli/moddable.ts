@@ -90,6 +90,7 @@ const FLASH = {
   summary: "Builds and deploys the firmware to an ESP32 board, then writes the device's credentials image into its devcerts partition.",
   positionals: "<esp32/board> [name=value ...]",
   options: {
+    mode: { value: "MODE", help: `build the device of this mode only (manifests/modes/MODE.json), one of ${MODES.join(", ")}; default: the five-mode development build (manifest.json)` },
     "thing-name": { value: "NAME", help: "write .dev/devices/NAME/devcerts.bin (from `npm run certs -- image`)" },
     image: { value: "FILE", help: "write this credentials image instead" },
     port: { value: "DEVICE", help: "the board's serial port for esptool.py (default: its own search)" },
@@ -284,6 +285,8 @@ function watch(child: ChildProcess, messages: number, timeoutSeconds: number, st
 
 interface FlashOptions {
   target: string;
+  /** The manifest built: manifests/modes/<mode>.json, or manifest.json. */
+  manifest: string;
   overrides: string[];
   thingName?: string;
   image?: string;
@@ -298,13 +301,15 @@ export function flashOptions(argv: string[]): FlashOptions | undefined {
   if (!target?.startsWith("esp32")) throw new UsageError(`the first argument is the board, e.g. esp32/nodemcu${target ? `, not '${target}'` : ""}`);
   const stray = rest.find((a) => !a.includes("="));
   if (stray) throw new UsageError(`unexpected argument '${stray}': after the board only name=value config overrides are taken`);
-  return { target, overrides: rest, thingName: parsed.values["thing-name"], image: parsed.values.image, port: parsed.values.port };
+  const mode = parsed.values.mode === undefined ? undefined : oneOf("mode", parsed.values.mode, MODES);
+  const manifest = mode ? join(ROOT, "manifests", "modes", `${mode}.json`) : join(ROOT, "manifest.json");
+  return { target, manifest, overrides: rest, thingName: parsed.values["thing-name"], image: parsed.values.image, port: parsed.values.port };
 }
 
 function flash(options: FlashOptions, sdk: SdkCheck): number {
   if (!process.env.IDF_PATH) return fail("IDF_PATH is not set: install the ESP-IDF version the Moddable SDK names in documentation/devices/esp32.md and source its export.sh first.");
   const env = { ...process.env, PATH: toolPath(sdk.moddable!) };
-  if (run("mcconfig", ["-d", "-m", "-p", options.target, join(ROOT, "manifest.json"), ...options.overrides], env) !== 0) return fail("mcconfig could not build or deploy (see above)", EXIT_FAILED);
+  if (run("mcconfig", ["-d", "-m", "-p", options.target, options.manifest, ...options.overrides], env) !== 0) return fail("mcconfig could not build or deploy (see above)", EXIT_FAILED);
   const thing = options.thingName;
   const image = options.image ?? (thing ? join(ROOT, ".dev", "devices", thing, "devcerts.bin") : undefined);
   if (!image) {
@@ -333,7 +338,7 @@ async function main(): Promise<number> {
   const sdk = checkSdk();
   if (!sdk.ok) return fail(sdk.message);
   console.log(sdk.message);
-  if (!("mode" in options)) return flash(options, sdk);
+  if ("target" in options) return flash(options, sdk);
   return options.memoryModes ? measureMemory(options, sdk) : sim(options, sdk);
 }
 
