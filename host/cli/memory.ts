@@ -60,12 +60,15 @@ export function creationLimits(creation: { chunk?: { initial?: number }; heap?: 
 
 const slotsOf = (bytes: number) => Math.ceil(bytes / SIM_SLOT_BYTES);
 
-/** The run's figures against `limits`: a problem for each point not reached and each peak over its limit. */
-export function judgeMemory(mode: string, points: MemoryPoint[], limits: CreationLimits): ModeMemory {
+/**
+ * The run's figures against `limits`: a problem for each `required` point not reached (the
+ * HTTPS modes have no CONNACK) and each peak over its limit.
+ */
+export function judgeMemory(mode: string, points: MemoryPoint[], limits: CreationLimits, required: readonly string[] = MEASURED_POINTS): ModeMemory {
   const last = points.at(-1);
   const peak = { chunk: last?.chunkPeak ?? 0, slots: slotsOf(last?.slotPeak ?? 0), stack: slotsOf(last?.stackPeak ?? 0) };
   const problems: string[] = [];
-  for (const point of MEASURED_POINTS) if (!points.some((p) => p.point === point)) problems.push(`${mode}: no figures at ${point} (the run ended before it)`);
+  for (const point of required) if (!points.some((p) => p.point === point)) problems.push(`${mode}: no figures at ${point} (the run ended before it)`);
   if (peak.chunk > limits.chunk) problems.push(`${mode}: chunk heap peak ${peak.chunk} bytes exceeds the ESP32 creation.chunk.initial ${limits.chunk}`);
   if (peak.slots > limits.slots) problems.push(`${mode}: slot heap peak ${peak.slots} slots exceeds the ESP32 creation.heap.initial ${limits.slots}`);
   if (peak.stack > limits.stack) problems.push(`${mode}: stack peak ${peak.stack} slots exceeds the ESP32 creation.stack ${limits.stack}`);

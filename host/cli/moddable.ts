@@ -15,9 +15,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node
 import { createServer, type AddressInfo } from "node:net";
 import { dirname, join, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { commandLine, EXIT_FAILED, EXIT_USAGE, runCli, UsageError, wholeNumber, type CommandSpec } from "./command-line.js";
-import { defaultProvisioning, modeAndProvisioning, MODES, type Mode, type Provisioning } from "./modes.js";
-import { creationLimits, judgeMemory, MEASURED_MESSAGES, memoryTable, parseMemoryLine, SIM_SLOT_BYTES, type MemoryPoint, type ModeMemory } from "./memory.js";
+import { commandLine, EXIT_FAILED, EXIT_USAGE, oneOf, runCli, UsageError, wholeNumber, type CommandSpec } from "./command-line.js";
+import { defaultProvisioning, isHttpsMode, modeAndProvisioning, MODES, type Mode, type Provisioning } from "./modes.js";
+import { creationLimits, judgeMemory, MEASURED_MESSAGES, MEASURED_POINTS, memoryTable, parseMemoryLine, SIM_SLOT_BYTES, type MemoryPoint, type ModeMemory } from "./memory.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** The SDK release this firmware is built and verified with; older ones lack TypeScript 6 support. */
@@ -177,7 +177,7 @@ async function measureMemory(options: SimOptions, sdk: SdkCheck): Promise<number
       if (point) points.push(point);
     }, [join(ROOT, "manifests", "memory.json")]);
     if (code !== 0) failed = true;
-    runs.push(judgeMemory(mode, points, limits));
+    runs.push(judgeMemory(mode, points, limits, isHttpsMode(mode) ? MEASURED_POINTS.filter((p) => p !== "connack") : MEASURED_POINTS));
   }
   const problems = runs.flatMap((run) => run.problems);
   console.log(`\nmemory in the simulator (chunk heap in bytes; slot heap and stack in XS slots, ${SIM_SLOT_BYTES} B here, 16 B on the ESP32):`);
@@ -210,7 +210,10 @@ async function sim(options: SimOptions, sdk: SdkCheck, onLine: (line: string) =>
     // The same set-up as npm start: CA and template, device certificate, authorizer and signed
     // token, or Cognito identity pool; its config already names the stand-in's address and port.
     const setup = await prepareDemo(core as never, { mode, provisioning, outDir: join(dev, "certs"), thingName, iotcoreStateDir: join(dev, "iotcore"), say: (l) => console.log(l) });
-    const appDir = join(dev, "sim");
+    // One app per mode (its own name, so its own build folder under $MODDABLE/build: another
+    // mode's modules, or another checkout building "sim" at the same time, never mix into it).
+    const app = `sim-${mode}`;
+    const appDir = join(dev, app);
     mkdirSync(join(appDir, "resources"), { recursive: true });
     writeFileSync(join(appDir, "resources", "devcreds.bin"), setup.image);
     // A fresh device has empty storage: the simulator's Preference file (modpreferences.json,
@@ -230,7 +233,7 @@ async function sim(options: SimOptions, sdk: SdkCheck, onLine: (line: string) =>
       return stop(fail("mcconfig could not build the simulator app (see above)", EXIT_FAILED));
     }
     const simulator = join(moddable, "build", "bin", platform, "release", platform === "mac" ? "mcsim.app" : "mcsim");
-    const library = join(moddable, "build", "bin", platform, "mc", "debug", "sim", "mc.so");
+    const library = join(moddable, "build", "bin", platform, "mc", "debug", app, "mc.so");
     const xsbugLog = join(moddable, "tools", "xsbug-log");
     if (!existsSync(join(xsbugLog, "node_modules"))) return stop(fail(`xsbug-log needs its packages: cd ${xsbugLog} && npm install`));
     const headless = !process.env.DISPLAY && platform === "lin";
