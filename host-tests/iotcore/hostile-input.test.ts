@@ -14,6 +14,7 @@ import { FrameGuard } from "../../host/iotcore/dataplane/frame-guard.js";
 import { LIMITS } from "../../host/iotcore/dataplane/quotas.js";
 import { formatLogLine, logValue } from "../../host/iotcore/log.js";
 import { closed, connectMtls, endClient, rawClient, registeredDevice, startCore, tempDir, waitFor } from "./helpers.js";
+import { remainingLength } from "../../host/soak/raw-mqtt.js";
 
 type Core = Awaited<ReturnType<typeof startCore>>;
 
@@ -28,17 +29,6 @@ function whenClosed(socket: Socket): Promise<true> {
   return socket.closed ? Promise.resolve(true) : new Promise((resolve) => socket.once("close", () => resolve(true)));
 }
 
-/** An MQTT remaining-length field. */
-function remainingLength(n: number): Buffer {
-  const bytes: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (n > 0);
-  return Buffer.from(bytes);
-}
 
 describe("data plane limits before and after authentication", function () {
   const dir = tempDir("hostile");

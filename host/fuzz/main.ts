@@ -2,7 +2,7 @@
 // that reads outside bytes (host/fuzz/targets.ts), for as long as asked. Prints one line per
 // target (cases, distinct outcomes, failures, seconds) and each failure with its seed; exits 1
 // when any case failed.
-import { oneOf, parseCommandLine, runCli, usage, wholeNumber, type CommandSpec } from "../cli/command-line.js";
+import { oneOf, commandLine, runCli, wholeNumber, type CommandSpec } from "../cli/command-line.js";
 import { fuzz, fuzzTargets } from "./targets.js";
 
 const TARGETS = ["mqtt-decoder", "websocket-frames", "http-head", "credentials", "stand-in-frame-guard"] as const;
@@ -18,11 +18,8 @@ const COMMAND = {
 } satisfies CommandSpec;
 
 async function main(): Promise<number> {
-  const parsed = parseCommandLine(COMMAND, process.argv.slice(2));
-  if (parsed.help) {
-    process.stdout.write(`${usage(COMMAND)}\n`);
-    return 0;
-  }
+  const parsed = commandLine(COMMAND, process.argv.slice(2));
+  if (!parsed) return 0;
   const { values } = parsed;
   const count = wholeNumber("count", values.count ?? "10000", 1, 100_000_000);
   const seed = wholeNumber("seed", values.seed ?? "1", 0, 0xffffffff);

@@ -11,8 +11,9 @@ import { join } from "node:path";
 import * as tls from "node:tls";
 import * as mqttPacket from "mqtt-packet";
 import { createRootCa, issueCertificate, type Issued } from "../../certs/pki.js";
-import { parseCommandLine, runCli, usage, wholeNumber, type CommandSpec } from "../cli/command-line.js";
+import { commandLine, runCli, wholeNumber, type CommandSpec } from "../cli/command-line.js";
 import { Registry } from "../iotcore/registry/registry.js";
+import { remainingLength } from "./raw-mqtt.js";
 
 const COMMAND = {
   name: "npm run soak --",
@@ -72,16 +73,6 @@ function closedWithin(socket: Socket, ms: number): Promise<boolean> {
   });
 }
 
-function remainingLength(n: number): Buffer {
-  const bytes: number[] = [];
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    bytes.push(byte);
-  } while (n > 0);
-  return Buffer.from(bytes);
-}
 
 class Attacker {
   readonly tallies = new Map<Kind, Tally>(KINDS.map((k) => [k, { attempts: 0, closedByServer: 0, closedByUs: 0 }]));
@@ -197,11 +188,8 @@ async function goodClientServed(ready: Ready, ca: string, device: Issued): Promi
 }
 
 async function main(): Promise<number> {
-  const parsed = parseCommandLine(COMMAND, process.argv.slice(2));
-  if (parsed.help) {
-    process.stdout.write(`${usage(COMMAND)}\n`);
-    return 0;
-  }
+  const parsed = commandLine(COMMAND, process.argv.slice(2));
+  if (!parsed) return 0;
   const seconds = wholeNumber("seconds", parsed.values.seconds ?? "30", 1, 86_400);
   const workers = wholeNumber("workers", parsed.values.workers ?? "20", 1, 500);
   const stateDir = mkdtempSync(join(tmpdir(), "iotcore-soak-"));
