@@ -42,8 +42,11 @@ export interface SignedRequest {
 export interface VerifyOptions {
   /** The regions a signature may be scoped to (the stand-in's; a global service adds us-east-1). */
   regions: readonly string[];
-  /** The signing name the request must be scoped to (`iot`, `acm`, `iotdevicegateway`...). */
-  service: string;
+  /**
+   * The signing names the request may be scoped to, AWS's current one first (`iot`, `acm`...);
+   * more than one where clients still use an older name (IoT's models said `execute-api`).
+   */
+  services: readonly string[];
   nowMs: number;
   lookup(accessKeyId: string): AccessKey | undefined;
 }
@@ -104,7 +107,7 @@ export interface PresignedRequest {
  * sigv4-date-skew, sigv4-expired, sigv4-unknown-key, sigv4-token-mismatch,
  * sigv4-credentials-expired, sigv4-signature-mismatch.
  */
-export async function verifyPresignedUrl(request: PresignedRequest, options: Omit<VerifyOptions, "service" | "regions"> & { region: string; service?: string }): Promise<Result<AccessKey>> {
+export async function verifyPresignedUrl(request: PresignedRequest, options: Omit<VerifyOptions, "services" | "regions"> & { region: string; service?: string }): Promise<Result<AccessKey>> {
   const { path, pairs } = splitUrl(request.url);
   const param = (key: string) => pairs.find(([k]) => k === key)?.[1];
   const credential = param("X-Amz-Credential");
@@ -185,8 +188,8 @@ function checkScope(region: string, service: string, options: VerifyOptions): { 
     return refuse("InvalidSignatureException", `Credential should be scoped to a valid region, not '${region}'. `,
       `signed for region '${region}' but this stand-in serves '${options.regions[0]}': run the command with --region ${options.regions[0]} (or set AWS_REGION / the profile's region)`);
   }
-  if (service !== options.service) {
-    return refuse("InvalidSignatureException", `Credential should be scoped to correct service: '${options.service}'. `, `signed for service '${service}' but the request is for '${options.service}'`);
+  if (!options.services.includes(service)) {
+    return refuse("InvalidSignatureException", `Credential should be scoped to correct service: '${options.services[0]}'. `, `signed for service '${service}' but the request is for '${options.services[0]}'`);
   }
   return { ok: true };
 }

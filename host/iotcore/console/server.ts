@@ -84,7 +84,7 @@ export function consoleService(core: CoreContext, options: ConsoleOptions): Serv
   const authenticate = async (request: IncomingMessage, url: URL): Promise<{ accessKeyId: string } | { message: string }> => {
     const verdict = await verifySignedRequest(
       { method: request.method ?? "GET", rawPath: (request.url ?? "/").split("?")[0]!, query: [...url.searchParams], headers: request.headers, body: "" },
-      { regions: [core.region], service: "iot", nowMs: core.now(), lookup: (id) => core.accessKeys.lookup(id) });
+      { regions: [core.region], services: ["iot", "execute-api"], nowMs: core.now(), lookup: (id) => core.accessKeys.lookup(id) });
     if (!verdict.ok) return { message: `${verdict.failure.message} (${verdict.failure.reason}): sign the request with SigV4 (service iot) using a key this stand-in knows` };
     return { accessKeyId: verdict.value.key.accessKeyId };
   };

@@ -137,7 +137,7 @@ export class ControlPlane {
       const rawPath = (request.url ?? "/").split("?")[0]!;
       const verdict = await verifySignedRequest(
         { method, rawPath, query: [...url.searchParams], headers: request.headers, body },
-        { regions: signingRegions(endpoint, this.options.region), service: endpoint.table.signingName, nowMs: this.options.now(), lookup: this.options.lookup },
+        { regions: signingRegions(endpoint, this.options.region), services: signingNames(endpoint.table), nowMs: this.options.now(), lookup: this.options.lookup },
       );
       if (!verdict.ok) throw signatureError(verdict.failure, endpoint.table);
       caller.accessKeyId = verdict.value.key.accessKeyId;
@@ -171,7 +171,8 @@ export class ControlPlane {
     }
     const signed = scopedService(request.headers);
     const candidates = this.endpoints.filter((e) => e.table.protocol === "restJson1");
-    const preferred = signed === undefined ? candidates : [...candidates.filter((e) => e.table.signingName === signed), ...candidates.filter((e) => e.table.signingName !== signed)];
+    const mine = (e: Endpoint) => signed !== undefined && signingNames(e.table).includes(signed);
+    const preferred = [...candidates.filter(mine), ...candidates.filter((e) => !mine(e))];
     for (const endpoint of preferred) {
       const matched = matchRestRoute(endpoint.routes, method, url.pathname);
       if (matched) return { endpoint, operation: matched.route.operation, path: matched.path };
@@ -184,6 +185,11 @@ export class ControlPlane {
     if (isForm(request)) return this.endpoints.find((e) => e.table.protocol === "awsQuery")?.table;
     return undefined;
   }
+}
+
+/** The names a service's requests may be signed for: AWS IoT's older models (awscli v2 before 2.13...) say `execute-api`. */
+function signingNames(table: RouteTable): string[] {
+  return table.signingName === "iot" ? ["iot", "execute-api"] : [table.signingName];
 }
 
 /** Global services (IAM) are signed for us-east-1 whatever the region of the endpoint. */

@@ -54,11 +54,18 @@ export interface ThingRecord {
   principals: string[];   // attached principal ARNs
 }
 
+export interface PolicyVersion { versionId: string; document: string; createDate: number }
+
 export interface PolicyRecord {
   policyName: string;
   policyArn: string;
+  /** the default version's document (what devices are evaluated against) */
   policyDocument: string;
   defaultVersionId: string;
+  /** every version, the default included (absent in records written before versions were kept: version 1 only) */
+  versions?: PolicyVersion[];
+  /** the id the next version gets */
+  nextVersionId?: number;
   creationDate: number;
   lastModifiedDate: number;
   targets: string[];      // principal ARNs / targets the policy is attached to
@@ -70,6 +77,15 @@ export interface ThingGroupRecord {
   thingGroupArn: string;
   creationDate: number;
   things: string[];       // member thing names
+}
+
+export interface ThingTypeRecord {
+  thingTypeName: string;
+  thingTypeId: string;
+  thingTypeArn: string;
+  thingTypeProperties: { thingTypeDescription?: string; searchableAttributes?: string[] };
+  deprecated: boolean;
+  creationDate: number;
 }
 
 interface AccountRecord { registrationCode?: string; endpointPrefix?: string }
@@ -88,6 +104,7 @@ export class Registry {
   readonly things: Collection<ThingRecord>;
   readonly policies: Collection<PolicyRecord>;
   readonly thingGroups: Collection<ThingGroupRecord>;
+  readonly thingTypes: Collection<ThingTypeRecord>;
   private readonly account: Collection<AccountRecord>;
   private readonly dir: string;
 
@@ -98,6 +115,7 @@ export class Registry {
     this.things = new Collection(this.dir, "things");
     this.policies = new Collection(this.dir, "policies");
     this.thingGroups = new Collection(this.dir, "thing-groups");
+    this.thingTypes = new Collection(this.dir, "thing-types");
     this.account = new Collection(this.dir, "account");
   }
 
@@ -121,7 +139,8 @@ export class Registry {
 
   /** The account's endpoint prefix (`<prefix>-ats.iot...`): created once, stable afterwards. */
   endpointPrefix(): string {
-    return this.accountValue("endpointPrefix", () => `a${this.options.randomHex(7)}`);
+    // AWS's prefixes are 14 characters (e.g. a1b2c3d4e5f6g7).
+    return this.accountValue("endpointPrefix", () => `a${this.options.randomHex(7).slice(1)}`);
   }
 
   private accountValue(key: keyof AccountRecord, create: () => string): string {
@@ -265,6 +284,8 @@ export class Registry {
   /** Raises ResourceAlreadyExistsException when a thing of that name has other attributes. */
   createThing(input: { thingName: string; attributes?: Record<string, string>; thingTypeName?: string }): ThingRecord {
     checkName(input.thingName, "thingName", /^[a-zA-Z0-9:_-]{1,128}$/);
+    checkAttributes(input.attributes ?? {}, input.thingTypeName !== undefined);
+    if (input.thingTypeName !== undefined) this.usableThingType(input.thingTypeName);
     const existing = this.things.get(input.thingName);
     if (existing) {
       if (JSON.stringify(existing.attributes) === JSON.stringify(input.attributes ?? {})) return existing;
@@ -290,6 +311,9 @@ export class Registry {
   /** Replaces a thing's attributes and type (the version goes up). */
   updateThing(name: string, change: { attributes?: Record<string, string>; thingTypeName?: string }): ThingRecord {
     const thing = this.getThing(name);
+    const typeName = change.thingTypeName ?? thing.thingTypeName;
+    if (change.thingTypeName !== undefined) this.usableThingType(change.thingTypeName);
+    if (change.attributes) checkAttributes(change.attributes, typeName !== undefined);
     return this.things.put(name, {
       ...thing, attributes: change.attributes ?? thing.attributes, thingTypeName: change.thingTypeName ?? thing.thingTypeName, version: thing.version + 1,
     });
@@ -301,6 +325,39 @@ export class Registry {
     for (const group of this.thingGroups.list()) {
       if (group.things.includes(name)) this.thingGroups.put(group.thingGroupName, { ...group, things: withMember(group.things, name, false) });
     }
+  }
+
+  // ---- thing types -----------------------------------------------------------------------
+
+  createThingType(name: string, properties: ThingTypeRecord["thingTypeProperties"] = {}): ThingTypeRecord {
+    checkName(name, "thingTypeName", /^[a-zA-Z0-9:_-]{1,128}$/);
+    if (this.thingTypes.has(name)) throw new AwsError("ResourceAlreadyExistsException", `Thing type ${name} already exists`);
+    return this.thingTypes.put(name, {
+      thingTypeName: name, thingTypeId: uuidFromHex(this.options.randomHex(16)), thingTypeArn: this.arn(`thingtype/${name}`),
+      thingTypeProperties: properties, deprecated: false, creationDate: this.options.now(),
+    });
+  }
+
+  getThingType(name: string): ThingTypeRecord {
+    const record = this.thingTypes.get(name);
+    if (!record) throw notFound(`Thing type ${name}`);
+    return record;
+  }
+
+  deprecateThingType(name: string, undo: boolean): void {
+    this.thingTypes.put(name, { ...this.getThingType(name), deprecated: !undo });
+  }
+
+  /** AWS deletes a thing type only after it has been deprecated (for 5 minutes; the stand-in does not wait). */
+  deleteThingType(name: string): void {
+    const type = this.getThingType(name);
+    if (!type.deprecated) throw new AwsError("InvalidRequestException", `Thing type ${name} must be deprecated before it is deleted`);
+    if (this.things.list().some((t) => t.thingTypeName === name)) throw new AwsError("InvalidRequestException", `Thing type ${name} is still used by things`);
+    this.thingTypes.delete(name);
+  }
+
+  private usableThingType(name: string): void {
+    if (this.getThingType(name).deprecated) throw new AwsError("InvalidRequestException", `Thing type ${name} is deprecated: no new things can use it`);
   }
 
   // ---- thing groups (static) -------------------------------------------------------------
@@ -327,6 +384,15 @@ export class Registry {
     const group = this.getThingGroup(groupName);
     this.getThing(thingName);
     this.thingGroups.put(groupName, { ...group, things: withMember(group.things, thingName, true) });
+  }
+
+  removeThingFromThingGroup(groupName: string, thingName: string): void {
+    const group = this.getThingGroup(groupName);
+    this.thingGroups.put(groupName, { ...group, things: withMember(group.things, thingName, false) });
+  }
+
+  deleteThingGroup(name: string): void {
+    this.thingGroups.delete(name);
   }
 
   /** Names of the groups a thing belongs to. */
@@ -369,6 +435,45 @@ export class Registry {
       lastModifiedDate: now,
       targets: [],
     });
+  }
+
+  /** The policy's versions, oldest first (version 1 alone for records made before versions were kept). */
+  policyVersions(name: string): PolicyVersion[] {
+    const p = this.getPolicy(name);
+    return p.versions ?? [{ versionId: p.defaultVersionId, document: p.policyDocument, createDate: p.creationDate }];
+  }
+
+  /** AWS keeps at most five versions: VersionsLimitExceededException beyond. */
+  createPolicyVersion(name: string, document: string, setAsDefault: boolean): PolicyVersion {
+    const p = this.getPolicy(name);
+    checkPolicyDocument(document);
+    const versions = this.policyVersions(name);
+    if (versions.length >= 5) throw new AwsError("VersionsLimitExceededException", `The policy ${name} already has the maximum number of versions (5)`);
+    const nextId = p.nextVersionId ?? Math.max(...versions.map((v) => Number(v.versionId))) + 1;
+    const version = { versionId: String(nextId), document, createDate: this.options.now() };
+    this.policies.put(name, {
+      ...p, versions: [...versions, version], nextVersionId: nextId + 1, lastModifiedDate: version.createDate,
+      ...(setAsDefault ? { defaultVersionId: version.versionId, policyDocument: document } : {}),
+    });
+    return version;
+  }
+
+  policyVersion(name: string, versionId: string): PolicyVersion {
+    const version = this.policyVersions(name).find((v) => v.versionId === versionId);
+    if (!version) throw notFound(`Policy ${name} version ${versionId}`);
+    return version;
+  }
+
+  setDefaultPolicyVersion(name: string, versionId: string): void {
+    const version = this.policyVersion(name, versionId);
+    this.policies.put(name, { ...this.getPolicy(name), versions: this.policyVersions(name), defaultVersionId: versionId, policyDocument: version.document, lastModifiedDate: this.options.now() });
+  }
+
+  deletePolicyVersion(name: string, versionId: string): void {
+    const p = this.getPolicy(name);
+    this.policyVersion(name, versionId);
+    if (p.defaultVersionId === versionId) throw new AwsError("DeleteConflictException", `Version ${versionId} is the default version of policy ${name}: set another default first`);
+    this.policies.put(name, { ...p, versions: this.policyVersions(name).filter((v) => v.versionId !== versionId) });
   }
 
   getPolicy(name: string): PolicyRecord {
@@ -427,7 +532,29 @@ function checkName(value: string, field: string, pattern: RegExp): void {
   }
 }
 
+// AWS IoT quotas: a thing has at most 3 attributes without a thing type and 50 with one; names
+// up to 128 characters of [a-zA-Z0-9_.,@/:#-], values up to 800 of [a-zA-Z0-9_.,@/:#=\[\]-]
+// (empty allowed); a policy document has at most 2,048 characters, whitespace not counted.
+const ATTRIBUTE_NAME = /^[a-zA-Z0-9_.,@/:#-]{1,128}$/;
+const ATTRIBUTE_VALUE = /^[a-zA-Z0-9_.,@/:#=[\]-]{0,800}$/;
+
+function checkAttributes(attributes: Record<string, unknown>, typed: boolean): void {
+  const names = Object.keys(attributes);
+  const limit = typed ? 50 : 3;
+  if (names.length > limit) throw new AwsError("InvalidRequestException", `A thing ${typed ? "with" : "without"} a thing type has at most ${limit} attributes, not ${names.length}`);
+  for (const name of names) {
+    if (!ATTRIBUTE_NAME.test(name)) throw new AwsError("InvalidRequestException", `Attribute name '${name.slice(0, 130)}' must be 1-128 characters of [a-zA-Z0-9_.,@/:#-]`);
+    const value = attributes[name];
+    if (typeof value !== "string" || !ATTRIBUTE_VALUE.test(value)) {
+      throw new AwsError("InvalidRequestException", `Attribute ${name}: the value must be a string of at most 800 characters of [a-zA-Z0-9_.,@/:#=[]-]`);
+    }
+  }
+}
+
 function checkPolicyDocument(document: string): void {
+  if (typeof document !== "string") throw new AwsError("MalformedPolicyException", "The policy document must be a string of JSON");
+  const length = document.replace(/\s/g, "").length;
+  if (length > 2048) throw new AwsError("MalformedPolicyException", `The policy document has ${length} characters without whitespace; at most 2048 are allowed`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(document);

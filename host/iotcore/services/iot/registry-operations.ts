@@ -14,10 +14,18 @@ export interface RegistryOperationsContext {
 
 const seconds = (ms: number): number => ms / 1000;
 
-/** Pages a list the way AWS does with `pageSize`/`marker` or `maxResults`/`nextToken`. */
+/**
+ * Pages a list the way AWS does with `pageSize`/`marker` or `maxResults`/`nextToken`: a size
+ * outside 1-250 (AWS's bounds for these lists) or a token this stand-in did not issue is
+ * InvalidRequestException.
+ */
 function page<T>(items: T[], size: unknown, marker: unknown): { items: T[]; next?: string } {
-  const start = typeof marker === "string" && /^\d+$/.test(marker) ? Number(marker) : 0;
-  const count = typeof size === "number" && size > 0 ? size : 250;
+  if (size !== undefined && (typeof size !== "number" || !Number.isInteger(size) || size < 1 || size > 250)) {
+    throw new AwsError("InvalidRequestException", `1 validation error detected: Value '${String(size)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 250`);
+  }
+  if (marker !== undefined && (typeof marker !== "string" || !/^\d+$/.test(marker))) throw new AwsError("InvalidRequestException", "The pagination token is not one this service issued");
+  const start = marker === undefined ? 0 : Number(marker);
+  const count = typeof size === "number" ? size : 250;
   const slice = items.slice(start, start + count);
   return { items: slice, next: start + count < items.length ? String(start + count) : undefined };
 }
@@ -70,7 +78,14 @@ export function registryOperations(context: RegistryOperationsContext): Record<s
   return {
     GetRegistrationCode: () => ({ registrationCode: registry.registrationCode() }),
 
-    DescribeEndpoint: (input) => ({ endpointAddress: context.endpoint(String(input.endpointType ?? "iot:Data")) }),
+    DescribeEndpoint: (input) => {
+      const type = input.endpointType ?? "iot:Data";
+      // AWS documents exactly these four types.
+      if (!["iot:Data", "iot:Data-ATS", "iot:CredentialProvider", "iot:Jobs"].includes(type)) {
+        throw new AwsError("InvalidRequestException", `Endpoint type ${String(type)} is not valid: use iot:Data-ATS, iot:Data, iot:CredentialProvider or iot:Jobs`);
+      }
+      return { endpointAddress: context.endpoint(type) };
+    },
 
     RegisterCACertificate: (input) => {
       const ca = registry.registerCa({
@@ -161,6 +176,28 @@ export function registryOperations(context: RegistryOperationsContext): Record<s
       const { items, next } = page(things, input.maxResults, input.nextToken);
       return { things: items.map(thingSummary), nextToken: next };
     },
+    UpdateThing: (input) => {
+      const thing = registry.getThing(input.thingName);
+      if (input.expectedVersion !== undefined && input.expectedVersion !== thing.version) {
+        throw new AwsError("VersionConflictException", `The expected version ${input.expectedVersion} does not match the thing's version ${thing.version}`);
+      }
+      const merge = input.attributePayload?.merge === true;
+      const given: Record<string, string> = input.attributePayload?.attributes ?? {};
+      let attributes: Record<string, string> | undefined;
+      if (input.attributePayload?.attributes) {
+        // AWS: with merge, an empty value removes the attribute; without it, the attributes are replaced.
+        attributes = merge ? { ...thing.attributes, ...given } : { ...given };
+        if (merge) for (const [name, value] of Object.entries(given)) if (value === "") delete attributes[name];
+      }
+      registry.updateThing(input.thingName, {
+        ...(attributes ? { attributes } : {}),
+        ...(input.thingTypeName ? { thingTypeName: input.thingTypeName } : {}),
+      });
+      if (input.removeThingType === true) {
+        const updated = registry.getThing(input.thingName);
+        registry.things.put(updated.thingName, { ...updated, thingTypeName: undefined });
+      }
+    },
     DeleteThing: (input) => { registry.deleteThing(input.thingName); },
     AttachThingPrincipal: (input) => { registry.attachThingPrincipal(input.thingName, input.principal); },
     DetachThingPrincipal: (input) => { registry.detachThingPrincipal(input.thingName, input.principal); },
@@ -181,6 +218,58 @@ export function registryOperations(context: RegistryOperationsContext): Record<s
       return { thingGroups: registry.groupsOf(input.thingName).map((name) => ({ groupName: name, groupArn: registry.getThingGroup(name).thingGroupArn })) };
     },
     ListThingsInThingGroup: (input) => ({ things: registry.getThingGroup(input.thingGroupName).things }),
+    RemoveThingFromThingGroup: (input) => { registry.removeThingFromThingGroup(input.thingGroupName, input.thingName); },
+    ListThingGroups: (input) => {
+      const { items, next } = page(registry.thingGroups.list(), input.maxResults, input.nextToken);
+      return { thingGroups: items.map((g) => ({ groupName: g.thingGroupName, groupArn: g.thingGroupArn })), nextToken: next };
+    },
+    DeleteThingGroup: (input) => { registry.deleteThingGroup(input.thingGroupName); },
+
+    CreateThingType: (input) => {
+      const t = registry.createThingType(input.thingTypeName, input.thingTypeProperties ?? {});
+      return { thingTypeName: t.thingTypeName, thingTypeArn: t.thingTypeArn, thingTypeId: t.thingTypeId };
+    },
+    DescribeThingType: (input) => {
+      const t = registry.getThingType(input.thingTypeName);
+      return {
+        thingTypeName: t.thingTypeName, thingTypeId: t.thingTypeId, thingTypeArn: t.thingTypeArn, thingTypeProperties: t.thingTypeProperties,
+        thingTypeMetadata: { deprecated: t.deprecated, creationDate: seconds(t.creationDate) },
+      };
+    },
+    ListThingTypes: (input) => {
+      const all = registry.thingTypes.list().filter((t) => !input.thingTypeName || t.thingTypeName === input.thingTypeName);
+      const { items, next } = page(all, input.maxResults, input.nextToken);
+      return {
+        thingTypes: items.map((t) => ({ thingTypeName: t.thingTypeName, thingTypeArn: t.thingTypeArn, thingTypeProperties: t.thingTypeProperties, thingTypeMetadata: { deprecated: t.deprecated, creationDate: seconds(t.creationDate) } })),
+        nextToken: next,
+      };
+    },
+    DeprecateThingType: (input) => { registry.deprecateThingType(input.thingTypeName, input.undoDeprecate === true); },
+    DeleteThingType: (input) => { registry.deleteThingType(input.thingTypeName); },
+
+    CreatePolicyVersion: (input) => {
+      const v = registry.createPolicyVersion(input.policyName, input.policyDocument, input.setAsDefault === true);
+      const p = registry.getPolicy(input.policyName);
+      log(`registry: policy ${p.policyName} version ${v.versionId}${p.defaultVersionId === v.versionId ? " (default)" : ""}`);
+      return { policyArn: p.policyArn, policyDocument: v.document, policyVersionId: v.versionId, isDefaultVersion: p.defaultVersionId === v.versionId };
+    },
+    ListPolicyVersions: (input) => {
+      const p = registry.getPolicy(input.policyName);
+      return { policyVersions: registry.policyVersions(p.policyName).map((v) => ({ versionId: v.versionId, isDefaultVersion: v.versionId === p.defaultVersionId, createDate: seconds(v.createDate) })) };
+    },
+    GetPolicyVersion: (input) => {
+      const p = registry.getPolicy(input.policyName);
+      const v = registry.policyVersion(p.policyName, input.policyVersionId);
+      return {
+        policyArn: p.policyArn, policyName: p.policyName, policyDocument: v.document, policyVersionId: v.versionId,
+        isDefaultVersion: v.versionId === p.defaultVersionId, creationDate: seconds(v.createDate), lastModifiedDate: seconds(v.createDate), generationId: String(v.createDate),
+      };
+    },
+    SetDefaultPolicyVersion: (input) => {
+      registry.setDefaultPolicyVersion(input.policyName, input.policyVersionId);
+      log(`registry: policy ${input.policyName} now uses version ${input.policyVersionId}`);
+    },
+    DeletePolicyVersion: (input) => { registry.deletePolicyVersion(input.policyName, input.policyVersionId); },
   };
 
   function attach(policyName: string, target: string): void {

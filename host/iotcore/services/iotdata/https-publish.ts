@@ -140,7 +140,7 @@ export class HttpsPublishService {
     const query = [...new URLSearchParams(q < 0 ? "" : url.slice(q + 1))];
     const verdict = await verifySignedRequest(
       { method: request.method ?? "POST", rawPath: q < 0 ? url : url.slice(0, q), query, headers: request.headers, body },
-      { regions: [this.options.scope.region], service: IOT_DATA_SIGNING_NAME, nowMs: this.options.now(), lookup: (id) => this.options.credentials.lookup(id) });
+      { regions: [this.options.scope.region], services: [IOT_DATA_SIGNING_NAME], nowMs: this.options.now(), lookup: (id) => this.options.credentials.lookup(id) });
     if (!verdict.ok) {
       // AWS's HTTPS publish answers an unknown or expired key 403 Forbidden, a bad signature InvalidSignatureException.
       const code = verdict.failure.code === "InvalidSignatureException" ? "InvalidSignatureException" : "ForbiddenException";
