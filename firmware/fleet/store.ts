@@ -6,7 +6,7 @@
 // A record whose CRC fails, or that names another container CRC than the one stored (a
 // container half written before the record), counts as nothing: provisioning starts over.
 
-import { crc32 } from "../credentials/format.js";
+import { containerCrc, crc32, HEADER_SIZE } from "../credentials/format.js";
 import { preferenceParts } from "../credentials/encode.js";
 import { readPreference } from "../credentials/load.js";
 import type { Storage } from "../platform/seam.js";
@@ -48,8 +48,10 @@ export function loadStore(storage: Storage): { ok: true; value: StoredCredential
   const bytes = readPreference(storage, STORE_PREFIX);
   if (!bytes.ok || !bytes.value) return { ok: false, reason: `the credentials '${STORE_PREFIX}.*' are ${bytes.ok ? "missing" : "incomplete: " + bytes.failure.message}` };
   const container = bytes.value;
-  const stored = container.length >= 16 ? new DataView(container.buffer, container.byteOffset).getUint32(12, true) : -1;
-  if (stored !== record.containerCrc) return { ok: false, reason: `the credentials '${STORE_PREFIX}.*' are not the ones the stage record names (half written)` };
+  const stored = container.length >= HEADER_SIZE ? new DataView(container.buffer, container.byteOffset).getUint32(12, true) : -1;
+  if (stored !== record.containerCrc || containerCrc(container, container.length) !== stored) {
+    return { ok: false, reason: `the credentials '${STORE_PREFIX}.*' fail their checksum or are not the ones the stage record names (half written)` };
+  }
   return { ok: true, value: { record, container } };
 }
 
