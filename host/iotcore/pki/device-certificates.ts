@@ -7,7 +7,7 @@ import { createPrivateKey, webcrypto, X509Certificate } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { generateRsaKey, issueForPublicKey, keyPairFromPem, type Issued } from "../../../certs/pki.js";
 import { AwsError } from "../registry/errors.js";
-import type { CertificateRecord, CertificateStatus, Registry } from "../registry/registry.js";
+import type { CertificateOrigin, CertificateRecord, CertificateStatus, Registry } from "../registry/registry.js";
 
 x509.cryptoProvider.set(webcrypto as never);
 
@@ -24,11 +24,11 @@ export class DeviceCertificateIssuer {
     this.issuer = { certPem: ca.certPem, certDer: der, key: keyPairFromPem(ca.keyPem), subject: { commonName: "IoT Core stand-in CA" } };
   }
 
-  /** A fresh RSA-2048 key pair and its certificate, registered with `status`. */
-  async createKeysAndCertificate(status: CertificateStatus): Promise<NewKeysAndCertificate> {
+  /** A fresh RSA-2048 key pair and its certificate, registered with `status` and `origin` (control plane or fleet provisioning). */
+  async createKeysAndCertificate(status: CertificateStatus, origin: CertificateOrigin): Promise<NewKeysAndCertificate> {
     const key = await generateRsaKey();
     const { certPem } = await issueForPublicKey({ issuer: this.issuer, subject: SUBJECT, kind: "client", publicKeyDer: key.publicKeyDer, notAfter: NOT_AFTER });
-    const record = this.registry.registerCertificate({ certificatePem: certPem, status });
+    const record = this.registry.registerCertificate({ certificatePem: certPem, status, origin });
     // AWS hands out the private key as PKCS#1 ("BEGIN RSA PRIVATE KEY").
     const privateKeyPem = createPrivateKey(key.privateKeyPem).export({ type: "pkcs1", format: "pem" }).toString();
     return { record, privateKeyPem, publicKeyPem: key.publicKeyPem };
@@ -39,7 +39,7 @@ export class DeviceCertificateIssuer {
    * Raises InvalidRequestException when the CSR does not parse, its signature does not verify
    * or its key is not RSA.
    */
-  async createCertificateFromCsr(csrPem: unknown, status: CertificateStatus): Promise<CertificateRecord> {
+  async createCertificateFromCsr(csrPem: unknown, status: CertificateStatus, origin: CertificateOrigin): Promise<CertificateRecord> {
     let request: x509.Pkcs10CertificateRequest;
     try {
       request = new x509.Pkcs10CertificateRequest(String(csrPem));
@@ -54,6 +54,6 @@ export class DeviceCertificateIssuer {
     } catch (error) {
       throw new AwsError("InvalidRequestException", `the certificate signing request's key cannot be certified (RSA keys only here): ${(error as Error).message}`);
     }
-    return this.registry.registerCertificate({ certificatePem: certPem, status });
+    return this.registry.registerCertificate({ certificatePem: certPem, status, origin });
   }
 }

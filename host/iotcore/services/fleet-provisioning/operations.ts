@@ -61,13 +61,13 @@ export function fleetProvisioningOperations(deps: { templates: ProvisioningTempl
     DeleteProvisioningTemplateVersion: (input) => { templates.deleteVersion(input.templateName, input.versionId); },
 
     CreateKeysAndCertificate: async (input) => {
-      const created = await issuer.createKeysAndCertificate(input.setAsActive === true ? "ACTIVE" : "INACTIVE");
+      const created = await issuer.createKeysAndCertificate(input.setAsActive === true ? "ACTIVE" : "INACTIVE", "created");
       const { certificateArn, certificateId, certificatePem, status } = created.record;
       log(`registry: certificate ${certificateId} created with a new key pair, ${status}`);
       return { certificateArn, certificateId, certificatePem, keyPair: { PublicKey: created.publicKeyPem, PrivateKey: created.privateKeyPem } };
     },
     CreateCertificateFromCsr: async (input) => {
-      const record = await issuer.createCertificateFromCsr(input.certificateSigningRequest, input.setAsActive === true ? "ACTIVE" : "INACTIVE");
+      const record = await issuer.createCertificateFromCsr(input.certificateSigningRequest, input.setAsActive === true ? "ACTIVE" : "INACTIVE", "created");
       log(`registry: certificate ${record.certificateId} created from a CSR, ${record.status}`);
       return { certificateArn: record.certificateArn, certificateId: record.certificateId, certificatePem: record.certificatePem };
     },

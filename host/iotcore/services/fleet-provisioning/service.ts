@@ -69,7 +69,7 @@ export class FleetProvisioningService {
   private async createKeysAndCertificate(payload: Uint8Array, claim: string | undefined): Promise<Outcome> {
     const request = parseObject(payload);
     if (!request) return reject(400, "InvalidPayload", "The request payload is not a JSON object.");
-    const created = await this.options.issuer.createKeysAndCertificate("PENDING_ACTIVATION");
+    const created = await this.options.issuer.createKeysAndCertificate("PENDING_ACTIVATION", "fleet-provisioning");
     const { certificateId, certificatePem } = created.record;
     this.options.log(`fleet provisioning: CreateKeysAndCertificate: certificate ${certificateId} created PENDING_ACTIVATION for claim ${claim ?? "(none)"}`);
     return {
@@ -84,7 +84,7 @@ export class FleetProvisioningService {
       return reject(400, "InvalidPayload", "The request must be a JSON object with certificateSigningRequest (PEM).");
     }
     try {
-      const record = await this.options.issuer.createCertificateFromCsr(request.certificateSigningRequest, "PENDING_ACTIVATION");
+      const record = await this.options.issuer.createCertificateFromCsr(request.certificateSigningRequest, "PENDING_ACTIVATION", "fleet-provisioning");
       this.options.log(`fleet provisioning: CreateCertificateFromCsr: certificate ${record.certificateId} created PENDING_ACTIVATION for claim ${claim ?? "(none)"}`);
       return {
         ok: true,
