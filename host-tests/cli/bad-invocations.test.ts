@@ -146,6 +146,18 @@ describe("bad invocations of the CLIs", function () {
     { name: "start --engine rust", run: () => cli("host/cli/start.ts", ["--engine", "rust"]), code: 2, message: /--engine rust is not one of xs, node/ },
     { name: "start --json=yes", run: () => cli("host/cli/start.ts", ["--json=yes"]), code: 2, message: /--json takes no value, not 'yes'/ },
     { name: "start with a stray argument", run: () => cli("host/cli/start.ts", ["mtls"]), code: 2, message: /unexpected argument 'mtls': options start with --/ },
+    {
+      name: "start with a corrupt CA key in its state",
+      run: async () => {
+        const state = join(dir, "corrupt-start");
+        const jitp = join(state, "dev", "jitp");
+        await certsRun(["ca", "--out-dir", jitp]);
+        writeFileSync(layout(jitp).caKeyPem, "garbage\n");
+        return cli("host/cli/start.ts", ["--state", state, "--engine", "node"]);
+      },
+      code: 2,
+      message: /npm start: setup failed: .*corrupt-start\/dev\/jitp\/ca\/root-ca\.key\.pem is not a PEM private key .*npm start keeps these files in .*corrupt-start\/dev: delete that folder and it makes new ones/,
+    },
     { name: "start --mode wss-sigv4 --provisioning jitp", run: () => cli("host/cli/start.ts", ["--mode", "wss-sigv4", "--provisioning", "jitp"]), code: 2, message: /connects without a device certificate.*pass --provisioning none/ },
 
     // npm run iotcore

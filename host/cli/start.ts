@@ -86,8 +86,10 @@ async function main(): Promise<number> {
     say(`== credentials and registration (${options.mode}, provisioning ${options.provisioning})`);
     setup = await prepareDemo(core, { mode: options.mode, provisioning: options.provisioning, outDir: join(options.state, "dev"), iotcoreStateDir: join(options.state, "iotcore"), thingName: `demo-${randomBytes(3).toString("hex")}`, say });
   } catch (e) {
-    say(`setup failed: ${(e as Error).message}`);
     await core.close();
+    // A credential file in the state folder that cannot be used: npm start made it, so it can make it again.
+    if (e instanceof CliError) throw new CliError(`setup failed: ${e.message}. npm start keeps these files in ${join(options.state, "dev")}: delete that folder and it makes new ones`);
+    say(`setup failed: ${(e as Error).message}`);
     return 1;
   }
   const telemetryTopic = `${setup.thingName}/telemetry`;
