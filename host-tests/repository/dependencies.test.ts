@@ -31,6 +31,8 @@ function importedPackages(file: string): string[] {
 
 /** Moddable's modules, resolved by its manifests on the device, not by npm. */
 const MODDABLE_MODULE_FOLDER = join("firmware", "platform", "moddable");
+/** `npm run bench`, `fuzz` and `soak`: tools for developing the product, not part of it. */
+const DEVELOPER_TOOLS = ["bench", "fuzz", "soak"];
 /** Names esbuild resolves while bundling a guest (an alias for the SDK's mqtt module; virtual "namespace:" modules). */
 const BUNDLER_NAMES = /^moddable-mqtt$|:/;
 
@@ -48,12 +50,12 @@ describe("package.json and the imports", () => {
     assert.deepEqual(missing, []);
   });
 
-  it("lets the product import only dependencies (the tests and the benchmarks may use devDependencies)", () => {
+  it("lets the product import only dependencies (the tests and the developer tools, bench, fuzz and soak, may use devDependencies)", () => {
     const devOnly: string[] = [];
     for (const folder of ["firmware", "host", "certs"]) {
       for (const file of sourceFiles(join(ROOT, folder))) {
         const path = relative(ROOT, file);
-        if (path.startsWith(MODDABLE_MODULE_FOLDER) || path.startsWith(join("host", "bench"))) continue;
+        if (path.startsWith(MODDABLE_MODULE_FOLDER) || DEVELOPER_TOOLS.some((tool) => path.startsWith(join("host", tool)))) continue;
         for (const name of importedPackages(file)) if (!(name in manifest.dependencies)) devOnly.push(`${path}: ${name}`);
       }
     }
