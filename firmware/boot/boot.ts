@@ -20,7 +20,6 @@ import { isFinal, type DeviceState, type DeviceStatus } from "./status.js";
 
 /** Preference keys (ESP32 NVS: at most 15 characters). */
 export const CONFIG_KEY = "config";
-export { PROVISIONED_KEY } from "../connection/session.js";
 
 export interface BootInput {
   /** The manifest's `config` object (Moddable's `mc/config`). Preference "config" overrides it. */

@@ -41,6 +41,7 @@ export function createResponseReader(maxBody = 4096): ResponseReader {
   // body framing, once the head is read: a length, "chunked", or "close" (to the end)
   let length = -1;
   let chunked = false;
+  let trailers = false;
   let buffer = new Uint8Array(0);
   const body: Uint8Array[] = [];
   let bodyBytes = 0;
@@ -94,13 +95,13 @@ export function createResponseReader(maxBody = 4096): ResponseReader {
       const line = lineEnd(buffer);
       if (line < 0) return buffer.length > 1024 ? malformed("chunk size line too long") : false;
       const text = String.fromCharCode(...buffer.subarray(0, line));
-      if (length < 0) {
+      if (!trailers) {
         const size = /^([0-9A-Fa-f]{1,7})(;.*)?$/.exec(text);
         if (!size) return malformed(`chunk size "${text.slice(0, 20)}"`);
         const n = parseInt(size[1], 16);
         if (n === 0) {
           buffer = buffer.subarray(line + 2);
-          length = -2; // trailers follow
+          trailers = true;
           continue;
         }
         if (buffer.length < line + 2 + n + 2) return false;

@@ -33,6 +33,7 @@ export const startSession: StartSession = (context: SessionContext) => {
   let attempts = 0;
   let answered = false;
   let lastAttemptAt: number | undefined;
+  let lastReadingAt: number | undefined;
   let timer: TimerHandle | undefined;
   let transport: Transport | undefined;
   let stopped = false;
@@ -55,12 +56,16 @@ export const startSession: StartSession = (context: SessionContext) => {
   }
   wake();
 
-  // Wake (boot, or the end of a sleep): the queue as Preference holds it, one new reading, post.
+  // Wake (boot, the end of a sleep or of a retry's wait): the queue as Preference holds it, a new
+  // reading when an interval has passed since the last one, then post.
   function wake(): void {
     const loaded = queue = loadPostQueue(platform.storage, cfg.queueLimit, say);
-    const reading = context.sensor.read();
-    if ("code" in reading) say(`sensor: ${reading.message}; no reading this cycle`);
-    else {
+    const now = platform.clock.now();
+    const due = lastReadingAt === undefined || now - lastReadingAt >= cfg.telemetryIntervalMs;
+    const reading = due ? context.sensor.read() : undefined;
+    if (reading && "code" in reading) say(`sensor: ${reading.message}; no reading this cycle`);
+    else if (reading) {
+      lastReadingAt = now;
       const droppedBefore = loaded.dropped;
       const sample = loaded.push(platform.clock.now(), reading);
       stats.produced++;
@@ -159,7 +164,8 @@ export const startSession: StartSession = (context: SessionContext) => {
     const delay = nextAttemptDelay(failures - 1, platform.random(), platform.clock.now(), lastAttemptAt, cfg);
     say(`post failed: ${why.code}: ${why.message}; retry in ${delay} ms, ${queue?.length ?? 0} readings kept`);
     context.report({ state: "reconnecting", code: why.code, message: why.message, attempts });
-    schedule(delay, post);
+    // Readings go on being taken at the interval while the posts fail; each retry posts them all.
+    schedule(delay, wake);
   }
 
   function sleep(): void {

@@ -140,7 +140,8 @@ export function simOptions(argv: string[], now = Date.now()): SimOptions | undef
   const { values } = parsed;
   const { mode, provisioning } = modeAndProvisioning(values, "mtls-alpn");
   if (values.json && !values.memory) throw new UsageError("--json goes with --memory");
-  const memoryModes = values.memory ? (values.mode === undefined ? [...MODES] : [mode]) : undefined;
+  // The probe's points (handshake, CONNACK, 20 messages) are an MQTT session's: every MQTT mode by default.
+  const memoryModes = values.memory ? (values.mode === undefined ? MODES.filter((m) => !isHttpsMode(m)) : [mode]) : undefined;
   const messages = memoryModes ? Math.max(MEASURED_MESSAGES, wholeNumber("messages", values.messages ?? "0", 0, 1_000_000)) : wholeNumber("messages", values.messages ?? "0", 0, 1_000_000);
   const timeoutSeconds = wholeNumber("timeout", values.timeout ?? (messages ? "300" : "0"), 0, 86_400);
   const xsbugPort = values["xsbug-port"] === undefined ? undefined : wholeNumber("xsbug-port", values["xsbug-port"], 1, 65535);
