@@ -20,10 +20,10 @@ const CEILINGS: Record<string, number> = {
   "custom-auth": 40_029,
   "wss-custom-auth": 46_130,
   "wss-sigv4": 50_824,
-  "https-mtls": 26_801,
-  "https-mtls-alpn": 26_827,
-  "https-sigv4": 28_694,
-  "https-custom-auth": 27_978,
+  "https-mtls": 26_885,
+  "https-mtls-alpn": 26_911,
+  "https-sigv4": 28_777,
+  "https-custom-auth": 28_061,
 };
 
 describe("firmware size per build", () => {
