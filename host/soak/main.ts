@@ -11,7 +11,7 @@ import { join } from "node:path";
 import * as tls from "node:tls";
 import * as mqttPacket from "mqtt-packet";
 import { createRootCa, issueCertificate, type Issued } from "../../certs/pki.js";
-import { commandLine, runCli, wholeNumber, type CommandSpec } from "../cli/command-line.js";
+import { commandLine, oneOf, runCli, wholeNumber, type CommandSpec } from "../cli/command-line.js";
 import { Registry } from "../iotcore/registry/registry.js";
 import { remainingLength } from "./raw-mqtt.js";
 
@@ -23,6 +23,7 @@ const COMMAND = {
     workers: { value: "N", help: "connections under way at once (default 20)" },
     json: { kind: "flag", help: "print one JSON object instead of the text report" },
     log: { value: "FILE", help: "write the stand-in's log lines to FILE" },
+    kinds: { value: "LIST", help: "only these kinds of connection, comma-separated (default: all)" },
   },
 } satisfies CommandSpec;
 
@@ -67,6 +68,7 @@ function startStandIn(stateDir: string): Promise<{ child: ChildProcess; ready: R
 /** Resolves true when the server closes the socket within `ms`, false when we had to. */
 function closedWithin(socket: Socket, ms: number): Promise<boolean> {
   if (socket.destroyed) return Promise.resolve(true);
+  socket.resume();   // read (and drop) what the server sends, or its end would never be seen
   return new Promise((resolve) => {
     const timer = setTimeout(() => { socket.destroy(); resolve(false); }, ms);
     socket.once("close", () => { clearTimeout(timer); resolve(true); });
@@ -192,6 +194,7 @@ async function main(): Promise<number> {
   if (!parsed) return 0;
   const seconds = wholeNumber("seconds", parsed.values.seconds ?? "30", 1, 86_400);
   const workers = wholeNumber("workers", parsed.values.workers ?? "20", 1, 500);
+  const kinds = parsed.values.kinds === undefined ? [...KINDS] : parsed.values.kinds.split(",").map((kind) => oneOf("kinds", kind.trim(), KINDS));
   const stateDir = mkdtempSync(join(tmpdir(), "iotcore-soak-"));
   let child: ChildProcess | undefined;
   try {
@@ -215,7 +218,7 @@ async function main(): Promise<number> {
     const attacker = new Attacker(started.ready, ca, device);
     const until = Date.now() + seconds * 1000;
     await Promise.all(Array.from({ length: workers }, async () => {
-      while (Date.now() < until) await attacker.run(KINDS[Math.floor(Math.random() * KINDS.length)]!);
+      while (Date.now() < until) await attacker.run(kinds[Math.floor(Math.random() * kinds.length)]!);
     }));
     clearInterval(sampler);
     const after = await goodClientServed(started.ready, ca, device);

@@ -6,7 +6,7 @@ import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { createWebSocketStream, WebSocketServer } from "ws";
 import { listenerName, type ConnectionInfo } from "../dataplane/types.js";
-import type { LogFields, LogWriter } from "../log.js";
+import { logValue, type LogFields, type LogWriter } from "../log.js";
 import type { ConnectionAuth, ConnectionPrincipal } from "./connection-auth.js";
 
 export interface WebSocketEndpointOptions {
@@ -31,7 +31,7 @@ export class MqttWebSocketEndpoint {
   readonly upgrade = (request: IncomingMessage, socket: Duplex, head: Buffer, info: ConnectionInfo): boolean => {
     const path = (request.url ?? "").split("?")[0];
     if (path !== "/mqtt") return false;
-    const from = `${info.remoteAddress ?? "?"} sni=${info.serverName ?? "-"}`;
+    const from = `${info.remoteAddress ?? "?"} sni=${logValue(info.serverName)}`;
     const protocols = String(request.headers["sec-websocket-protocol"] ?? "").split(",").map((p) => p.trim());
     if (request.method !== "GET" || !protocols.includes("mqtt")) {
       return this.refuse(socket, 400, `websocket refused from ${from}: GET /mqtt needs Sec-WebSocket-Protocol: mqtt`);
@@ -45,7 +45,7 @@ export class MqttWebSocketEndpoint {
       }
       if (decision.value.kind === "sigv4") {
         this.sigv4.set(request, decision.value.principal);
-        this.options.log(`websocket accepted from ${from}: SigV4 ${decision.value.principal.via} (${decision.value.principal.principalId})`);
+        this.options.log(`websocket accepted from ${from}: SigV4 ${decision.value.principal.via} (${logValue(decision.value.principal.principalId)})`);
       }
       this.server.handleUpgrade(request, socket, head, (ws) => {
         const stream = createWebSocketStream(ws);

@@ -14,15 +14,15 @@ export const LIMITS = {
   keepAliveMinSeconds: 30,
   keepAliveMaxSeconds: 1200,
   connectIntervalMs: 1000,
-  /** AWS rejects CONNECT requests larger than 128 KB (developer guide, Device Advisor MQTT test cases; message broker limits) */
+  /** AWS rejects CONNECT requests larger than 128 KB (docs/aws-iot-core.md, "Packet sizes") */
   connectBytes: 128 * 1024,
   /** the largest PUBLISH AWS accepts: topic (2 + 256 bytes), packet id (2), 128 KB payload */
   packetBytes: 2 + 256 + 2 + 128 * 1024,
-  /** stand-in choice (AWS documents none): before CONNACK, one largest CONNECT plus one largest packet */
+  /** stand-in choice (AWS documents none; docs/aws-iot-core.md, "Packet sizes"): before CONNACK, one largest CONNECT plus one largest packet */
   preAuthBytes: 128 * 1024 + 2 + 256 + 2 + 128 * 1024,
-  /** stand-in choice (AWS documents none): a connection that sends no CONNECT within 10 s is dropped */
+  /** stand-in choice (AWS documents none; docs/aws-iot-core.md, "Packet sizes"): a connection that sends no CONNECT within 10 s is dropped */
   connectDeadlineMs: 10_000,
-  /** stand-in choice (AWS documents none): a TLS handshake not complete within 10 s is dropped */
+  /** stand-in choice (AWS documents none; docs/aws-iot-core.md, "Packet sizes"): a TLS handshake not complete within 10 s is dropped */
   tlsHandshakeMs: 10_000,
 } as const;
 
