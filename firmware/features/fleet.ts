@@ -1,10 +1,10 @@
 // The fleet provisioning feature module (manifest `features/fleet`): provisioning by claim
-// (firmware/fleet/). It owns the device's identity: before each network start it picks the
+// (firmware/features/fleet/). It owns the device's identity: before each network start it picks the
 // claim or the device's own credentials; on the claim's session it provisions, then restarts
 // the network with the new certificate.
 
 import type { Credentials } from "../credentials/load.js";
-import { chooseCredentials, startFleet, type FleetSettings } from "../fleet/provisioning.js";
+import { chooseCredentials, startFleet, type FleetSettings } from "./fleet/provisioning.js";
 import type { Feature } from "./feature.js";
 
 let claim: Credentials | undefined;

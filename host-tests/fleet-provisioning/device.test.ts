@@ -10,7 +10,7 @@ import { isFinal, type DeviceStatus } from "../../firmware/boot/status.js";
 import { RESOURCE_NAME } from "../../firmware/credentials/format.js";
 import { encodeContainer } from "../../firmware/credentials/encode.js";
 import fleet from "../../firmware/features/fleet.js";
-import { loadStore, storeKeys } from "../../firmware/fleet/store.js";
+import { loadStore, storeKeys } from "../../firmware/features/fleet/store.js";
 import type { Platform, Storage, Transport } from "../../firmware/platform/seam.js";
 import { controlClient, FLEET_TEMPLATE, prepareDemo, type DemoSetup } from "../../host/cli/demo-setup.js";
 import { createNodePlatform } from "../../host/runtime/node/platform.js";

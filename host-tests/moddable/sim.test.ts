@@ -11,6 +11,7 @@ const RUNS: [mode: string, provisioning: string][] = [
   ["mtls", "jitp"], ["mtls", "jitr"], ["mtls", "none"],
   ["mtls-alpn", "jitp"], ["mtls-alpn", "jitr"], ["mtls-alpn", "none"],
   ["custom-auth", "none"], ["wss-custom-auth", "none"], ["wss-sigv4", "none"],
+  ["mtls", "fleet"],
 ];
 
 describe("the firmware in Moddable's simulator against the local stand-in", function () {
@@ -27,7 +28,10 @@ describe("the firmware in Moddable's simulator against the local stand-in", func
       assert.equal(result.status, 0, out.slice(-3000));
       assert.match(out, /sim: 3 telemetry messages acknowledged/);
       if (provisioning === "none") assert.match(out, /connect: accepted on attempt 1 /);
-      else {
+      else if (provisioning === "fleet") {
+        // The claim's session provisions; the device's own certificate then connects as the new thing.
+        assert.match(out, /fleet: registered as thing device-[\s\S]*boot: restart: [\s\S]*fleet: first session with the device's own certificate/);
+      } else {
         // The first connect is dropped while the certificate is provisioned; the next one is accepted.
         assert.match(out, /connect: attempt 1 ended \(mqtt-closed-before-connack\): still provisioning/);
         assert.match(out, /connect: accepted on attempt (?!1 )\d+ /);

@@ -74,7 +74,7 @@ const SIM = {
   summary: "Builds the firmware for Moddable's desktop simulator and runs it against the local IoT Core stand-in (a fresh device, as npm start prepares it).",
   options: {
     mode: { value: "MODE", help: `how the device connects, one of ${MODES.join(", ")} (default mtls-alpn)` },
-    provisioning: { value: "KIND", help: "jitp (default) or jitr for the certificate modes, none for the others" },
+    provisioning: { value: "KIND", help: "jitp (default), jitr or fleet (provisioning by claim) for the certificate modes, none for the others" },
     messages: { value: "N", help: "stop after N acknowledged telemetry messages (default: run on)" },
     timeout: { value: "S", help: "stop after S seconds (default 300 with --messages, none without)" },
     "thing-name": { value: "NAME", help: "the device's thing name (default sim-<time>)" },
@@ -223,8 +223,9 @@ async function sim(options: SimOptions, sdk: SdkCheck, onLine: (line: string) =>
     rmSync(deviceDir, { recursive: true, force: true });
     mkdirSync(deviceDir, { recursive: true });
     writeFileSync(join(appDir, "manifest.json"), JSON.stringify({
-      // The device build of this mode: that mode's module only (manifests/modes/<mode>.json).
-      include: [join(ROOT, "manifests", "modes", `${mode}.json`), ...extraManifests],
+      // The device build of this mode: that mode's module only (manifests/modes/<mode>.json), and
+      // fleet provisioning's feature module when it provisions by claim (manifests/fleet/<mode>.json).
+      include: [join(ROOT, "manifests", provisioning === "fleet" ? "fleet" : "modes", `${mode}.json`), ...extraManifests],
       data: { "*": join(appDir, "resources", "devcreds") },
       config: { ...setup.config, file: { root: deviceDir + sep } },
     }, null, "\t") + "\n");

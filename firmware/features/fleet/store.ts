@@ -6,10 +6,10 @@
 // A record whose CRC fails, or that names another container CRC than the one stored (a
 // container half written before the record), counts as nothing: provisioning starts over.
 
-import { containerCrc, crc32, HEADER_SIZE } from "../credentials/format.js";
-import { preferenceParts } from "../credentials/encode.js";
-import { readPreference } from "../credentials/load.js";
-import type { Storage } from "../platform/seam.js";
+import { containerCrc, crc32, HEADER_SIZE } from "../../credentials/format.js";
+import { preferenceParts } from "../../credentials/encode.js";
+import { readPreference } from "../../credentials/load.js";
+import type { Storage } from "../../platform/seam.js";
 
 export const STORE_PREFIX = "fleet";
 const STAGE_KEY = "fleet.s";

@@ -7,13 +7,13 @@
 // between two steps resumes where it stopped; a refusal stops the device with the server's
 // reason (state "refused", code "fleet-<errorCode>"), never a loop.
 
-import { encodeContainer } from "../credentials/encode.js";
-import type { Credentials } from "../credentials/load.js";
-import { credentialsFromContainer } from "../credentials/load.js";
-import { pemBlocks, pkcs8FromPem } from "../credentials/pem.js";
-import type { FeatureContext } from "../features/feature.js";
-import { fail, failure, ok, type Failure, type Result } from "../platform/failure.js";
-import type { Platform } from "../platform/seam.js";
+import { encodeContainer } from "../../credentials/encode.js";
+import type { Credentials } from "../../credentials/load.js";
+import { credentialsFromContainer } from "../../credentials/load.js";
+import { pemBlocks, pkcs8FromPem } from "../../credentials/pem.js";
+import type { FeatureContext } from "../feature.js";
+import { fail, failure, ok, type Failure, type Result } from "../../platform/failure.js";
+import type { Platform } from "../../platform/seam.js";
 import { advance, clearStore, loadStore, storeKeys, STORE_PREFIX, type FleetRecord } from "./store.js";
 
 export const CREATE_TOPIC = "$aws/certificates/create/json";
