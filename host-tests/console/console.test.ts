@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { createRootCa, issueCertificate } from "../../certs/pki.js";
-import { connectMtls, endClient, registeredDevice } from "../iotcore/helpers.js";
+import { AddThingToThingGroupCommand, CreateThingGroupCommand } from "@aws-sdk/client-iot";
+import { connectMtls, endClient, iotClient, registeredDevice } from "../iotcore/helpers.js";
 import { runDevice, startBench, type Bench, type RunningDevice } from "../provisioning/device-run.js";
 import { waitFor } from "../support/wait.js";
 import { CLASSIC } from "../../host/iotcore/services/iotdata/store.js";
@@ -33,6 +34,13 @@ describe("web console (chromium)", function () {
     bench = await startBench({ provisioningDelayMs: 50 });
     device = await runDevice(bench, { provisioning: "jitp", thingName: "console-device" });
     await device.until(() => device.acked.size >= 1, 30_000, "the first acknowledged telemetry message");
+    const iot = iotClient(bench.core);
+    try {
+      await iot.send(new CreateThingGroupCommand({ thingGroupName: "console-fleet" }));
+      await iot.send(new AddThingToThingGroupCommand({ thingGroupName: "console-fleet", thingName: "console-device" }));
+    } finally {
+      iot.destroy();
+    }
     profile = mkdtempSync(join(tmpdir(), "console-chromium-"));
     // A fresh user-data-dir: playwright takes it as the persistent context's directory.
     browser = await chromium.launchPersistentContext(profile, {
@@ -46,8 +54,6 @@ describe("web console (chromium)", function () {
     page.on("console", (message) => { if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) pageErrors.push(message.text()); });
     page.on("response", (response) => {
       if (response.status() < 400) return;
-      // Thing groups are not served by this stand-in yet: the console says so on the thing's page.
-      if (response.status() === 404 && /\/thing-groups$/.test(new URL(response.url()).pathname)) return;
       if (new URL(response.url()).pathname.startsWith("/console/api/") && expectRefusals) return;
       pageErrors.push(`HTTP ${response.status()} for ${response.url()}`);
     });
@@ -73,7 +79,7 @@ describe("web console (chromium)", function () {
   };
   const shoot = (name: string) => page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 
-  it("lists the thing JITP provisioned, with its certificate ACTIVE and its origin JITP", async () => {
+  it("lists the thing JITP provisioned, with its certificate ACTIVE and its origin JITP, its attributes and its group", async () => {
     await open("things");
     const row = page.getByRole("row").filter({ hasText: "console-device" });
     await row.waitFor();
@@ -85,6 +91,7 @@ describe("web console (chromium)", function () {
     await certificates.waitFor();
     assert.match(await certificates.innerText(), /JITP/);
     assert.match(await page.locator("main").innerText(), /country/, "the template's attributes are shown");
+    await page.getByRole("list", { name: "Groups" }).getByText("console-fleet").waitFor();
     await shoot("thing");
     await certificates.getByRole("link").first().click();
     await page.getByRole("heading", { name: /^Certificate / }).waitFor();

@@ -115,8 +115,8 @@ function Thing({ name }) {
     <h3>Attributes</h3>
     ${Object.keys(thing.attributes ?? {}).length === 0 ? html`<p class="note">No attributes.</p>` : html`<dl class="facts">${Object.entries(thing.attributes).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`}
     <h3>Groups</h3>
-    ${typeof groups === "string" ? html`<p class="note">Thing groups are not served by this stand-in (${groups}).</p>`
-      : groups.length === 0 ? html`<p class="note">In no group.</p>` : html`<ul>${groups.map((g) => html`<li>${g.groupName}</li>`)}</ul>`}
+    ${typeof groups === "string" ? html`<p class="note">Thing groups could not be read (${groups}).</p>`
+      : groups.length === 0 ? html`<p class="note">In no group.</p>` : html`<ul aria-label="Groups">${groups.map((g) => html`<li>${g.groupName}</li>`)}</ul>`}
     <h3>Certificates</h3>
     <${Table} caption="Certificates of ${name}" empty="No certificate attached." head=${["Certificate", "Status", "Origin", "Issuer CA"]}
       rows=${certs.map((c) => [html`<a class="mono" href="#certificates/${c.certificateId}" title=${c.certificateId}>${shortId(c.certificateId)}</a>`,
