@@ -44,6 +44,8 @@ async function signedAt(core: Core, signedAtMs: number, options: { service?: str
 }
 
 describe("control-plane authentication (awscli v1 and v2, the AWS SDK)", function () {
+  // Each awscli run starts Python (1-4 s on a loaded machine); the walkthrough makes eight.
+  this.timeout(120_000);
   const dir = tempDir("authentication");
   let core: Core;
   let clis: { label: string; command: string }[] = [];

@@ -24,8 +24,8 @@ import type { AccessKey, Service } from "./service.js";
 import { ServiceHost } from "./service-host.js";
 import { consoleService } from "./console/server.js";
 import { LogTap, type LogEvent } from "./log.js";
+import { acmService, type AcmService } from "./services/acm/index.js";
 import { cognitoIdentityService, type CognitoIdentityService } from "./services/cognito-identity/index.js";
-import type { ServerCertificateRecord } from "./services/iot/domain-configurations.js";
 import { iotService, type IotService } from "./services/iot/index.js";
 import { fleetProvisioningService, type FleetProvisioning } from "./services/fleet-provisioning/index.js";
 import { iotDataService, type IotDataService } from "./services/iotdata/index.js";
@@ -116,6 +116,7 @@ export interface IotCore {
   readonly iot: IotService;
   readonly lambda: LambdaService;
   readonly cognito: CognitoIdentityService;
+  readonly acm: AcmService;
   /** The Device Shadow service (MQTT reserved topics and the iot-data REST API on the 443 listener). */
   readonly iotData: IotDataService;
   readonly shadows: IotDataService["shadows"];
@@ -190,9 +191,10 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
   const lambda = late.lambda = await services.add("lambda", (core) => lambdaService(core, { ...(options.functionTimeoutMs !== undefined ? { timeoutMs: options.functionTimeoutMs } : {}) }));
   const cognito = await services.add("cognito-identity", (core) => cognitoIdentityService(core, { rolePolicies: () => undefined }));
   const iotData = await services.add("iotdata", (core) => iotDataService(core, { hostNames: [endpoint, "localhost"] }));
+  const acm = await services.add("acm", (core) => acmService(core, { inUseBy: (arn) => late.iot?.domains.using(arn) ?? [] }));
   const iot = late.iot = await services.add("iot", (core) => iotService(core, {
     endpoint, authorizers: connectionAuth.authorizers, defaultAuthorizer: connectionAuth.defaultAuthorizer, functions: lambda.functions,
-    serverCertificates: registry.collection<ServerCertificateRecord>("server-certificates"),
+    serverCertificates: acm.certificates,
     onThingDeleted: (thingName) => iotData.shadows.deleteThing(thingName),
   }));
   const fleetProvisioning = await services.add("fleet-provisioning", (core) => fleetProvisioningService(core, {
@@ -217,7 +219,7 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     serverCaPem: identity.caPem,
     region, accountId, registry, faults, broker, authenticates, accountKey: account, cliFiles,
     auth: { authorizers: connectionAuth.authorizers, accessKeys },
-    services: services.services, iot, lambda, cognito, iotData, shadows: iotData.shadows, fleetProvisioning,
+    services: services.services, iot, lambda, cognito, acm, iotData, shadows: iotData.shadows, fleetProvisioning,
     dataPlane: {
       authenticators: broker.authenticators,
       addServerName: (name, material) => listeners.addServerName(name, material),

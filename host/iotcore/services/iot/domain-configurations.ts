@@ -57,6 +57,11 @@ export class DomainConfigurations {
     return certificateArn;
   }
 
+  /** ARNs of the domain configurations using a server certificate (ACM's InUseBy). */
+  using(certificateArn: string): string[] {
+    return this.host.configurations.list().filter((d) => d.serverCertificateArns.includes(certificateArn)).map((d) => d.domainConfigurationArn);
+  }
+
   /** The enabled configuration serving `serverName` (case-insensitive), if any. */
   forServerName(serverName: string | undefined): DomainConfigurationRecord | undefined {
     if (!serverName) return undefined;
