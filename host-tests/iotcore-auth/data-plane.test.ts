@@ -5,7 +5,8 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import * as tls from "node:tls";
 import { Sha256 } from "@aws-crypto/sha256-js";
-import { CognitoIdentityClient, GetCredentialsForIdentityCommand, GetIdCommand } from "@aws-sdk/client-cognito-identity";
+import { CognitoIdentityClient, CreateIdentityPoolCommand, GetCredentialsForIdentityCommand, GetIdCommand, SetIdentityPoolRolesCommand } from "@aws-sdk/client-cognito-identity";
+import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { CreateAuthorizerCommand, CreateDomainConfigurationCommand, IoTClient, TestInvokeAuthorizerCommand, UpdateDomainConfigurationCommand } from "@aws-sdk/client-iot";
 import { SignatureV4 } from "@smithy/signature-v4";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
@@ -242,6 +243,31 @@ describe("connections without a client certificate (custom auth, SigV4 WebSocket
       const late = await ws(await presign(credentials), { clientId: "cognito-late" });
       assert.equal(late.connected, false);
       assert.ok(core.lines.some((l) => l.includes("sigv4-credentials-expired")));
+    });
+
+    it("gives a pool's unauthenticated identities the policies of the IAM role set with set-identity-pool-roles, made over the wire", async () => {
+      const admin = { region: REGION, endpoint: core.controlUrl, credentials: core.accountKey };
+      const iam = new IAMClient({ ...admin, region: "us-east-1" });
+      const control = new CognitoIdentityClient(admin);
+      try {
+        const { Role } = await iam.send(new CreateRoleCommand({ RoleName: "devices-unauth", AssumeRolePolicyDocument: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Federated: "cognito-identity.amazonaws.com" }, Action: "sts:AssumeRoleWithWebIdentity" }] }) }));
+        await iam.send(new PutRolePolicyCommand({ RoleName: "devices-unauth", PolicyName: "iot", PolicyDocument: TOPIC_POLICY("role/*") }));
+        const { IdentityPoolId } = await control.send(new CreateIdentityPoolCommand({ IdentityPoolName: "role_pool", AllowUnauthenticatedIdentities: true }));
+        await control.send(new SetIdentityPoolRolesCommand({ IdentityPoolId, Roles: { unauthenticated: Role!.Arn! } }));
+        const client = cognito();
+        const { IdentityId } = await client.send(new GetIdCommand({ IdentityPoolId }));
+        const { Credentials } = await client.send(new GetCredentialsForIdentityCommand({ IdentityId }));
+        client.destroy();
+        const credentials = { accessKeyId: Credentials!.AccessKeyId!, secretAccessKey: Credentials!.SecretKey!, sessionToken: Credentials!.SessionToken! };
+        const c = await ws(await presign(credentials), { clientId: "role-client" });
+        assert.equal(c.connected, true, core.lines.join("\n"));
+        await bounded(c.client.publishAsync("role/hello", "hi", { qos: 1 }));
+        await endClient(c.client);
+        assert.ok(core.lines.some((l) => l.includes(`(role ${Role!.Arn})`)), core.lines.join("\n"));
+      } finally {
+        iam.destroy();
+        control.destroy();
+      }
     });
 
     it("answers an unknown pool with Cognito's ResourceNotFoundException", async () => {

@@ -56,7 +56,7 @@ describe("npm start in the modes without a device certificate", function () {
   const cases: [string, RegExp[]][] = [
     ["custom-auth", [/custom authorizer npm-start-authorizer created: signing enabled/, /in the MQTT username, on 443 with ALPN mqtt/]],
     ["wss-custom-auth", [/custom authorizer npm-start-authorizer (created|exists)/, /in the WebSocket upgrade's headers/]],
-    ["wss-sigv4", [/Cognito identity pool us-east-1:[0-9a-f-]+: unauthenticated identities/, /device {2}\| cognito: temporary credentials valid until/]],
+    ["wss-sigv4", [/Cognito identity pool us-east-1:[0-9a-f-]+ \(aws cognito-identity create-identity-pool, set-identity-pool-roles\): unauthenticated identities get that role/, /IAM role arn:aws:iam::123456789012:role\/npm_start_\w+ \(aws iam create-role, put-role-policy\)/, /device {2}\| cognito: temporary credentials valid until/]],
   ];
   for (const [mode, steps] of cases) {
     it(`--mode ${mode} runs a fresh device to 3 acknowledged telemetry messages, none lost, and prints each step`, async () => {

@@ -6,7 +6,7 @@
 // the firmware reads. Uses the certs library and the AWS control-plane API, so every step is
 // one a user could do against a real account.
 
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -17,6 +17,10 @@ import {
   claimCommand, createAuthorizerKeysCommand, createCaCommand, createDeviceCommand, createVerificationCommand, deviceContainer, layout,
   loadCa, registerCommand, signTokenCommand, writeTemplateCommand,
 } from "../../certs/commands.js";
+import { CognitoIdentityClient, CreateIdentityPoolCommand, SetIdentityPoolRolesCommand } from "@aws-sdk/client-cognito-identity";
+import {
+  CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, DeleteAccessKeyCommand, GetRoleCommand, IAMClient, ListAccessKeysCommand, PutRolePolicyCommand, PutUserPolicyCommand,
+} from "@aws-sdk/client-iam";
 import { encodeImage } from "../../certs/image.js";
 import { fromPem } from "../../certs/pki.js";
 import { devicePolicy, type TemplateField } from "../../certs/template.js";
@@ -97,8 +101,8 @@ export async function prepareDemo(core: CoreEndpoints, options: DemoSetupOptions
   const say = options.say ?? (() => {});
   say(`   no device certificate in ${options.mode}: the credentials image holds only the server's root CA and the thing name`);
   const image = encodeImage({ chain: [], trustedCa: fromPem(core.serverCaPem), settings: { thingName: options.thingName, endpoint: "127.0.0.1" } });
-  const connection = options.mode === "wss-sigv4" ? cognitoConnection(core, options.thingName, say)
-    : options.mode === "https-sigv4" ? accessKeyConnection(core, options.thingName, say) : await customAuthConnection(core, options, say);
+  const connection = options.mode === "wss-sigv4" ? await cognitoConnection(core, options.thingName, say)
+    : options.mode === "https-sigv4" ? await accessKeyConnection(core, options.thingName, say) : await customAuthConnection(core, options, say);
   return { thingName: options.thingName, config: deviceConfig(core, options, { connection }), image };
 }
 
@@ -335,12 +339,22 @@ export async function handler(event) {
  * policy lets it publish on this thing's topics only; the device signs each request with it.
  * Returns the device's `connection` settings.
  */
-function accessKeyConnection(core: CoreEndpoints, thingName: string, say: (line: string) => void): Record<string, unknown> {
-  const accessKeyId = "AKIA" + randomBytes(8).toString("hex").toUpperCase();
-  const secretAccessKey = randomBytes(30).toString("base64");
-  core.auth.accessKeys.add({ accessKeyId, secretAccessKey, principal: `npm-start-${thingName}`, policyDocuments: [thingPolicy(thingName)] });
-  say(`   IAM access key ${accessKeyId} for the device: policy for topics ${thingName}/* only; the device signs each POST with it (SigV4, service iotdata)`);
-  return { region: REGION, accessKeyId, secretAccessKey };
+async function accessKeyConnection(core: CoreEndpoints, thingName: string, say: (line: string) => void): Promise<Record<string, unknown>> {
+  // As a user does on AWS: an IAM user with an inline policy, and an access key for it.
+  const iam = new IAMClient({ region: "us-east-1", endpoint: core.controlUrl, credentials: core.accountKey });
+  try {
+    const userName = `npm-start-${thingName.replace(/[^\w+=,.@-]/g, "_")}`.slice(0, 64);
+    await iam.send(new CreateUserCommand({ UserName: userName })).catch((e: Error) => { if (e.name !== "EntityAlreadyExistsException") throw e; });
+    await iam.send(new PutUserPolicyCommand({ UserName: userName, PolicyName: "iot", PolicyDocument: thingPolicy(thingName) }));
+    // A user has at most two keys: a run replaces the previous run's.
+    const { AccessKeyMetadata } = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
+    for (const old of AccessKeyMetadata ?? []) await iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: old.AccessKeyId }));
+    const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: userName }));
+    say(`   IAM user ${userName} (aws iam create-user, put-user-policy, create-access-key): key ${AccessKey!.AccessKeyId}, policy for topics ${thingName}/* only; the device signs each POST with it (SigV4, service iotdata)`);
+    return { region: REGION, accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey! };
+  } finally {
+    iam.destroy();
+  }
 }
 
 /**
@@ -348,13 +362,25 @@ function accessKeyConnection(core: CoreEndpoints, thingName: string, say: (line:
  * credentials carry a policy for this thing only. The device gets its credentials itself.
  * Returns the device's `connection` settings.
  */
-function cognitoConnection(core: CoreEndpoints, thingName: string, say: (line: string) => void): Record<string, unknown> {
-  const identityPoolId = core.cognito.createIdentityPool({
-    name: `npm_start_${thingName.replace(/[^A-Za-z0-9_]/g, "_")}`,
-    policyDocuments: [thingPolicy(thingName)],
-    credentialsLifetimeSeconds: 3600,
-  });
-  say(`   Cognito identity pool ${identityPoolId}: unauthenticated identities, 1 h credentials, policy for client id ${thingName} and topics ${thingName}/* only`);
-  say(`   the device calls GetId and GetCredentialsForIdentity at ${core.cognito.hostName} itself, then presigns its WebSocket URL (SigV4, service iotdevicegateway)`);
-  return { identityPoolId, cognitoEndpoint: core.cognito.hostName, cognitoAddress: "127.0.0.1", cognitoPort: core.ports.https };
+async function cognitoConnection(core: CoreEndpoints, thingName: string, say: (line: string) => void): Promise<Record<string, unknown>> {
+  // As a user does on AWS: an IAM role with the device's policy, a pool whose unauthenticated identities get that role.
+  const admin = { endpoint: core.controlUrl, credentials: core.accountKey };
+  const iam = new IAMClient({ ...admin, region: "us-east-1" });
+  const cognito = new CognitoIdentityClient({ ...admin, region: REGION });
+  try {
+    const name = `npm_start_${thingName.replace(/[^A-Za-z0-9_]/g, "_")}`.slice(0, 64);
+    const trust = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Federated: "cognito-identity.amazonaws.com" }, Action: "sts:AssumeRoleWithWebIdentity" }] });
+    const roleArn = await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: trust })).then((r) => r.Role!.Arn!)
+      .catch(async (e: Error) => { if (e.name !== "EntityAlreadyExistsException") throw e; return (await iam.send(new GetRoleCommand({ RoleName: name }))).Role!.Arn!; });
+    await iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: "iot", PolicyDocument: thingPolicy(thingName) }));
+    const { IdentityPoolId } = await cognito.send(new CreateIdentityPoolCommand({ IdentityPoolName: name, AllowUnauthenticatedIdentities: true }));
+    await cognito.send(new SetIdentityPoolRolesCommand({ IdentityPoolId, Roles: { unauthenticated: roleArn } }));
+    say(`   IAM role ${roleArn} (aws iam create-role, put-role-policy): client id ${thingName} and topics ${thingName}/* only`);
+    say(`   Cognito identity pool ${IdentityPoolId} (aws cognito-identity create-identity-pool, set-identity-pool-roles): unauthenticated identities get that role`);
+    say(`   the device calls GetId and GetCredentialsForIdentity at ${core.cognito.hostName} itself, then presigns its WebSocket URL (SigV4, service iotdevicegateway)`);
+    return { identityPoolId: IdentityPoolId, cognitoEndpoint: core.cognito.hostName, cognitoAddress: "127.0.0.1", cognitoPort: core.ports.https };
+  } finally {
+    iam.destroy();
+    cognito.destroy();
+  }
 }

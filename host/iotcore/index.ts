@@ -25,6 +25,7 @@ import { ServiceHost } from "./service-host.js";
 import { consoleService } from "./console/server.js";
 import { LogTap, type LogEvent } from "./log.js";
 import { acmService, type AcmService } from "./services/acm/index.js";
+import { iamService, type IamService } from "./services/iam/index.js";
 import { cognitoIdentityService, type CognitoIdentityService } from "./services/cognito-identity/index.js";
 import { iotService, type IotService } from "./services/iot/index.js";
 import { fleetProvisioningService, type FleetProvisioning } from "./services/fleet-provisioning/index.js";
@@ -117,6 +118,7 @@ export interface IotCore {
   readonly lambda: LambdaService;
   readonly cognito: CognitoIdentityService;
   readonly acm: AcmService;
+  readonly iam: IamService;
   /** The Device Shadow service (MQTT reserved topics and the iot-data REST API on the 443 listener). */
   readonly iotData: IotDataService;
   readonly shadows: IotDataService["shadows"];
@@ -189,7 +191,8 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     authentication: { certificate: broker.authenticators.get("mqtt-x509")!, connection: connectionAuth.connections },
   });
   const lambda = late.lambda = await services.add("lambda", (core) => lambdaService(core, { ...(options.functionTimeoutMs !== undefined ? { timeoutMs: options.functionTimeoutMs } : {}) }));
-  const cognito = await services.add("cognito-identity", (core) => cognitoIdentityService(core, { rolePolicies: () => undefined }));
+  const iam = await services.add("iam", (core) => iamService(core));
+  const cognito = await services.add("cognito-identity", (core) => cognitoIdentityService(core, { rolePolicies: (arn) => iam.rolePolicies(arn) }));
   const iotData = await services.add("iotdata", (core) => iotDataService(core, { hostNames: [endpoint, "localhost"] }));
   const acm = await services.add("acm", (core) => acmService(core, { inUseBy: (arn) => late.iot?.domains.using(arn) ?? [] }));
   const iot = late.iot = await services.add("iot", (core) => iotService(core, {
@@ -219,7 +222,7 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     serverCaPem: identity.caPem,
     region, accountId, registry, faults, broker, authenticates, accountKey: account, cliFiles,
     auth: { authorizers: connectionAuth.authorizers, accessKeys },
-    services: services.services, iot, lambda, cognito, acm, iotData, shadows: iotData.shadows, fleetProvisioning,
+    services: services.services, iot, lambda, cognito, acm, iam, iotData, shadows: iotData.shadows, fleetProvisioning,
     dataPlane: {
       authenticators: broker.authenticators,
       addServerName: (name, material) => listeners.addServerName(name, material),

@@ -146,6 +146,7 @@ export interface AccessKeys {
   add(key: AccessKey): AccessKey;
   lookup(accessKeyId: string): AccessKey | undefined;
   remove(accessKeyId: string): void;
+  list(): AccessKey[];
 }
 
 /** Builds a service; `index.ts` calls each factory once, in order, at start. */
