@@ -3,13 +3,14 @@
 // sentence, never an exception and never a crash loop. The Node runtime, the XS runtime and
 // the Moddable binding all call `boot()` with their Platform.
 
-import { completeConfig, isObject, loadConfig, parseOverrides, type DeviceConfig } from "../config/config.js";
+import { completeConfig, loadConfig, parseOverrides, type DeviceConfig } from "../config/config.js";
 import { assembleConnection, findMode, validateConnectionConfig, type AnyConnectionMode, type Session } from "../connection/config.js";
 // The modes this build carries: the manifest maps `connection/mode` to one mode's module (or,
 // in the development build, to the list of all of them).
 import { modes } from "../connection/mode.js";
 // The session those modes speak: the manifest maps `connection/session` (MQTT: connection/session.ts).
 import { startSession } from "../connection/session.js";
+import { CONFIG_KEY, keepOverride } from "../config/live.js";
 import { loadCredentials, type CredentialSources } from "../credentials/load.js";
 import { checkFeatures, type Feature } from "../features/feature.js";
 import { clockUnset, type Failure } from "../platform/failure.js";
@@ -19,7 +20,7 @@ import type { TelemetryStats } from "../telemetry/telemetry.js";
 import { isFinal, type DeviceState, type DeviceStatus } from "./status.js";
 
 /** Preference keys (ESP32 NVS: at most 15 characters). */
-export const CONFIG_KEY = "config";
+export { CONFIG_KEY };
 
 export interface BootInput {
   /** The manifest's `config` object (Moddable's `mc/config`). Preference "config" overrides it. */
@@ -151,7 +152,7 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
       report: (s) => {
         if (!quiet) report(s);
       },
-      persist: (feature, name, value) => keepFeatureSetting(platform, feature, name, value),
+      persist: (feature, name, value) => keepOverride(platform.storage, ["features", feature, name], value),
       restart: (reason) => endSession(() => {
         say("restart: " + reason);
         startNetwork(loadedConfig, mode, featureSettings);
@@ -174,14 +175,4 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
       else if (!isFinal(status.state)) report({ state: "stopped", message: "Stopped on request.", attempts: 0 });
     },
   };
-}
-
-/** Keeps `features.<feature>.<name> = value` among the Preference "config" overrides. */
-function keepFeatureSetting(platform: Platform, feature: string, name: string, value: unknown): void {
-  const stored = parseOverrides(platform.storage.get(CONFIG_KEY));
-  const overrides = stored.ok && isObject(stored.value) ? stored.value : {};
-  const all = isObject(overrides.features) ? overrides.features : {};
-  const own = all[feature];
-  overrides.features = { ...all, [feature]: { ...(isObject(own) ? own : {}), [name]: value } };
-  platform.storage.set(CONFIG_KEY, JSON.stringify(overrides));
 }

@@ -198,6 +198,25 @@ export function featureSettings(feature: string, rules: Readonly<Record<string, 
   return ok(settings);
 }
 
+/**
+ * The config fields a running device applies at once when they change (from its shadow, say):
+ * telemetry's interval, offline queue size, drain rate and in-flight bound. The others take
+ * effect at the next boot.
+ */
+export const LIVE_FIELDS = ["telemetryIntervalMs", "queueLimit", "drainPerSecond", "maxInFlight"] as const;
+export type LiveField = (typeof LIVE_FIELDS)[number];
+
+/**
+ * Checks a new value for a live field with the same rule as the config. Returns a Failure
+ * "config-invalid" naming the field, the value and the rule, or one naming the live fields
+ * when `name` is not one of them.
+ */
+export function checkLiveField(name: string, value: unknown): Failure | undefined {
+  if (!(LIVE_FIELDS as readonly string[]).includes(name)) return invalidField(name, value, `is not a setting the device changes while running (those are ${LIVE_FIELDS.join(", ")})`);
+  const problem = mustBe(value, CONFIG_FIELDS[name as LiveField][1]);
+  return problem ? invalidField(name, value, "must be " + problem) : undefined;
+}
+
 function checkSpecial(name: string, value: string): string | undefined {
   if (name === "clientId" && value[0] === "$") return "not starting with \"$\"";
   if (name === "topicPrefix" && /[#+]/.test(value)) return "free of MQTT wildcards";

@@ -4,7 +4,8 @@
 // development build) map that specifier here, a build of another kind of mode maps its own.
 
 import { toHex } from "../credentials/der.js";
-import { startFeatures, type RunningFeatures } from "../features/feature.js";
+import { setLiveField } from "../config/live.js";
+import { FIRMWARE_VERSION, startFeatures, type DeviceFacts, type RunningFeatures } from "../features/feature.js";
 import { MqttClient } from "../mqtt/client.js";
 import { createConnectionLoop, type ConnectionLoop } from "../provisioning/loop.js";
 import { statusPayload, topicsFor } from "../telemetry/messages.js";
@@ -29,6 +30,8 @@ export const startSession: StartSession = (context: SessionContext) => {
   say(`provisioning: ${cfg.provisioning}, ${remembered ? "provisioned before (remembered)" : provisioned ? "not needed" : "not yet: the first connect may be dropped"}`);
 
   const topics = topicsFor(cfg.topicPrefix);
+  const startedAt = platform.clock.now();
+  let lastFailure: DeviceFacts["lastFailure"] = null;
   let loop: ConnectionLoop | undefined;
   let telemetry: Telemetry | undefined;
   let running: RunningFeatures | undefined;
@@ -55,10 +58,17 @@ export const startSession: StartSession = (context: SessionContext) => {
     persist: context.persist,
     restart: context.restart,
     stop: context.stop,
+    config: (name) => (cfg as unknown as Record<string, unknown>)[name],
+    setConfig: (name, value) => setLiveField(platform.storage, cfg, sessionTelemetry, name, value),
+    facts: () => ({
+      firmware: FIRMWARE_VERSION, mode: mode.name, uptimeS: Math.floor((platform.clock.now() - startedAt) / 1000),
+      queued: sessionTelemetry.stats.queued, lastFailure,
+    }),
   });
   const connectionLoop = loop = createConnectionLoop(platform, client, link.open, cfg, { provisioned, target: `${endpoint}:${port} (${mode.name}, SNI ${serverName})` }, {
     onStatus: (s) => {
       if (isFinal(s.state)) sessionTelemetry.stop();
+      if (s.code) lastFailure = { code: s.code, message: s.message };
       context.report(s);
     },
     onSessionUp: () => (context.exclusive ? sessionFeatures.sessionUp() : subscribe()),

@@ -45,6 +45,30 @@ export interface FeatureContext {
   restart(reason: string): void;
   /** Stops the device for good with state "refused" and this code and sentence (a server's final refusal). */
   stop(failure: Failure): void;
+  /** The device config's current value of a field (e.g. "telemetryIntervalMs"). */
+  config(name: string): unknown;
+  /**
+   * Changes one of the device config's live fields (config.ts LIVE_FIELDS) as the device runs:
+   * checked with the config's rule, applied at once and kept in Preference "config" (it survives
+   * a reboot). Returns a Failure "config-invalid" naming the field, the value and the rule.
+   */
+  setConfig(name: string, value: unknown): Failure | undefined;
+  /** What the device is, for reports: firmware version, connection mode, uptime, queue depth, last failure. */
+  facts(): DeviceFacts;
+}
+
+/** The firmware's version, as features report it (the shadow's `reported.device.firmware`). */
+export const FIRMWARE_VERSION = "0.1.0";
+
+export interface DeviceFacts {
+  firmware: string;
+  mode: string;
+  /** seconds since the network start (the clock was set) */
+  uptimeS: number;
+  /** telemetry samples waiting in the offline queue */
+  queued: number;
+  /** the last failure the device reported (code and sentence), null when none */
+  lastFailure: { code: string; message: string } | null;
 }
 
 /** The credentials a feature chooses for the next session. */
@@ -121,6 +145,9 @@ export interface FeatureHost {
   persist(feature: string, name: string, value: unknown): void;
   restart(reason: string): void;
   stop(failure: Failure): void;
+  config(name: string): unknown;
+  setConfig(name: string, value: unknown): Failure | undefined;
+  facts(): DeviceFacts;
 }
 
 /** Starts each feature with its context; `settings[i]` are `features[i]`'s checked settings. */
@@ -165,6 +192,9 @@ export function startFeatures(features: readonly Feature[], settings: Record<str
       },
       restart: host.restart,
       stop: host.stop,
+      config: host.config,
+      setConfig: host.setConfig,
+      facts: host.facts,
     });
     if (started?.stop) stops.push(started.stop);
   });

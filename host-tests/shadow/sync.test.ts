@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { mustBe, invalidField, CONFIG_FIELDS } from "../../firmware/config/config.js";
-import { startShadowSync, type ShadowPort } from "../../firmware/shadow/sync.js";
+import { startShadowSync, type ShadowPort } from "../../firmware/features/shadow/sync.js";
 import { FakeTime } from "../support/fake-time.js";
 
 const BASE = "$aws/things/dev1/shadow";
@@ -83,12 +83,22 @@ describe("Device Shadow client (firmware, pure)", () => {
       color: "not a setting this device takes from its shadow (it takes telemetryIntervalMs, drainPerSecond)",
     });
     assert.deepEqual(h.kept, {});
-    // The operator fixes the value: it is applied and the refusal is cleared with null.
+    // The operator fixes the value and withdraws "color": the delta applies the value; a delta
+    // never names withdrawn settings, so with a refusal on record the device gets the whole
+    // desired state before it reports: both refusals are cleared with null.
     h.deliver("update/delta", { state: { telemetryIntervalMs: 1000 }, version: 3 });
+    assert.equal(h.settings.telemetryIntervalMs, 1000);
+    const get = h.last("get")!;
+    assert.equal(h.published.filter((p) => p.topic === `${BASE}/get`).length, 2);
+    h.deliver("get/accepted", { state: { desired: { telemetryIntervalMs: 1000 } }, version: 3, clientToken: get.clientToken });
     h.time.advance(200);
     const next = (h.last("update")!.state as { reported: Record<string, unknown> }).reported;
     assert.equal(next.telemetryIntervalMs, 1000);
-    assert.deepEqual(next.rejected, { telemetryIntervalMs: null, color: "not a setting this device takes from its shadow (it takes telemetryIntervalMs, drainPerSecond)" });
+    assert.deepEqual(next.rejected, { telemetryIntervalMs: null, color: null });
+    h.deliver("update/accepted", { version: 4, clientToken: h.last("update")!.clientToken });
+    h.deliver("update/delta", { state: { drainPerSecond: 20 }, version: 5 });
+    h.time.advance(200);
+    assert.equal((h.last("update")!.state as { reported: Record<string, unknown> }).reported.rejected, undefined, "cleared refusals are not repeated");
   });
 
   it("applies a delta at once and ignores one older than the version it knows", () => {

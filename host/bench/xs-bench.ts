@@ -29,6 +29,10 @@ export interface XsFigures {
   telemetryCycle: number;
   presign: number;
   websocketFraming: number;
+  /** The Device Shadow feature applying one delta: inbound PUBLISH to its report's PUBACK (computrons). */
+  shadowDelta: number;
+  /** Live heap slots one more applied delta leaves behind (after gc). */
+  shadowDeltaHeapSlots: number;
 }
 
 const here = (path: string) => new URL(path, import.meta.url);
@@ -47,10 +51,14 @@ export async function measureXs(moddable = moddableMqttPath()): Promise<XsFigure
   try {
     const run = (entry: string, options?: BundleOptions) => inGuest(dir, here(entry), machines, options);
     const ours = await run("./xs-mqtt.guest.ts");
-    const firmware = (await (await run("./xs-firmware.guest.ts"))("computrons")).result as Pick<XsFigures, "telemetryCycle" | "presign" | "websocketFraming">;
+    const firmware = (await (await run("./xs-firmware.guest.ts"))("computrons")).result as Pick<XsFigures, "telemetryCycle" | "presign" | "websocketFraming" | "shadowDelta">;
+    const shadowHeap = await run("./xs-firmware.guest.ts");
+    const before = (await shadowHeap("shadowHeapBaseline")).meter.currentHeapCount;
+    const shadowDeltaHeapSlots = (await shadowHeap("shadowHeapAfterDelta")).meter.currentHeapCount - before;
     const figures: XsFigures = {
       mqtt: await mqttFigures(ours, await minifiedModuleSize(here("../../firmware/mqtt/client.ts"))),
       ...firmware,
+      shadowDeltaHeapSlots,
     };
     if (moddable) {
       const stubs = fileURLToPath(here("./xs-moddable-stubs.ts"));

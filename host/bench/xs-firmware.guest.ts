@@ -1,6 +1,7 @@
 // Benchmark guest: firmware work beyond the MQTT client, inside XS: one telemetry cycle (sample,
 // drain, QoS 1 publish, PUBACK), the SigV4 presign of the WebSocket URL (hashing by the host,
-// as the device's native `crypt` would), and the WebSocket framing of one message each way.
+// as the device's native `crypt` would), the WebSocket framing of one message each way, and the
+// Device Shadow feature applying one delta (inbound PUBLISH to the report's PUBACK).
 
 import { MqttClient } from "../../firmware/mqtt/client.js";
 import { encodePuback, encodePublish } from "../../firmware/mqtt/encode.js";
@@ -14,6 +15,11 @@ import { sha1 } from "../../firmware/websocket/sha1.js";
 import { createXsPlatform, exposeCalls } from "../runtime/xs/guest/bridge.js";
 import { steadyComputrons } from "./xs-meter.js";
 import { ManualTime } from "../runtime/manual-time.js";
+import { defaultConfig, type DeviceConfig } from "../../firmware/config/config.js";
+import { setLiveField } from "../../firmware/config/live.js";
+import { startFeatures, type RunningFeatures } from "../../firmware/features/feature.js";
+import shadowFeature from "../../firmware/features/shadow.js";
+import { collect } from "./xs-meter.js";
 
 const encoder = new TextEncoder();
 const hostPlatform = createXsPlatform();
@@ -98,8 +104,96 @@ function websocketFraming(): number {
   });
 }
 
+/**
+ * A connected device with the shadow feature, as boot starts it (live fields applied through
+ * config/live.ts to telemetry, Preference as an in-memory store like the native one), whose
+ * shadow answered its first get. `delta()` then delivers one `update/delta` PUBLISH (QoS 1)
+ * with a new interval, lets the coalescing timer fire and acknowledges the report.
+ */
+function shadowDevice() {
+  const timers = new ManualTime(1_750_000_000_000);
+  const stored = new Map<string, string | Uint8Array>();
+  const storage = { get: (key: string) => stored.get(key), set: (key: string, value: string | Uint8Array) => void stored.set(key, value), remove: (key: string) => void stored.delete(key) };
+  const platform = { ...hostPlatform, clock: timers, timers, storage, log: () => {}, random: () => 0.5 };
+  let stream: TransportEvents | undefined;
+  let lastId = 0;
+  let lastPayload = "";
+  let publishes = 0;
+  const decoder = new TextDecoder();
+  const transport: Transport = {
+    write: (bytes, more) => {
+      if ((bytes[0] & 0xf6) !== 0x32) return;
+      publishes++;
+      lastId = readId(bytes);
+      lastPayload = more ? decoder.decode(more) : "";
+    },
+    close: () => {},
+  };
+  const client = new MqttClient(platform, { clientId: "device-001", cleanSession: true, keepAliveSeconds: 1200 }, {
+    onConnected: () => {}, onMessage: (topic, payload) => void features.message(topic, payload), onDisconnected: () => {},
+  });
+  client.connect((events) => ((stream = events), transport));
+  stream!.onOpen({});
+  stream!.onData(Uint8Array.of(0x20, 2, 0, 0));
+  const config: DeviceConfig = { ...defaultConfig, thingName: "device-001", topicPrefix: "device-001", telemetryIntervalMs: 5000 };
+  const telemetry = createTelemetry(platform, config, simulatedSensor(platform.random), client);
+  const features: RunningFeatures = startFeatures([shadowFeature], [{ reportsPerMinute: 60, coalesceMs: 0 }], {
+    platform, client, thingName: "device-001", topicPrefix: "device-001",
+    status: () => ({ state: "online", message: "", attempts: 1 }),
+    persist: () => {},
+    restart: () => {},
+    stop: () => {},
+    config: (name) => (config as unknown as Record<string, unknown>)[name],
+    setConfig: (name, value) => setLiveField(storage, config, telemetry, name, value),
+    facts: () => ({ firmware: "0.1.0", mode: "mtls", uptimeS: 1, queued: 0, lastFailure: null }),
+  });
+  const base = "$aws/things/device-001/shadow";
+  const inbound = (topic: string, body: string, id: number) => stream!.onData(encodePublish(encoder.encode(topic), encoder.encode(body), 1, false, false, id));
+  features.sessionUp();
+  stream!.onData(Uint8Array.of(0x90, 7, 0, 1, 1, 1, 1, 1, 1)); // SUBACK for the five filters
+  const token = /"clientToken":"([^"]+)"/.exec(lastPayload)![1];
+  stream!.onData(encodePuback(lastId)); // the get's PUBACK
+  inbound(`${base}/get/accepted`, `{"state":{},"metadata":{},"version":1,"timestamp":1750000000,"clientToken":"${token}"}`, 1);
+  timers.advance(0); // the first report
+  stream!.onData(encodePuback(lastId));
+  let version = 1;
+  let id = 1;
+  return {
+    telemetry,
+    get publishes() { return publishes; },
+    get lastPayload() { return lastPayload; },
+    delta() {
+      version++;
+      inbound(`${base}/update/delta`, `{"version":${version},"timestamp":1750000000,"state":{"telemetryIntervalMs":${version % 2 ? 2000 : 3000}},"metadata":{"telemetryIntervalMs":{"timestamp":1750000000}}}`, ++id % 60000 + 1);
+      timers.advance(0); // the coalesced report
+      stream!.onData(encodePuback(lastId)); // its PUBACK
+    },
+  };
+}
+
+function shadowDelta(): number {
+  const device = shadowDevice();
+  const before = device.publishes;
+  const figure = steadyComputrons(() => device.delta());
+  if (device.telemetry.intervalMs !== 2000) throw new Error(`the delta was not applied: interval ${device.telemetry.intervalMs}`);
+  if (device.publishes !== before + 2 || !device.lastPayload.includes(`"telemetryIntervalMs":2000`)) throw new Error(`each delta must be answered by one report: ${device.publishes - before} for two, last ${device.lastPayload}`);
+  return figure;
+}
+
+let heapDevice: ReturnType<typeof shadowDevice> | undefined;
+
 exposeCalls({
-  computrons: () => ({ result: { telemetryCycle: telemetryCycle(), presign: presign(), websocketFraming: websocketFraming() } }),
+  computrons: () => ({ result: { telemetryCycle: telemetryCycle(), presign: presign(), websocketFraming: websocketFraming(), shadowDelta: shadowDelta() } }),
+  // Two cranks: a device that has applied a delta (warm), then one more delta: the live heap's growth is what a delta keeps.
+  shadowHeapBaseline: () => {
+    heapDevice = shadowDevice();
+    heapDevice.delta();
+    collect();
+  },
+  shadowHeapAfterDelta: () => {
+    heapDevice!.delta();
+    collect();
+  },
 });
 
 

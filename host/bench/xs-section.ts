@@ -31,6 +31,8 @@ export const xsSection: BenchSection = {
       { name: "XS one telemetry cycle (sample, QoS 1 publish, PUBACK)", unit: "computrons", ours: figures.telemetryCycle, higherIsBetter: false },
       { name: "XS SigV4 presign of the WebSocket URL (hashing native)", unit: "computrons", ours: figures.presign, higherIsBetter: false },
       { name: "XS WebSocket framing of one message each way", unit: "computrons", ours: figures.websocketFraming, higherIsBetter: false },
+      { name: "XS Device Shadow: one delta applied and reported (inbound PUBLISH to the report's PUBACK)", unit: "computrons", ours: figures.shadowDelta, higherIsBetter: false },
+      { name: "XS Device Shadow: live heap slots one more delta leaves (after gc)", unit: "slots", ours: figures.shadowDeltaHeapSlots, higherIsBetter: false },
     );
     return rows;
   },

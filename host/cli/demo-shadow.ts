@@ -2,8 +2,38 @@
 // device's desired telemetry interval through the stand-in's iot-data API (SigV4-signed by
 // AWS's own SDK client, as a backend would), watch the device report it, and read the final
 // shadow for the summary.
+import { mkdirSync, writeFileSync } from "node:fs";
 import { Agent } from "node:https";
+import { join } from "node:path";
 import { GetThingShadowCommand, IoTDataPlaneClient, UpdateThingShadowCommand } from "@aws-sdk/client-iot-data-plane";
+import { modeManifest, ROOT } from "../runtime/composition.js";
+import { isHttpsMode } from "./modes.js";
+
+/** The Device Shadow feature's manifest fragment. */
+export const SHADOW_FEATURE_MANIFEST = join(ROOT, "manifests", "features", "shadow.json");
+
+/** The demo's devices carry the Device Shadow feature in the MQTT modes (an HTTPS mode has no MQTT session). */
+export function demoHasShadow(mode: string): boolean {
+  return !isHttpsMode(mode);
+}
+
+/**
+ * Writes the demo device's manifest into `dir` and returns its path: the device build of `mode`
+ * (manifests/modes/<mode>.json) with the Device Shadow feature (MQTT modes), as a device's own manifest
+ * would include it. `extra` is merged in (the simulator adds its data and config), `includes`
+ * are further manifests (the simulator's memory probe); `base` replaces the mode's manifest (a
+ * fleet-provisioning build of the mode).
+ */
+export function writeDemoManifest(dir: string, mode: string, extra: Record<string, unknown> = {}, includes: readonly string[] = [], base = modeManifest(mode)): string {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, "manifest.json");
+  const features = demoHasShadow(mode) ? [SHADOW_FEATURE_MANIFEST] : [];
+  writeFileSync(file, JSON.stringify({ include: [base, ...features, ...includes], ...extra }, null, "\t") + "\n");
+  return file;
+}
+
+/** The interval the demo's operator asks for once telemetry flows (the demo device starts at 1000 ms). */
+export const DEMO_DESIRED_INTERVAL_MS = 500;
 
 export interface ShadowEndpoint {
   ports: { https: number };

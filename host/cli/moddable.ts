@@ -222,13 +222,24 @@ async function sim(options: SimOptions, sdk: SdkCheck, onLine: (line: string) =>
     const deviceDir = join(appDir, "device");
     rmSync(deviceDir, { recursive: true, force: true });
     mkdirSync(deviceDir, { recursive: true });
-    writeFileSync(join(appDir, "manifest.json"), JSON.stringify({
-      // The device build of this mode: that mode's module only (manifests/modes/<mode>.json), and
-      // fleet provisioning's feature module when it provisions by claim (manifests/fleet/<mode>.json).
-      include: [join(ROOT, "manifests", provisioning === "fleet" ? "fleet" : "modes", `${mode}.json`), ...extraManifests],
+    // The device build of this mode (manifests/modes/<mode>.json, or manifests/fleet/<mode>.json
+    // when it provisions by claim), with the Device Shadow feature in the MQTT modes.
+    const { DEMO_DESIRED_INTERVAL_MS, demoHasShadow, shadowOperator, writeDemoManifest } = await import("./demo-shadow.js");
+    writeDemoManifest(appDir, mode, {
       data: { "*": join(appDir, "resources", "devcreds") },
       config: { ...setup.config, file: { root: deviceDir + sep } },
-    }, null, "\t") + "\n");
+    }, extraManifests, join(ROOT, "manifests", provisioning === "fleet" ? "fleet" : "modes", `${mode}.json`));
+    // Once telemetry flows, an operator changes the desired interval through the data-plane API.
+    const operator = shadowOperator(core, thingName, core.accountKey);
+    const shadowStep = async () => {
+      if (!demoHasShadow(mode)) return true;
+      const version = await operator.requestInterval(DEMO_DESIRED_INTERVAL_MS);
+      console.log(`operator: UpdateThingShadow ${thingName}: desired telemetryIntervalMs ${DEMO_DESIRED_INTERVAL_MS} (shadow version ${version})`);
+      const reported = await operator.reported(DEMO_DESIRED_INTERVAL_MS, 30_000);
+      const summary = await operator.summary();
+      console.log(`operator: ${reported ? "the device reported" : "no report of"} telemetryIntervalMs ${DEMO_DESIRED_INTERVAL_MS}; shadow version ${summary.shadowVersion ?? "-"}, applied interval ${summary.appliedIntervalMs ?? "-"} ms`);
+      return reported;
+    };
     const env = { ...process.env, PATH: toolPath(moddable) };
     const platform = hostPlatform();
     if (run("mcconfig", ["-d", "-m", "-p", platform, "-t", "build", join(appDir, "manifest.json")], env) !== 0) {
@@ -245,16 +256,23 @@ async function sim(options: SimOptions, sdk: SdkCheck, onLine: (line: string) =>
     // mcsim connects to xsbug-log on XSBUG_PORT; xsbug-log listens on XSBUG_LOG_PORT.
     const xsbugPort = String(options.xsbugPort ?? await freePort());
     child = spawn(command, commandArgs, { cwd: xsbugLog, detached: true, stdio: ["pipe", "pipe", "inherit"], env: { ...env, XSBUG_PORT: xsbugPort, XSBUG_LOG_PORT: xsbugPort, XSBUG_HOST: "localhost", XSBUG_PROJECT: appDir } });
-    return await watch(child, messages, timeoutSeconds, stop, onLine);
+    return await watch(child, messages, timeoutSeconds, async (code) => {
+      operator.close();
+      return stop(code);
+    }, onLine, shadowStep);
   } catch (e) {
     return stop(fail(`sim: ${e instanceof Error ? e.message : String(e)}`, EXIT_FAILED));
   }
 }
 
-/** Streams the simulator's log; resolves when `messages` telemetry messages were acknowledged. */
-function watch(child: ChildProcess, messages: number, timeoutSeconds: number, stop: (code: number) => Promise<number>, onLine: (line: string) => void): Promise<number> {
+/**
+ * Streams the simulator's log; resolves when `messages` telemetry messages were acknowledged
+ * and `onTelemetry` (started at the first) has resolved true: exit 0, or 1 when it resolved false.
+ */
+function watch(child: ChildProcess, messages: number, timeoutSeconds: number, stop: (code: number) => Promise<number>, onLine: (line: string) => void, onTelemetry: () => Promise<boolean>): Promise<number> {
   return new Promise((resolveExit) => {
     let acked = 0;
+    let step: Promise<boolean> | undefined;
     let done = false;
     const finish = (code: number) => {
       if (done) return;
@@ -276,12 +294,18 @@ function watch(child: ChildProcess, messages: number, timeoutSeconds: number, st
         const line = raw.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").replace(/^\(xsdb\) /, "");
         console.log(line);
         onLine(line);
-        if (/telemetry: #\d+ acknowledged/.test(line)) acked++;
-        if (/XS abort|status: (refused|gave-up|credentials-invalid|config-invalid|clock-unset)/.test(line)) finish(1);
-        if (messages && acked >= messages) {
-          console.log(`sim: ${acked} telemetry messages acknowledged`);
-          finish(0);
+        if (/telemetry: #\d+ acknowledged/.test(line)) {
+          acked++;
+          step ??= onTelemetry().catch((e: Error) => {
+            console.error(`sim: the shadow step failed: ${e.message}`);
+            return false;
+          });
+          if (messages && acked === messages) {
+            console.log(`sim: ${acked} telemetry messages acknowledged`);
+            void step.then((ok) => finish(ok ? 0 : 1));
+          }
         }
+        if (/XS abort|status: (refused|gave-up|credentials-invalid|config-invalid|clock-unset)/.test(line)) finish(1);
       }
     });
     child.on("exit", (code) => finish(code ?? 1));

@@ -2,7 +2,9 @@
 // creates development credentials and registers the CA with a JITP template when the state
 // directory has none, then runs a fresh device (the unchanged firmware, under Node or in XS)
 // through provisioning into telemetry, printing each step. The device is the build
-// manifests/modes/<mode>.json composes: that mode only, and the features that manifest names.
+// manifests/modes/<mode>.json composes (that mode only) with the Device Shadow feature; once
+// telemetry flows, an operator changes its desired telemetry interval through the data-plane
+// API and the device applies and reports it.
 //
 //   npm start -- [--mode M] [--provisioning P] [--engine xs|node] [--messages N] [--json] [--state DIR]
 //   (`npm start -- --help` lists them)
@@ -15,6 +17,7 @@ import { RESOURCE_NAME } from "../../firmware/credentials/format.js";
 import { createNodePlatform } from "../runtime/node/platform.js";
 import { runDeviceInXs } from "../runtime/xs/device.js";
 import { fleetManifest, loadComposition, modeManifest } from "../runtime/composition.js";
+import { DEMO_DESIRED_INTERVAL_MS, demoHasShadow, shadowOperator, writeDemoManifest } from "./demo-shadow.js";
 import { startIotCore } from "../iotcore/index.js";
 import { explainStartupFailure } from "../iotcore/startup-failure.js";
 import { CliError, commandLine, oneOf, runCli, wholeNumber, type CommandSpec } from "./command-line.js";
@@ -24,6 +27,8 @@ import { isHttpsMode, modeAndProvisioning, MODES, type Mode, type Provisioning }
 const ENGINES = ["xs", "node"] as const;
 /** How long the stand-in takes to provision a certificate (JITP/JITR), as AWS takes a moment. */
 const PROVISIONING_DELAY_MS = 300;
+/** How long the demo waits for the device to report the interval the operator asked for. */
+const SHADOW_WAIT_MS = 15_000;
 
 interface Options {
   mode: Mode;
@@ -100,14 +105,31 @@ async function main(): Promise<number> {
     seen.add(seq);
   });
 
-  say(`== device ${setup.thingName} (engine ${options.engine})`);
-  const result = await runDevice(options, setup, say);
+  // Once telemetry flows, an operator changes the device's desired interval through the
+  // data-plane API; the run ends when the device has applied and reported it, too. (The HTTPS
+  // modes have no MQTT session, so no shadow feature.)
+  const withShadow = demoHasShadow(options.mode);
+  const operator = shadowOperator(core, setup.thingName, core.accountKey);
+  let ackedOnce: () => void = () => {};
+  const firstAck = new Promise<void>((resolve) => { ackedOnce = resolve; });
+  const shadowApplied = !withShadow ? Promise.resolve() : (async () => {
+    await firstAck;
+    const version = await operator.requestInterval(DEMO_DESIRED_INTERVAL_MS);
+    say(`   operator| UpdateThingShadow ${setup.thingName}: desired telemetryIntervalMs ${DEMO_DESIRED_INTERVAL_MS} (shadow version ${version})`);
+    const reported = await operator.reported(DEMO_DESIRED_INTERVAL_MS, SHADOW_WAIT_MS);
+    say(`   operator| ${reported ? `the device reported telemetryIntervalMs ${DEMO_DESIRED_INTERVAL_MS}` : `no report of the new interval within ${SHADOW_WAIT_MS / 1000} s`}`);
+  })().catch((e: Error) => say(`   operator| the shadow update failed: ${e.message}`));
+
+  say(`== device ${setup.thingName} (engine ${options.engine}${withShadow ? ", features: shadow" : ""})`);
+  const result = await runDevice(options, setup, say, { onFirstAck: () => ackedOnce(), alsoWaitFor: shadowApplied });
+  const shadow = withShadow ? await operator.summary() : {};
+  operator.close();
   if (!options.console) await core.close();
 
   const ackedSeqs = result.ackedSeqs;
   const lost = [...ackedSeqs].filter((seq) => !seen.has(seq)).length;
   const summary = {
-    ok: result.acked >= options.messages && lost === 0,
+    ok: result.acked >= options.messages && lost === 0 && (!withShadow || shadow.appliedIntervalMs === DEMO_DESIRED_INTERVAL_MS),
     mode: options.mode,
     provisioning: options.provisioning,
     engine: options.engine,
@@ -121,11 +143,13 @@ async function main(): Promise<number> {
     duplicatesAtSubscriber: duplicates,
     provisioningDelayMs: options.provisioning === "none" ? 0 : PROVISIONING_DELAY_MS,
     firstTelemetryMs: result.firstAckMs,
+    shadowVersion: shadow.shadowVersion,
+    appliedIntervalMs: shadow.appliedIntervalMs,
     status: result.status.state,
     code: result.status.code,
     seconds: Math.round((Date.now() - started) / 100) / 10,
   };
-  say(`== ${summary.ok ? "done" : "FAILED"}: ${summary.acked} telemetry messages acknowledged, ${lost} lost, ${summary.connectAttempts} connection attempts, first after ${summary.firstTelemetryMs ?? "-"} ms, status ${summary.status}${summary.code ? ` (${summary.code})` : ""}`);
+  say(`== ${summary.ok ? "done" : "FAILED"}: ${summary.acked} telemetry messages acknowledged, ${lost} lost, ${summary.connectAttempts} connection attempts, first after ${summary.firstTelemetryMs ?? "-"} ms, shadow version ${summary.shadowVersion ?? "-"} with interval ${summary.appliedIntervalMs ?? "-"} ms applied, status ${summary.status}${summary.code ? ` (${summary.code})` : ""}`);
   if (!summary.ok && result.status.message) say(`   ${result.status.message}`);
   if (options.console) say(`== the stand-in keeps running: console ${core.consoleUrl} (Ctrl-C stops it)`);
   if (options.json) console.log(JSON.stringify(summary));
@@ -173,8 +197,10 @@ interface RunResult {
 }
 
 /** Boots the firmware (inside XS or under Node) and waits for N acknowledged messages or a final status. */
-async function runDevice(options: Options, setup: DemoSetup, say: (line: string) => void): Promise<RunResult> {
+async function runDevice(options: Options, setup: DemoSetup, say: (line: string) => void, demo: { onFirstAck(): void; alsoWaitFor: Promise<unknown> }): Promise<RunResult> {
   const storageDir = join(options.state, "devices", setup.thingName);
+  // The device's build: its mode and the Device Shadow feature (manifests/features/shadow.json).
+  const manifest = writeDemoManifest(join(options.state, "builds", `${options.mode}-${options.provisioning}`), options.mode, {}, [], manifestOf(options));
   if (!existsSync(storageDir)) mkdirSync(storageDir, { recursive: true });
   const log = (line: string) => say(`   device  | ${line}`);
   const ackedSeqs = new Set<number>();
@@ -196,14 +222,15 @@ async function runDevice(options: Options, setup: DemoSetup, say: (line: string)
       ackedSeqs.add(seq);
       firstAckMs ??= Date.now() - bootedAt;
       say(`   acked   | telemetry #${seq}`);
-      if (ackedSeqs.size >= options.messages) finish(lastStatus ?? { state: "online", message: "telemetry acknowledged", attempts: 0 });
+      if (ackedSeqs.size === 1) demo.onFirstAck();
+      if (ackedSeqs.size === options.messages) void demo.alsoWaitFor.then(() => finish(lastStatus ?? { state: "online", message: "telemetry acknowledged", attempts: 0 }));
     },
   };
   let info: () => Promise<{ attempts: number; provisioned: boolean; telemetry?: { produced: number; queued: number } }>;
   let stop: () => Promise<void>;
   if (options.engine === "xs") {
     const device = await runDeviceInXs({
-      manifest: manifestOf(options),
+      manifest,
       config: setup.config, credentialsImage: setup.image, storageDir, log, ...events,
       onFailure: (error) => finish({ state: "stopped", code: "xs-failure", message: `The XS engine failed: ${error.message}`, attempts: 0 }),
     });
@@ -211,7 +238,7 @@ async function runDevice(options: Options, setup: DemoSetup, say: (line: string)
     stop = () => device.stop();
   } else {
     const platform = createNodePlatform({ storageDir, log });
-    const { boot, features } = await loadComposition(manifestOf(options));
+    const { boot, features } = await loadComposition(manifest);
     const device = boot(platform, {
       config: setup.config,
       credentialSources: { resource: (name) => (name === RESOURCE_NAME ? setup.image : undefined) },

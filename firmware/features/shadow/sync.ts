@@ -8,8 +8,8 @@
 //
 // Pure: the MQTT session, timers, clock, settings and device facts come in through `ShadowPort`.
 
-import type { Failure } from "../platform/failure.js";
-import type { Log, TimerHandle, Timers } from "../platform/seam.js";
+import type { Failure } from "../../platform/failure.js";
+import type { Log, TimerHandle, Timers } from "../../platform/seam.js";
 
 type Doc = Record<string, unknown>;
 
@@ -18,6 +18,7 @@ export interface ShadowPort {
   timers: Timers;
   /** ms; any monotonic-enough clock (the rate bound counts from it) */
   now(): number;
+  /** Lines about the shadow (the host prefixes them with the feature's name). */
   log: Log;
   /** Publishes on the session; a Failure when not sent (offline). */
   publish(topic: string, payload: Uint8Array, qos: 0 | 1): Failure | undefined;
@@ -84,7 +85,7 @@ export function startShadowSync(port: ShadowPort, options: ShadowOptions): Shado
   let stopped = false;
   const tokenPrefix = "s" + (port.now() % 46656).toString(36) + "-";
 
-  const say = (line: string) => port.log("shadow: " + line);
+  const say = port.log;
   const send = (op: string, body: Doc) => {
     const token = tokenPrefix + ++tokens;
     body.clientToken = token;
@@ -122,8 +123,13 @@ export function startShadowSync(port: ShadowPort, options: ShadowOptions): Shado
     }
     // A get shows the whole desired state: refusals of settings no longer desired are resolved.
     if (whole) for (const name in rejected) if (rejected[name] && !(name in desired)) rejected[name] = null;
-    scheduleReport();
   }
+
+  /** True while a refusal is on record: only a get tells whether the operator withdrew it. */
+  const refusing = () => {
+    for (const name in rejected) if (rejected[name]) return true;
+    return false;
+  };
 
   function scheduleReport(): void {
     if (reportTimer !== undefined || stopped) return;
@@ -168,14 +174,18 @@ export function startShadowSync(port: ShadowPort, options: ShadowOptions): Shado
       // AWS may deliver deltas out of order: one older than what the device knows is stale.
       if (docVersion <= version) return;
       version = docVersion;
-      return applyDesired(state, false);
+      applyDesired(state, false);
+      // A delta lists only what differs, never a withdrawn setting: with refusals on record,
+      // the whole desired state (a get) decides which still stand before the report.
+      return refusing() ? get() : scheduleReport();
     }
     if (!ours) return; // another client's request and its answer
     pendingToken = undefined;
     if (kind === "get/accepted") {
       version = docVersion;
       say(`version ${version}`);
-      return applyDesired(isObject(state.desired) ? state.desired : {}, true);
+      applyDesired(isObject(state.desired) ? state.desired : {}, true);
+      return scheduleReport();
     }
     if (kind === "update/accepted") {
       version = docVersion;
