@@ -1,6 +1,7 @@
 // The control plane's route tables: generated from the AWS SDK's service models for exactly the
 // operations the services implement, committed, and decoded as the model places each member.
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { decodeInput, matchRestRoute, restRoutes, type RouteTable } from "../../host/iotcore/control/routes.js";
 import { routeTable } from "../../scripts/generate-routes.js";
 import { startCore, tempDir } from "./helpers.js";
@@ -19,6 +20,13 @@ describe("control-plane route tables", () => {
       if (!service.api) continue;
       const generated = routeTable(service.name, Object.keys(service.api.operations));
       assert.deepEqual(JSON.parse(JSON.stringify(service.api.routes)), generated, `services/${service.name}/routes.json is stale: run npm run iotcore:routes`);
+    }
+  });
+
+  it("are each named in docs/iotcore-compatibility.md, the compatibility table", () => {
+    const doc = readFileSync(new URL("../../docs/iotcore-compatibility.md", import.meta.url), "utf8");
+    for (const service of core.services) {
+      for (const operation of Object.keys(service.api?.operations ?? {})) assert.ok(doc.includes(`\`${operation}\``), `${service.name} ${operation} is not in docs/iotcore-compatibility.md`);
     }
   });
 
