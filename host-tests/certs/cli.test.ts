@@ -177,6 +177,21 @@ describe("certs CLI", () => {
     assert.deepEqual(JSON.parse(readFileSync(join(device.resourcesDir, "manifest.json"), "utf8")), { resources: { "*": ["./devcreds"] } });
   });
 
+  it("claim without a control plane writes a claim policy for the template's topics only and the fleet template, and refuses a bad account", async () => {
+    const out = await ok("claim", "--template-name", "batch-7", "--account-id", "123456789012");
+    assert.ok(out.some((l) => l.includes("aws iot create-keys-and-certificate --set-as-active")));
+    const policy = JSON.parse(readFileSync(files.claimPolicy, "utf8")) as { Statement: { Action: string[]; Resource: string[] }[] };
+    const resources = policy.Statement.flatMap((s) => s.Resource);
+    assert.ok(resources.every((r) => r.endsWith(":client/*") || r.includes("$aws/certificates/create") || r.includes("$aws/provisioning-templates/batch-7/provision/json")), resources.join("\n"));
+    const template = JSON.parse(readFileSync(files.fleetTemplate, "utf8")) as { templateName: string; type: string; templateBody: string; provisioningRoleArn: string };
+    assert.equal(template.templateName, "batch-7");
+    assert.equal(template.type, "FLEET_PROVISIONING");
+    assert.ok(JSON.parse(template.templateBody).Parameters.SerialNumber);
+    const bad = await run("claim", "--template-name", "batch-7", "--account-id", "12");
+    assert.equal(bad.code, 2);
+    assert.match(bad.err.join("\n"), /account id '12' is not 12 digits/);
+  });
+
   it("answers --help through npm's entry point", () => {
     const text = execFileSync("npx", ["tsx", "certs/cli.ts", "device", "--help"], { encoding: "utf8", cwd: join(import.meta.dirname, "../..") });
     assert.match(text, /--thing-name/);

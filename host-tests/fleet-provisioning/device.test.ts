@@ -153,6 +153,21 @@ describe("fleet provisioning by claim: the device", function () {
     assert.deepEqual(outcome(setup), { things: 1, principals: 1, active: 1, activeIssued: 1 });
   });
 
+  it("stops with status refused (fleet-template-disabled) and the server's reason when the template is disabled", async () => {
+    const iot = controlClient(bench.core);
+    const setup = await unit("off");
+    await iot.send(new UpdateProvisioningTemplateCommand({ templateName: FLEET_TEMPLATE, enabled: false }));
+    try {
+      const result = await run(setup, () => false);
+      assert.deepEqual([result.status.state, result.status.code], ["refused", "fleet-template-disabled"]);
+      assert.match(result.status.message, /\(403 TemplateDisabled\): Provisioning template npm-start-fleet is disabled\./);
+      assert.equal(result.lines.filter((l) => l.includes("fleet: RegisterThing with template")).length, 1);
+    } finally {
+      await iot.send(new UpdateProvisioningTemplateCommand({ templateName: FLEET_TEMPLATE, enabled: true }));
+      iot.destroy();
+    }
+  });
+
   it("stops with status refused (fleet-access-denied) and the hook's reason after one RegisterThing when the pre-provisioning hook denies", async () => {
     const functions = join(bench.dir, "iotcore", "functions");
     mkdirSync(functions, { recursive: true });

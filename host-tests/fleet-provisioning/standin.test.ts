@@ -110,6 +110,14 @@ describe("fleet provisioning by claim: the stand-in", function () {
     assert.equal(leaked, false);
   });
 
+  it("answers a subscription by wildcard (`.../json/+`) as it answers the exact topics", async () => {
+    const device = await connect(claim, "SN-3w");
+    assert.deepEqual(await subscribeCodes(device, { [`${CREATE}/+`]: { qos: 1 } }), [1]);
+    const answer = new Promise<string>((resolve) => device.once("message", (topic) => resolve(topic)));
+    device.publish(CREATE, "{}", { qos: 1 });
+    assert.equal(await answer, `${CREATE}/accepted`);
+  });
+
   it("signs a certificate for a CSR, whose key never leaves the device", async () => {
     const keys = await webcrypto.subtle.generateKey({ name: "RSASSA-PKCS1-v1_5", hash: "SHA-256", publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 }, true, ["sign", "verify"]);
     const csr = await x509.Pkcs10CertificateRequestGenerator.create({ name: "CN=SN-4", keys, signingAlgorithm: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" } });
