@@ -161,6 +161,8 @@ describe("log values", () => {
     const parsed = JSON.parse(formatLogLine("connect refused: client \"a b\" via 8883: no", "json", time)) as Record<string, string>;
     assert.deepEqual(parsed, { time: "2026-01-02T03:04:05.000Z", event: "connect refused", message: "connect refused: client \"a b\" via 8883: no" });
     assert.equal(formatLogLine("a\nb", "text", time), "2026-01-02T03:04:05.000Z a\\u000ab");
+    const withFields = JSON.parse(formatLogLine("tls refused: SNI x", "json", time, { event: "tls", sni: "x\ny" })) as Record<string, unknown>;
+    assert.deepEqual(withFields.fields, { event: "tls", sni: "x\ny" });
   });
 });
 

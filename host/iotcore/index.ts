@@ -23,7 +23,7 @@ import { Registry } from "./registry/registry.js";
 import type { AccessKey, Service } from "./service.js";
 import { ServiceHost } from "./service-host.js";
 import { consoleService } from "./console/server.js";
-import { LogTap, type LogEvent } from "./log.js";
+import { LogTap, type LogEvent, type LogFields } from "./log.js";
 import { acmService, type AcmService } from "./services/acm/index.js";
 import { iamService, type IamService } from "./services/iam/index.js";
 import { cognitoIdentityService, type CognitoIdentityService } from "./services/cognito-identity/index.js";
@@ -52,7 +52,8 @@ export interface IotCoreOptions {
   region?: string;                                          // default us-east-1
   accountId?: string;                                       // default 123456789012
   provisioningDelayMs?: number;                             // JITP/JITR work time, default 1000
-  log?: (line: string) => void;
+  /** every log line, with its decision's facts when it has them */
+  log?: (line: string, fields?: LogFields) => void;
   /**
    * false: the control plane accepts unsigned and wrongly signed requests (quick experiments;
    * announced in the log). Default true: every request is SigV4-verified against the

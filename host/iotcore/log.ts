@@ -30,14 +30,14 @@ export class LogTap {
   private readonly kept: LogEvent[] = [];
 
   /**
-   * @param sink receives every line, as before there were subscribers
+   * @param sink receives every line, as before there were subscribers, and its facts when it has them
    * @param keep how many recent events a new subscriber can read back (`recent()`)
    */
-  constructor(private readonly now: () => number, private readonly sink: (line: string) => void, private readonly keep = 500) {}
+  constructor(private readonly now: () => number, private readonly sink: (line: string, fields?: LogFields) => void, private readonly keep = 500) {}
 
   readonly write: LogWriter = (text, fields) => {
     const line = oneLine(text);
-    this.sink(line);
+    this.sink(line, fields);
     const event: LogEvent = fields ? { time: this.now(), line, fields } : { time: this.now(), line };
     this.kept.push(event);
     if (this.kept.length > this.keep) this.kept.splice(0, this.kept.length - this.keep);
@@ -97,14 +97,16 @@ export type LogFormat = "text" | "json";
 
 /**
  * Formats a line for the chosen output: text is `<ISO time> <line>`; json is
- * `{"time","event","message"}` where `event` is the line's fixed prefix before its first
- * colon (e.g. "connect refused", "publish denied", "tls refused"), which the stand-in's own
- * code writes and no client value reaches.
+ * `{"time","event","message","fields"}` where `event` is the line's fixed prefix before its
+ * first colon (e.g. "connect refused", "publish denied", "tls refused"), which the stand-in's
+ * own code writes and no client value reaches, and `fields` the decision's facts when the
+ * writer gave them (client id, listener, SNI, reason, deciding statement...).
  */
-export function formatLogLine(line: string, format: LogFormat, time: Date): string {
+export function formatLogLine(line: string, format: LogFormat, time: Date, fields?: LogFields): string {
   const safe = oneLine(line);
   if (format === "text") return `${time.toISOString()} ${safe}`;
   const colon = safe.indexOf(":");
-  const event = colon > 0 && /^[a-z][a-z0-9 -]*$/i.test(safe.slice(0, colon)) ? safe.slice(0, colon) : "log";
-  return JSON.stringify({ time: time.toISOString(), event, message: safe });
+  const prefix = colon > 0 ? safe.slice(0, colon) : "";
+  const event = /^[a-z][a-z ]*$/.test(prefix) ? prefix : typeof fields?.event === "string" ? fields.event : "log";
+  return JSON.stringify({ time: time.toISOString(), event, message: safe, ...(fields ? { fields } : {}) });
 }

@@ -20,7 +20,7 @@ const COMMAND = {
     region: { value: "REGION", help: "AWS region in ARNs and the endpoint name (default us-east-1)" },
     "account-id": { value: "ID", help: "12-digit account id in ARNs (default 123456789012)" },
     "provisioning-delay-ms": { value: "MS", help: "how long JITP/JITR take (default 1000)" },
-    "log-format": { value: "FORMAT", help: "text (default: time and line) or json (one object per line: time, event, message)" },
+    "log-format": { value: "FORMAT", help: "text (default: time and line) or json (one object per line: time, event, message, and the decision's fields)" },
     "no-auth": { kind: "flag", help: "accept unsigned and wrongly signed control-plane requests (quick experiments only)" },
   },
 } satisfies CommandSpec;
@@ -49,7 +49,7 @@ async function main(): Promise<number> {
     accountId: values["account-id"] ?? "123456789012",
     provisioningDelayMs,
     authenticate: !values["no-auth"],
-    log: (line) => process.stderr.write(`${formatLogLine(line, logFormat, new Date())}\n`),
+    log: (line, fields) => process.stderr.write(`${formatLogLine(line, logFormat, new Date(), fields)}\n`),
   }).catch((error: unknown): never => {
     const sentence = explainStartupFailure(error, { stateDir, host });
     throw sentence ? new CliError(sentence) : error;
