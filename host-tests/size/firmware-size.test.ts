@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { compositionSize, modeManifest, ROOT } from "../../host/runtime/composition.js";
+import { compositionSize, fleetManifest, modeManifest, ROOT } from "../../host/runtime/composition.js";
 import { BUILD_SIZE_TARGETS } from "../../host/bench/sections/build-size.js";
 
 // Where each build stands today. The targets (24,576 bytes for mtls and mtls-alpn, 30,720 for
@@ -33,6 +33,10 @@ const CEILINGS: Record<string, number> = {
 // bytes today; held about 5% above.
 const SHADOW_FEATURE_BUDGET = 3_400;
 
+// What fleet provisioning (manifests/features/fleet.json: the feature, its store, the container
+// encoder and PEM reading) adds to a device build: 8,478 bytes today; held about 5% above.
+const FLEET_FEATURE_BUDGET = 8_900;
+
 describe("firmware size per build", () => {
   for (const [mode, ceiling] of Object.entries(CEILINGS)) {
     it(`the ${mode} build stays within ${ceiling} bytes minified (target ${BUILD_SIZE_TARGETS[mode]})`, async () => {
@@ -55,5 +59,10 @@ describe("firmware size per build", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it(`fleet provisioning adds at most ${FLEET_FEATURE_BUDGET} bytes minified to a device build`, async () => {
+    const added = await compositionSize(fleetManifest("mtls")) - await compositionSize(modeManifest("mtls"));
+    assert.ok(added > 0 && added <= FLEET_FEATURE_BUDGET, `fleet provisioning adds ${added} bytes`);
   });
 });
