@@ -43,7 +43,7 @@ export function iotService(core: CoreContext, deps: IotDependencies): IotService
     issueServerCertificate: (names) => core.issueServerCertificate(names), nowMs, log,
   });
   const ruleRecords = core.store<TopicRuleRecord>("topic-rules");
-  const rules = new TopicRules({ records: ruleRecords, arn, functions: deps.functions, nowMs, log });
+  const rules = new TopicRules({ records: ruleRecords, arn, functions: deps.functions, nowMs, log, publish: (topic, payload, qos) => core.broker.publish(topic, payload, qos) });
 
   // Names served by SNI beyond the default endpoint: the enabled custom domains.
   const served = new Set<string>();
@@ -94,7 +94,7 @@ export function iotService(core: CoreContext, deps: IotDependencies): IotService
   return {
     name: "iot", domains, rules,
     api: { routes: routes as RouteTable, operations },
-    topics: [{ filter: "#", onPublish: ({ topic, payload }) => rules.onMessage(topic, payload) }],
+    topics: [{ filter: "#", onPublish: (message) => rules.onMessage(message) }],
     persists: [configurations, ruleRecords],
     close: () => rules.settled(),
   };
