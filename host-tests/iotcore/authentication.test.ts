@@ -8,19 +8,9 @@ import { join } from "node:path";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { GetRegistrationCodeCommand, ListThingsCommand } from "@aws-sdk/client-iot";
 import { SignatureV4 } from "@smithy/signature-v4";
-import { awsCli, controlRequest, iotClient, run, startCore, tempDir, waitFor } from "./helpers.js";
+import { awsCli, controlRequest, iotClient, run, sdkError, startCore, tempDir, waitFor } from "./helpers.js";
 
 type Core = Awaited<ReturnType<typeof startCore>>;
-
-async function sdkError(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
-  try {
-    await promise;
-  } catch (error) {
-    const e = error as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error("expected the call to fail");
-}
 
 /** The awscli installations on this machine, by major version. */
 async function awsClis(): Promise<{ label: string; command: string }[]> {

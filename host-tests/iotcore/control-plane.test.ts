@@ -9,18 +9,7 @@ import {
 } from "@aws-sdk/client-iot";
 import { createRootCa, fromPem, issueCertificate, type Issued } from "../../certs/pki.js";
 import { certificateId } from "../../host/iotcore/registry/x509.js";
-import { awsIot, connectMtls, controlRequest, endClient, iotClient, startCore, tempDir, waitFor } from "./helpers.js";
-
-
-async function awsError(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
-  try {
-    await promise;
-  } catch (error) {
-    const e = error as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
-  }
-  throw new Error("expected the call to fail");
-}
+import { awsIot, connectMtls, controlRequest, endClient, iotClient, sdkError, startCore, tempDir, waitFor } from "./helpers.js";
 
 describe("control plane with official clients", function () {
   const dir = tempDir("control");
@@ -47,7 +36,7 @@ describe("control plane with official clients", function () {
   });
 
   it("refuses a verification certificate without the registration code as CertificateValidationException", async () => {
-    const error = await awsError(iot.send(new RegisterCACertificateCommand({ caCertificate: ca.certPem, verificationCertificate: wrongVerification.certPem })));
+    const error = await sdkError(iot.send(new RegisterCACertificateCommand({ caCertificate: ca.certPem, verificationCertificate: wrongVerification.certPem })));
     assert.equal(error.name, "CertificateValidationException");
     assert.equal(error.status, 400);
   });
@@ -62,13 +51,13 @@ describe("control plane with official clients", function () {
       registrationConfig: { templateBody, roleArn: "arn:aws:iam::123456789012:role/JITPRole" },
     }));
     assert.equal(registered.certificateId, certificateId(fromPem(ca.certPem)[0]!));
-    const again = await awsError(iot.send(new RegisterCACertificateCommand({ caCertificate: ca.certPem, verificationCertificate: verification.certPem })));
+    const again = await sdkError(iot.send(new RegisterCACertificateCommand({ caCertificate: ca.certPem, verificationCertificate: verification.certPem })));
     assert.equal(again.name, "ResourceAlreadyExistsException");
   });
 
   it("answers ResourceNotFoundException for an unknown certificate, to both clients", async () => {
     const unknown = "0".repeat(64);
-    assert.equal((await awsError(iot.send(new DescribeCertificateCommand({ certificateId: unknown })))).name, "ResourceNotFoundException");
+    assert.equal((await sdkError(iot.send(new DescribeCertificateCommand({ certificateId: unknown })))).name, "ResourceNotFoundException");
     const cli = await awsIot(core, ["describe-certificate", "--certificate-id", unknown]);
     assert.notEqual(cli.code, 0);
     assert.match(cli.stderr, /ResourceNotFoundException/);
@@ -124,7 +113,7 @@ describe("control plane SigV4 verification", function () {
     const bad = iotClient(core, { accessKeyId: "AKIDTEST", secretAccessKey: "wrong-secret" });
     try {
       assert.match((await good.send(new GetRegistrationCodeCommand({}))).registrationCode!, /^[0-9a-f]{64}$/);
-      const error = await awsError(bad.send(new GetRegistrationCodeCommand({})));
+      const error = await sdkError(bad.send(new GetRegistrationCodeCommand({})));
       assert.equal(error.name, "InvalidSignatureException");
       assert.ok(await waitFor(() => core.lines.some((l) => /GetRegistrationCode refused: InvalidSignatureException: signature does not match/.test(l))));
     } finally {

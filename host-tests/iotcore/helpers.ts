@@ -126,6 +126,17 @@ export async function awsCli(core: IotCore, service: string, args: string[], opt
   return { code: result.code, json, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** The AWS SDK error a call rejects with (name, message, HTTP status); throws when the call succeeds. */
+export async function sdkError(promise: Promise<unknown>): Promise<{ name: string; message: string; status?: number }> {
+  try {
+    await promise;
+  } catch (error) {
+    const e = error as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: e.name, message: e.message, status: e.$metadata?.httpStatusCode };
+  }
+  throw new Error("expected the call to fail");
+}
+
 /** Runs `aws iot <args> --endpoint-url <control>` and parses the JSON output. */
 export function awsIot(core: IotCore, args: string[], cwd?: string): Promise<{ code: number; json?: AwsCliOutput; stderr: string }> {
   return awsCli(core, "iot", args, { cwd });
