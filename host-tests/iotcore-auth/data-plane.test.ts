@@ -197,6 +197,13 @@ describe("connections without a client certificate (custom auth, SigV4 WebSocket
     const user = { accessKeyId: "AKIDLOCALUSER", secretAccessKey: "local/user+secret" };
     before(() => core.auth.accessKeys.add({ ...user, principal: "user/local", policyDocuments: [TOPIC_POLICY("sigv4/*")] }));
 
+    it("accepts the account's key from <state>/aws/credentials, the same key the AWS CLI uses for the control plane", async () => {
+      const c = await ws(await presign(core.accountKey), { clientId: "account-key-client" });
+      assert.equal(c.connected, true, core.lines.join("\n"));
+      await bounded(c.client.publishAsync("anything/goes", "hi", { qos: 1 }));
+      await endClient(c.client);
+    });
+
     it("accepts a URL presigned by @smithy/signature-v4 and applies the key's policy", async () => {
       const c = await ws(await presign(user), { clientId: "sigv4-client" });
       assert.equal(c.connected, true, core.lines.join("\n"));

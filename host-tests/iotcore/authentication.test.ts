@@ -228,3 +228,33 @@ describe("control plane with authentication turned off (--no-auth)", function ()
     assert.ok(core.lines.some((l) => /authentication is OFF \(--no-auth\)/.test(l)));
   });
 });
+
+describe("IAM over the wire (awscli v1 and v2)", function () {
+  this.timeout(120_000);
+  const dir = tempDir("iam");
+  let core: Core;
+  before(async () => { core = await startCore(join(dir.path, "state")); });
+  after(async () => {
+    await core?.close();
+    dir.remove();
+  });
+
+  it("makes a user with an inline policy and an access key that then signs requests, and answers NoSuchEntity in IAM's XML shape", async () => {
+    for (const cli of await awsClis()) {
+      const user = `dev-${cli.label}`;
+      assert.equal((await awsCli(core, "iam", ["create-user", "--user-name", user], { command: cli.command })).json.User.Arn, `arn:aws:iam::123456789012:user/${user}`);
+      const policy = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "iot:Connect", Resource: "*" }] });
+      assert.equal((await awsCli(core, "iam", ["put-user-policy", "--user-name", user, "--policy-name", "iot", "--policy-document", policy], { command: cli.command })).code, 0);
+      const key = (await awsCli(core, "iam", ["create-access-key", "--user-name", user], { command: cli.command })).json.AccessKey as { AccessKeyId: string; SecretAccessKey: string };
+      assert.deepEqual(core.auth.accessKeys.lookup(key.AccessKeyId)?.policyDocuments, [policy]);
+      const client = iotClient(core, { accessKeyId: key.AccessKeyId, secretAccessKey: key.SecretAccessKey });
+      try {
+        assert.ok((await client.send(new GetRegistrationCodeCommand({}))).registrationCode);
+      } finally {
+        client.destroy();
+      }
+      const missing = await awsCli(core, "iam", ["get-role", "--role-name", "nope"], { command: cli.command });
+      assert.match(missing.stderr, /\(NoSuchEntity\).*The role with name nope cannot be found/, cli.label);
+    }
+  });
+});
