@@ -48,7 +48,7 @@ describe("npm run iotcore (command line)", () => {
   it("starts on free ports and prints its endpoints as one JSON line", async () => {
     const state = mkdtempSync(join(tmpdir(), "iotcore-cli-"));
     try {
-      const run = await iotcore(["--state", state, "--mqtt-port", "0", "--https-port", "0", "--control-port", "0"]);
+      const run = await iotcore(["--state", state, "--mqtt-port", "0", "--https-port", "0", "--control-port", "0", "--https-mtls-port", "0"]);
       const ready = JSON.parse(run.stdout.split("\n")[0]!) as { endpoint: string; ports: { mqtt: number; https: number; control: number }; serverCaFile: string; controlUrl: string; consoleUrl: string };
       assert.match(ready.endpoint, /^[a-z0-9]+-ats\.iot\.us-east-1\.amazonaws\.com$/);
       assert.equal(ready.consoleUrl, `${ready.controlUrl}/console/`);

@@ -20,7 +20,7 @@ export function explainStartupFailure(error: unknown, context: StartContext): st
   const state = context.stateOption ?? "--state";
   const place = e.port !== undefined ? `${e.address ?? context.host}:${e.port}` : context.host;
   if (e.syscall === "listen" || e.syscall === "bind") {
-    if (e.code === "EADDRINUSE") return `${place} is already in use: stop what holds it or choose other ports with --mqtt-port, --https-port, --control-port (0 picks a free one)`;
+    if (e.code === "EADDRINUSE") return `${place} is already in use: stop what holds it or choose other ports with --mqtt-port, --https-port, --https-mtls-port, --control-port (0 picks a free one)`;
     if (e.code === "EACCES") return `not allowed to listen on ${place}: ports under 1024 need root; use ports from 1024 up`;
     if (e.code === "EADDRNOTAVAIL") return `${context.host} is not an address of this machine, so nothing can listen on it: pass --host 127.0.0.1 or ::1`;
   }
