@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { creationLimits, judgeMemory, memoryTable, parseMemoryLine, type MemoryPoint } from "../../host/cli/memory.js";
+import { creationFromPeaks, creationLimits, judgeMemory, memoryTable, parseMemoryLine, type CreationLimits, type MemoryPoint } from "../../host/cli/memory.js";
 
 const root = join(import.meta.dirname, "../..");
 const limits = { chunk: 40_000, slots: 3_000, stack: 600 };
@@ -44,5 +44,17 @@ describe("memory figures from the simulator", () => {
     assert.equal(read.chunk, esp32.creation.chunk.initial);
     assert.equal(read.slots, esp32.creation.heap.initial);
     assert.throws(() => creationLimits({}), /creation.chunk.initial/);
+  });
+
+  it("derives the ESP32 creation sizes from the measured peaks with the stated margins", () => {
+    assert.deepEqual(creationFromPeaks([{ chunk: 15_000, slots: 4_000, stack: 400 }, { chunk: 10_000, slots: 5_000, stack: 500 }]), { chunk: 35_840, slots: 6_272, stack: 768 });
+  });
+
+  it("the ESP32 manifest's creation sizes are those derived from the simulator's figures (docs/memory-simulator.json)", () => {
+    const measured = JSON.parse(readFileSync(join(root, "docs/memory-simulator.json"), "utf8")) as { modes: Record<string, { peak: CreationLimits; points: MemoryPoint[] }> };
+    assert.deepEqual(Object.keys(measured.modes), ["mtls", "mtls-alpn", "custom-auth", "wss-custom-auth", "wss-sigv4"]);
+    for (const [mode, run] of Object.entries(measured.modes)) assert.deepEqual(run.points.map((p) => p.point), ["boot", "tls-handshake", "connack", "telemetry-20"], mode);
+    const esp32 = JSON.parse(readFileSync(join(root, "manifests/esp32.json"), "utf8"));
+    assert.deepEqual(creationLimits(esp32.creation), creationFromPeaks(Object.values(measured.modes).map((run) => run.peak)));
   });
 });
