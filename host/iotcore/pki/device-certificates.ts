@@ -29,7 +29,7 @@ export class DeviceCertificateIssuer {
     const key = await generateRsaKey();
     const { certPem } = await issueForPublicKey({ issuer: this.issuer, subject: SUBJECT, kind: "client", publicKeyDer: key.publicKeyDer, notAfter: NOT_AFTER });
     const record = this.registry.registerCertificate({ certificatePem: certPem, status, origin });
-    // AWS hands out the private key as PKCS#1 ("BEGIN RSA PRIVATE KEY").
+    // AWS hands out the private key as PKCS#1 PEM (label "RSA PRIVATE KEY").
     const privateKeyPem = createPrivateKey(key.privateKeyPem).export({ type: "pkcs1", format: "pem" }).toString();
     return { record, privateKeyPem, publicKeyPem: key.publicKeyPem };
   }
