@@ -7,7 +7,7 @@ import * as tls from "node:tls";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { CognitoIdentityClient, CreateIdentityPoolCommand, GetCredentialsForIdentityCommand, GetIdCommand, SetIdentityPoolRolesCommand } from "@aws-sdk/client-cognito-identity";
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
-import { CreateAuthorizerCommand, CreateDomainConfigurationCommand, IoTClient, TestInvokeAuthorizerCommand, UpdateDomainConfigurationCommand } from "@aws-sdk/client-iot";
+import { AttachPolicyCommand, CreateAuthorizerCommand, CreateDomainConfigurationCommand, CreatePolicyCommand, IoTClient, TestInvokeAuthorizerCommand, UpdateDomainConfigurationCommand } from "@aws-sdk/client-iot";
 import { SignatureV4 } from "@smithy/signature-v4";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import type { IotCore } from "../../host/iotcore/index.js";
@@ -274,6 +274,59 @@ describe("connections without a client certificate (custom auth, SigV4 WebSocket
       } finally {
         iam.destroy();
         control.destroy();
+      }
+    });
+
+    it("gives authenticated identities (Logins) the authenticated role's IAM policy AND requires an IoT policy attached to the identity id; unauthenticated ones the IAM policy alone", async () => {
+      const admin = { region: REGION, endpoint: core.controlUrl, credentials: core.accountKey };
+      const iam = new IAMClient({ ...admin, region: "us-east-1" });
+      const control = new CognitoIdentityClient(admin);
+      const client = cognito();
+      const trust = JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Federated: "cognito-identity.amazonaws.com" }, Action: "sts:AssumeRoleWithWebIdentity" }] });
+      const provider = "login.example.com";
+      try {
+        const role = async (name: string, topic: string) => {
+          const { Role } = await iam.send(new CreateRoleCommand({ RoleName: name, AssumeRolePolicyDocument: trust }));
+          await iam.send(new PutRolePolicyCommand({ RoleName: name, PolicyName: "iot", PolicyDocument: TOPIC_POLICY(topic) }));
+          return Role!.Arn!;
+        };
+        const { IdentityPoolId } = await control.send(new CreateIdentityPoolCommand({ IdentityPoolName: "users", AllowUnauthenticatedIdentities: true, SupportedLoginProviders: { [provider]: "app-id" } }));
+        await control.send(new SetIdentityPoolRolesCommand({ IdentityPoolId, Roles: { authenticated: await role("users-auth", "auth/*"), unauthenticated: await role("users-unauth", "guest/*") } }));
+        const credentialsOf = async (o: { Logins?: Record<string, string> }) => {
+          const { IdentityId } = await client.send(new GetIdCommand({ IdentityPoolId, ...o }));
+          const { Credentials } = await client.send(new GetCredentialsForIdentityCommand({ IdentityId, ...o }));
+          return { identityId: IdentityId!, credentials: { accessKeyId: Credentials!.AccessKeyId!, secretAccessKey: Credentials!.SecretKey!, sessionToken: Credentials!.SessionToken! } };
+        };
+        const logins = { [provider]: "user-1-token" };
+        const user = await credentialsOf({ Logins: logins });
+        assert.equal((await client.send(new GetIdCommand({ IdentityPoolId, Logins: logins }))).IdentityId, user.identityId, "the same login maps to the same identity");
+        await assert.rejects(client.send(new GetCredentialsForIdentityCommand({ IdentityId: user.identityId })), (e: Error) => e.name === "NotAuthorizedException");
+        await assert.rejects(client.send(new GetIdCommand({ IdentityPoolId, Logins: { "accounts.google.com": "x" } })), (e: Error) => e.name === "NotAuthorizedException");
+
+        // The role's IAM policy allows, but no IoT policy is attached to the identity: refused.
+        const refused = await ws(await presign(user.credentials), { clientId: "auth-client" });
+        assert.equal(refused.connected, false);
+        assert.ok(core.lines.some((l) => l.includes(`no IoT policy attached to identity ${user.identityId}`)), core.lines.join("\n"));
+
+        // Attach an IoT policy to the identity id (wider than the IAM policy): both allow auth/*, only the IoT policy allows other/*.
+        await iot.send(new CreatePolicyCommand({ policyName: "user-policy", policyDocument: TOPIC_POLICY("*") }));
+        await iot.send(new AttachPolicyCommand({ policyName: "user-policy", target: user.identityId }));
+        const allowed = await ws(await presign(user.credentials), { clientId: "auth-client" });
+        assert.equal(allowed.connected, true, core.lines.join("\n"));
+        assert.equal(await subscribe(allowed.client, "auth/x"), 1);
+        assert.equal(await subscribe(allowed.client, "other/x"), 0x80, "the role's IAM policy does not allow other/*");
+        await bounded(allowed.client.publishAsync("auth/hello", "hi", { qos: 1 }));
+
+        // Unauthenticated identities of the same pool: the unauthenticated role's IAM policy alone.
+        const guest = await credentialsOf({});
+        const g = await ws(await presign(guest.credentials), { clientId: "guest-client" });
+        assert.equal(g.connected, true, core.lines.join("\n"));
+        await bounded(g.client.publishAsync("guest/hello", "hi", { qos: 1 }));
+        assert.equal(await subscribe(g.client, "auth/x"), 0x80);
+      } finally {
+        iam.destroy();
+        control.destroy();
+        client.destroy();
       }
     });
 

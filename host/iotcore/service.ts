@@ -140,6 +140,11 @@ export interface AccessKey {
   principal: string;
   /** IoT policy documents that govern the data-plane connections this key makes. */
   policyDocuments: string[];
+  /**
+   * Set for an authenticated Cognito identity's credentials (its identity id): the IoT policies
+   * attached to that target must also allow each data-plane action.
+   */
+  iotPolicyTarget?: string;
 }
 
 export interface AccessKeys {

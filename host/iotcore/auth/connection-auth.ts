@@ -18,6 +18,8 @@ export interface ConnectionPrincipal {
   disconnectAfterMs?: number;
   /** For the log: "authorizer test" or "access key ASIA...". */
   via: string;
+  /** An authenticated Cognito identity's id: IoT policies attached to it must allow each action too. */
+  iotPolicyTarget?: string;
 }
 
 export interface UpgradeRequest {
@@ -69,7 +71,8 @@ export class ConnectionAuth {
     });
     if (!verified.ok) return verified;
     const c = verified.value;
-    return ok({ kind: "sigv4", principal: { kind: "iam", principalId: c.principal, policyDocuments: c.policyDocuments, via: `access key ${c.accessKeyId}` } });
+    return ok({ kind: "sigv4", principal: { kind: "iam", principalId: c.principal, policyDocuments: c.policyDocuments, via: `access key ${c.accessKeyId}`,
+      ...(c.iotPolicyTarget !== undefined ? { iotPolicyTarget: c.iotPolicyTarget } : {}) } });
   }
 
   /**

@@ -51,7 +51,7 @@ export function installConnectionAuth(o: ConnectionAuthSetup): ConnectionAuthent
   const websocket = new MqttWebSocketEndpoint({ auth, serveMqtt: (stream, info) => broker.handle(stream, info), log });
   const customAuth: Authenticator = async (attempt) => {
     const presigned = websocket.presignedPrincipal(attempt.httpRequest);
-    if (presigned) return accepted(presigned);
+    if (presigned) return accepted(presigned, registry);
     const result = await auth.authenticateCustom({
       clientId: attempt.clientId, connectionId: randomUUID(),
       ...(attempt.serverName ? { serverName: attempt.serverName } : {}),
@@ -59,7 +59,7 @@ export function installConnectionAuth(o: ConnectionAuthSetup): ConnectionAuthent
       ...(attempt.password !== undefined ? { password: attempt.password } : {}),
       ...(attempt.httpRequest ? { upgrade: { method: attempt.httpRequest.method ?? "GET", url: attempt.httpRequest.url ?? "", headers: attempt.httpRequest.headers } } : {}),
     });
-    return result.ok ? accepted(result.value) : { ok: false, refuse: 5, reason: `${result.failure.code}: ${result.failure.message}` };
+    return result.ok ? accepted(result.value, registry) : { ok: false, refuse: 5, reason: `${result.failure.code}: ${result.failure.message}` };
   };
   broker.authenticators.set("mqtt-custom-auth", customAuth);
   broker.authenticators.set("websocket", customAuth);
@@ -67,11 +67,18 @@ export function installConnectionAuth(o: ConnectionAuthSetup): ConnectionAuthent
   return { authorizers, defaultAuthorizer, websocket, connections: auth, close: () => websocket.close() };
 }
 
-function accepted(p: ConnectionPrincipal): AuthOutcome {
+function accepted(p: ConnectionPrincipal, registry: Registry): AuthOutcome {
+  const target = p.iotPolicyTarget;
   const principal: Principal = {
     kind: p.kind === "iam" ? "sigv4" : "custom-authorizer", id: p.principalId, policies: p.policyDocuments,
     ...(p.disconnectAfterMs !== undefined ? { disconnectAfterMs: p.disconnectAfterMs } : {}),
     ...(p.kind === "iam" && /^[\w-]+:[0-9a-f-]{36}$/.test(p.principalId) ? { variables: { "cognito-identity.amazonaws.com:sub": p.principalId } } : {}),
+    ...(target !== undefined ? {
+      attachedPolicies: () => {
+        const policies = registry.policiesOf(target);
+        return { documents: policies.map((r) => r.policyDocument), names: policies.map((r) => r.policyName) };
+      },
+    } : {}),
   };
   return { ok: true, principal, note: p.via };
 }

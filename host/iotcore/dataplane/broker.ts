@@ -328,7 +328,8 @@ export class MqttBroker {
       ...principal.variables,
     };
     const verdict = this.evaluate(principal, variables, "iot:Connect", clientId);
-    if (verdict.decision !== "allow") return refuse("drop", `${principal.kind} ${short(principal.id)}: iot:Connect on ${resourceArn(this.options.scope, "iot:Connect", clientId)}: ${verdict.decision}`, verdict.by);
+    // A default deny has a `by` only when it explains itself (a missing IoT policy on a Cognito identity).
+    if (verdict.decision !== "allow") return refuse("drop", `${principal.kind} ${short(principal.id)}: iot:Connect on ${resourceArn(this.options.scope, "iot:Connect", clientId)}: ${verdict.decision}${verdict.decision === "default-deny" && verdict.by ? ` (${verdict.by})` : ""}`, verdict.by);
     const session: Session = { info, principal, variables, filters: new Set(), outboundInFlight: 0, held: [], deliveringQoS: false };
     if (principal.disconnectAfterMs !== undefined) {
       session.disconnectTimer = setTimeout(() => {
@@ -519,7 +520,14 @@ export class MqttBroker {
   }
 
   private evaluate(principal: Principal, variables: PolicyVariables, action: MqttAction, name: string): Evaluation {
-    return evaluatePolicies(principal.policies, action, resourceArn(this.options.scope, action, name), variables, principal.policyNames);
+    const resource = resourceArn(this.options.scope, action, name);
+    const first = evaluatePolicies(principal.policies, action, resource, variables, principal.policyNames);
+    if (first.decision !== "allow" || !principal.attachedPolicies) return first;
+    // An authenticated Cognito identity: its attached IoT policies must allow the action too.
+    const attached = principal.attachedPolicies();
+    const second = evaluatePolicies(attached.documents, action, resource, variables, attached.names);
+    if (second.decision === "allow") return { decision: "allow", by: `IAM ${first.by} and IoT ${second.by}` };
+    return second.by ? second : { decision: second.decision, by: `no IoT policy attached to identity ${principal.id} allows it (an authenticated Cognito identity needs one besides its role's IAM policy: aws iot attach-policy --target ${principal.id})` };
   }
 }
 

@@ -47,6 +47,12 @@ export interface Principal {
   disconnectAfterMs?: number;
   /** further policy variables (e.g. `iot:Connection.Thing.Attributes[...]`, Cognito ids) */
   variables?: Record<string, string>;
+  /**
+   * An authenticated Cognito identity: the IoT policies attached to it (AttachPolicy with the
+   * identity id), read at each action. Both these and `policies` (the role's IAM policy) must
+   * allow an action, as AWS IoT requires of authenticated identities.
+   */
+  attachedPolicies?: () => { documents: readonly string[]; names: readonly string[] };
 }
 
 /** `drop` closes without CONNACK; a number is the CONNACK return code (2-5). */

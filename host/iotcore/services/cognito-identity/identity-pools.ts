@@ -1,15 +1,23 @@
 // Cognito identity pools as AWS serves them (JSON 1.1, X-Amz-Target AWSCognitoIdentityService.*):
-// pools, their roles, unauthenticated identities, and temporary credentials that the SigV4
-// WebSocket path (and the control plane) accept until they expire.
+// pools, their roles, unauthenticated and authenticated identities, and temporary credentials
+// that the SigV4 WebSocket path (and the control plane) accept until they expire.
 //
-// Permissions follow AWS's rules for unauthenticated identities: the credentials carry the
-// policies of the pool's `unauthenticated` IAM role (set-identity-pool-roles, the role's
-// inline policies from put-role-policy). The stand-in simplifies: it copies the role's policies
-// into the credentials when it issues them (AWS evaluates the role at each request), and it does
-// not serve authenticated identities (Logins), so IoT policies attached to an identity are not
-// consulted here. A pool made by `createIdentityPool` with `policyDocuments` (tests, npm start)
-// uses those documents when it has no role.
-import { randomBytes, randomUUID } from "node:crypto";
+// Permissions follow AWS IoT's rules (docs/iotcore-compatibility.md, "Cognito identities"): an
+// unauthenticated identity's credentials carry the IAM policies of the pool's `unauthenticated`
+// role; an authenticated identity's carry those of the `authenticated` role AND name the identity
+// id, so the broker also requires an IoT policy attached to it (aws iot attach-policy --target
+// <identity-id>), read at each action.
+//
+// Where the stand-in simplifies:
+// - it copies the role's policies into the credentials when it issues them (AWS evaluates the
+//   role at each request);
+// - it cannot validate identity-provider tokens. A `Logins` entry is accepted for a provider the
+//   pool names (SupportedLoginProviders, CognitoIdentityProviders, OpenIdConnectProviderARNs)
+//   and its token is taken at face value: a JWT's `sub` claim (not verified), otherwise the whole
+//   token (kept as its SHA-256), names the user, so the same user always gets the same identity id.
+// A pool made by `createIdentityPool` with `policyDocuments` (tests, npm start) uses those
+// documents when it has no role.
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { newAccessKeyPair } from "../../auth/access-keys.js";
 import { AwsError } from "../../registry/errors.js";
 import type { Collection } from "../../registry/collection.js";
@@ -25,6 +33,11 @@ export interface IdentityPoolRecord {
   policyDocuments: string[];
   credentialsLifetimeSeconds: number;
   identities: string[];
+  SupportedLoginProviders?: Record<string, string>;
+  CognitoIdentityProviders?: { ProviderName?: string; ClientId?: string; ServerSideTokenCheck?: boolean }[];
+  OpenIdConnectProviderARNs?: string[];
+  /** Authenticated identities: `<provider> <user>` (see subjectOf) to the identity id it was given. */
+  logins?: Record<string, string>;
 }
 
 export interface CognitoHost {
@@ -113,6 +126,7 @@ export class IdentityPools {
       IdentityPoolId: `${this.host.region}:${randomUUID()}`, IdentityPoolName: name as string,
       AllowUnauthenticatedIdentities: input.AllowUnauthenticatedIdentities as boolean,
       ...(typeof input.AllowClassicFlow === "boolean" ? { AllowClassicFlow: input.AllowClassicFlow } : {}),
+      ...providers(input),
       Roles: {}, policyDocuments, credentialsLifetimeSeconds: lifetimeSeconds, identities: [],
     };
     this.host.pools.put(record.IdentityPoolId, record);
@@ -122,8 +136,16 @@ export class IdentityPools {
 
   private getId(input: Record<string, unknown>) {
     const pool = this.pool(input.IdentityPoolId);
-    if (input.Logins && typeof input.Logins === "object" && Object.keys(input.Logins).length > 0) {
-      refuse("NotAuthorizedException", "authenticated identities (Logins) are not served by this stand-in: use unauthenticated identities");
+    const users = this.loginsOf(pool, input.Logins);
+    if (users.length > 0) {
+      const known = users.map((u) => pool.logins?.[u]).find((id) => id !== undefined);
+      if (known) return { IdentityId: known };
+      const IdentityId = `${this.host.region}:${randomUUID()}`;
+      const logins = { ...pool.logins };
+      for (const u of users) logins[u] = IdentityId;
+      this.host.pools.put(pool.IdentityPoolId, { ...pool, identities: [...pool.identities, IdentityId], logins });
+      this.host.log(`cognito ${pool.IdentityPoolId}: authenticated identity ${IdentityId} created for a login of ${Object.keys(input.Logins as object).join(", ")} (provider token not verified by the stand-in)`);
+      return { IdentityId };
     }
     if (!pool.AllowUnauthenticatedIdentities) refuse("NotAuthorizedException", "Unauthenticated access is not supported for this identity pool.");
     const IdentityId = `${this.host.region}:${randomUUID()}`;
@@ -136,25 +158,54 @@ export class IdentityPools {
     const IdentityId = String(input.IdentityId ?? "");
     const pool = this.host.pools.list().find((p) => p.identities.includes(IdentityId));
     if (!pool) return refuse("ResourceNotFoundException", `Identity '${IdentityId}' not found.`);
-    const role = pool.Roles.unauthenticated;
+    const users = this.loginsOf(pool, input.Logins);
+    const own = Object.entries(pool.logins ?? {}).filter(([, id]) => id === IdentityId).map(([u]) => u);
+    const authenticated = own.length > 0;
+    if (authenticated && !users.some((u) => own.includes(u))) {
+      refuse("NotAuthorizedException", `Identity '${IdentityId}' is authenticated: send one of its logins in Logins (provider name to token)`);
+    }
+    if (!authenticated && users.length > 0) {
+      refuse("NotAuthorizedException", `Identity '${IdentityId}' is unauthenticated: call GetId with these Logins for an authenticated identity`);
+    }
+    const kind = authenticated ? "authenticated" : "unauthenticated";
+    const role = pool.Roles[kind];
     let policyDocuments = pool.policyDocuments;
     if (role) {
       const policies = this.host.rolePolicies(role);
       if (!policies) refuse("InvalidIdentityPoolConfigurationException", `Invalid identity pool configuration. Check assigned IAM roles for this pool: role ${role} does not exist.`);
       policyDocuments = policies!;
     } else if (policyDocuments.length === 0) {
-      refuse("InvalidIdentityPoolConfigurationException", "Invalid identity pool configuration. Check assigned IAM roles for this pool.");
+      refuse("InvalidIdentityPoolConfigurationException", `Invalid identity pool configuration. Check assigned IAM roles for this pool: it has no ${kind} role (set-identity-pool-roles --roles ${kind}=<role ARN>).`);
     }
     const expiresAtMs = this.host.nowMs() + pool.credentialsLifetimeSeconds * 1000;
     const issued = this.host.accessKeys.add({
       ...newAccessKeyPair("ASIA"), sessionToken: randomBytes(96).toString("base64"),
-      expiresAtMs, principal: IdentityId, policyDocuments,
+      expiresAtMs, principal: IdentityId, policyDocuments, ...(authenticated ? { iotPolicyTarget: IdentityId } : {}),
     });
-    this.host.log(`cognito ${pool.IdentityPoolId}: credentials ${issued.accessKeyId} for ${IdentityId} until ${new Date(expiresAtMs).toISOString()}${role ? ` (role ${role})` : ""}`);
+    this.host.log(`cognito ${pool.IdentityPoolId}: credentials ${issued.accessKeyId} for ${kind} ${IdentityId} until ${new Date(expiresAtMs).toISOString()}${role ? ` (role ${role})` : ""}${authenticated ? "; IoT policies attached to the identity must also allow" : ""}`);
     return {
       IdentityId,
       Credentials: { AccessKeyId: issued.accessKeyId, SecretKey: issued.secretAccessKey, SessionToken: issued.sessionToken, Expiration: Math.floor(expiresAtMs / 1000) },
     };
+  }
+
+  /**
+   * The users a `Logins` map names, as `<provider> <user>`; empty when there is none. A provider
+   * the pool does not name is refused; the token is not verified (see the header).
+   */
+  private loginsOf(pool: IdentityPoolRecord, logins: unknown): string[] {
+    if (logins === undefined || logins === null) return [];
+    if (typeof logins !== "object" || Array.isArray(logins)) return refuse("InvalidParameterException", "Logins must be a map of provider name to token");
+    const configured = new Set([
+      ...Object.keys(pool.SupportedLoginProviders ?? {}),
+      ...(pool.CognitoIdentityProviders ?? []).map((p) => p.ProviderName ?? ""),
+      ...(pool.OpenIdConnectProviderARNs ?? []).map((arn) => arn.replace(/^arn:aws:iam::\d{12}:oidc-provider\//, "")),
+    ]);
+    return Object.entries(logins as Record<string, unknown>).map(([provider, token]) => {
+      if (typeof token !== "string" || token.length === 0) return refuse("InvalidParameterException", `Logins.${provider} must be a token`);
+      if (!configured.has(provider)) return refuse("NotAuthorizedException", `Invalid login token. Login provider '${provider}' is not configured for identity pool ${pool.IdentityPoolId} (create-identity-pool --supported-login-providers, --cognito-identity-providers or --open-id-connect-provider-arns)`);
+      return `${provider} ${subjectOf(token)}`;
+    });
   }
 
   private pool(id: unknown): IdentityPoolRecord {
@@ -169,5 +220,44 @@ function describe(p: IdentityPoolRecord) {
   return {
     IdentityPoolId: p.IdentityPoolId, IdentityPoolName: p.IdentityPoolName, AllowUnauthenticatedIdentities: p.AllowUnauthenticatedIdentities,
     ...(p.AllowClassicFlow !== undefined ? { AllowClassicFlow: p.AllowClassicFlow } : {}),
+    ...providers(p as unknown as Record<string, unknown>),
   };
+}
+
+/** The identity providers a CreateIdentityPool input (or a pool record) names. */
+function providers(input: Record<string, unknown>): Pick<IdentityPoolRecord, "SupportedLoginProviders" | "CognitoIdentityProviders" | "OpenIdConnectProviderARNs"> {
+  const out: ReturnType<typeof providers> = {};
+  const supported = input.SupportedLoginProviders;
+  if (supported !== undefined) {
+    if (typeof supported !== "object" || supported === null || Object.values(supported).some((v) => typeof v !== "string")) refuse("InvalidParameterException", "SupportedLoginProviders must map provider names to app ids");
+    out.SupportedLoginProviders = supported as Record<string, string>;
+  }
+  const cognito = input.CognitoIdentityProviders;
+  if (cognito !== undefined) {
+    if (!Array.isArray(cognito) || cognito.some((p) => typeof p?.ProviderName !== "string")) refuse("InvalidParameterException", "CognitoIdentityProviders must be a list of {ProviderName, ClientId}");
+    out.CognitoIdentityProviders = cognito as IdentityPoolRecord["CognitoIdentityProviders"];
+  }
+  const oidc = input.OpenIdConnectProviderARNs;
+  if (oidc !== undefined) {
+    if (!Array.isArray(oidc) || oidc.some((a) => typeof a !== "string")) refuse("InvalidParameterException", "OpenIdConnectProviderARNs must be a list of ARNs");
+    out.OpenIdConnectProviderARNs = oidc as string[];
+  }
+  return out;
+}
+
+/**
+ * The user a provider token names: a JWT's `sub` claim, read without verifying it, else the
+ * token's SHA-256 (tokens are secrets: never stored or logged as they are).
+ */
+function subjectOf(token: string): string {
+  const parts = token.split(".");
+  if (parts.length === 3) {
+    try {
+      const claims = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8")) as { sub?: unknown };
+      if (typeof claims.sub === "string" && claims.sub.length > 0) return claims.sub;
+    } catch {
+      // not a JWT: the token itself names the user
+    }
+  }
+  return `sha256:${createHash("sha256").update(token).digest("hex")}`;
 }

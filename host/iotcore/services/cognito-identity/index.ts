@@ -1,4 +1,5 @@
-// Cognito identity: identity pools, unauthenticated identities and their temporary credentials.
+// Cognito identity: identity pools, unauthenticated and authenticated (Logins) identities and
+// their temporary credentials.
 // Devices call it at `cognito-identity.<region>.amazonaws.com` on the 443 listener; the CLI and
 // SDKs reach it on the control port with --endpoint-url.
 import type { CoreContext, Service } from "../../service.js";
