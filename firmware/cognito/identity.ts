@@ -6,7 +6,7 @@
 import type { CognitoPool } from "../connection/config.js";
 import { failure, type Failure } from "../platform/failure.js";
 import type { Platform } from "../platform/seam.js";
-import type { SigV4Credentials } from "../sigv4/presign.js";
+import type { SigV4Credentials } from "../sigv4/sign.js";
 import { httpsPost } from "./https.js";
 
 

@@ -12,6 +12,7 @@ import type { OpenStream } from "../mqtt/client.js";
 import { CONFIG_FIELDS, invalidField, mustBe, type DeviceConfig, type Rule } from "../config/config.js";
 import type { DeviceStatus } from "../boot/status.js";
 import type { Credentials } from "../credentials/load.js";
+import type { SigV4Signer } from "../sigv4/credentials.js";
 import type { Feature } from "../features/feature.js";
 import type { Sensor } from "../telemetry/sensor.js";
 
@@ -56,15 +57,6 @@ export interface WssCustomAuthConfig extends Endpoint, AuthorizerSettings {
   authInQuery?: boolean;
 }
 
-/** Fixed SigV4 credentials (development; prefer a Cognito identity pool). */
-export interface FixedCredentials {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken?: string;
-  /** Milliseconds since the epoch when fixed temporary credentials expire. */
-  credentialsExpiration?: number;
-}
-
 /** Temporary credentials from a Cognito identity pool (unauthenticated identities). */
 export interface CognitoPool {
   identityPoolId: string;
@@ -75,12 +67,9 @@ export interface CognitoPool {
   cognitoPort?: number;
 }
 
-/** wss-sigv4: MQTT over WebSocket, the URL presigned with SigV4. */
-export interface WssSigV4Config extends Endpoint {
+/** wss-sigv4: MQTT over WebSocket, the URL presigned with SigV4 (region and credentials: firmware/sigv4/credentials.ts). */
+export interface WssSigV4Config extends Endpoint, SigV4Signer {
   mode: "wss-sigv4";
-  /** The endpoint's region, e.g. "us-east-1". */
-  region: string;
-  credentials: FixedCredentials | CognitoPool;
   /** Adds X-Amz-Expires (seconds) to the presigned URL. */
   presignExpiresSeconds?: number;
 }

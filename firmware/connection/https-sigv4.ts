@@ -6,17 +6,18 @@
 
 import { ok } from "../platform/failure.js";
 import { httpsLink, type HttpsLink } from "../https/request.js";
-import { signPost } from "../https/sigv4.js";
-import { badSetting, TEXT, type ConnectionMode, type Endpoint, type FixedCredentials } from "./config.js";
+import { signPost } from "../sigv4/header.js";
+import type { SigV4Credentials } from "../sigv4/sign.js";
+import { badSetting, TEXT, type ConnectionMode, type Endpoint } from "./config.js";
 
 export interface HttpsSigV4Config extends Endpoint {
   mode: "https-sigv4";
   /** The endpoint's region, e.g. "us-east-1". */
   region: string;
-  credentials: FixedCredentials;
+  credentials: SigV4Credentials;
 }
 
-type Settings = Partial<FixedCredentials & { region: string }>;
+type Settings = Partial<Omit<SigV4Credentials, "expiration"> & { region: string; credentialsExpiration: number }>;
 
 const AWS_HOST = /\.iot\.([a-z0-9-]+)\.amazonaws\.com$/;
 
@@ -31,7 +32,7 @@ export const httpsSigV4: ConnectionMode<HttpsSigV4Config, Settings, HttpsLink> =
     if (!s.accessKeyId) return badSetting(s, "accessKeyId", "must be set with secretAccessKey (the IAM credentials that sign each request)");
     if (!s.secretAccessKey) return badSetting(s, "secretAccessKey", "must be set with accessKeyId");
     const { accessKeyId, secretAccessKey, sessionToken, credentialsExpiration } = s;
-    return ok({ ...endpoint, mode: "https-sigv4", region, credentials: { accessKeyId, secretAccessKey, sessionToken, credentialsExpiration } });
+    return ok({ ...endpoint, mode: "https-sigv4", region, credentials: { accessKeyId, secretAccessKey, sessionToken, expiration: credentialsExpiration } });
   },
   connect(config, credentials, platform) {
     const link = httpsLink(config, credentials, platform, (path, query, body) => ({

@@ -5,7 +5,7 @@ import type { ConnectionCredentials, Endpoint } from "../connection/config.js";
 import { guarded, tlsOpener } from "../connection/stream.js";
 import type { OpenStream } from "../mqtt/client.js";
 import type { Platform } from "../platform/seam.js";
-import { uriEncode } from "../sigv4/presign.js";
+import { uriEncode } from "../sigv4/sign.js";
 import { hostHeader, requestHead } from "../websocket/http-head.js";
 
 /** What an HTTPS mode's `connect` returns (the session module reads it). */

@@ -8,7 +8,7 @@ import { CognitoIdentityClient, GetIdCommand, GetCredentialsForIdentityCommand }
 import { createRootCa, issueCertificate, type Issued } from "../../certs/pki.js";
 import { createNodePlatform } from "../../host/runtime/node/platform.js";
 import { cognitoCredentials, type CredentialSource } from "../../firmware/cognito/identity.js";
-import type { SigV4Credentials } from "../../firmware/sigv4/presign.js";
+import type { SigV4Credentials } from "../../firmware/sigv4/sign.js";
 import type { Failure } from "../../firmware/platform/failure.js";
 import type { Platform } from "../../firmware/platform/seam.js";
 

@@ -81,7 +81,7 @@ describe("connection config validation", () => {
     const fixed = valid({ mode: "wss-sigv4", endpoint, connection: { accessKeyId: "AK", secretAccessKey: "SK" } });
     assert.ok(fixed.mode === "wss-sigv4");
     assert.equal(fixed.region, "us-east-1");
-    assert.deepEqual(fixed.credentials, { accessKeyId: "AK", secretAccessKey: "SK", sessionToken: undefined, credentialsExpiration: undefined });
+    assert.deepEqual(fixed.credentials, { accessKeyId: "AK", secretAccessKey: "SK", sessionToken: undefined, expiration: undefined });
     const pooled = valid({ mode: "wss-sigv4", endpoint: "iot.example.com", connection: { identityPoolId: "eu-west-1:0f6b1b3c-1111-2222-3333-444455556666" } });
     assert.ok(pooled.mode === "wss-sigv4");
     assert.equal(pooled.region, "eu-west-1");

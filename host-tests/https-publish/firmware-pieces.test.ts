@@ -7,7 +7,7 @@ import { SignatureV4 } from "@smithy/signature-v4";
 import { createResponseReader, type ResponseDone } from "../../firmware/https/response.js";
 import { loadPostQueue, POST_QUEUE_KEY, PREFERENCE_VALUE_BYTES } from "../../firmware/https/post-queue.js";
 import { publishHead, topicPath, type HttpsLink } from "../../firmware/https/request.js";
-import { signPost } from "../../firmware/https/sigv4.js";
+import { signPost } from "../../firmware/sigv4/header.js";
 import type { Failure } from "../../firmware/platform/failure.js";
 import type { Storage } from "../../firmware/platform/seam.js";
 import { createHash, createHmac } from "node:crypto";

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { createHash, createHmac } from "node:crypto";
 import { SignatureV4 } from "@smithy/signature-v4";
 import { Sha256 } from "@aws-crypto/sha256-js";
-import { presignPath, amzDate } from "../../firmware/sigv4/presign.js";
+import { presignPath } from "../../firmware/sigv4/presign.js";
+import { amzDate } from "../../firmware/sigv4/sign.js";
 import type { Crypto } from "../../firmware/platform/seam.js";
 
 const crypto: Crypto = {

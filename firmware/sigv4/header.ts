@@ -5,7 +5,7 @@
 
 import { toHex } from "../credentials/der.js";
 import type { Crypto } from "../platform/seam.js";
-import { amzDate, sign, uriEncode, type SigV4Credentials } from "../sigv4/presign.js";
+import { amzDate, sign, uriEncode, type SigV4Credentials } from "./sign.js";
 
 export const IOT_DATA_SERVICE = "iotdata";
 
