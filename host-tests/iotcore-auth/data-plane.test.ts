@@ -7,6 +7,7 @@ import * as tls from "node:tls";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { CognitoIdentityClient, CreateIdentityPoolCommand, GetCredentialsForIdentityCommand, GetIdCommand, SetIdentityPoolRolesCommand } from "@aws-sdk/client-cognito-identity";
 import { CreateRoleCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
+import { IoTDataPlaneClient, PublishCommand } from "@aws-sdk/client-iot-data-plane";
 import { AttachPolicyCommand, CreateAuthorizerCommand, CreateDomainConfigurationCommand, CreatePolicyCommand, IoTClient, TestInvokeAuthorizerCommand, UpdateDomainConfigurationCommand } from "@aws-sdk/client-iot";
 import { SignatureV4 } from "@smithy/signature-v4";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
@@ -307,6 +308,13 @@ describe("connections without a client certificate (custom auth, SigV4 WebSocket
         const refused = await ws(await presign(user.credentials), { clientId: "auth-client" });
         assert.equal(refused.connected, false);
         assert.ok(core.lines.some((l) => l.includes(`no IoT policy attached to identity ${user.identityId}`)), core.lines.join("\n"));
+        const data = new IoTDataPlaneClient({
+          region: REGION, endpoint: `https://127.0.0.1:${core.ports.https}`, credentials: user.credentials,
+          requestHandler: { httpsAgent: new HttpsAgent({ ca: core.serverCaPem, servername: core.endpoint }) },
+        });
+        const httpsPublish = () => data.send(new PublishCommand({ topic: "auth/https", payload: Buffer.from("hi"), qos: 1 }));
+        await assert.rejects(httpsPublish(), (e: Error) => e.name === "ForbiddenException", "HTTPS publish needs the attached IoT policy too");
+        assert.ok(core.lines.some((l) => l.includes("topic/auth/https: default-deny (no IoT policy attached")), core.lines.join("\n"));
 
         // Attach an IoT policy to the identity id (wider than the IAM policy): both allow auth/*, only the IoT policy allows other/*.
         await iot.send(new CreatePolicyCommand({ policyName: "user-policy", policyDocument: TOPIC_POLICY("*") }));
@@ -316,6 +324,8 @@ describe("connections without a client certificate (custom auth, SigV4 WebSocket
         assert.equal(await subscribe(allowed.client, "auth/x"), 1);
         assert.equal(await subscribe(allowed.client, "other/x"), 0x80, "the role's IAM policy does not allow other/*");
         await bounded(allowed.client.publishAsync("auth/hello", "hi", { qos: 1 }));
+        await httpsPublish();
+        data.destroy();
 
         // Unauthenticated identities of the same pool: the unauthenticated role's IAM policy alone.
         const guest = await credentialsOf({});

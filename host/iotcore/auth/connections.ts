@@ -6,7 +6,7 @@ import type { MqttBroker } from "../dataplane/broker.js";
 import type { DataPlaneListeners } from "../dataplane/listeners.js";
 import type { Authenticator, AuthOutcome, Principal } from "../dataplane/types.js";
 import type { Collection } from "../registry/collection.js";
-import type { Registry } from "../registry/registry.js";
+import { attachedPolicies, type Registry } from "../registry/registry.js";
 import type { AccessKeys } from "../service.js";
 import type { LogWriter } from "../log.js";
 import { Authorizers, type AuthorizerHost, type AuthorizerRecord } from "./authorizers.js";
@@ -74,10 +74,7 @@ function accepted(p: ConnectionPrincipal, registry: Registry): AuthOutcome {
     ...(p.disconnectAfterMs !== undefined ? { disconnectAfterMs: p.disconnectAfterMs } : {}),
     ...(p.kind === "iam" && /^[\w-]+:[0-9a-f-]{36}$/.test(p.principalId) ? { variables: { "cognito-identity.amazonaws.com:sub": p.principalId } } : {}),
     ...(target !== undefined ? {
-      attachedPolicies: () => {
-        const policies = registry.policiesOf(target);
-        return { documents: policies.map((r) => r.policyDocument), names: policies.map((r) => r.policyName) };
-      },
+      attachedPolicies: () => attachedPolicies(registry, target),
     } : {}),
   };
   return { ok: true, principal, note: p.via };

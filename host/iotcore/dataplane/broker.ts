@@ -9,7 +9,7 @@ import aedesPersistenceLevel from "aedes-persistence-level";
 import { ClassicLevel } from "classic-level";
 import type { Duplex } from "node:stream";
 import { logValue as v } from "../log.js";
-import { evaluatePolicies, type Evaluation, type PolicyVariables } from "../policy/evaluate.js";
+import { evaluateWithAttached, type Evaluation, type PolicyVariables } from "../policy/evaluate.js";
 import { connectionVariables, resourceArn, type MqttAction, type ResourceScope } from "../policy/resources.js";
 import { AedesAdapter, type Deliver, type InboundPacket } from "./aedes-adapter.js";
 import type { Faults } from "./faults.js";
@@ -520,15 +520,10 @@ export class MqttBroker {
   }
 
   private evaluate(principal: Principal, variables: PolicyVariables, action: MqttAction, name: string): Evaluation {
-    const resource = resourceArn(this.options.scope, action, name);
-    const first = evaluatePolicies(principal.policies, action, resource, variables, principal.policyNames);
-    if (first.decision !== "allow" || !principal.attachedPolicies) return first;
-    // An authenticated Cognito identity: its attached IoT policies must allow the action too.
-    const attached = principal.attachedPolicies();
-    const second = evaluatePolicies(attached.documents, action, resource, variables, attached.names);
-    if (second.decision === "allow") return { decision: "allow", by: `IAM ${first.by} and IoT ${second.by}` };
-    return second.by ? second : { decision: second.decision, by: `no IoT policy attached to identity ${principal.id} allows it (an authenticated Cognito identity needs one besides its role's IAM policy: aws iot attach-policy --target ${principal.id})` };
+    return evaluateWithAttached(principal.policies, principal.policyNames, principal.attachedPolicies, principal.id,
+      action, resourceArn(this.options.scope, action, name), variables);
   }
+
 }
 
 function short(id: string): string {

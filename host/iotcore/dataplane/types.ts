@@ -2,6 +2,7 @@
 // receives and answers, and the principal whose policies then govern the connection.
 import type { IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
+import type { AttachedPolicies } from "../policy/evaluate.js";
 
 /** How a connection reached the broker: which listener, and which route within it. */
 export type Route = "mqtt-x509" | "mqtt-custom-auth" | "websocket";
@@ -52,7 +53,7 @@ export interface Principal {
    * identity id), read at each action. Both these and `policies` (the role's IAM policy) must
    * allow an action, as AWS IoT requires of authenticated identities.
    */
-  attachedPolicies?: () => { documents: readonly string[]; names: readonly string[] };
+  attachedPolicies?: AttachedPolicies;
 }
 
 /** `drop` closes without CONNACK; a number is the CONNACK return code (2-5). */

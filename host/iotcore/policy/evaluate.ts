@@ -41,6 +41,29 @@ export function evaluatePolicies(
   return allowedBy ? { decision: "allow", by: allowedBy } : { decision: "default-deny" };
 }
 
+/** IoT policies attached to an authenticated Cognito identity, read when an action is decided. */
+export type AttachedPolicies = () => { documents: readonly string[]; names: readonly string[] };
+
+/**
+ * Evaluates a principal's policies and, for an authenticated Cognito identity (`attached` given),
+ * the IoT policies attached to its identity id too: AWS IoT allows the action only when both
+ * allow it. `identityId` names the identity in the explanation of a missing attached policy.
+ */
+export function evaluateWithAttached(
+  documents: readonly (string | object)[], names: readonly string[] | undefined, attached: AttachedPolicies | undefined,
+  identityId: string, action: string, resource: string, variables: PolicyVariables,
+): Evaluation {
+  const first = evaluatePolicies(documents, action, resource, variables, names);
+  if (first.decision !== "allow" || !attached) return first;
+  const policies = attached();
+  const second = evaluatePolicies(policies.documents, action, resource, variables, policies.names);
+  if (second.decision === "allow") return { decision: "allow", by: `IAM ${first.by} and IoT ${second.by}` };
+  return second.by ? second : {
+    decision: second.decision,
+    by: `no IoT policy attached to identity ${identityId} allows it (an authenticated Cognito identity needs one besides its role's IAM policy: aws iot attach-policy --target ${identityId})`,
+  };
+}
+
 function statementsOf(document: string | object): Statement[] {
   let parsed: unknown = document;
   if (typeof document === "string") {

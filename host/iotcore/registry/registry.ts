@@ -513,6 +513,12 @@ export class Registry {
   }
 }
 
+/** The IoT policies attached to a target, as policy evaluation takes them. */
+export function attachedPolicies(registry: Pick<Registry, "policiesOf">, target: string): { documents: string[]; names: string[] } {
+  const policies = registry.policiesOf(target);
+  return { documents: policies.map((p) => p.policyDocument), names: policies.map((p) => p.policyName) };
+}
+
 function parsePem(pem: unknown, what: string): { der: Uint8Array; cert: X509Certificate } {
   // Control-plane bodies are JSON: a member may arrive as a number or an object.
   const der = typeof pem === "string" ? fromPem(pem)[0] : undefined;

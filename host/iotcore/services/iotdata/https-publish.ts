@@ -16,7 +16,7 @@ import type { CallerInfo, OperationHandler, OperationInput } from "../../control
 import { ALPN } from "../../dataplane/listeners.js";
 import { LIMITS, topicProblem } from "../../dataplane/quotas.js";
 import { listenerName, type Authenticator, type ConnectionInfo } from "../../dataplane/types.js";
-import { evaluatePolicies, type PolicyVariables } from "../../policy/evaluate.js";
+import { evaluateWithAttached, type AttachedPolicies, type PolicyVariables } from "../../policy/evaluate.js";
 import { connectionVariables, resourceArn, type ResourceScope } from "../../policy/resources.js";
 import type { LogWriter } from "../../log.js";
 import { AwsError } from "../../registry/errors.js";
@@ -34,6 +34,8 @@ export interface HttpsPublishOptions {
   connections: ConnectionAuth;
   /** The IAM access keys SigV4 requests are checked against, with their IoT policies. */
   credentials: Pick<AccessKeys, "lookup">;
+  /** The IoT policies attached to a target (an authenticated Cognito identity's id). */
+  attachedTo(target: string): ReturnType<AttachedPolicies>;
   /** Publishes as the broker does for an authorized MQTT publish. */
   publish(topic: string, payload: Buffer, qos: 0 | 1, retain: boolean): Promise<void>;
   now(): number;
@@ -45,6 +47,8 @@ interface HttpsPrincipal {
   id: string;
   policies: readonly (string | object)[];
   variables: PolicyVariables;
+  /** An authenticated Cognito identity: the IoT policies attached to it must allow too. */
+  attachedPolicies?: AttachedPolicies;
 }
 
 interface Arrival { info: ConnectionInfo; url: string }
@@ -97,8 +101,8 @@ export class HttpsPublishService {
       return refuse("RequestEntityTooLargeException", `Payload exceeds the maximum size of ${LIMITS.payloadBytes} bytes`, `${who}: payload of ${payload.length} bytes`);
     }
     const arn = resourceArn(this.options.scope, "iot:Publish", topic);
-    const verdict = evaluatePolicies(principal.policies, "iot:Publish", arn, principal.variables);
-    if (verdict.decision !== "allow") return refuse("ForbiddenException", "Forbidden", `${who}: iot:Publish on ${arn}: ${verdict.decision}`);
+    const verdict = evaluateWithAttached(principal.policies, undefined, principal.attachedPolicies, principal.id, "iot:Publish", arn, principal.variables);
+    if (verdict.decision !== "allow") return refuse("ForbiddenException", "Forbidden", `${who}: iot:Publish on ${arn}: ${verdict.decision}${verdict.decision === "default-deny" && verdict.by ? ` (${verdict.by})` : ""}`);
     await this.options.publish(topic, payload, qos, input.retain === true);
     this.options.log(`https publish allowed ${where} topic ${topic} qos ${qos}${input.retain === true ? " retained" : ""}: ${who}; iot:Publish allowed by ${verdict.by}`,
       { event: "https-publish", outcome: "allowed", listener: listenerName(arrival.info.listener), alpn: arrival.info.alpn, topic, qos, principal: who, by: verdict.by });
@@ -124,7 +128,7 @@ export class HttpsPublishService {
         lookup: (id) => this.options.credentials.lookup(id),
       });
       if (!verified.ok) return forbidden(`${verified.failure.code}: ${verified.failure.message}`);
-      return { ok: true, principal: iamPrincipal(verified.value.principal, verified.value.policyDocuments) };
+      return { ok: true, principal: this.iamPrincipal(verified.value) };
     }
     const custom = await this.options.connections.authenticateCustom({
       connectionId: randomUUID(), ...(info.serverName ? { serverName: info.serverName } : {}),
@@ -146,7 +150,13 @@ export class HttpsPublishService {
       const code = verdict.failure.code === "InvalidSignatureException" ? "InvalidSignatureException" : "ForbiddenException";
       return { ok: false as const, code, message: verdict.failure.message, reason: `sigv4: ${verdict.failure.reason}` };
     }
-    return { ok: true as const, principal: iamPrincipal(verdict.value.key.principal, verdict.value.key.policyDocuments) };
+    return { ok: true as const, principal: this.iamPrincipal(verdict.value.key) };
+  }
+
+  private iamPrincipal(key: { principal: string; policyDocuments: string[]; iotPolicyTarget?: string }): HttpsPrincipal {
+    const principal = iamPrincipal(key.principal, key.policyDocuments);
+    const target = key.iotPolicyTarget;
+    return target === undefined ? principal : { ...principal, attachedPolicies: () => this.options.attachedTo(target) };
   }
 }
 

@@ -4,6 +4,7 @@
 // HTTPS publish (Publish, `POST /topics/<topic>`, authenticated as a device: https-publish.ts).
 import type { RouteTable } from "../../control/routes.js";
 import type { CoreContext, Service } from "../../service.js";
+import { attachedPolicies } from "../../registry/registry.js";
 import { HttpsPublishService } from "./https-publish.js";
 import routes from "./routes.json" with { type: "json" };
 import { ShadowService } from "./service.js";
@@ -23,6 +24,7 @@ export function iotDataService(core: CoreContext, deps: { hostNames: string[] })
   const httpsPublish = new HttpsPublishService({
     scope: { region: core.region, accountId: core.accountId },
     certificates: core.authentication.certificate, connections: core.authentication.connection, credentials: core.accessKeys,
+    attachedTo: (target) => attachedPolicies(core.registry, target),
     now: () => core.now(), log: core.log, publish: (topic, payload, qos, retain) => core.broker.publish(topic, payload, qos, retain),
   });
   // Publish arrives on any name and on the "8443" listener; claim() keeps what authentication needs.
