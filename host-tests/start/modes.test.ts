@@ -75,6 +75,22 @@ describe("npm start in the modes without a device certificate", function () {
     });
   }
 
+  for (const engine of ["xs", "node"]) {
+    it(`--mode https-sigv4 (engine ${engine}) posts 3 readings, each signed with SigV4 and answered 200, none lost`, async () => {
+      const run = await start(["--mode", "https-sigv4", "--engine", engine, "--messages", "3", "--json", "--state", stateDir]);
+      const summary = summaryOf(run);
+      assert.equal(run.code, 0, run.stdout.slice(-2000));
+      assert.equal(summary.ok, true);
+      assert.equal(summary.mode, "https-sigv4");
+      assert.equal(summary.engine, engine);
+      assert.ok((summary.posted as number) >= 3 && summary.answered === summary.posted, `posted ${summary.posted}, answered ${summary.answered}`);
+      assert.equal(summary.lost, 0);
+      assert.match(run.stdout, new RegExp(`IAM user npm-start-${summary.thing} \\(aws iam create-user, put-user-policy, create-access-key\\)`));
+      assert.match(run.stdout, /device {2}\| credentials: loaded from .* \(0 chain certificate\(s\), 1 trusted CA\(s\)/);
+      assert.match(run.stdout, new RegExp(`iotcore \\| https publish allowed via 443 topic ${summary.thing}/telemetry qos 1: sigv4 arn:aws:iam::123456789012:user/npm-start-${summary.thing}`));
+    });
+  }
+
   it("the authorizer function lets a verified token in only as its own client id, with a policy for that thing's topics and shadows", async () => {
     const file = writeAuthorizerFunction(join(stateDir, "function-only"));
     const { handler } = (await import(pathToFileURL(file).href)) as { handler(event: unknown): Promise<Record<string, unknown>> };
