@@ -1,6 +1,6 @@
 // Pure cores: IoT policy evaluation, JITP template evaluation.
 import assert from "node:assert/strict";
-import { evaluatePolicies, wildcardMatch } from "../../host/iotcore/policy/evaluate.js";
+import { evaluatePolicies, evaluateWithAttached, wildcardMatch } from "../../host/iotcore/policy/evaluate.js";
 import { connectionVariables } from "../../host/iotcore/policy/resources.js";
 import { evaluateTemplate } from "../../host/iotcore/provisioning/template.js";
 
@@ -41,6 +41,24 @@ describe("IoT policy evaluation", () => {
     assert.equal(evaluatePolicies([policy], "iot:Publish", `${ARN}:topic/dev-1/cn-1`, vars).decision, "allow");
     const noThing = connectionVariables({ clientId: "dev-1" });
     assert.equal(evaluatePolicies([policy], "iot:Connect", `${ARN}:client/dev-1`, noThing).decision, "default-deny");
+  });
+
+  it("allows an authenticated Cognito identity only what both its role's IAM policy and its attached IoT policies allow; an explicit Deny in either wins", () => {
+    const id = "us-east-1:0f6b1b3c-1111-2222-3333-444455556666";
+    const iam = doc({ Effect: "Allow", Action: "iot:Publish", Resource: `${ARN}:topic/a/*` }, { Effect: "Deny", Action: "iot:Publish", Resource: `${ARN}:topic/a/secret` });
+    const iot = doc({ Effect: "Allow", Action: "iot:Publish", Resource: `${ARN}:topic/*` }, { Effect: "Deny", Action: "iot:Publish", Resource: `${ARN}:topic/a/private` });
+    let attached: string[] = [];
+    const decide = (topic: string) => evaluateWithAttached([iam], ["role"], () => ({ documents: attached, names: attached.map((_, i) => `p${i}`) }), id, "iot:Publish", `${ARN}:topic/${topic}`, vars);
+    const missing = decide("a/b");
+    assert.equal(missing.decision, "default-deny");
+    assert.match(missing.by ?? "", new RegExp(`no IoT policy attached to identity ${id}.*attach-policy --target ${id}`));
+    attached = [iot];
+    assert.equal(decide("a/b").decision, "allow");
+    assert.equal(decide("b").decision, "default-deny", "the IoT policy allows b, the IAM policy does not");
+    assert.equal(decide("a/secret").decision, "explicit-deny");
+    assert.equal(decide("a/private").decision, "explicit-deny");
+    // Without attached policies (unauthenticated identities, IAM users) the IAM policy alone decides.
+    assert.equal(evaluateWithAttached([iam], undefined, undefined, id, "iot:Publish", `${ARN}:topic/a/b`, vars).decision, "allow");
   });
 
   it("treats malformed documents as granting nothing", () => {
