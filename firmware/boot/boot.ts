@@ -12,7 +12,7 @@ import { modes } from "../connection/mode.js";
 import { startSession } from "../connection/session.js";
 import { CONFIG_KEY, keepOverride } from "../config/live.js";
 import { loadCredentials, type CredentialSources } from "../credentials/load.js";
-import { checkFeatures, type Feature } from "../features/feature.js";
+import { checkFeatures, type Feature, type StartFeatures } from "../features/feature.js";
 import { clockUnset, type Failure } from "../platform/failure.js";
 import type { Platform, TimerHandle } from "../platform/seam.js";
 import { simulatedSensor, type Sensor } from "../telemetry/sensor.js";
@@ -31,6 +31,8 @@ export interface BootInput {
   sensor?: Sensor;
   /** The optional features the build carries (the platform entry loads those its manifest names). */
   features?: readonly Feature[];
+  /** The feature runtime (features/runtime) that starts them; without it no feature is started. */
+  startFeatures?: StartFeatures;
 }
 
 export interface BootEvents {
@@ -145,6 +147,7 @@ export function boot(platform: Platform, input: BootInput, events: BootEvents = 
       platform, config: cfg, connection: connection.value, mode, link: link.value, credentials: creds,
       sensor: input.sensor ?? simulatedSensor(platform.random),
       features: owner < 0 ? features : [features[owner]!],
+      startFeatures: input.startFeatures,
       featureSettings: owner < 0 ? featureSettings : [featureSettings[owner]!],
       exclusive: owner >= 0,
       onAcked: (seq) => events.onAcked?.(seq),

@@ -13,7 +13,7 @@ import { CONFIG_FIELDS, invalidField, mustBe, type DeviceConfig, type Rule } fro
 import type { DeviceStatus } from "../boot/status.js";
 import type { Credentials } from "../credentials/load.js";
 import type { SigV4Signer } from "../sigv4/credentials.js";
-import type { Feature } from "../features/feature.js";
+import type { Feature, StartFeatures } from "../features/feature.js";
 import type { Sensor } from "../telemetry/sensor.js";
 
 /** The rule of a text setting: at most this many characters, no control characters. */
@@ -132,6 +132,8 @@ export interface SessionContext {
   credentials: Credentials;
   sensor: Sensor;
   features: readonly Feature[];
+  /** The feature runtime; absent in a build without features. */
+  startFeatures?: StartFeatures;
   featureSettings: Record<string, unknown>[];
   /** A telemetry message was acknowledged (PUBACK, or HTTPS 200). */
   onAcked(seq: number): void;

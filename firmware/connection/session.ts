@@ -5,7 +5,7 @@
 
 import { toHex } from "../credentials/der.js";
 import { setLiveField } from "../config/live.js";
-import { FIRMWARE_VERSION, startFeatures, type DeviceFacts, type RunningFeatures } from "../features/feature.js";
+import { FIRMWARE_VERSION, type DeviceFacts, type RunningFeatures } from "../features/feature.js";
 import { MqttClient } from "../mqtt/client.js";
 import { createConnectionLoop, type ConnectionLoop } from "../provisioning/loop.js";
 import { statusPayload, topicsFor } from "../telemetry/messages.js";
@@ -49,7 +49,7 @@ export const startSession: StartSession = (context: SessionContext) => {
     onDisconnected: (f) => loop?.disconnected(f),
   });
   const sessionTelemetry = telemetry = createTelemetry(platform, cfg, context.sensor, client, { onAcked: context.onAcked });
-  const sessionFeatures = running = startFeatures(context.features, context.featureSettings, {
+  const sessionFeatures = running = context.startFeatures?.(context.features, context.featureSettings, {
     platform,
     client,
     thingName: cfg.thingName,
@@ -71,10 +71,10 @@ export const startSession: StartSession = (context: SessionContext) => {
       if (s.code) lastFailure = { code: s.code, message: s.message };
       context.report(s);
     },
-    onSessionUp: () => (context.exclusive ? sessionFeatures.sessionUp() : subscribe()),
+    onSessionUp: () => (context.exclusive ? sessionFeatures?.sessionUp() : subscribe()),
     onSessionDown: () => {
       sessionTelemetry.offline();
-      sessionFeatures.sessionDown();
+      sessionFeatures?.sessionDown();
     },
     onProvisioned: () => {
       if (fingerprint !== undefined) platform.storage.set(PROVISIONED_KEY, fingerprint);
@@ -93,7 +93,7 @@ export const startSession: StartSession = (context: SessionContext) => {
       connectionLoop.markProvisioned();
       sessionTelemetry.start();
       sessionTelemetry.online();
-      sessionFeatures.sessionUp();
+      sessionFeatures?.sessionUp();
     });
     if (refused) say(`subscribe ${filter} not sent: ${refused.code}`);
   }
@@ -104,7 +104,7 @@ export const startSession: StartSession = (context: SessionContext) => {
     get telemetry() { return sessionTelemetry.stats; },
     stop() {
       sessionTelemetry.stop();
-      sessionFeatures.stop();
+      sessionFeatures?.stop();
       connectionLoop.stop();
     },
   };

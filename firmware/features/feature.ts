@@ -1,16 +1,17 @@
 // Optional feature modules (Device Shadow, jobs, OTA, fleet provisioning...) and what the device
 // gives them. A feature is a module whose default export is a `Feature`; a build carries the
 // features its manifest names (the keys of `config.features`, each mapped as module
-// `features/<name>`), and the platform entry hands them to boot. Boot knows none by name: it
-// validates each feature's settings, starts it with a `FeatureContext` once the MQTT client
-// exists, routes the messages of its subscriptions and tells it when a session is up or down.
+// `features/<name>`), and the platform entry hands them to boot with the feature runtime
+// (features/runtime, in builds with features only). Boot knows none by name: it validates each
+// feature's settings; the runtime starts it with a `FeatureContext` once the MQTT client exists,
+// routes the messages of its subscriptions and tells it when a session is up or down.
 
 import { featureSettings, type Rule } from "../config/config.js";
 import type { DeviceStatus } from "../boot/status.js";
 import type { MqttClient } from "../mqtt/client.js";
 import type { Credentials } from "../credentials/load.js";
 import type { Failure, Result } from "../platform/failure.js";
-import { ok } from "../platform/failure.js";
+import { fail, ok } from "../platform/failure.js";
 import type { Log, Platform } from "../platform/seam.js";
 
 export interface FeatureContext {
@@ -104,17 +105,6 @@ export interface RunningFeatures {
   stop(): void;
 }
 
-/** MQTT filter match: `+` one level, `#` the rest (AWS IoT: `$` topics only by explicit filters). */
-export function topicMatches(filter: string, topic: string): boolean {
-  const f = filter.split("/");
-  const t = topic.split("/");
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === "#") return i > 0 || topic[0] !== "$";
-    if (i >= t.length || (f[i] !== t[i] && (f[i] !== "+" || (i === 0 && topic[0] === "$")))) return false;
-  }
-  return f.length === t.length;
-}
-
 /**
  * Checks the settings of `features` against `given` (the config's `features` object): a
  * Failure "config-invalid" when a setting breaks its rule, or when `given` names a feature the
@@ -123,7 +113,7 @@ export function topicMatches(filter: string, topic: string): boolean {
 export function checkFeatures(features: readonly Feature[], given: Record<string, unknown>): Result<Record<string, unknown>[]> {
   for (const name in given) {
     if (!features.some((f) => f.name === name)) {
-      return { ok: false, failure: { code: "config-invalid", message: `config field "features.${name}" names a feature this build does not carry (${features.map((f) => f.name).join(", ") || "none"}): add its manifest or remove the setting.`, retryable: false } };
+      return fail("config-invalid", `config field "features.${name}" names a feature this build does not carry (${features.map((f) => f.name).join(", ") || "none"}): add its manifest or remove the setting.`);
     }
   }
   const all: Record<string, unknown>[] = [];
@@ -150,87 +140,9 @@ export interface FeatureHost {
   facts(): DeviceFacts;
 }
 
-/** Starts each feature with its context; `settings[i]` are `features[i]`'s checked settings. */
-export function startFeatures(features: readonly Feature[], settings: Record<string, unknown>[], host: FeatureHost): RunningFeatures {
-  const { platform, client } = host;
-  const subscriptions: { filter: string; qos: 0 | 1; onMessage: (topic: string, payload: Uint8Array) => void }[] = [];
-  const ups: (() => void)[] = [];
-  const downs: (() => void)[] = [];
-  const stops: (() => void)[] = [];
-  let up = false;
-  const send = (filters: { filter: string; qos: 0 | 1 }[]) => {
-    // AWS IoT Core takes at most 8 filters in one SUBSCRIBE.
-    for (let i = 0; i < filters.length; i += 8) {
-      const refused = client.subscribe(filters.slice(i, i + 8), (result) => {
-        if (Array.isArray(result) && result.includes(0x80)) platform.log(`features: a subscription among ${filters.map((f) => f.filter).join(", ")} was refused by the policy`);
-      });
-      if (refused) platform.log(`features: subscribe not sent: ${refused.code}`);
-    }
-  };
-  features.forEach((feature, i) => {
-    const values = settings[i]!;
-    const log: Log = (line) => platform.log(feature.name + ": " + line);
-    const started = feature.start({
-      thingName: host.thingName,
-      topicPrefix: host.topicPrefix,
-      platform,
-      log,
-      status: host.status,
-      publish: (topic, payload, qos, done) => client.publish(topic, payload, qos, done),
-      subscribe(filter, qos, onMessage) {
-        subscriptions.push({ filter, qos, onMessage });
-        if (up) send([{ filter, qos }]);
-      },
-      onSessionUp: (listener) => void ups.push(listener),
-      onSessionDown: (listener) => void downs.push(listener),
-      setting: (name) => values[name],
-      setSetting(name, value) {
-        const checked = featureSettings(feature.name, feature.settings, { [name]: value });
-        if (!checked.ok) return checked.failure;
-        values[name] = value;
-        host.persist(feature.name, name, value);
-      },
-      restart: host.restart,
-      stop: host.stop,
-      config: host.config,
-      setConfig: host.setConfig,
-      facts: host.facts,
-    });
-    if (started?.stop) stops.push(started.stop);
-  });
-  const each = (listeners: (() => void)[], what: string) => {
-    for (const listener of listeners) {
-      try {
-        listener();
-      } catch (e) {
-        platform.log(`features: a ${what} listener threw ${e}`);
-      }
-    }
-  };
-  return {
-    sessionUp() {
-      up = true;
-      if (subscriptions.length) send(subscriptions.map(({ filter, qos }) => ({ filter, qos })));
-      each(ups, "session-up");
-    },
-    sessionDown() {
-      if (!up) return;
-      up = false;
-      each(downs, "session-down");
-    },
-    message(topic, payload) {
-      let taken = false;
-      for (const s of subscriptions) {
-        if (!topicMatches(s.filter, topic)) continue;
-        taken = true;
-        try {
-          s.onMessage(topic, payload);
-        } catch (e) {
-          platform.log(`features: the handler of ${s.filter} threw ${e}`);
-        }
-      }
-      return taken;
-    },
-    stop: () => each(stops, "stop"),
-  };
-}
+/**
+ * Starts each feature with its context; `settings[i]` are `features[i]`'s checked settings. The
+ * runtime is its own module (features/runtime), which only builds with features carry: the
+ * platform entry hands it to boot beside them (`BootInput.startFeatures`).
+ */
+export type StartFeatures = (features: readonly Feature[], settings: Record<string, unknown>[], host: FeatureHost) => RunningFeatures;

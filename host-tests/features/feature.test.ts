@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Feature, FeatureContext } from "../../firmware/features/feature.js";
-import { topicMatches } from "../../firmware/features/feature.js";
+import { topicMatches } from "../../firmware/features/runtime.js";
 import { bootDevice, startBench, type Bench } from "../provisioning/device-run.js";
 import { prepareDemo } from "../../host/cli/demo-setup.js";
 import { waitFor } from "../support/wait.js";

@@ -10,6 +10,7 @@ import { isFinal, type DeviceStatus } from "../../firmware/boot/status.js";
 import { RESOURCE_NAME } from "../../firmware/credentials/format.js";
 import { encodeContainer } from "../../firmware/credentials/encode.js";
 import fleet from "../../firmware/features/fleet.js";
+import { startFeatures } from "../../firmware/features/runtime.js";
 import { loadStore, storeKeys } from "../../firmware/features/fleet/store.js";
 import type { Platform, Storage, Transport } from "../../firmware/platform/seam.js";
 import { controlClient, FLEET_TEMPLATE, prepareDemo, type DemoSetup } from "../../host/cli/demo-setup.js";
@@ -99,6 +100,7 @@ describe("fleet provisioning by claim: the device", function () {
         config: setup.config,
         credentialSources: { resource: (name) => (name === RESOURCE_NAME ? setup.image : undefined) },
         features: [fleet],
+        startFeatures,
       }, { onStatus: () => setImmediate(check), onAcked: () => { acked += 1; setImmediate(check); } });
       check();
     });

@@ -54,6 +54,7 @@ describe("HTTPS publish session (https-mtls build under Node, against the stand-
       config: { ...s.config, ...config },
       credentialSources: { resource: (name) => (name === RESOURCE_NAME ? s.image : undefined) },
       features: firmware.features,
+      startFeatures: firmware.startFeatures,
     }, { onStatus: (st) => statuses.push(st), onAcked: (seq) => acked.push(seq) });
     running.push(device);
     const until = async (what: string, predicate: () => boolean, ms = 30_000) => {

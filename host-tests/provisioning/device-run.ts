@@ -8,6 +8,7 @@ import { boot, type Device } from "../../firmware/boot/boot.js";
 import { isFinal, type DeviceStatus } from "../../firmware/boot/status.js";
 import { RESOURCE_NAME } from "../../firmware/credentials/format.js";
 import type { Feature } from "../../firmware/features/feature.js";
+import { startFeatures } from "../../firmware/features/runtime.js";
 import { prepareDemo, type DemoSetupOptions, type DemoSetup } from "../../host/cli/demo-setup.js";
 import { startIotCore, type IotCore } from "../../host/iotcore/index.js";
 import { createNodePlatform } from "../../host/runtime/node/platform.js";
@@ -73,6 +74,7 @@ export function bootDevice(bench: Bench, setup: DemoSetup, features: readonly Fe
     config: setup.config,
     credentialSources: { resource: (name) => (name === RESOURCE_NAME ? setup.image : undefined) },
     features,
+    startFeatures,
   }, {
     onStatus: (s) => { statuses.push(s); poke(); },
     onAcked: (seq) => { acked.add(seq); poke(); },

@@ -16,32 +16,46 @@ import { BUILD_SIZE_TARGETS } from "../../host/bench/sections/build-size.js";
 // connection/session.ts, so that a build can carry another kind of session; and by 490-640
 // bytes each when features could choose the credentials of a session and restart or stop the
 // network, which fleet provisioning's claim-then-own-certificate switch needs; and by about 675
-// bytes for the live config fields and device facts the MQTT session offers its features.) The HTTPS builds
-// carry no MQTT code and meet their 30,720-byte target.
+// bytes for the live config fields and device facts the MQTT session offers its features.
+// Lowered by about 1,510 bytes per MQTT build when the feature runtime moved into
+// features/runtime, which only builds with features carry.) The HTTPS builds carry no MQTT code
+// and meet their 30,720-byte target, which is asserted below as well.
 const CEILINGS: Record<string, number> = {
-  mtls: 39_434,
-  "mtls-alpn": 39_455,
-  "custom-auth": 40_703,
-  "wss-custom-auth": 46_804,
-  "wss-sigv4": 51_498,
-  "https-mtls": 26_899,
-  "https-mtls-alpn": 26_925,
-  "https-sigv4": 28_794,
-  "https-custom-auth": 28_078,
+  mtls: 37_920,
+  "mtls-alpn": 37_941,
+  "custom-auth": 39_189,
+  "wss-custom-auth": 45_290,
+  "wss-sigv4": 49_984,
+  "https-mtls": 26_889,
+  "https-mtls-alpn": 26_915,
+  "https-sigv4": 28_784,
+  "https-custom-auth": 28_068,
 };
-// What the Device Shadow feature (manifests/features/shadow.json) adds to a device build: 3,221
-// bytes today; held about 5% above.
-const SHADOW_FEATURE_BUDGET = 3_400;
+// The builds that meet their target today: held to it (with the ceiling above) from now on.
+const TARGET_MET = ["https-mtls", "https-mtls-alpn", "https-sigv4", "https-custom-auth"];
+// What the Device Shadow feature (manifests/features/shadow.json: the feature and the feature
+// runtime that starts it) adds to a device build: 4,763 bytes today; held about 5% above. (Was
+// 3,221 before the feature runtime, about 1,510 bytes, moved out of every build into the
+// feature builds: a build with the shadow is about as large as before.)
+const SHADOW_FEATURE_BUDGET = 5_000;
 
 // What fleet provisioning (manifests/features/fleet.json: the feature, its store, the container
-// encoder and PEM reading) adds to a device build: 8,478 bytes today; held about 5% above.
-const FLEET_FEATURE_BUDGET = 8_900;
+// encoder, PEM reading and the feature runtime) adds to a device build: 10,020 bytes today
+// (8,478 before the feature runtime moved into it); held about 5% above.
+const FLEET_FEATURE_BUDGET = 10_500;
 
 describe("firmware size per build", () => {
   for (const [mode, ceiling] of Object.entries(CEILINGS)) {
     it(`the ${mode} build stays within ${ceiling} bytes minified (target ${BUILD_SIZE_TARGETS[mode]})`, async () => {
       const size = await compositionSize(modeManifest(mode));
       assert.ok(size <= ceiling, `the ${mode} build is ${size} bytes minified`);
+    });
+  }
+
+  for (const mode of TARGET_MET) {
+    it(`the ${mode} build meets its target of ${BUILD_SIZE_TARGETS[mode]} bytes minified`, async () => {
+      const size = await compositionSize(modeManifest(mode));
+      assert.ok(size <= BUILD_SIZE_TARGETS[mode]!, `the ${mode} build is ${size} bytes minified`);
     });
   }
 

@@ -17,7 +17,8 @@ import { steadyComputrons } from "./xs-meter.js";
 import { ManualTime } from "../runtime/manual-time.js";
 import { defaultConfig, type DeviceConfig } from "../../firmware/config/config.js";
 import { setLiveField } from "../../firmware/config/live.js";
-import { startFeatures, type RunningFeatures } from "../../firmware/features/feature.js";
+import type { RunningFeatures } from "../../firmware/features/feature.js";
+import { startFeatures } from "../../firmware/features/runtime.js";
 import shadowFeature from "../../firmware/features/shadow.js";
 import { collect } from "./xs-meter.js";
 

@@ -238,11 +238,12 @@ async function runDevice(options: Options, setup: DemoSetup, say: (line: string)
     stop = () => device.stop();
   } else {
     const platform = createNodePlatform({ storageDir, log });
-    const { boot, features } = await loadComposition(manifest);
+    const { boot, features, startFeatures } = await loadComposition(manifest);
     const device = boot(platform, {
       config: setup.config,
       credentialSources: { resource: (name) => (name === RESOURCE_NAME ? setup.image : undefined) },
       features,
+      startFeatures,
     }, events);
     info = async () => device;
     stop = async () => device.stop();

@@ -5,14 +5,15 @@
 // specifier the manifest maps elsewhere (`connection/mode` -> one mode's module) goes there,
 // and an import of a firmware module the manifest does not list fails the bundle, as it would
 // fail on the device. The features the manifest names (keys of `config.features`, modules
-// `features/<name>`) are served as the module `composition:features`.
+// `features/<name>`) are served as the module `composition:features`, with the feature runtime
+// (`startFeatures`, undefined in a build without features).
 
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Plugin } from "esbuild";
 import type { boot } from "../../firmware/boot/boot.js";
-import type { Feature } from "../../firmware/features/feature.js";
+import type { Feature, StartFeatures } from "../../firmware/features/feature.js";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const FIRMWARE = join(ROOT, "firmware");
@@ -122,8 +123,12 @@ export function compositionPlugin(composition: Composition): Plugin {
           if (!file) throw new Error(`${relative(ROOT, composition.manifest)} names feature ${name} in config.features but maps no module features/${name}`);
           return file + ".ts";
         });
+        // The feature runtime comes with features only, as the feature manifests list it.
+        const runtime = files.length ? moduleFile(composition, "features/runtime") : undefined;
+        if (files.length && !runtime) throw new Error(`${relative(ROOT, composition.manifest)} names features but maps no module features/runtime`);
         return {
-          contents: files.map((file, i) => `import f${i} from ${JSON.stringify(file)};\n`).join("") + `export const features = [${files.map((_, i) => "f" + i).join(", ")}];\n`,
+          contents: files.map((file, i) => `import f${i} from ${JSON.stringify(file)};\n`).join("") + `export const features = [${files.map((_, i) => "f" + i).join(", ")}];\n`
+            + (runtime ? `export { startFeatures } from ${JSON.stringify(runtime + ".ts")};\n` : "export const startFeatures = undefined;\n"),
           resolveDir: FIRMWARE,
           loader: "ts",
         };
@@ -136,6 +141,8 @@ export function compositionPlugin(composition: Composition): Plugin {
 export interface ComposedFirmware {
   boot: typeof boot;
   features: readonly Feature[];
+  /** The feature runtime, in a build with features. */
+  startFeatures?: StartFeatures;
 }
 
 /**
@@ -144,8 +151,11 @@ export interface ComposedFirmware {
  * manifest does not list).
  */
 export async function bundleComposition(manifest: string, options: { minify?: boolean } = {}): Promise<Uint8Array> {
+  const composition = readComposition(manifest);
+  // The feature runtime is exported only where there are features (a build without carries none).
+  const exported = composition.features.length ? "features, startFeatures" : "features";
   const result = await build({
-    stdin: { contents: `export { boot } from "./boot/boot.ts";\nexport { features } from "${FEATURES_MODULE}";\n`, resolveDir: FIRMWARE, sourcefile: join(FIRMWARE, "composition.ts"), loader: "ts" },
+    stdin: { contents: `export { boot } from "./boot/boot.ts";\nexport { ${exported} } from "${FEATURES_MODULE}";\n`, resolveDir: FIRMWARE, sourcefile: join(FIRMWARE, "composition.ts"), loader: "ts" },
     bundle: true,
     write: false,
     format: "esm",
@@ -154,7 +164,7 @@ export async function bundleComposition(manifest: string, options: { minify?: bo
     minify: options.minify ?? false,
     legalComments: "none",
     charset: "utf8",
-    plugins: [compositionPlugin(readComposition(manifest))],
+    plugins: [compositionPlugin(composition)],
     logLevel: "silent",
   });
   return result.outputFiles[0]!.contents;

@@ -6,7 +6,7 @@ import "./globals.js";
 import config from "mc/config";
 import Modules from "modules";
 import { boot } from "../../boot/boot.js";
-import type { Feature } from "../../features/feature.js";
+import type { Feature, StartFeatures } from "../../features/feature.js";
 import { PARTITION_NAME } from "../../credentials/format.js";
 import { syncClock } from "./clock.js";
 import { flashPartition } from "./flash.js";
@@ -24,6 +24,9 @@ for (const name in config.features ?? {}) {
   const specifier = "features/" + name;
   if (Modules.has(specifier)) features.push(Modules.importNow(specifier) as Feature);
 }
+// The feature runtime, which the feature manifests list beside their features.
+const runtime = "features/runtime";
+const startFeatures = features.length && Modules.has(runtime) ? Modules.importNow(runtime) as StartFeatures : undefined;
 
 // Measurement builds (manifests/memory.json) carry the memory probe: figures at boot, at the end
 // of the first TLS handshake, at the first CONNACK and after 20 acknowledged messages.
@@ -52,6 +55,7 @@ syncClock(config.sntp, log, () => {
     config,
     credentialSources: { partition: flashPartition(config.partition ?? PARTITION_NAME), resource: resourceLookup },
     features,
+    startFeatures,
   }, {
     onStatus(status) {
       log(`status: ${status.state}${status.code ? ` (${status.code})` : ""}: ${status.message}`);

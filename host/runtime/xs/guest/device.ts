@@ -5,7 +5,7 @@
 import { boot, type Device } from "../../../../firmware/boot/boot.js";
 import { createXsPlatform, exposeCalls, report } from "./bridge.js";
 // The features the manifest the bundle was composed with names (host/runtime/composition.ts).
-import { features } from "composition:features";
+import { features, startFeatures } from "composition:features";
 
 const platform = createXsPlatform();
 let device: Device | undefined;
@@ -18,6 +18,7 @@ exposeCalls({
       config: args.config,
       credentialSources: { resource: (name) => (image && name === args.resourceName ? image : undefined) },
       features,
+      startFeatures,
     }, {
       onStatus: (status) => void report("status", { ...status }),
       onAcked: (seq) => void report("acked", { seq }),

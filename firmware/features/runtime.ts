@@ -1,0 +1,107 @@
+// The feature runtime: starts the features a build carries, gives each its context, routes the
+// messages of their subscriptions and tells them when a session is up or down. Only builds that
+// carry features list this module (manifests/features/*.json): a build without any carries none
+// of it, and its session runs no feature.
+
+import { featureSettings } from "../config/config.js";
+import type { FeatureHost, RunningFeatures, StartFeatures } from "./feature.js";
+import type { Log } from "../platform/seam.js";
+
+/** MQTT filter match: `+` one level, `#` the rest (AWS IoT: `$` topics only by explicit filters). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split("/");
+  const t = topic.split("/");
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === "#") return i > 0 || topic[0] !== "$";
+    if (i >= t.length || (f[i] !== t[i] && (f[i] !== "+" || (i === 0 && topic[0] === "$")))) return false;
+  }
+  return f.length === t.length;
+}
+
+/** Starts each feature with its context; `settings[i]` are `features[i]`'s checked settings. */
+export const startFeatures: StartFeatures = (features, settings, host: FeatureHost): RunningFeatures => {
+  const { platform, client } = host;
+  const subscriptions: { filter: string; qos: 0 | 1; onMessage: (topic: string, payload: Uint8Array) => void }[] = [];
+  const ups: (() => void)[] = [];
+  const downs: (() => void)[] = [];
+  const stops: (() => void)[] = [];
+  let up = false;
+  const send = (filters: { filter: string; qos: 0 | 1 }[]) => {
+    // AWS IoT Core takes at most 8 filters in one SUBSCRIBE.
+    for (let i = 0; i < filters.length; i += 8) {
+      const refused = client.subscribe(filters.slice(i, i + 8), (result) => {
+        if (Array.isArray(result) && result.includes(0x80)) platform.log(`features: a subscription among ${filters.map((f) => f.filter).join(", ")} was refused by the policy`);
+      });
+      if (refused) platform.log(`features: subscribe not sent: ${refused.code}`);
+    }
+  };
+  features.forEach((feature, i) => {
+    const values = settings[i]!;
+    const log: Log = (line) => platform.log(feature.name + ": " + line);
+    const started = feature.start({
+      thingName: host.thingName,
+      topicPrefix: host.topicPrefix,
+      platform,
+      log,
+      status: host.status,
+      publish: (topic, payload, qos, done) => client.publish(topic, payload, qos, done),
+      subscribe(filter, qos, onMessage) {
+        subscriptions.push({ filter, qos, onMessage });
+        if (up) send([{ filter, qos }]);
+      },
+      onSessionUp: (listener) => void ups.push(listener),
+      onSessionDown: (listener) => void downs.push(listener),
+      setting: (name) => values[name],
+      setSetting(name, value) {
+        const checked = featureSettings(feature.name, feature.settings, { [name]: value });
+        if (!checked.ok) return checked.failure;
+        values[name] = value;
+        host.persist(feature.name, name, value);
+      },
+      restart: host.restart,
+      stop: host.stop,
+      config: host.config,
+      setConfig: host.setConfig,
+      facts: host.facts,
+    });
+    if (started?.stop) stops.push(started.stop);
+  });
+  const each = (listeners: (() => void)[], what: string) => {
+    for (const listener of listeners) {
+      try {
+        listener();
+      } catch (e) {
+        platform.log(`features: a ${what} listener threw ${e}`);
+      }
+    }
+  };
+  return {
+    sessionUp() {
+      up = true;
+      if (subscriptions.length) send(subscriptions.map(({ filter, qos }) => ({ filter, qos })));
+      each(ups, "session-up");
+    },
+    sessionDown() {
+      if (!up) return;
+      up = false;
+      each(downs, "session-down");
+    },
+    message(topic, payload) {
+      let taken = false;
+      for (const s of subscriptions) {
+        if (!topicMatches(s.filter, topic)) continue;
+        taken = true;
+        try {
+          s.onMessage(topic, payload);
+        } catch (e) {
+          platform.log(`features: the handler of ${s.filter} threw ${e}`);
+        }
+      }
+      return taken;
+    },
+    stop: () => each(stops, "stop"),
+  };
+};
+
+// The platform entry loads this module by specifier (Modules.importNow gives the default export).
+export default startFeatures;
