@@ -25,11 +25,11 @@ const CEILINGS: Record<string, number> = {
   "mtls-alpn": 37_941,
   "custom-auth": 39_189,
   "wss-custom-auth": 45_290,
-  "wss-sigv4": 49_984,
-  "https-mtls": 26_889,
-  "https-mtls-alpn": 26_915,
-  "https-sigv4": 28_784,
-  "https-custom-auth": 28_068,
+  "wss-sigv4": 49_848,
+  "https-mtls": 26_866,
+  "https-mtls-alpn": 26_892,
+  "https-sigv4": 28_764,
+  "https-custom-auth": 28_045,
 };
 // The builds that meet their target today: held to it (with the ceiling above) from now on.
 const TARGET_MET = ["https-mtls", "https-mtls-alpn", "https-sigv4", "https-custom-auth"];
