@@ -3,7 +3,7 @@
 // sentence, never an exception and never a crash loop. The Node runtime, the XS runtime and
 // the Moddable binding all call `boot()` with their Platform.
 
-import { completeConfig, loadConfig, parseOverrides, type DeviceConfig } from "../config/config.js";
+import { completeConfig, LOG_LEVELS, loadConfig, parseOverrides, type DeviceConfig } from "../config/config.js";
 import { assembleConnection, findMode, validateConnectionConfig, type AnyConnectionMode, type Session } from "../connection/config.js";
 // The modes this build carries: the manifest maps `connection/mode` to one mode's module (or,
 // in the development build, to the list of all of them).
@@ -59,26 +59,31 @@ const CLOCK_POLL_MS = 250;
  * `Device.status`. Stops with state "config-invalid", "clock-unset", "credentials-invalid",
  * "refused" or "gave-up" (each with a code and a sentence) instead of throwing.
  */
-export function boot(platform: Platform, input: BootInput, events: BootEvents = {}): Device {
-  const log = platform.log;
+export function boot(host: Platform, input: BootInput, events: BootEvents = {}): Device {
   const features = input.features ?? [];
   let status: DeviceStatus = { state: "booting", message: "Booting.", attempts: 0 };
   let config: DeviceConfig | undefined;
+  // Every module logs through this: lines below the config's logLevel are dropped, the level
+  // read at each line (the shadow may change it while the device runs).
+  const log: Platform["log"] = (line, level = 1) => {
+    if (level >= LOG_LEVELS.indexOf(config?.logLevel ?? "info")) host.log(line);
+  };
+  const platform: Platform = { ...host, log };
   let session: Session | undefined;
   let clockTimer: TimerHandle | undefined;
   let stopped = false;
 
-  const say = (line: string) => log("boot: " + line);
+  const say: Platform["log"] = (line, level) => log("boot: " + line, level);
   const report = (next: DeviceStatus) => {
     status = next;
     try {
       events.onStatus?.(next);
     } catch (e) {
-      say(`status listener threw ${e}`);
+      say(`status listener threw ${e}`, 2);
     }
   };
   const stopWith = (state: DeviceState, f: Failure) => {
-    say(`stopped: ${state}: ${f.message}`);
+    say(`stopped: ${state}: ${f.message}`, 2);
     report({ state, code: f.code, message: f.message, attempts: session?.attempts ?? 0 });
   };
 

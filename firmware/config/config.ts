@@ -6,6 +6,10 @@
 
 import { fail, ok, type Failure, type Result } from "../platform/failure.js";
 
+/** The log levels, least first: a line is kept when its level is at least the config's. */
+export const LOG_LEVELS = ["debug", "info", "warn", "off"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
 export type ProvisioningKind = "jitp" | "jitr" | "fleet" | "none";
 
 export interface DeviceConfig {
@@ -50,6 +54,8 @@ export interface DeviceConfig {
   maxInFlight: number;
   /** How long boot waits for the clock to be set before it stops. */
   clockWaitMs: number;
+  /** Lines below this level are dropped (firmware/platform/seam.ts Log); "off" drops all. */
+  logLevel: LogLevel;
   /** Mode-specific settings (authorizer name, token, SigV4 region...) for firmware/connection. */
   connection: Record<string, unknown>;
   /** Per feature the build carries, its settings (firmware/features): `{ "<feature>": { ... } }`. */
@@ -91,6 +97,7 @@ export const CONFIG_FIELDS: { [K in keyof DeviceConfig]: [DeviceConfig[K], Rule]
   drainPerSecond: [10, [1, 90]],
   maxInFlight: [10, [1, 100]],
   clockWaitMs: [30_000, [0, HOURS]],
+  logLevel: ["info", LOG_LEVELS],
   connection: [{}, "object"],
   features: [{}, "object"],
 };
@@ -200,10 +207,10 @@ export function featureSettings(feature: string, rules: Readonly<Record<string, 
 
 /**
  * The config fields a running device applies at once when they change (from its shadow, say):
- * telemetry's interval, offline queue size, drain rate and in-flight bound. The others take
- * effect at the next boot.
+ * telemetry's interval, offline queue size, drain rate and in-flight bound, and the log level.
+ * The others take effect at the next boot.
  */
-export const LIVE_FIELDS = ["telemetryIntervalMs", "queueLimit", "drainPerSecond", "maxInFlight"] as const;
+export const LIVE_FIELDS = ["telemetryIntervalMs", "queueLimit", "drainPerSecond", "maxInFlight", "logLevel"] as const;
 export type LiveField = (typeof LIVE_FIELDS)[number];
 
 /**

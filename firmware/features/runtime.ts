@@ -30,14 +30,14 @@ export const startFeatures: StartFeatures = (features, settings, host: FeatureHo
     // AWS IoT Core takes at most 8 filters in one SUBSCRIBE.
     for (let i = 0; i < filters.length; i += 8) {
       const refused = client.subscribe(filters.slice(i, i + 8), (result) => {
-        if (Array.isArray(result) && result.includes(0x80)) platform.log(`features: a subscription among ${filters.map((f) => f.filter).join(", ")} was refused by the policy`);
+        if (Array.isArray(result) && result.includes(0x80)) platform.log(`features: a subscription among ${filters.map((f) => f.filter).join(", ")} was refused by the policy`, 2);
       });
-      if (refused) platform.log(`features: subscribe not sent: ${refused.code}`);
+      if (refused) platform.log(`features: subscribe not sent: ${refused.code}`, 2);
     }
   };
   features.forEach((feature, i) => {
     const values = settings[i]!;
-    const log: Log = (line) => platform.log(feature.name + ": " + line);
+    const log: Log = (line, level) => platform.log(feature.name + ": " + line, level);
     const started = feature.start({
       thingName: host.thingName,
       topicPrefix: host.topicPrefix,
@@ -71,7 +71,7 @@ export const startFeatures: StartFeatures = (features, settings, host: FeatureHo
       try {
         listener();
       } catch (e) {
-        platform.log(`features: a ${what} listener threw ${e}`);
+        platform.log(`features: a ${what} listener threw ${e}`, 2);
       }
     }
   };
@@ -94,7 +94,7 @@ export const startFeatures: StartFeatures = (features, settings, host: FeatureHo
         try {
           s.onMessage(topic, payload);
         } catch (e) {
-          platform.log(`features: the handler of ${s.filter} threw ${e}`);
+          platform.log(`features: the handler of ${s.filter} threw ${e}`, 2);
         }
       }
       return taken;

@@ -129,7 +129,7 @@ export class MqttClient implements PacketSink {
     const link = new Connection(this);
     this.#link = link;
     this.#opened = false;
-    this.#platform.log(`mqtt: connecting as ${clientId}`);
+    this.#platform.log(`mqtt: connecting as ${clientId}`, 0);
     try {
       this.#transport = open(link);
     } catch (e) {
@@ -220,7 +220,7 @@ export class MqttClient implements PacketSink {
     try {
       this.#events.onMessage(topic, payload, { qos: ((flags >> 1) & 1) as 0 | 1, retain: (flags & 1) === 1, dup: (flags & 8) !== 0 });
     } catch (e) {
-      this.#platform.log(`mqtt: onMessage threw ${e}`);
+      this.#platform.log(`mqtt: onMessage threw ${e}`, 2);
     }
     if (flags & 2 && this.#link === link) this.send(encodePuback(packetId));
   }
@@ -312,7 +312,7 @@ export class MqttClient implements PacketSink {
     try {
       fn?.(arg);
     } catch (e) {
-      this.#platform.log(`mqtt: callback threw ${e}`);
+      this.#platform.log(`mqtt: callback threw ${e}`, 2);
     }
   }
 
@@ -349,7 +349,7 @@ export class MqttClient implements PacketSink {
     const pending = this.#pending;
     this.#pending = undefined;
     transport?.close();
-    this.#platform.log(`mqtt: disconnected${f ? `: ${f.code}` : ""}`);
+    this.#platform.log(`mqtt: disconnected${f ? `: ${f.code}` : ""}`, f ? 2 : 1);
     const lost = f ?? NOT_CONNECTED();
     for (const p of pending?.values() ?? []) this.call(p.done, lost);
     this.call((x) => this.#events.onDisconnected(x), f);

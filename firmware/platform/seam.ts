@@ -34,8 +34,12 @@ export interface Crypto {
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
 }
 
-/** One line per step or decision; never called with key material. */
-export type Log = (line: string) => void;
+/**
+ * One line per step or decision; never called with key material. `level`: 0 debug (chatter per
+ * message), 1 info (the default: steps and decisions), 2 warn (a failure, refusal or stop). Boot
+ * drops the lines below the config's `logLevel` before they reach the platform.
+ */
+export type Log = (line: string, level?: 0 | 1 | 2) => void;
 
 /** How to reach a server over TLS. There is deliberately no way to skip verification. */
 export interface TlsOptions {

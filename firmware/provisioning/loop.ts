@@ -65,7 +65,7 @@ export function createConnectionLoop(
   let active = false;
   let stopped = false;
 
-  const log = (line: string) => platform.log("connect: " + line);
+  const log: Platform["log"] = (line, level) => platform.log("connect: " + line, level);
   const status = (state: DeviceState, message: string, code?: string) =>
     events.onStatus(code ? { state, code, message, attempts } : { state, message, attempts });
 
@@ -126,7 +126,7 @@ export function createConnectionLoop(
       state = decision.state;
       const what = f ? f.code : "closed by the server";
       if (decision.action === "stop") {
-        log(`giving up after attempt ${attempts} (${what})`);
+        log(`giving up after attempt ${attempts} (${what})`, 2);
         return status(decision.status, decision.failure.message, decision.failure.code);
       }
       const { why, delayMs } = decision;

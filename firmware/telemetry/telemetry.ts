@@ -83,7 +83,7 @@ export function createTelemetry(
   let acked = 0;
   let dropped = 0;
 
-  const log = (line: string) => platform.log("telemetry: " + line);
+  const log: Platform["log"] = (line, level) => platform.log("telemetry: " + line, level);
   const cancel = (timer: TimerHandle | undefined) => timer !== undefined && timers.clearTimeout(timer);
   const scheduleSample = () => {
     cancel(sampleTimer);
@@ -98,11 +98,11 @@ export function createTelemetry(
     if (!running) return;
     const readings = sensor.read();
     if (typeof readings.code === "string") {
-      log("sensor read failed: " + (readings as Failure).message);
+      log("sensor read failed: " + (readings as Failure).message, 2);
     } else {
       if (queue.push({ seq: ++produced, ts: clock.now(), readings: readings as Record<string, number> })) {
         dropped += 1;
-        log("queue full, oldest sample dropped");
+        log("queue full, oldest sample dropped", 2);
       }
       scheduleDrain(0);
     }
@@ -117,7 +117,7 @@ export function createTelemetry(
     const { seq } = next;
     const refused = publisher.publish(topics.telemetry, telemetryPayload(thingName, next, queue.dropped), 1, (f) => {
       inFlight -= 1;
-      if (f) log(`sample ${seq} failed: ${f.code}`);
+      if (f) log(`sample ${seq} failed: ${f.code}`, 2);
       else {
         acked += 1;
         events.onAcked?.(seq);
@@ -129,12 +129,12 @@ export function createTelemetry(
       queue.takeDropped();
       inFlight += 1;
     } else if (refused.retryable) {
-      log(`sample ${seq} kept: ${refused.code}`);
+      log(`sample ${seq} kept: ${refused.code}`, 0);
     } else {
       // Invalid for good (a payload too large): say so and move on rather than block the queue.
       queue.shift();
       dropped += 1;
-      log(`sample ${seq} dropped: ${refused.message}`);
+      log(`sample ${seq} dropped: ${refused.message}`, 2);
     }
     scheduleDrain(drainGapMs);
   }
@@ -179,14 +179,14 @@ export function createTelemetry(
     },
     command(payload) {
       const parsed = parseCommand(payload, ...COMMAND_INTERVAL_MS);
-      if ("error" in parsed) log("command refused: " + parsed.error);
+      if ("error" in parsed) log("command refused: " + parsed.error, 2);
       else {
         intervalMs = parsed.intervalMs;
         log(`interval ${intervalMs} ms by command ${parsed.id}`);
         if (running) scheduleSample();
       }
       const refused = publisher.publish(topics.commandAck, commandAckPayload(thingName, parsed), 1);
-      if (refused) log("command ack not sent: " + refused.code);
+      if (refused) log("command ack not sent: " + refused.code, 2);
     },
   };
 }

@@ -85,6 +85,31 @@ describe("boot", () => {
     assert.match(time.lines[1]!, /^boot: clock: set/);
   });
 
+  it("keeps only the lines at or above the config's logLevel: info by default, warn only failures and stops, off none", () => {
+    const stops = { endpoint: "x-ats.iot.us-east-1.amazonaws.com", thingName: "dev-1" };
+    const linesAt = (logLevel?: string) => {
+      const time = new FakeTime();
+      run(time, fakePlatform(time), logLevel ? { ...stops, logLevel } : stops);
+      return time.lines;
+    };
+    const stopped = /^boot: stopped: credentials-invalid/;
+    const info = linesAt();
+    assert.ok(info.some((l) => /^boot: config: /.test(l)) && info.some((l) => /^boot: clock: set/.test(l)));
+    assert.ok(info.some((l) => stopped.test(l)));
+    assert.deepEqual(linesAt("debug"), info, "no debug line on this path");
+    const warn = linesAt("warn");
+    assert.equal(warn.length, 1);
+    assert.match(warn[0]!, stopped);
+    assert.deepEqual(linesAt("off"), []);
+  });
+
+  it("refuses a logLevel that is not one of the levels, naming them", () => {
+    const time = new FakeTime();
+    const { device } = run(time, fakePlatform(time), { logLevel: "verbose" });
+    assert.equal(device.status.state, "config-invalid");
+    assert.match(device.status.message, /"logLevel" = "verbose" \(from the manifest\) must be one of debug, info, warn, off/);
+  });
+
   it("stop() before the clock is set cancels the wait", () => {
     const time = new FakeTime(0, false);
     const { device } = run(time, fakePlatform(time), {});

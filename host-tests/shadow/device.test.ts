@@ -67,7 +67,7 @@ describe("Device Shadow feature (firmware) with the stand-in", function () {
     assert.equal(typeof facts.uptimeS, "number");
     assert.equal(typeof facts.queued, "number");
     assert.equal(facts.lastFailure, undefined, "no failure yet: reported as null, which the shadow stores as no key");
-    assert.deepEqual(Object.keys(shadow.state.reported!).sort(), ["device", "drainPerSecond", "maxInFlight", "queueLimit", "telemetryIntervalMs"]);
+    assert.deepEqual(Object.keys(shadow.state.reported!).sort(), ["device", "drainPerSecond", "logLevel", "maxInFlight", "queueLimit", "telemetryIntervalMs"]);
   });
 
   it("applies a desired change made with aws iot-data at once, keeps it in Preference and reports it; a reboot keeps it", async () => {
@@ -90,6 +90,30 @@ describe("Device Shadow feature (firmware) with the stand-in", function () {
     await again.until(() => again.lines.some((l) => /config: .*telemetry every 400 ms/.test(l)), 10_000, "the boot line");
   });
 
+  it("applies a desired logLevel at once, keeps it in Preference and reports it; an unknown level is reported back with the reason", async () => {
+    const r = await device("shadow-log");
+    await reported("shadow-log", (rep) => rep.logLevel === "info");
+    assert.ok(!r.lines.some((l) => /^mqtt: connecting as /.test(l)), "a debug line is dropped at info");
+    await setDesired("shadow-log", { logLevel: "loud" });
+    const refused = await reported("shadow-log", (rep) => rep.rejected !== undefined);
+    assert.equal(refused.state.reported!.logLevel, "info");
+    assert.deepEqual(refused.state.reported!.rejected, { logLevel: "config field \"logLevel\" = \"loud\" must be one of debug, info, warn, off." });
+    // At warn, the line saying it was applied (info) is already dropped: applied at once.
+    await setDesired("shadow-log", { logLevel: "warn" });
+    await reported("shadow-log", (rep) => rep.logLevel === "warn" && rep.rejected === undefined);
+    assert.ok(r.lines.some((l) => /shadow: desired logLevel = "loud" refused/.test(l)));
+    assert.ok(!r.lines.some((l) => /shadow: desired logLevel = "warn" applied/.test(l)));
+    await setDesired("shadow-log", { logLevel: "debug" });
+    await reported("shadow-log", (rep) => rep.logLevel === "debug");
+    const storage = createNodePlatform({ storageDir: join(bench.dir, "storage", "shadow-log"), log: () => {} }).storage;
+    assert.equal((JSON.parse(String(storage.get(CONFIG_KEY))) as Record<string, unknown>).logLevel, "debug");
+    r.device.stop();
+    // Rebooted (same storage), it logs at debug from the start: the connect line shows.
+    const again = bootDevice(bench, r.setup, [shadowFeature]);
+    running.push(again);
+    await again.until(() => again.lines.some((l) => /^mqtt: connecting as /.test(l)), 10_000, "the debug connect line");
+  });
+
   it("does not apply an invalid desired value: it reports it back under reported.rejected with the reason", async () => {
     await device("shadow-invalid");
     await reported("shadow-invalid", (rep) => rep.telemetryIntervalMs === 1000);
@@ -99,7 +123,7 @@ describe("Device Shadow feature (firmware) with the stand-in", function () {
     assert.deepEqual(shadow.state.reported!.rejected, {
       telemetryIntervalMs: "config field \"telemetryIntervalMs\" = 5 must be an integer from 100 to 86400000.",
       drainPerSecond: "config field \"drainPerSecond\" = 500 must be an integer from 1 to 90.",
-      color: "not a setting this device takes from its shadow (it takes telemetryIntervalMs, queueLimit, drainPerSecond, maxInFlight)",
+      color: "not a setting this device takes from its shadow (it takes telemetryIntervalMs, queueLimit, drainPerSecond, maxInFlight, logLevel)",
     });
     // Fixed by the operator: applied, and the refusal cleared.
     await setDesired("shadow-invalid", { telemetryIntervalMs: 300, drainPerSecond: null, color: null });

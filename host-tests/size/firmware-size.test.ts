@@ -18,18 +18,20 @@ import { BUILD_SIZE_TARGETS } from "../../host/bench/sections/build-size.js";
 // network, which fleet provisioning's claim-then-own-certificate switch needs; and by about 675
 // bytes for the live config fields and device facts the MQTT session offers its features.
 // Lowered by about 1,510 bytes per MQTT build when the feature runtime moved into
-// features/runtime, which only builds with features carry.) The HTTPS builds carry no MQTT code
+// features/runtime, which only builds with features carry. Raised by 183 bytes per MQTT build
+// and 131 per HTTPS build for the live log level: the config field, boot's filter and the
+// levels at the call sites.) The HTTPS builds carry no MQTT code
 // and meet their 30,720-byte target, which is asserted below as well.
 const CEILINGS: Record<string, number> = {
-  mtls: 37_920,
-  "mtls-alpn": 37_941,
-  "custom-auth": 39_189,
-  "wss-custom-auth": 45_290,
-  "wss-sigv4": 49_848,
-  "https-mtls": 26_866,
-  "https-mtls-alpn": 26_892,
-  "https-sigv4": 28_764,
-  "https-custom-auth": 28_045,
+  mtls: 38_103,
+  "mtls-alpn": 38_124,
+  "custom-auth": 39_372,
+  "wss-custom-auth": 45_473,
+  "wss-sigv4": 50_031,
+  "https-mtls": 26_997,
+  "https-mtls-alpn": 27_023,
+  "https-sigv4": 28_895,
+  "https-custom-auth": 28_176,
 };
 // The builds that meet their target today: held to it (with the ceiling above) from now on.
 const TARGET_MET = ["https-mtls", "https-mtls-alpn", "https-sigv4", "https-custom-auth"];

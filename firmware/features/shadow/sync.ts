@@ -91,7 +91,7 @@ export function startShadowSync(port: ShadowPort, options: ShadowOptions): Shado
     body.clientToken = token;
     const refused = port.publish(`${base}/${op}`, encoder.encode(JSON.stringify(body)), 1);
     if (refused) {
-      say(`${op} not sent: ${refused.code}`);
+      say(`${op} not sent: ${refused.code}`, 2);
       return undefined;
     }
     return token;
@@ -115,7 +115,7 @@ export function startShadowSync(port: ShadowPort, options: ShadowOptions): Shado
       const refused = port.apply(name, value);
       if (refused) {
         rejected[name] = refused.message;
-        say(`desired ${name} = ${JSON.stringify(value)} refused: ${refused.message}`);
+        say(`desired ${name} = ${JSON.stringify(value)} refused: ${refused.message}`, 2);
       } else {
         if (rejected[name]) rejected[name] = null;
         say(`desired ${name} = ${JSON.stringify(value)} applied`);
@@ -165,7 +165,7 @@ export function startShadowSync(port: ShadowPort, options: ShadowOptions): Shado
   function message(topic: string, payload: Uint8Array): void {
     if (stopped || topic.slice(0, base.length + 1) !== base + "/") return;
     const doc = parse(payload);
-    if (!doc) return say(`unreadable message on ${topic}`);
+    if (!doc) return say(`unreadable message on ${topic}`, 2);
     const kind = topic.slice(base.length + 1);
     const ours = doc.clientToken !== undefined && doc.clientToken === pendingToken;
     const docVersion = typeof doc.version === "number" ? doc.version : 0;
@@ -183,7 +183,7 @@ export function startShadowSync(port: ShadowPort, options: ShadowOptions): Shado
     pendingToken = undefined;
     if (kind === "get/accepted") {
       version = docVersion;
-      say(`version ${version}`);
+      say(`version ${version}`, 0);
       applyDesired(isObject(state.desired) ? state.desired : {}, true);
       return scheduleReport();
     }
@@ -201,7 +201,7 @@ export function startShadowSync(port: ShadowPort, options: ShadowOptions): Shado
       say("report refused for a version conflict: getting the shadow again");
       return get();
     }
-    say(`${kind}: ${code} ${doc.message}`);
+    say(`${kind}: ${code} ${doc.message}`, 2);
   }
 
   port.subscribe(["get/accepted", "get/rejected", "update/accepted", "update/rejected", "update/delta"].map((t) => `${base}/${t}`), message);
