@@ -229,12 +229,13 @@ async function sim(options: SimOptions, sdk: SdkCheck, onLine: (line: string) =>
       data: { "*": join(appDir, "resources", "devcreds") },
       config: { ...setup.config, file: { root: deviceDir + sep } },
     }, extraManifests, join(ROOT, "manifests", provisioning === "fleet" ? "fleet" : "modes", `${mode}.json`));
-    // Once telemetry flows, an operator changes the desired interval through the data-plane API.
-    const operator = shadowOperator(core, thingName, core.accountKey);
+    // Once telemetry flows, an operator changes the desired interval through the data-plane API,
+    // on the thing the device is (fleet provisioning names it at registration: setup.thingName).
+    const operator = shadowOperator(core, setup.thingName, core.accountKey);
     const shadowStep = async () => {
       if (!demoHasShadow(mode)) return true;
       const version = await operator.requestInterval(DEMO_DESIRED_INTERVAL_MS);
-      console.log(`operator: UpdateThingShadow ${thingName}: desired telemetryIntervalMs ${DEMO_DESIRED_INTERVAL_MS} (shadow version ${version})`);
+      console.log(`operator: UpdateThingShadow ${setup.thingName}: desired telemetryIntervalMs ${DEMO_DESIRED_INTERVAL_MS} (shadow version ${version})`);
       const reported = await operator.reported(DEMO_DESIRED_INTERVAL_MS, 30_000);
       const summary = await operator.summary();
       console.log(`operator: ${reported ? "the device reported" : "no report of"} telemetryIntervalMs ${DEMO_DESIRED_INTERVAL_MS}; shadow version ${summary.shadowVersion ?? "-"}, applied interval ${summary.appliedIntervalMs ?? "-"} ms`);
