@@ -37,6 +37,7 @@ const DEVICE_CREDS: OptionSpecs = {
   "trusted-ca": { kind: "list", value: "FILE", help: "PEM file of a server root CA the device trusts (repeatable, required)" },
   endpoint: { value: "HOST", help: "IoT endpoint host stored as setting 'endpoint'" },
   setting: { kind: "list", value: "NAME=VALUE", help: "extra setting (repeatable)" },
+  "code-signing": { kind: "list", value: "FILE", help: "PEM code-signing certificate the device accepts OTA images from (from `certs code-signing`; its file name is the job's certfile; repeatable)" },
 };
 
 function str(args: Args, name: string): string | undefined {
@@ -90,6 +91,7 @@ function deviceCredentialOptions(args: Args, command: string, log: commands.Log)
     endpoint: str(args, "endpoint"),
     settings,
     claim: args.claim === true,
+    codeSigningFiles: args["code-signing"] as string[] | undefined,
   };
 }
 
@@ -163,6 +165,27 @@ const COMMANDS: Record<string, CertsCommand> = {
     options: { ...OUT, token: { help: "the token (required)" }, key: { value: "FILE", help: "PEM private key (default <out-dir>/authorizer/authorizer.key.pem)" } },
     async run(args, log) {
       log(commands.signTokenCommand({ outDir: str(args, "out-dir"), token: required(args, "token", "sign-token"), keyFile: str(args, "key") }));
+    },
+  },
+  "code-signing": {
+    summary: "create the OTA code-signing key (ECDSA P-256) and its self-signed certificate (codeSigning)",
+    options: { ...OUT, "common-name": { help: "CommonName (default 'OTA code signer')" }, days: { value: "N", help: "validity (default 365)" }, force: { kind: "flag", help: "replace an existing code-signing key" } },
+    async run(args, log) {
+      await commands.codeSigningCommand({ outDir: str(args, "out-dir"), log, commonName: str(args, "common-name"), days: count(args, "days", MAX_DAYS), force: args.force === true });
+    },
+  },
+  "sign-image": {
+    summary: "sign a firmware image: the sig-sha256-ecdsa value (base64 DER ECDSA over its SHA-256) an OTA job document carries",
+    options: {
+      ...OUT,
+      image: { value: "FILE", help: "the firmware image (required)" },
+      key: { value: "FILE", help: "PEM private key (default <out-dir>/code-signing/code-signing.key.pem)" },
+      cert: { value: "FILE", help: "its certificate (default <out-dir>/code-signing/code-signing.pem); its file name is the certfile" },
+      json: { kind: "flag", help: "print {filesize, sha256, certfile, sig-sha256-ecdsa}: the job document's file entry fields" },
+    },
+    async run(args, log) {
+      const signed = commands.signImageCommand({ outDir: str(args, "out-dir"), image: required(args, "image", "sign-image"), keyFile: str(args, "key"), certFile: str(args, "cert") });
+      log(args.json ? JSON.stringify(signed) : signed["sig-sha256-ecdsa"]);
     },
   },
   register: {

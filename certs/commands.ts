@@ -3,15 +3,15 @@
 // names the problem and the fix. The CLI (cli.ts) and `npm start` both call these.
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { CliError } from "../host/cli/command-line.js";
-import { X509Certificate } from "node:crypto";
+import { createHash, sign, X509Certificate } from "node:crypto";
 import { decodeContainer, type ContainerContents } from "../firmware/credentials/container.js";
 import { PARTITION_NAME, PREFERENCE_PREFIX, RESOURCE_NAME } from "../firmware/credentials/format.js";
 import { validateContents } from "../firmware/credentials/validate.js";
 import { signToken } from "./authorizer.js";
 import { encodeImage, nvsCsv, partitionImage, partitionSizeFor, partitionTableLine, preferenceEntries } from "./image.js";
-import { certificateKeyMatches, createRootCa, fromPem, generateRsaKey, issueCertificate, keyPairFromPem, readSubject, type Issued, type KeyPair, type Subject } from "./pki.js";
+import { certificateKeyMatches, createCodeSigner, createRootCa, fromPem, generateRsaKey, issueCertificate, keyPairFromPem, readSubject, type Issued, type KeyPair, type Subject } from "./pki.js";
 import { awsCliCommands, fetchRegistrationCode, registerCa } from "./register.js";
 import { claimAwsCli, claimPolicy, createClaim, fleetTemplate } from "./fleet.js";
 import { jitpTemplate, missingTemplateFields, type JitpTemplate, type TemplateField } from "./template.js";
@@ -28,6 +28,8 @@ export interface Common {
 }
 
 export const DEFAULT_OUT_DIR = ".dev";
+/** The code-signing certificate's file name, which is also its name in a credentials image and an OTA job's `certfile`. */
+export const CODE_SIGNER_NAME = "code-signing.pem";
 
 /** Where every command reads and writes, relative to outDir. */
 export function layout(outDir = DEFAULT_OUT_DIR) {
@@ -62,6 +64,9 @@ export function layout(outDir = DEFAULT_OUT_DIR) {
     claimKeyDer: join(outDir, "fleet", "claim.key.der"),
     claimPolicy: join(outDir, "fleet", "claim-policy.json"),
     fleetTemplate: join(outDir, "fleet", "fleet-template.json"),
+    codeSigningPem: join(outDir, "code-signing", CODE_SIGNER_NAME),
+    codeSigningDer: join(outDir, "code-signing", "code-signing.der"),
+    codeSigningKeyPem: join(outDir, "code-signing", "code-signing.key.pem"),
     device,
   };
 }
@@ -209,7 +214,7 @@ export async function createDeviceCommand(options: DeviceOptions): Promise<Issue
   const { outDir: _o, log: _l, thingName, keyType: _k, days, notBefore, ...fields } = options;
   const subject: Subject = { commonName: thingName, ...fields };
   const device = await issueCertificate({ issuer: ca, kind: "client", subject, key: await generateRsaKey(2048), days: days ?? 365, notBefore });
-  checkAsDevice(`the device certificate for '${thingName}'`, { key: device.key.privateKeyDer, chain: [device.certDer, ca.certDer], trustedCa: [ca.certDer], settings: {} }, notBefore?.getTime() ?? Date.now());
+  checkAsDevice(`the device certificate for '${thingName}'`, { key: device.key.privateKeyDer, chain: [device.certDer, ca.certDer], trustedCa: [ca.certDer], settings: {}, codeSigners: [] }, notBefore?.getTime() ?? Date.now());
   const files = layout(options.outDir).device(thingName);
   write(log, files.certPem, device.certPem);
   write(log, files.certDer, device.certDer);
@@ -275,6 +280,59 @@ export function signTokenCommand(options: Common & { token: string; keyFile?: st
   } catch {
     throw new CertsError(`${path} is not a usable RSA private key; pass --key with a PEM private key`);
   }
+}
+
+// ---- code signing (OTA images) -------------------------------------------------------------
+
+/**
+ * The OTA code-signing key (ECDSA P-256: the device verifies with Moddable's ECDSA, docs/ota.md)
+ * and its self-signed certificate (digitalSignature, codeSigning). Throws CertsError if one
+ * exists and `force` is not set.
+ */
+export async function codeSigningCommand(options: Common & { commonName?: string; days?: number; force?: boolean } = {}): Promise<Issued> {
+  const log = options.log ?? (() => {});
+  const files = layout(options.outDir);
+  if (existsSync(files.codeSigningPem) && !options.force) {
+    throw new CertsError(`${files.codeSigningPem} already exists; pass --force to replace it (devices then need a credentials image with the new certificate before they accept images it signs)`);
+  }
+  const signer = await createCodeSigner({ subject: { commonName: options.commonName ?? "OTA code signer" }, days: options.days });
+  write(log, files.codeSigningPem, signer.certPem);
+  write(log, files.codeSigningDer, signer.certDer);
+  write(log, files.codeSigningKeyPem, signer.key.privateKeyPem, true);
+  log(`put it in the device's credentials: \`npm run certs -- image ... --code-signing ${files.codeSigningPem}\` (certfile "${CODE_SIGNER_NAME}")`);
+  return signer;
+}
+
+/** What an OTA job document's file entry carries for an image (AWS's `afr_ota` format, docs/ota.md). */
+export interface ImageSignature {
+  filesize: number;
+  /** hex SHA-256 of the image */
+  sha256: string;
+  certfile: string;
+  "sig-sha256-ecdsa": string;
+}
+
+/**
+ * Signs `image` with the code-signing key (default outDir/code-signing): base64 of the DER
+ * ECDSA signature over the image's SHA-256, as the job document's `sig-sha256-ecdsa`. Throws
+ * CertsError when the image or a usable P-256 key is missing.
+ */
+export function signImageCommand(options: Common & { image: string; keyFile?: string; certFile?: string }): ImageSignature {
+  let image: Buffer;
+  try {
+    image = readFileSync(options.image);
+  } catch (e) {
+    throw new CertsError(`--image ${options.image} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); pass the firmware image file`);
+  }
+  if (image.length === 0) throw new CertsError(`--image ${options.image} is empty; pass the firmware image file`);
+  const files = layout(options.outDir);
+  const certFile = options.certFile ?? files.codeSigningPem;
+  const signer = loadIssued({ cert: certFile, key: options.keyFile ?? files.codeSigningKeyPem }, "create them with `npm run certs -- code-signing`");
+  if (new X509Certificate(signer.certDer).publicKey.asymmetricKeyDetails?.namedCurve !== "prime256v1") {
+    throw new CertsError(`${certFile} is not an ECDSA P-256 code-signing certificate; make one with \`npm run certs -- code-signing\``);
+  }
+  const signature = sign("sha256", image, { key: signer.key.privateKeyPem, dsaEncoding: "der" });
+  return { filesize: image.length, sha256: createHash("sha256").update(image).digest("hex"), certfile: basename(certFile), "sig-sha256-ecdsa": signature.toString("base64") };
 }
 
 // ---- register -------------------------------------------------------------------------------
@@ -377,6 +435,8 @@ export interface DeviceCredentialOptions extends Common {
   settings?: Record<string, string>;
   /** Fleet provisioning: the image carries the claim (`certs claim`), `thingName` is the unit's serial number. */
   claim?: boolean;
+  /** PEM files of code-signing certificates the device accepts OTA images from, each named by its file name (the job's `certfile`). */
+  codeSigningFiles?: string[];
 }
 
 /** The container for a device from its files in outDir. Throws CertsError without device files or trusted CA. */
@@ -389,7 +449,12 @@ export function deviceContainer(options: DeviceCredentialOptions): Uint8Array {
   }
   // A claim image names the unit by its serial number; the thing name comes from RegisterThing.
   const settings: Record<string, string> = { [options.claim ? "serialNumber" : "thingName"]: options.thingName, ...(options.endpoint ? { endpoint: options.endpoint } : {}), ...options.settings };
-  const container = encodeImage({ key: device.key.privateKeyDer, chain, trustedCa, settings });
+  const codeSigners = (options.codeSigningFiles ?? []).map((file) => {
+    const certificate = fromPem(readText(file, "make it with `npm run certs -- code-signing`"))[0];
+    if (!certificate) throw new CertsError(`--code-signing ${file} holds no PEM certificate; pass the certificate \`npm run certs -- code-signing\` wrote`);
+    return [basename(file), certificate] as [string, Uint8Array];
+  });
+  const container = encodeImage({ key: device.key.privateKeyDer, chain, trustedCa, settings, codeSigners });
   const decoded = decodeContainer(container);
   if (!decoded.ok) throw new CertsError(`the credentials for '${options.thingName}' do not decode as the device reads them: ${decoded.failure.message}`);
   checkAsDevice(`the credentials for '${options.thingName}'`, decoded.value);

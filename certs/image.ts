@@ -1,17 +1,11 @@
 // The credentials container (encoder in firmware/credentials/encode.ts, shared with the device)
 // and its three deliveries: a flash partition image, Preference (NVS) entries, and a resource.
 
-import { encodeContainer, preferenceParts } from "../firmware/credentials/encode.js";
+import { encodeContainer, preferenceParts, type ContainerInput } from "../firmware/credentials/encode.js";
 import { NVS_MAX_KEY, PARTITION_NAME, PREFERENCE_PREFIX } from "../firmware/credentials/format.js";
 
-export interface ImageContents {
-  /** PKCS#8 DER; omit for devices that connect without a client certificate. */
-  key?: Uint8Array;
-  /** DER certificates, leaf first. */
-  chain: Uint8Array[];
-  trustedCa: Uint8Array[];
-  settings?: Record<string, string>;
-}
+/** What a credentials image holds (the firmware's own container input). */
+export type ImageContents = ContainerInput;
 
 const FLASH_SECTOR = 4096;
 /** Default partition size: room for longer chains and more CAs without a new partition table. */

@@ -87,6 +87,49 @@ export function certificateKeyMatches(cert: Uint8Array | string, publicKeyDer: U
   return Buffer.from(certified).equals(Buffer.from(publicKeyDer));
 }
 
+const ECDSA_P256 = { name: "ECDSA", namedCurve: "P-256" } as const;
+const ECDSA_SHA256 = { name: "ECDSA", hash: "SHA-256" } as const;
+
+/** A fresh ECDSA P-256 key pair. Rejects only if node:crypto does. */
+export async function generateEcKey(): Promise<KeyPair> {
+  const pair = await generateKeyPair("ec", {
+    namedCurve: "P-256",
+    publicKeyEncoding: { type: "spki", format: "der" },
+    privateKeyEncoding: { type: "pkcs8", format: "der" },
+  });
+  return keyPairFromDer(new Uint8Array(pair.privateKey), new Uint8Array(pair.publicKey));
+}
+
+/**
+ * A self-signed code-signing certificate for an ECDSA P-256 key (keyUsage digitalSignature,
+ * extendedKeyUsage codeSigning), as AWS's guide for ESP32 code signing makes it with openssl
+ * (docs/ota.md).
+ */
+export async function createCodeSigner(opts: { subject: Subject; key?: KeyPair; days?: number; notBefore?: Date }): Promise<Issued> {
+  const key = opts.key ?? (await generateEcKey());
+  const privateKey = await webcrypto.subtle.importKey("pkcs8", key.privateKeyDer, ECDSA_P256, false, ["sign"]);
+  const publicKey = await webcrypto.subtle.importKey("spki", key.publicKeyDer, ECDSA_P256, true, ["verify"]);
+  const notBefore = opts.notBefore ?? backdated();
+  const name = subjectName(opts.subject);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: randomSerial(),
+    subject: name,
+    issuer: name,
+    notBefore,
+    notAfter: new Date(notBefore.getTime() + (opts.days ?? 365) * DAY_MS),
+    signingAlgorithm: ECDSA_SHA256,
+    publicKey,
+    signingKey: privateKey,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.codeSigning]),
+      await x509.SubjectKeyIdentifierExtension.create(publicKey),
+    ],
+  });
+  return issued(cert, key, opts.subject);
+}
+
 /** A self-signed root CA (basicConstraints CA:TRUE critical, keyCertSign + cRLSign). */
 export async function createRootCa(opts: { subject: Subject; key?: KeyPair; days?: number; notBefore?: Date }): Promise<Issued> {
   const key = opts.key ?? (await generateRsaKey());

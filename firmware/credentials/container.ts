@@ -5,6 +5,7 @@ import { fail, ok, type Result } from "../platform/failure.js";
 import {
   containerCrc,
   ENTRY_CHAIN,
+  ENTRY_CODE_SIGNER,
   ENTRY_HEADER_SIZE,
   ENTRY_KEY,
   ENTRY_SETTING,
@@ -19,6 +20,8 @@ export interface ContainerContents {
   chain: Uint8Array[];
   trustedCa: Uint8Array[];
   settings: Record<string, string>;
+  /** Code-signing certificates: [name (an OTA job's `certfile`), DER]. */
+  codeSigners: [string, Uint8Array][];
 }
 
 // Failure messages here state the problem only; the loader prefixes the source and the fix.
@@ -62,7 +65,7 @@ export function decodeContainer(bytes: Uint8Array): Result<ContainerContents> {
 }
 
 function decodeEntries(bytes: Uint8Array, end: number, count: number): Result<ContainerContents> {
-  const contents: ContainerContents = { chain: [], trustedCa: [], settings: {} };
+  const contents: ContainerContents = { chain: [], trustedCa: [], settings: {}, codeSigners: [] };
   const corrupt = (what: string) => problem<ContainerContents>("credentials-corrupt", `entry ${n} ${what}`);
   const decoder = new TextDecoder();
   let at = HEADER_SIZE;
@@ -80,10 +83,12 @@ function decodeEntries(bytes: Uint8Array, end: number, count: number): Result<Co
       contents.key = data;
     } else if (type === ENTRY_CHAIN) contents.chain.push(data);
     else if (type === ENTRY_TRUSTED_CA) contents.trustedCa.push(data);
-    else if (type === ENTRY_SETTING) {
+    else if (type === ENTRY_SETTING || type === ENTRY_CODE_SIGNER) {
       const split = data.indexOf(0);
-      if (split <= 0) return corrupt("is a setting without a name");
-      contents.settings[decoder.decode(data.subarray(0, split))] = decoder.decode(data.subarray(split + 1));
+      if (split <= 0) return corrupt("has no name");
+      const name = decoder.decode(data.subarray(0, split));
+      if (type === ENTRY_SETTING) contents.settings[name] = decoder.decode(data.subarray(split + 1));
+      else contents.codeSigners.push([name, data.slice(split + 1)]); // a copy: kept for the device's life
     } else return corrupt(`has unknown type ${type}`);
   }
   if (at !== end) return problem("credentials-corrupt", "the entries do not fill the image exactly");

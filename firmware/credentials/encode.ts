@@ -3,7 +3,7 @@
 
 import { fail, ok, type Result } from "../platform/failure.js";
 import {
-  containerCrc, ENTRY_CHAIN, ENTRY_HEADER_SIZE, ENTRY_KEY, ENTRY_SETTING, ENTRY_TRUSTED_CA, HEADER_SIZE, MAGIC,
+  containerCrc, ENTRY_CHAIN, ENTRY_CODE_SIGNER, ENTRY_HEADER_SIZE, ENTRY_KEY, ENTRY_SETTING, ENTRY_TRUSTED_CA, HEADER_SIZE, MAGIC,
   MAX_ENTRY_LENGTH, NVS_MAX_VALUE, preferenceCountKey, preferencePartKey, VERSION,
 } from "./format.js";
 
@@ -14,6 +14,8 @@ export interface ContainerInput {
   chain: Uint8Array[];
   trustedCa: Uint8Array[];
   settings?: Record<string, string>;
+  /** Code-signing certificates: [the name an OTA job's `certfile` gives, DER]. */
+  codeSigners?: [string, Uint8Array][];
 }
 
 /** The container bytes, or "credentials-invalid" when an entry exceeds 65,535 bytes or a setting name is empty or holds NUL. */
@@ -28,6 +30,14 @@ export function encodeContainer(contents: ContainerInput): Result<Uint8Array> {
     const value = settings[name]!;
     if (name === "" || name.includes("\0") || value.includes("\0")) return fail("credentials-invalid", `setting '${name}': names must be non-empty and neither name nor value may contain NUL`);
     entries.push([ENTRY_SETTING, encoder.encode(name + "\0" + value)]);
+  }
+  for (const [name, certificate] of contents.codeSigners ?? []) {
+    if (name === "" || name.includes("\0")) return fail("credentials-invalid", `code-signing certificate '${name}': the name must be non-empty without NUL`);
+    const named = encoder.encode(name + "\0");
+    const data = new Uint8Array(named.length + certificate.length);
+    data.set(named);
+    data.set(certificate, named.length);
+    entries.push([ENTRY_CODE_SIGNER, data]);
   }
   let payload = 0;
   for (const [, data] of entries) {

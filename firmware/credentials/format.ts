@@ -22,6 +22,7 @@ export const ENTRY_KEY = 1; // PKCS#8 DER private key (at most one)
 export const ENTRY_CHAIN = 2; // X.509 DER, in chain order, leaf first
 export const ENTRY_TRUSTED_CA = 3; // X.509 DER root CA the server chain must lead to
 export const ENTRY_SETTING = 4; // UTF-8 "name\0value"
+export const ENTRY_CODE_SIGNER = 5; // UTF-8 name (the OTA job's `certfile`), NUL, X.509 DER code-signing certificate
 
 /** Default ESP32 data partition name holding the image. */
 export const PARTITION_NAME = "devcerts";

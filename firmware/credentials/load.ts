@@ -46,6 +46,8 @@ export interface Credentials {
   trustedCa: Uint8Array[];
   settings: Record<string, string>;
   source: CredentialSource;
+  /** Code-signing certificates: [the name an OTA job's `certfile` gives, DER] (checked when used). */
+  codeSigners?: [string, Uint8Array][];
 }
 
 interface SourceReading {
@@ -99,10 +101,10 @@ export function credentialsFromContainer(
   if (!contents.ok) return fail(contents.failure.code, `${label}: ${contents.failure.message}; ${fix}`);
   const valid = validateContents(contents.value, platform.clock, requireClientCertificate);
   if (!valid.ok) return fail(valid.failure.code, `${label}: ${valid.failure.message}`, valid.failure.retryable);
-  const { key, chain, trustedCa, settings } = contents.value;
+  const { key, chain, trustedCa, settings, codeSigners } = contents.value;
   platform.log(`credentials: loaded from ${label} (${chain.length} chain certificate(s), ${trustedCa.length} trusted CA(s), settings: ${Object.keys(settings).join(", ")})`);
   // Copies, so the result does not pin a whole partition or Preference buffer in memory.
-  const result = { certificateChain: chain.map(copy), trustedCa: trustedCa.map(copy), settings, source } as Credentials;
+  const result = { certificateChain: chain.map(copy), trustedCa: trustedCa.map(copy), settings, source, codeSigners } as Credentials;
   Object.defineProperty(result, "clientKey", { value: copy(key ?? new Uint8Array(0)) });
   return ok(result);
 }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { createPublicKey, createVerify } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createHash, createPublicKey, createVerify, verify as verifySignature, X509Certificate } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as tls from "node:tls";
@@ -9,6 +9,7 @@ import type { AddressInfo } from "node:net";
 import { main } from "../../certs/cli.js";
 import { layout } from "../../certs/commands.js";
 import { createRootCa, issueCertificate } from "../../certs/pki.js";
+import { decodeContainer } from "../../firmware/credentials/container.js";
 import { loadCredentials } from "../../firmware/credentials/load.js";
 import { MemoryStorage, partitionOf, recordingPlatform } from "../credentials/fixtures.js";
 
@@ -42,6 +43,56 @@ describe("certs CLI", () => {
   });
 
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  describe("OTA code signing", () => {
+    let image: string;
+    before(async () => {
+      await ok("code-signing");
+      image = join(dir, "firmware.bin");
+      writeFileSync(image, Buffer.alloc(70_000, 0x5a));
+    });
+
+    it("makes a self-signed ECDSA P-256 certificate for code signing, its key kept private", () => {
+      const cert = new X509Certificate(readFileSync(files.codeSigningPem));
+      assert.equal(cert.publicKey.asymmetricKeyDetails?.namedCurve, "prime256v1");
+      assert.ok(cert.verify(cert.publicKey), "self-signed");
+      assert.match(openssl("x509", "-noout", "-ext", "extendedKeyUsage,keyUsage", "-in", files.codeSigningPem), /Code Signing[\s\S]*Digital Signature|Digital Signature[\s\S]*Code Signing/);
+      assert.equal(statSync(files.codeSigningKeyPem).mode & 0o077, 0);
+    });
+
+    it("refuses to replace the code-signing key without --force", async () => {
+      const r = await run("code-signing");
+      assert.equal(r.code, 2);
+      assert.match(r.err.join("\n"), /code-signing\.pem already exists; pass --force/);
+    });
+
+    it("sign-image prints the job document's sig-sha256-ecdsa: a DER ECDSA signature over the image's SHA-256 that the certificate verifies", async () => {
+      const [line] = await ok("sign-image", "--image", image, "--json");
+      const signed = JSON.parse(line!) as Record<string, unknown>;
+      assert.equal(signed.filesize, 70_000);
+      assert.equal(signed.certfile, "code-signing.pem");
+      assert.equal(signed.sha256, createHash("sha256").update(readFileSync(image)).digest("hex"));
+      const signature = Buffer.from(signed["sig-sha256-ecdsa"] as string, "base64");
+      assert.equal(signature[0], 0x30, "DER SEQUENCE of r and s");
+      const key = new X509Certificate(readFileSync(files.codeSigningPem)).publicKey;
+      assert.ok(verifySignature("sha256", readFileSync(image), key, signature));
+      assert.ok(!verifySignature("sha256", Buffer.alloc(70_000, 0x5b), key, signature), "another image does not verify");
+      const [plain] = await ok("sign-image", "--image", image);
+      assert.match(plain!, /^[A-Za-z0-9+/]+=*$/);
+    });
+
+    it("image --code-signing puts the certificate in the credentials image under its file name, and the device loads it", async () => {
+      await ok("image", "--thing-name", "thing-7", "--trusted-ca", files.caPem, "--code-signing", files.codeSigningPem);
+      const bytes = new Uint8Array(readFileSync(device.image));
+      const decoded = decodeContainer(bytes);
+      assert.ok(decoded.ok);
+      assert.deepEqual(decoded.value.codeSigners.map((s) => s[0]), ["code-signing.pem"]);
+      assert.deepEqual(Buffer.from(decoded.value.codeSigners[0]![1]), readFileSync(files.codeSigningDer));
+      const loaded = loadCredentials(recordingPlatform(), { partition: partitionOf(bytes) });
+      assert.ok(loaded.ok, loaded.ok ? "" : loaded.failure.message);
+      assert.deepEqual(Buffer.from(loaded.value.codeSigners![0]![1]), readFileSync(files.codeSigningDer));
+    });
+  });
 
   function openssl(...args: string[]): string {
     return execFileSync("openssl", args, { encoding: "utf8" });

@@ -219,6 +219,11 @@ describe("bad invocations of the CLIs", function () {
     { name: "certs image --setting without =", run: () => certsRun(["image", "--thing-name", "good", "--trusted-ca", layout(out).caPem, "--setting", "mode", "--out-dir", out]), code: 2, message: /--setting 'mode' is not name=value/ },
     { name: "certs template --account-id 12", run: () => certsRun(["template", "--account-id", "12", "--out-dir", out]), code: 2, message: /account id '12' is not 12 digits; pass --account-id/ },
     { name: "certs sign-token without --token", run: () => certsRun(["sign-token", "--out-dir", out]), code: 2, message: /`certs sign-token` needs --token/ },
+    { name: "certs sign-image without --image", run: () => certsRun(["sign-image", "--out-dir", out]), code: 2, message: /`certs sign-image` needs --image/ },
+    { name: "certs sign-image --image <missing file>", run: () => certsRun(["sign-image", "--image", join(dir, "nope.bin"), "--out-dir", out]), code: 2, message: /--image .*nope\.bin cannot be read \(ENOENT\); pass the firmware image file/ },
+    { name: "certs sign-image without a code-signing key", run: () => certsRun(["sign-image", "--image", aFile, "--out-dir", out]), code: 2, message: /code-signing\.pem does not exist; create them with `npm run certs -- code-signing`/ },
+    { name: "certs sign-image with an RSA key (not a code signer)", run: () => certsRun(["sign-image", "--image", aFile, "--cert", layout(out).caPem, "--key", layout(out).caKeyPem, "--out-dir", out]), code: 2, message: /root-ca\.pem is not an ECDSA P-256 code-signing certificate; make one with `npm run certs -- code-signing`/ },
+    { name: "certs image --code-signing <a file without a certificate>", run: () => certsRun(["image", "--thing-name", "good", "--trusted-ca", layout(out).caPem, "--code-signing", aFile, "--out-dir", out]), code: 2, message: /--code-signing .*a-file holds no PEM certificate; pass the certificate `npm run certs -- code-signing` wrote/ },
   ];
 
   it(`has at least 30 cases (${cases.length})`, () => {

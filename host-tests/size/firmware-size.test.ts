@@ -20,18 +20,19 @@ import { BUILD_SIZE_TARGETS } from "../../host/bench/sections/build-size.js";
 // Lowered by about 1,510 bytes per MQTT build when the feature runtime moved into
 // features/runtime, which only builds with features carry. Raised by 183 bytes per MQTT build
 // and 131 per HTTPS build for the live log level: the config field, boot's filter and the
-// levels at the call sites.) The HTTPS builds carry no MQTT code
+// levels at the call sites. Raised by 92 bytes per build for the credentials image's
+// code-signing certificates, which OTA checks images against.) The HTTPS builds carry no MQTT code
 // and meet their 30,720-byte target, which is asserted below as well.
 const CEILINGS: Record<string, number> = {
-  mtls: 38_103,
-  "mtls-alpn": 38_124,
-  "custom-auth": 39_372,
-  "wss-custom-auth": 45_473,
-  "wss-sigv4": 50_031,
-  "https-mtls": 26_997,
-  "https-mtls-alpn": 27_023,
-  "https-sigv4": 28_895,
-  "https-custom-auth": 28_176,
+  mtls: 38_195,
+  "mtls-alpn": 38_216,
+  "custom-auth": 39_464,
+  "wss-custom-auth": 45_565,
+  "wss-sigv4": 50_123,
+  "https-mtls": 27_089,
+  "https-mtls-alpn": 27_115,
+  "https-sigv4": 28_987,
+  "https-custom-auth": 28_268,
 };
 // The builds that meet their target today: held to it (with the ceiling above) from now on.
 const TARGET_MET = ["https-mtls", "https-mtls-alpn", "https-sigv4", "https-custom-auth"];

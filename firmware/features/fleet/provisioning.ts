@@ -38,7 +38,7 @@ export function chooseCredentials(loaded: Credentials, platform: Platform, setti
     const own = credentialsFromContainer(platform, container, `fleet credentials in Preference '${STORE_PREFIX}.*'`, "they are provisioned again from the claim", "preference", true);
     if (own.ok) {
       log(`own certificate ${record.certificateId.slice(0, 12)}… as thing ${record.thingName} (${record.stage === "connected" ? "connected before; the claim is not used" : "registered, first connect"})`);
-      return ok({ credentials: withSettings(own.value, { ...own.value.settings, thingName: record.thingName! }), exclusive: false });
+      return ok({ credentials: withSettings(own.value, { ...own.value.settings, thingName: record.thingName! }, loaded.codeSigners), exclusive: false });
     }
     log(`${own.failure.message}: provisioning again with the claim`);
     clearStore(platform.storage);
@@ -157,8 +157,9 @@ export function startFleet(context: FeatureContext, settings: FleetSettings, cla
   return { stop: () => { finished = true; clearTimer(); } };
 }
 
-function withSettings(credentials: Credentials, settings: Record<string, string>): Credentials {
-  const copy = { certificateChain: credentials.certificateChain, trustedCa: credentials.trustedCa, settings, source: credentials.source } as Credentials;
+/** `credentials` with other settings; the code-signing certificates are the image's (the device's own store holds none). */
+function withSettings(credentials: Credentials, settings: Record<string, string>, codeSigners = credentials.codeSigners): Credentials {
+  const copy = { certificateChain: credentials.certificateChain, trustedCa: credentials.trustedCa, settings, source: credentials.source, codeSigners } as Credentials;
   Object.defineProperty(copy, "clientKey", { value: credentials.clientKey });
   return copy;
 }
