@@ -15,6 +15,7 @@ import type { MemberSpec, Protocol, RouteTable, ShapeSpec } from "../host/iotcor
 export const MODELS: Record<string, { client: string; protocol: Protocol; signingName?: string; targetPrefix?: string; version?: string }> = {
   iot: { client: "@aws-sdk/client-iot", protocol: "restJson1" },
   "fleet-provisioning": { client: "@aws-sdk/client-iot", protocol: "restJson1", signingName: "iot" },
+  jobs: { client: "@aws-sdk/client-iot", protocol: "restJson1", signingName: "iot" },
   "cognito-identity": { client: "@aws-sdk/client-cognito-identity", protocol: "awsJson1_1", targetPrefix: "AWSCognitoIdentityService" },
   acm: { client: "@aws-sdk/client-acm", protocol: "awsJson1_1", targetPrefix: "CertificateManager" },
   iam: { client: "@aws-sdk/client-iam", protocol: "awsQuery", version: "2010-05-08" },

@@ -30,6 +30,7 @@ import { cognitoIdentityService, type CognitoIdentityService } from "./services/
 import { iotService, type IotService } from "./services/iot/index.js";
 import { fleetProvisioningService, type FleetProvisioning } from "./services/fleet-provisioning/index.js";
 import { iotDataService, type IotDataService } from "./services/iotdata/index.js";
+import { jobsService, type JobsService } from "./services/jobs/index.js";
 import { lambdaService, type LambdaService } from "./services/lambda/index.js";
 import type { Authorizers } from "./auth/authorizers.js";
 import type { AccessKeys } from "./service.js";
@@ -79,6 +80,10 @@ export interface IotCoreOptions {
   functionTimeoutMs?: number;
   /** ms a data-plane connection has for its TLS handshake, and then for its CONNECT or HTTP request (default 10,000) */
   connectDeadlineMs?: number;
+  /** ms in a minute of IoT Jobs' step and in-progress timers (default 60,000; tests shorten it) */
+  jobsMinuteMs?: number;
+  /** Jobs device API requests per thing per second before RequestThrottled (default 10) */
+  jobsRequestsPerSecond?: number;
 }
 
 export interface IotCore {
@@ -125,6 +130,8 @@ export interface IotCore {
   readonly shadows: IotDataService["shadows"];
   /** fleet provisioning by claim: provisioning templates and the `$aws/certificates/...`, `$aws/provisioning-templates/...` topics */
   readonly fleetProvisioning: FleetProvisioning;
+  /** IoT Jobs: jobs, executions and the `$aws/things/<thing>/jobs/...` device API */
+  readonly jobs: JobsService;
   /** resolves when every JITP/JITR job started so far has finished */
   provisioningIdle(): Promise<void>;
   close(): Promise<void>;
@@ -205,6 +212,11 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     functions: lambda.functions, serverCa: { certPem: identity.caPem, keyPem: identity.caKeyPem },
   }));
 
+  const jobs = await services.add("jobs", (core) => jobsService(core, {
+    ...(options.jobsMinuteMs !== undefined ? { minuteMs: options.jobsMinuteMs } : {}),
+    ...(options.jobsRequestsPerSecond !== undefined ? { requestsPerSecond: options.jobsRequestsPerSecond } : {}),
+  }));
+
   await services.add("console", (core) => consoleService(core, { accountKey: account, logEvents: tap, upgradeMqtt: connectionAuth.websocket.upgrade }));
 
   const controlServer = createServer((request, response) => services.serveControlPort(request, response) || control.listener(request, response));
@@ -223,7 +235,7 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     serverCaPem: identity.caPem,
     region, accountId, registry, faults, broker, authenticates, accountKey: account, cliFiles,
     auth: { authorizers: connectionAuth.authorizers, accessKeys },
-    services: services.services, iot, lambda, cognito, acm, iam, iotData, shadows: iotData.shadows, fleetProvisioning,
+    services: services.services, iot, lambda, cognito, acm, iam, iotData, shadows: iotData.shadows, fleetProvisioning, jobs,
     dataPlane: {
       authenticators: broker.authenticators,
       addServerName: (name, material) => listeners.addServerName(name, material),

@@ -12,6 +12,7 @@ const STATUS: Record<string, number> = {
   ThrottlingException: 429,
   LimitExceededException: 410,
   VersionConflictException: 409,
+  InvalidStateTransitionException: 409,
   VersionsLimitExceededException: 409,
   MalformedPolicyException: 400,
   InternalFailureException: 500,

@@ -79,6 +79,9 @@ export interface ThingGroupRecord {
   things: string[];       // member thing names
 }
 
+/** A thing joined (`member`) or left a static thing group. */
+export interface GroupMembershipChange { thingGroupName: string; thingName: string; member: boolean }
+
 export interface ThingTypeRecord {
   thingTypeName: string;
   thingTypeId: string;
@@ -107,6 +110,7 @@ export class Registry {
   readonly thingTypes: Collection<ThingTypeRecord>;
   private readonly account: Collection<AccountRecord>;
   private readonly dir: string;
+  private readonly membershipListeners = new Set<(change: GroupMembershipChange) => void>();
 
   constructor(private readonly options: RegistryOptions) {
     this.dir = join(options.stateDir, "registry");
@@ -323,7 +327,9 @@ export class Registry {
     this.getThing(name);
     this.things.delete(name);
     for (const group of this.thingGroups.list()) {
-      if (group.things.includes(name)) this.thingGroups.put(group.thingGroupName, { ...group, things: withMember(group.things, name, false) });
+      if (!group.things.includes(name)) continue;
+      this.thingGroups.put(group.thingGroupName, { ...group, things: withMember(group.things, name, false) });
+      this.membershipChanged({ thingGroupName: group.thingGroupName, thingName: name, member: false });
     }
   }
 
@@ -383,16 +389,36 @@ export class Registry {
   addThingToThingGroup(groupName: string, thingName: string): void {
     const group = this.getThingGroup(groupName);
     this.getThing(thingName);
+    if (group.things.includes(thingName)) return;
     this.thingGroups.put(groupName, { ...group, things: withMember(group.things, thingName, true) });
+    this.membershipChanged({ thingGroupName: groupName, thingName, member: true });
   }
 
   removeThingFromThingGroup(groupName: string, thingName: string): void {
     const group = this.getThingGroup(groupName);
+    if (!group.things.includes(thingName)) return;
     this.thingGroups.put(groupName, { ...group, things: withMember(group.things, thingName, false) });
+    this.membershipChanged({ thingGroupName: groupName, thingName, member: false });
+  }
+
+  /**
+   * Calls `listener` after each change of a static group's members (a thing added or removed,
+   * or deleted while a member): continuous jobs follow their target groups this way.
+   * Returns a function that stops the calls.
+   */
+  onGroupMembership(listener: (change: GroupMembershipChange) => void): () => void {
+    this.membershipListeners.add(listener);
+    return () => this.membershipListeners.delete(listener);
+  }
+
+  private membershipChanged(change: GroupMembershipChange): void {
+    for (const listener of this.membershipListeners) listener(change);
   }
 
   deleteThingGroup(name: string): void {
+    const members = this.thingGroups.get(name)?.things ?? [];
     this.thingGroups.delete(name);
+    for (const thingName of members) this.membershipChanged({ thingGroupName: name, thingName, member: false });
   }
 
   /** Names of the groups a thing belongs to. */

@@ -19,7 +19,7 @@ const seconds = (ms: number): number => ms / 1000;
  * outside 1-250 (AWS's bounds for these lists) or a token this stand-in did not issue is
  * InvalidRequestException.
  */
-function page<T>(items: T[], size: unknown, marker: unknown): { items: T[]; next?: string } {
+export function page<T>(items: T[], size: unknown, marker: unknown): { items: T[]; next?: string } {
   if (size !== undefined && (typeof size !== "number" || !Number.isInteger(size) || size < 1 || size > 250)) {
     throw new AwsError("InvalidRequestException", `1 validation error detected: Value '${String(size)}' at 'maxResults' failed to satisfy constraint: Member must have value between 1 and 250`);
   }
