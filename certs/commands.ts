@@ -6,9 +6,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { CliError } from "../host/cli/command-line.js";
 import { createHash, sign, X509Certificate } from "node:crypto";
-import { decodeContainer, type ContainerContents } from "../firmware/credentials/container.js";
+import { decodeContainer } from "../firmware/credentials/container.js";
 import { PARTITION_NAME, PREFERENCE_PREFIX, RESOURCE_NAME } from "../firmware/credentials/format.js";
-import { validateContents } from "../firmware/credentials/validate.js";
+import { validateContents, type CertificateContents } from "../firmware/credentials/validate.js";
 import { signToken } from "./authorizer.js";
 import { encodeImage, nvsCsv, partitionImage, partitionSizeFor, partitionTableLine, preferenceEntries } from "./image.js";
 import { certificateKeyMatches, createCodeSigner, createRootCa, fromPem, generateRsaKey, issueCertificate, keyPairFromPem, readSubject, type Issued, type KeyPair, type Subject } from "./pki.js";
@@ -124,9 +124,10 @@ function firstLine(e: unknown): string {
 /**
  * The firmware's own checks (firmware/credentials/validate.ts) on what a device would hold: the
  * key belongs to the leaf certificate, the chain is leaf first, every certificate is within its
- * dates now. Throws CertsError with the firmware's sentence.
+ * dates now (the device judges the dates again at each boot, from the image's validity entry).
+ * Throws CertsError with the firmware's sentence.
  */
-export function checkAsDevice(what: string, contents: ContainerContents, now = Date.now()): void {
+export function checkAsDevice(what: string, contents: CertificateContents, now = Date.now()): void {
   const result = validateContents(contents, { now: () => now, isSet: () => true }, contents.key !== undefined);
   if (!result.ok) throw new CertsError(`${what} would be refused by the device: ${result.failure.message}`);
 }
@@ -214,7 +215,7 @@ export async function createDeviceCommand(options: DeviceOptions): Promise<Issue
   const { outDir: _o, log: _l, thingName, keyType: _k, days, notBefore, ...fields } = options;
   const subject: Subject = { commonName: thingName, ...fields };
   const device = await issueCertificate({ issuer: ca, kind: "client", subject, key: await generateRsaKey(2048), days: days ?? 365, notBefore });
-  checkAsDevice(`the device certificate for '${thingName}'`, { key: device.key.privateKeyDer, chain: [device.certDer, ca.certDer], trustedCa: [ca.certDer], settings: {}, codeSigners: [] }, notBefore?.getTime() ?? Date.now());
+  checkAsDevice(`the device certificate for '${thingName}'`, { key: device.key.privateKeyDer, chain: [device.certDer, ca.certDer], trustedCa: [ca.certDer] }, notBefore?.getTime() ?? Date.now());
   const files = layout(options.outDir).device(thingName);
   write(log, files.certPem, device.certPem);
   write(log, files.certDer, device.certDer);
@@ -454,10 +455,10 @@ export function deviceContainer(options: DeviceCredentialOptions): Uint8Array {
     if (!certificate) throw new CertsError(`--code-signing ${file} holds no PEM certificate; pass the certificate \`npm run certs -- code-signing\` wrote`);
     return [basename(file), certificate] as [string, Uint8Array];
   });
+  checkAsDevice(`the credentials for '${options.thingName}'`, { key: device.key.privateKeyDer, chain, trustedCa });
   const container = encodeImage({ key: device.key.privateKeyDer, chain, trustedCa, settings, codeSigners });
   const decoded = decodeContainer(container);
   if (!decoded.ok) throw new CertsError(`the credentials for '${options.thingName}' do not decode as the device reads them: ${decoded.failure.message}`);
-  checkAsDevice(`the credentials for '${options.thingName}'`, decoded.value);
   return container;
 }
 

@@ -3,18 +3,26 @@
 
 import { encodeContainer, preferenceParts, type ContainerInput } from "../firmware/credentials/encode.js";
 import { NVS_MAX_KEY, PARTITION_NAME, PREFERENCE_PREFIX } from "../firmware/credentials/format.js";
+import { certificateWindows } from "../firmware/credentials/validate.js";
 
-/** What a credentials image holds (the firmware's own container input). */
-export type ImageContents = ContainerInput;
+/** What a credentials image holds (the firmware's own container input; the validity windows are read from the certificates). */
+export type ImageContents = Omit<ContainerInput, "validity">;
 
 const FLASH_SECTOR = 4096;
 /** Default partition size: room for longer chains and more CAs without a new partition table. */
 export const DEFAULT_PARTITION_SIZE = 0x4000;
 
-/** The container bytes. Throws when an entry exceeds 65535 bytes or a setting name is empty or holds NUL. */
+/**
+ * The container bytes, with the validity window of each certificate read from it. Throws an
+ * Error with the firmware's code and sentence when a certificate or the key would be refused
+ * for its structure (not DER, chain out of order, key not RSA PKCS#8 or not the leaf's:
+ * firmware/credentials/validate.ts), an entry exceeds 65535 bytes, or a setting name is empty
+ * or holds NUL. Dates are the device's to judge, by its clock: an expired certificate is written.
+ */
 export function encodeImage(contents: ImageContents): Uint8Array {
-  const image = encodeContainer(contents);
-  if (!image.ok) throw new Error(image.failure.message);
+  const windows = certificateWindows(contents);
+  const image = windows.ok ? encodeContainer({ ...contents, validity: windows.value }) : windows;
+  if (!image.ok) throw Object.assign(new Error(`${image.failure.code}: ${image.failure.message}`), { code: image.failure.code });
   return image.value;
 }
 

@@ -3,7 +3,7 @@
 // the features. Boot reaches it as `connection/session`; the MQTT modes' builds (and the
 // development build) map that specifier here, a build of another kind of mode maps its own.
 
-import { toHex } from "../credentials/der.js";
+import { toHex } from "../credentials/hex.js";
 import { setLiveField } from "../config/live.js";
 import { FIRMWARE_VERSION, type DeviceFacts, type RunningFeatures } from "../features/feature.js";
 import { MqttClient } from "../mqtt/client.js";

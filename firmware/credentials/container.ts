@@ -10,10 +10,13 @@ import {
   ENTRY_KEY,
   ENTRY_SETTING,
   ENTRY_TRUSTED_CA,
+  ENTRY_VALIDITY,
   HEADER_SIZE,
   MAGIC,
+  VALIDITY_SIZE,
   VERSION,
 } from "./format.js";
+import type { Validity } from "./validity.js";
 
 export interface ContainerContents {
   key?: Uint8Array;
@@ -22,6 +25,8 @@ export interface ContainerContents {
   settings: Record<string, string>;
   /** Code-signing certificates: [name (an OTA job's `certfile`), DER]. */
   codeSigners: [string, Uint8Array][];
+  /** The window of each certificate, chain then trusted CAs (one each; none without certificates). */
+  validity: Validity[];
 }
 
 // Failure messages here state the problem only; the loader prefixes the source and the fix.
@@ -44,7 +49,7 @@ export function containerLength(header: Uint8Array): Result<number> {
   for (let i = 0; i < 4; i++) {
     if (header[i] !== MAGIC[i]) return problem("credentials-not-an-image", "not a credentials image");
   }
-  if (header[4] !== VERSION) return problem("credentials-unsupported-version", `image version ${header[4]} is not ${VERSION}`);
+  if (header[4] !== VERSION) return problem("credentials-unsupported-version", `image version ${header[4]} is not ${VERSION} (write it again with this release's \`npm run certs\`)`);
   if (header[5] !== HEADER_SIZE) return problem("credentials-corrupt", `header size ${header[5]} is not ${HEADER_SIZE}`);
   const payload = (header[8]! | (header[9]! << 8) | (header[10]! << 16) | (header[11]! << 24)) >>> 0;
   return ok(HEADER_SIZE + payload);
@@ -52,7 +57,8 @@ export function containerLength(header: Uint8Array): Result<number> {
 
 /**
  * Entries of a complete container. Failure codes: those of containerLength, plus
- * "credentials-checksum-mismatch" and "credentials-corrupt" (bad entry bounds, types, counts).
+ * "credentials-checksum-mismatch" and "credentials-corrupt" (bad entry bounds, types, counts, a
+ * validity entry that does not cover every certificate).
  */
 export function decodeContainer(bytes: Uint8Array): Result<ContainerContents> {
   const length = containerLength(bytes);
@@ -65,7 +71,8 @@ export function decodeContainer(bytes: Uint8Array): Result<ContainerContents> {
 }
 
 function decodeEntries(bytes: Uint8Array, end: number, count: number): Result<ContainerContents> {
-  const contents: ContainerContents = { chain: [], trustedCa: [], settings: {}, codeSigners: [] };
+  const contents: ContainerContents = { chain: [], trustedCa: [], settings: {}, codeSigners: [], validity: [] };
+  let validity: DataView | undefined;
   const corrupt = (what: string) => problem<ContainerContents>("credentials-corrupt", `entry ${n} ${what}`);
   const decoder = new TextDecoder();
   let at = HEADER_SIZE;
@@ -89,8 +96,14 @@ function decodeEntries(bytes: Uint8Array, end: number, count: number): Result<Co
       const name = decoder.decode(data.subarray(0, split));
       if (type === ENTRY_SETTING) contents.settings[name] = decoder.decode(data.subarray(split + 1));
       else contents.codeSigners.push([name, data.slice(split + 1)]); // a copy: kept for the device's life
-    } else return corrupt(`has unknown type ${type}`);
+    } else if (type === ENTRY_VALIDITY && !validity) validity = new DataView(data.buffer, data.byteOffset, length);
+    else return corrupt(`has unknown type ${type}`);
   }
   if (at !== end) return problem("credentials-corrupt", "the entries do not fill the image exactly");
+  const certificates = contents.chain.length + contents.trustedCa.length;
+  if ((validity?.byteLength ?? 0) !== certificates * VALIDITY_SIZE) return problem("credentials-corrupt", `the validity entry does not cover the ${certificates} certificates`);
+  for (let i = 0; i < certificates; i++) {
+    contents.validity.push({ notBefore: validity!.getFloat64(i * VALIDITY_SIZE, true), notAfter: validity!.getFloat64(i * VALIDITY_SIZE + 8, true) });
+  }
   return ok(contents);
 }

@@ -1,5 +1,7 @@
-// A minimal DER reader: just enough TLV walking to check certificates and PKCS#8 keys on the
-// device. Views into the input, no copies; every bound checked; undefined on malformed input.
+// A minimal DER reader: just enough TLV walking to check certificates and PKCS#8 keys where
+// credentials are written (the `certs`
+// tool; fleet provisioning on the device). Views into the input, no copies; every bound
+// checked; undefined on malformed input.
 
 export interface Tlv {
   tag: number;
@@ -49,10 +51,4 @@ export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-export function toHex(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i++) out += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
-  return out;
 }

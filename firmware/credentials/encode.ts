@@ -3,9 +3,10 @@
 
 import { fail, ok, type Result } from "../platform/failure.js";
 import {
-  containerCrc, ENTRY_CHAIN, ENTRY_CODE_SIGNER, ENTRY_HEADER_SIZE, ENTRY_KEY, ENTRY_SETTING, ENTRY_TRUSTED_CA, HEADER_SIZE, MAGIC,
-  MAX_ENTRY_LENGTH, NVS_MAX_VALUE, preferenceCountKey, preferencePartKey, VERSION,
+  containerCrc, ENTRY_CHAIN, ENTRY_CODE_SIGNER, ENTRY_HEADER_SIZE, ENTRY_KEY, ENTRY_SETTING, ENTRY_TRUSTED_CA, ENTRY_VALIDITY, HEADER_SIZE, MAGIC,
+  MAX_ENTRY_LENGTH, NVS_MAX_VALUE, preferenceCountKey, preferencePartKey, VALIDITY_SIZE, VERSION,
 } from "./format.js";
+import type { Validity } from "./validity.js";
 
 export interface ContainerInput {
   /** PKCS#8 DER; omitted for devices that connect without a client certificate. */
@@ -16,14 +17,29 @@ export interface ContainerInput {
   settings?: Record<string, string>;
   /** Code-signing certificates: [the name an OTA job's `certfile` gives, DER]. */
   codeSigners?: [string, Uint8Array][];
+  /** The window of each certificate, chain then trusted CAs (validate.ts's certificateWindows). */
+  validity: Validity[];
 }
 
-/** The container bytes, or "credentials-invalid" when an entry exceeds 65,535 bytes or a setting name is empty or holds NUL. */
+/**
+ * The container bytes, or "credentials-invalid" when an entry exceeds 65,535 bytes, a setting
+ * name is empty or holds NUL, or `validity` does not hold one window per certificate.
+ */
 export function encodeContainer(contents: ContainerInput): Result<Uint8Array> {
   const entries: [number, Uint8Array][] = [];
   if (contents.key) entries.push([ENTRY_KEY, contents.key]);
   for (const cert of contents.chain) entries.push([ENTRY_CHAIN, cert]);
   for (const ca of contents.trustedCa) entries.push([ENTRY_TRUSTED_CA, ca]);
+  const certificates = contents.chain.length + contents.trustedCa.length;
+  if (contents.validity.length !== certificates) return fail("credentials-invalid", `${contents.validity.length} validity windows for ${certificates} certificates: give one per certificate`);
+  if (certificates) {
+    const windows = new DataView(new ArrayBuffer(certificates * VALIDITY_SIZE));
+    contents.validity.forEach(({ notBefore, notAfter }, i) => {
+      windows.setFloat64(i * VALIDITY_SIZE, notBefore, true);
+      windows.setFloat64(i * VALIDITY_SIZE + 8, notAfter, true);
+    });
+    entries.push([ENTRY_VALIDITY, new Uint8Array(windows.buffer)]);
+  }
   const encoder = new TextEncoder();
   const settings = contents.settings ?? {};
   for (const name in settings) {

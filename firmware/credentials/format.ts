@@ -4,16 +4,23 @@
 //
 // Layout, little-endian:
 //   0  magic "DCRD"
-//   4  u8  version (1)
+//   4  u8  version (2; version 1 had no validity entry)
 //   5  u8  header size (16)
 //   6  u16 entry count
 //   8  u32 payload length (the entries, after the header)
 //  12  u32 CRC-32 (IEEE) of bytes 0..11 followed by the payload
 //  16  entries: u8 type, u8 reserved (0), u16 length, then `length` bytes
 // Shared by the host encoder (certs/) and the device decoder: the layout lives in one place.
+//
+// The certificates are checked where the image is written (DER structure, key and leaf match,
+// chain order: firmware/credentials/validate.ts, run by the `certs` tool and by fleet
+// provisioning on the device); what the device must still judge at each boot, each
+// certificate's validity window against its clock, is written beside them as the validity
+// entry, so the device reads two numbers per certificate instead of parsing X.509
+// (docs/firmware-size.md).
 
 export const MAGIC = [0x44, 0x43, 0x52, 0x44]; // "DCRD"
-export const VERSION = 1;
+export const VERSION = 2;
 export const HEADER_SIZE = 16;
 export const ENTRY_HEADER_SIZE = 4;
 export const MAX_ENTRY_LENGTH = 0xffff;
@@ -23,6 +30,10 @@ export const ENTRY_CHAIN = 2; // X.509 DER, in chain order, leaf first
 export const ENTRY_TRUSTED_CA = 3; // X.509 DER root CA the server chain must lead to
 export const ENTRY_SETTING = 4; // UTF-8 "name\0value"
 export const ENTRY_CODE_SIGNER = 5; // UTF-8 name (the OTA job's `certfile`), NUL, X.509 DER code-signing certificate
+// Exactly one when there are certificates: per certificate, chain then trusted CAs in entry
+// order, notBefore and notAfter as float64 epoch milliseconds.
+export const ENTRY_VALIDITY = 6;
+export const VALIDITY_SIZE = 16;
 
 /** Default ESP32 data partition name holding the image. */
 export const PARTITION_NAME = "devcerts";

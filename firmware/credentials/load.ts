@@ -1,5 +1,6 @@
 // Loads the device's credentials from the first source that holds an image, in a configured
-// order (flash partition, Preference, resource), and validates them before any network use.
+// order (flash partition, Preference, resource), and checks them before any network use
+// (validity.ts: presence and dates; their structure was checked when the image was written).
 // Sources are passed in: the Moddable binding wraps Flash/Preference/Resource, host runtimes
 // wrap files. A source that holds nothing is skipped; a source that holds a bad image stops
 // the search with a Failure (a corrupt partition must not silently fall back to dev keys).
@@ -8,7 +9,7 @@ import { fail, ok, type Result } from "../platform/failure.js";
 import type { Platform, Storage } from "../platform/seam.js";
 import { containerLength, decodeContainer, isBlank } from "./container.js";
 import { HEADER_SIZE, PREFERENCE_PREFIX, preferenceCountKey, preferencePartKey, RESOURCE_NAME } from "./format.js";
-import { validateContents } from "./validate.js";
+import { checkDates, checkPresence } from "./validity.js";
 
 export type CredentialSource = "partition" | "preference" | "resource";
 
@@ -59,8 +60,10 @@ interface SourceReading {
 /**
  * The first source's validated credentials. Failure codes: "credentials-not-found",
  * "credentials-source-error", every container code (credentials-not-an-image,
- * -unsupported-version, -truncated, -checksum-mismatch, -corrupt) and every validation code
- * (see validate.ts; "clock-unset" is retryable). Messages begin with the source.
+ * -unsupported-version, -truncated, -checksum-mismatch, -corrupt) and every code of validity.ts
+ * (-incomplete, -no-trusted-ca, -not-yet-valid, -expired; "clock-unset" is retryable). The
+ * structure of the certificates and key was checked when the image was written (validate.ts).
+ * Messages begin with the source.
  */
 export function loadCredentials(
   platform: Pick<Platform, "clock" | "log" | "storage">,
@@ -99,9 +102,10 @@ export function credentialsFromContainer(
 ): Result<Credentials> {
   const contents = decodeContainer(bytes);
   if (!contents.ok) return fail(contents.failure.code, `${label}: ${contents.failure.message}; ${fix}`);
-  const valid = validateContents(contents.value, platform.clock, requireClientCertificate);
+  const { key, chain, trustedCa, settings, validity, codeSigners } = contents.value;
+  const present = checkPresence(key, chain.length, trustedCa.length, requireClientCertificate);
+  const valid = present.ok ? checkDates(validity, chain.length, platform.clock) : present;
   if (!valid.ok) return fail(valid.failure.code, `${label}: ${valid.failure.message}`, valid.failure.retryable);
-  const { key, chain, trustedCa, settings, codeSigners } = contents.value;
   platform.log(`credentials: loaded from ${label} (${chain.length} chain certificate(s), ${trustedCa.length} trusted CA(s), settings: ${Object.keys(settings).join(", ")})`);
   // Copies, so the result does not pin a whole partition or Preference buffer in memory.
   const result = { certificateChain: chain.map(copy), trustedCa: trustedCa.map(copy), settings, source, codeSigners } as Credentials;

@@ -1,27 +1,29 @@
-// Checks decoded credentials before any network use: DER structure, an RSA PKCS#8 key that
-// belongs to the leaf certificate, a chain ordered leaf first, validity dates against the clock.
-// Failure messages say what is wrong and how to fix it, never what the key is.
+// The checks made where credentials are written (the `certs` tool on the host, fleet
+// provisioning on the device): DER structure, an RSA PKCS#8 key that belongs to the leaf
+// certificate, a chain ordered leaf first; and the validity window of each certificate, which
+// the image carries so that the device judges dates at boot without parsing X.509
+// (validity.ts). Failure messages say what is wrong and how to fix it, never what the key is.
 
-import { clockUnset, fail, ok, type Result } from "../platform/failure.js";
+import { ok, fail, type Result } from "../platform/failure.js";
 import type { Clock } from "../platform/seam.js";
-import type { ContainerContents } from "./container.js";
 import { sameBytes } from "./der.js";
+import { checkDates, checkPresence, describe, REISSUE, type Validity } from "./validity.js";
 import { parseCertificate, parsePrivateKey, type CertificateFacts } from "./x509.js";
 
-const REISSUE = "; reissue it with `npm run certs -- device` and rewrite the credentials";
+/** What the checks read: the key, the chain (leaf first) and the trusted CAs, DER. */
+export interface CertificateContents {
+  key?: Uint8Array;
+  chain: Uint8Array[];
+  trustedCa: Uint8Array[];
+}
 
 /**
- * ok(undefined) when `contents` can be used for TLS now. Failure codes: "credentials-incomplete",
- * "credentials-no-trusted-ca", "credentials-bad-der", "credentials-key-not-pkcs8",
- * "credentials-key-not-rsa", "credentials-key-mismatch", "credentials-chain-order",
- * "clock-unset" (retryable), "credentials-not-yet-valid", "credentials-expired".
+ * The validity window of every certificate (chain, then trusted CAs) once their structure is
+ * sound. Failure codes: "credentials-bad-der", "credentials-chain-order",
+ * "credentials-key-not-pkcs8", "credentials-key-not-rsa", "credentials-key-mismatch".
  */
-export function validateContents(contents: ContainerContents, clock: Clock, requireClientCertificate: boolean): Result<void> {
+export function certificateWindows(contents: CertificateContents): Result<Validity[]> {
   const { key, chain, trustedCa } = contents;
-  if ((key !== undefined) !== chain.length > 0 || (requireClientCertificate && !key)) {
-    return fail("credentials-incomplete", "the device key and certificate chain must both be present" + REISSUE);
-  }
-  if (!trustedCa.length) return fail("credentials-no-trusted-ca", "no trusted root CA; add the server's (Amazon Root CA 1) with `--trusted-ca`");
   const certs: CertificateFacts[] = [];
   const all = [...chain, ...trustedCa];
   for (let i = 0; i < all.length; i++) {
@@ -36,7 +38,7 @@ export function validateContents(contents: ContainerContents, clock: Clock, requ
   }
   if (key) {
     const facts = parsePrivateKey(key);
-    const pub = certs[0]!.rsa;
+    const pub = certs[0]?.rsa;
     const problem = facts.kind === "malformed" ? ["bad-der", "is not DER"]
       : facts.kind === "pkcs1" ? ["key-not-pkcs8", "is PKCS#1, not PKCS#8 (convert: `openssl pkcs8 -topk8 -nocrypt -outform DER`)"]
       : facts.kind === "other" ? ["key-not-rsa", "is not RSA: Moddable's TLS takes only RSA PKCS#8 keys"]
@@ -44,23 +46,19 @@ export function validateContents(contents: ContainerContents, clock: Clock, requ
       : undefined;
     if (problem) return fail("credentials-" + problem[0], `the private key ${problem[1]}${REISSUE}`);
   }
-  // Certificate dates cannot be judged before the clock is set.
-  if (!clock.isSet()) return { ok: false, failure: clockUnset() };
-  const now = clock.now();
-  for (let i = 0; i < certs.length; i++) {
-    const { notBefore, notAfter } = certs[i]!;
-    const what = describe(i, chain.length);
-    const fix = i < chain.length ? REISSUE : "; replace it with a current root CA";
-    if (now < notBefore) return fail("credentials-not-yet-valid", `${what} is not valid before ${iso(notBefore)} (now ${iso(now)}): check the clock${fix}`);
-    if (now > notAfter) return fail("credentials-expired", `${what} expired on ${iso(notAfter)} (now ${iso(now)})${fix}`);
-  }
-  return ok(undefined);
+  return ok(certs.map(({ notBefore, notAfter }) => ({ notBefore, notAfter })));
 }
 
-function describe(index: number, chainLength: number): string {
-  return !index && chainLength ? "the device certificate" : index < chainLength ? `chain certificate ${index + 1}` : `trusted CA ${index - chainLength + 1}`;
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
+/**
+ * Everything the device would refuse now: validity.ts's presence checks, certificateWindows'
+ * structure checks, then the dates by `clock`. Failure codes: those of checkPresence,
+ * certificateWindows and checkDates.
+ */
+export function validateContents(contents: CertificateContents, clock: Clock, requireClientCertificate: boolean): Result<Validity[]> {
+  const present = checkPresence(contents.key, contents.chain.length, contents.trustedCa.length, requireClientCertificate);
+  if (!present.ok) return present;
+  const windows = certificateWindows(contents);
+  if (!windows.ok) return windows;
+  const dates = checkDates(windows.value, contents.chain.length, clock);
+  return dates.ok ? windows : dates;
 }

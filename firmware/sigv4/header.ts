@@ -3,7 +3,7 @@
 // temporary credentials), the body's SHA-256 as the payload hash, the path's encoded topic
 // encoded once more in the canonical URI (every service but S3). Pure: time and hashes passed in.
 
-import { toHex } from "../credentials/der.js";
+import { toHex } from "../credentials/hex.js";
 import type { Crypto } from "../platform/seam.js";
 import { amzDate, sign, uriEncode, type SigV4Credentials } from "./sign.js";
 

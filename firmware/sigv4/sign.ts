@@ -5,7 +5,7 @@
 // Pure: the time and the hash functions are passed in.
 
 import type { Crypto } from "../platform/seam.js";
-import { toHex } from "../credentials/der.js";
+import { toHex } from "../credentials/hex.js";
 
 export interface SigV4Credentials {
   accessKeyId: string;

@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { encodeImage, partitionImage, preferenceEntries, type ImageContents } from "../../certs/image.js";
 import { createRootCa, issueCertificate } from "../../certs/pki.js";
 import { decodeContainer } from "../../firmware/credentials/container.js";
+import { encodeContainer } from "../../firmware/credentials/encode.js";
+import { containerCrc, ENTRY_HEADER_SIZE, ENTRY_TRUSTED_CA, HEADER_SIZE, MAGIC, VERSION } from "../../firmware/credentials/format.js";
 import { loadCredentials, type Credentials } from "../../firmware/credentials/load.js";
 import type { Result } from "../../firmware/platform/failure.js";
 import { makePki, MemoryStorage, partitionOf, recordingPlatform, type Pki } from "./fixtures.js";
@@ -147,28 +149,35 @@ describe("firmware/credentials loader", () => {
     }
   });
 
-  it("never throws when certificate or key DER inside a well-formed image is damaged", () => {
+  it("never writes an image whose certificate or key DER is damaged, naming the firmware's code, and the device never throws on what is written", () => {
     const targets = [contents.chain[0]!, contents.key!];
+    let refused = 0;
     for (const target of targets) {
       for (let i = 0; i < target.length; i += 7) {
         const damaged = target.slice();
         damaged[i] ^= 0x5a;
-        const withDamage = encodeImage({
-          ...contents,
-          key: target === contents.key ? damaged : contents.key,
-          chain: target === contents.key ? contents.chain : [damaged, contents.chain[1]!],
-        });
-        const result = fromResource(withDamage);
+        let written: Uint8Array;
+        try {
+          written = encodeImage({
+            ...contents,
+            key: target === contents.key ? damaged : contents.key,
+            chain: target === contents.key ? contents.chain : [damaged, contents.chain[1]!],
+          });
+        } catch (e) {
+          assert.match((e as { code?: string }).code ?? "", /^credentials-/, String(e));
+          refused++;
+          continue;
+        }
+        // Damage the structure checks cannot see (a signature byte, a name's text) is for TLS to find.
+        const result = fromResource(written);
         if (!result.ok) assert.match(result.failure.code, /^credentials-/);
       }
     }
+    assert.ok(refused > 0, "some damage was refused");
   });
 
-  it("catches a key that belongs to another certificate", () => {
-    const result = fromResource(encodeImage({ ...contents, key: pki.other.privateKeyDer }));
-    assert.ok(!result.ok);
-    assert.equal(result.failure.code, "credentials-key-mismatch");
-    assert.match(result.failure.message, /does not belong to the device certificate/);
+  it("refuses to write a key that belongs to another certificate", () => {
+    assert.throws(() => encodeImage({ ...contents, key: pki.other.privateKeyDer }), { code: "credentials-key-mismatch", message: /does not belong to the device certificate/ });
   });
 
   it("catches an expired device certificate and one not yet valid, by the platform clock", async () => {
@@ -194,24 +203,50 @@ describe("firmware/credentials loader", () => {
     assert.equal(result.failure.retryable, true);
   });
 
-  it("catches a chain written CA first", () => {
-    const result = fromResource(encodeImage({ ...contents, chain: [pki.ca.certDer, pki.device.certDer] }));
-    assert.ok(!result.ok);
-    assert.equal(result.failure.code, "credentials-chain-order");
+  it("refuses to write a chain CA first", () => {
+    assert.throws(() => encodeImage({ ...contents, chain: [pki.ca.certDer, pki.device.certDer] }), { code: "credentials-chain-order" });
   });
 
-  it("refuses EC and PKCS#1 keys, saying what Moddable's TLS needs", async () => {
-    const { generateKeyPairSync } = await import("node:crypto");
+  it("refuses to write EC and PKCS#1 keys, saying what Moddable's TLS needs", async () => {
+    const { generateKeyPairSync, createPrivateKey } = await import("node:crypto");
     const ec = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ type: "pkcs8", format: "der" });
-    const ecResult = fromResource(encodeImage({ ...contents, key: new Uint8Array(ec) }));
-    assert.ok(!ecResult.ok);
-    assert.equal(ecResult.failure.code, "credentials-key-not-rsa");
-    assert.match(ecResult.failure.message, /only RSA PKCS#8/);
-    const { createPrivateKey } = await import("node:crypto");
+    assert.throws(() => encodeImage({ ...contents, key: new Uint8Array(ec) }), { code: "credentials-key-not-rsa", message: /only RSA PKCS#8/ });
     const pkcs1 = createPrivateKey(pki.device.key.privateKeyPem).export({ type: "pkcs1", format: "der" });
-    const pkcs1Result = fromResource(encodeImage({ ...contents, key: new Uint8Array(pkcs1) }));
-    assert.ok(!pkcs1Result.ok);
-    assert.equal(pkcs1Result.failure.code, "credentials-key-not-pkcs8");
+    assert.throws(() => encodeImage({ ...contents, key: new Uint8Array(pkcs1) }), { code: "credentials-key-not-pkcs8" });
+  });
+
+  it("judges dates by the windows the image carries, one per certificate, chain then trusted CAs", () => {
+    const day = 86_400_000, now = Date.now();
+    const bare = (validity: { notBefore: number; notAfter: number }[]) => {
+      const written = encodeContainer({ chain: [], trustedCa: contents.trustedCa, settings: {}, validity });
+      assert.ok(written.ok);
+      return loadCredentials(recordingPlatform(now), { resource: () => written.value }, { order: ["resource"], requireClientCertificate: false });
+    };
+    assert.ok(bare([{ notBefore: now - day, notAfter: now + day }]).ok);
+    const expired = bare([{ notBefore: now - 2 * day, notAfter: now - day }]);
+    assert.ok(!expired.ok && expired.failure.code === "credentials-expired");
+    assert.match(expired.failure.message, /trusted CA 1 expired on .*replace it with a current root CA/);
+  });
+
+  it("refuses an image whose validity entry does not cover every certificate, and one from before the entry existed", () => {
+    assert.equal(encodeContainer({ chain: [], trustedCa: contents.trustedCa, settings: {}, validity: [] }).ok, false);
+    // One trusted CA and no validity entry, as a hand-made image might be.
+    const ca = contents.trustedCa[0]!;
+    const handMade = new Uint8Array(HEADER_SIZE + ENTRY_HEADER_SIZE + ca.length);
+    handMade.set(MAGIC);
+    handMade.set([VERSION, HEADER_SIZE, 1, 0], 4);
+    new DataView(handMade.buffer).setUint32(8, ENTRY_HEADER_SIZE + ca.length, true);
+    handMade.set([ENTRY_TRUSTED_CA, 0, ca.length & 0xff, ca.length >> 8], HEADER_SIZE);
+    handMade.set(ca, HEADER_SIZE + ENTRY_HEADER_SIZE);
+    new DataView(handMade.buffer).setUint32(12, containerCrc(handMade, handMade.length), true);
+    const uncovered = fromResource(handMade);
+    assert.ok(!uncovered.ok && uncovered.failure.code === "credentials-corrupt", JSON.stringify(uncovered));
+    assert.match(uncovered.failure.message, /validity entry does not cover the 1 certificates.*npm run certs -- resources/);
+    const older = image.slice();
+    older[4] = 1;
+    const old = fromResource(older);
+    assert.ok(!old.ok && old.failure.code === "credentials-unsupported-version");
+    assert.match(old.failure.message, /image version 1 is not 2 \(write it again/);
   });
 
   it("requires a trusted root CA and a complete key/certificate pair", () => {

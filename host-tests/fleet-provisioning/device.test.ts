@@ -142,7 +142,7 @@ describe("fleet provisioning by claim: the device", function () {
   it("detects a half-written store by its checksum and provisions again from the claim", async () => {
     const setup = await unit("torn");
     const platform = createNodePlatform({ storageDir: join(bench.dir, "storage", setup.thingName), log: () => undefined });
-    const container = encodeContainer({ chain: [new Uint8Array([1, 2, 3])], trustedCa: [], settings: {} });
+    const container = encodeContainer({ chain: [new Uint8Array([1, 2, 3])], trustedCa: [], settings: {}, validity: [{ notBefore: 0, notAfter: 0 }] });
     assert.ok(container.ok);
     storeKeys(platform.storage, container.value, "0".repeat(64), "token");
     const part = platform.storage.get("fleet.0") as Uint8Array;

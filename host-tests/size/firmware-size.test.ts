@@ -21,18 +21,20 @@ import { BUILD_SIZE_TARGETS } from "../../host/bench/sections/build-size.js";
 // features/runtime, which only builds with features carry. Raised by 183 bytes per MQTT build
 // and 131 per HTTPS build for the live log level: the config field, boot's filter and the
 // levels at the call sites. Raised by 92 bytes per build for the credentials image's
-// code-signing certificates, which OTA checks images against.) The HTTPS builds carry no MQTT code
-// and meet their 30,720-byte target, which is asserted below as well.
+// code-signing certificates, which OTA checks images against. Lowered by about 2,670 bytes per
+// build when the X.509 and key checks moved to where the image is written and the device judged
+// only the validity windows the image carries: docs/firmware-size.md.) The HTTPS builds carry
+// no MQTT code and meet their 30,720-byte target, which is asserted below as well.
 const CEILINGS: Record<string, number> = {
-  mtls: 38_195,
-  "mtls-alpn": 38_216,
-  "custom-auth": 39_464,
-  "wss-custom-auth": 45_565,
-  "wss-sigv4": 50_123,
-  "https-mtls": 27_089,
-  "https-mtls-alpn": 27_115,
-  "https-sigv4": 28_987,
-  "https-custom-auth": 28_268,
+  mtls: 35_528,
+  "mtls-alpn": 35_549,
+  "custom-auth": 36_797,
+  "wss-custom-auth": 42_898,
+  "wss-sigv4": 47_452,
+  "https-mtls": 24_421,
+  "https-mtls-alpn": 24_447,
+  "https-sigv4": 26_321,
+  "https-custom-auth": 25_601,
 };
 // The builds that meet their target today: held to it (with the ceiling above) from now on.
 const TARGET_MET = ["https-mtls", "https-mtls-alpn", "https-sigv4", "https-custom-auth"];
@@ -43,9 +45,12 @@ const TARGET_MET = ["https-mtls", "https-mtls-alpn", "https-sigv4", "https-custo
 const SHADOW_FEATURE_BUDGET = 5_000;
 
 // What fleet provisioning (manifests/features/fleet.json: the feature, its store, the container
-// encoder, PEM reading and the feature runtime) adds to a device build: 10,020 bytes today
-// (8,478 before the feature runtime moved into it); held about 5% above.
-const FLEET_FEATURE_BUDGET = 10_500;
+// encoder, PEM reading, the X.509 and key checks of the credentials it writes, and the feature
+// runtime) adds to a device build: 13,955 bytes today; held about 2.5% above. (8,478 before the
+// feature runtime moved into it, 10,020 before the X.509 checks, about 3,600 bytes, moved out of
+// every build into the places that write credentials: the certs tool and this feature. A fleet
+// build as a whole is 955 bytes larger for it, every other build 2,667 bytes smaller.)
+const FLEET_FEATURE_BUDGET = 14_300;
 
 describe("firmware size per build", () => {
   for (const [mode, ceiling] of Object.entries(CEILINGS)) {

@@ -8,6 +8,7 @@
 // reason (state "refused", code "fleet-<errorCode>"), never a loop.
 
 import { encodeContainer } from "../../credentials/encode.js";
+import { certificateWindows } from "../../credentials/validate.js";
 import type { Credentials } from "../../credentials/load.js";
 import { credentialsFromContainer } from "../../credentials/load.js";
 import { pemBlocks, pkcs8FromPem } from "../../credentials/pem.js";
@@ -112,7 +113,11 @@ export function startFleet(context: FeatureContext, settings: FleetSettings, cla
     if (!key?.ok || chain.length === 0 || typeof id !== "string" || typeof token !== "string") {
       return finish(failure("fleet-bad-answer", "CreateKeysAndCertificate's answer lacks a PEM key, certificate, id or ownership token."));
     }
-    const container = encodeContainer({ key: key.value, chain, trustedCa: claim.trustedCa, settings: {} });
+    // Their structure is checked here, as the `certs` tool checks an image it writes; the boot
+    // that uses them judges the dates from the windows (firmware/credentials/validity.ts).
+    const contents = { key: key.value, chain, trustedCa: claim.trustedCa };
+    const windows = certificateWindows(contents);
+    const container = windows.ok ? encodeContainer({ ...contents, settings: {}, validity: windows.value }) : windows;
     if (!container.ok) return finish(container.failure);
     const record = storeKeys(storage, container.value, id, token);
     log(`own key and certificate ${id.slice(0, 12)}… stored (PENDING_ACTIVATION until registered)`);
