@@ -16,6 +16,7 @@ export const MODELS: Record<string, { client: string; protocol: Protocol; signin
   iot: { client: "@aws-sdk/client-iot", protocol: "restJson1" },
   "fleet-provisioning": { client: "@aws-sdk/client-iot", protocol: "restJson1", signingName: "iot" },
   jobs: { client: "@aws-sdk/client-iot", protocol: "restJson1", signingName: "iot" },
+  streams: { client: "@aws-sdk/client-iot", protocol: "restJson1", signingName: "iot" },
   "cognito-identity": { client: "@aws-sdk/client-cognito-identity", protocol: "awsJson1_1", targetPrefix: "AWSCognitoIdentityService" },
   acm: { client: "@aws-sdk/client-acm", protocol: "awsJson1_1", targetPrefix: "CertificateManager" },
   iam: { client: "@aws-sdk/client-iam", protocol: "awsQuery", version: "2010-05-08" },

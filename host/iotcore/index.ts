@@ -31,6 +31,7 @@ import { iotService, type IotService } from "./services/iot/index.js";
 import { fleetProvisioningService, type FleetProvisioning } from "./services/fleet-provisioning/index.js";
 import { iotDataService, type IotDataService } from "./services/iotdata/index.js";
 import { jobsService, type JobsService } from "./services/jobs/index.js";
+import { streamsService, type StreamsService } from "./services/streams/index.js";
 import { lambdaService, type LambdaService } from "./services/lambda/index.js";
 import type { Authorizers } from "./auth/authorizers.js";
 import type { AccessKeys } from "./service.js";
@@ -132,6 +133,8 @@ export interface IotCore {
   readonly fleetProvisioning: FleetProvisioning;
   /** IoT Jobs: jobs, executions and the `$aws/things/<thing>/jobs/...` device API */
   readonly jobs: JobsService;
+  /** MQTT-based file delivery: streams and the `$aws/things/<thing>/streams/...` device topics */
+  readonly streams: StreamsService;
   /** resolves when every JITP/JITR job started so far has finished */
   provisioningIdle(): Promise<void>;
   close(): Promise<void>;
@@ -217,6 +220,8 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     ...(options.jobsRequestsPerSecond !== undefined ? { requestsPerSecond: options.jobsRequestsPerSecond } : {}),
   }));
 
+  const streams = await services.add("streams", (core) => streamsService(core));
+
   await services.add("console", (core) => consoleService(core, { accountKey: account, logEvents: tap, upgradeMqtt: connectionAuth.websocket.upgrade }));
 
   const controlServer = createServer((request, response) => services.serveControlPort(request, response) || control.listener(request, response));
@@ -235,7 +240,7 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     serverCaPem: identity.caPem,
     region, accountId, registry, faults, broker, authenticates, accountKey: account, cliFiles,
     auth: { authorizers: connectionAuth.authorizers, accessKeys },
-    services: services.services, iot, lambda, cognito, acm, iam, iotData, shadows: iotData.shadows, fleetProvisioning, jobs,
+    services: services.services, iot, lambda, cognito, acm, iam, iotData, shadows: iotData.shadows, fleetProvisioning, jobs, streams,
     dataPlane: {
       authenticators: broker.authenticators,
       addServerName: (name, material) => listeners.addServerName(name, material),

@@ -91,6 +91,12 @@ export class ServiceHost {
       broker: {
         publish: (topic, payload, qos, retain) => o.broker.publish(topic, payload, qos, retain),
         publishTo: (clientId, topic, payload) => o.broker.publishTo(clientId, topic, payload),
+        answer: async (clientId, topic, payload) => {
+          if (clientId === undefined) return o.broker.publish(topic, payload).then(() => true);
+          const delivered = await o.broker.publishTo(clientId, topic, payload);
+          if (!delivered) o.log(`${name}: answer on ${topic} not delivered: client ${clientId} is gone or has not subscribed to it (or may not receive it)`);
+          return delivered;
+        },
         disconnectWhere: (match, reason) => o.broker.disconnectWhere(match, reason),
       },
       dataPlane: {

@@ -40,7 +40,7 @@ export function clampKeepAlive(requestedSeconds: number): number {
 }
 
 // Device-publishable reserved topics; everything else under `$` is AWS's to publish.
-const PUBLISHABLE_RESERVED = [/^\$aws\/things\/[^/]+\/(shadow|jobs|tunnels|defender)\//, /^\$aws\/rules\/[^/]+\//,
+const PUBLISHABLE_RESERVED = [/^\$aws\/things\/[^/]+\/(shadow|jobs|streams|tunnels|defender)\//, /^\$aws\/rules\/[^/]+\//,
   /^\$aws\/certificates\/create(-from-csr)?\//, /^\$aws\/provisioning-templates\/[^/]+\/provision\//, /^\$aws\/sitewise\//];
 const SUBSCRIBABLE_RESERVED = [/^\$aws\/things\//, /^\$aws\/events\//, /^\$aws\/certificates\/create(-from-csr)?\//,
   /^\$aws\/provisioning-templates\//, /^\$aws\/sitewise\//, /^\$aws\/defender\//];

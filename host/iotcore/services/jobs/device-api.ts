@@ -13,7 +13,7 @@ export interface DeviceApiOptions {
   now: () => number;
   log: (line: string) => void;
   /** answers the connection that asked; without a client id (an HTTPS publish) the answer is published */
-  answer: (clientId: string | undefined, topic: string, payload: string) => Promise<void>;
+  answer: (clientId: string | undefined, topic: string, payload: string) => Promise<unknown>;
   /** requests per thing per second before RequestThrottled (the stand-in's figure: docs/iotcore-compatibility.md) */
   requestsPerSecond?: number;
 }

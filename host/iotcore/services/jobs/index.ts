@@ -32,10 +32,7 @@ export function jobsService(core: CoreContext, options: JobsServiceOptions = {})
   });
   const device = new JobsDeviceApi({
     jobs, now: () => core.now(), log: (line) => core.log(line),
-    answer: async (clientId, topic, payload) => {
-      if (clientId === undefined) return core.broker.publish(topic, payload);
-      if (!await core.broker.publishTo(clientId, topic, payload)) core.log(`jobs: answer on ${topic} not delivered: client ${clientId} has not subscribed to it (or may not receive it)`);
-    },
+    answer: (clientId, topic, payload) => core.broker.answer(clientId, topic, payload),
     ...(options.requestsPerSecond !== undefined ? { requestsPerSecond: options.requestsPerSecond } : {}),
   });
   return {
