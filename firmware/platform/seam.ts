@@ -31,6 +31,8 @@ export interface Storage {
 
 export interface Crypto {
   sha256(data: Uint8Array): Uint8Array;
+  /** Only for the WebSocket handshake's Sec-WebSocket-Accept check (RFC 6455 4.2.2); no security role. */
+  sha1(data: Uint8Array): Uint8Array;
   hmacSha256(key: Uint8Array, data: Uint8Array): Uint8Array;
 }
 

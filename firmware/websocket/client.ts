@@ -2,9 +2,8 @@
 // MQTT client above it cannot tell the difference. Binary frames only, as MQTT requires.
 
 import { failure, type Failure } from "../platform/failure.js";
-import type { Platform, Transport, TransportEvents } from "../platform/seam.js";
+import type { Crypto, Platform, Transport, TransportEvents } from "../platform/seam.js";
 import { base64Encode } from "./base64.js";
-import { sha1 } from "./sha1.js";
 import { createHeadReader, requestHead } from "./http-head.js";
 import {
   CLOSE_NORMAL, createFrameDecoder, encodeFrame, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG,
@@ -35,7 +34,7 @@ const encoder = new TextEncoder();
  * message), "http-malformed-response".
  */
 export function openWebSocket(
-  platform: Pick<Platform, "random" | "timers">,
+  platform: Pick<Platform, "random" | "timers"> & { crypto: Pick<Crypto, "sha1"> },
   openInner: (events: TransportEvents) => Transport,
   options: WebSocketOptions,
   events: TransportEvents,
@@ -86,7 +85,7 @@ export function openWebSocket(
   function upgradeProblem(headers: Record<string, string>): string | undefined {
     const protocol = headers["sec-websocket-protocol"];
     if ((headers["upgrade"] ?? "").toLowerCase() !== "websocket" || !/(^|,)\s*upgrade\s*(,|$)/i.test(headers["connection"] ?? "")) return "no Upgrade/Connection headers";
-    if (headers["sec-websocket-accept"] !== base64Encode(sha1(encoder.encode(key + GUID)))) return "wrong Sec-WebSocket-Accept";
+    if (headers["sec-websocket-accept"] !== base64Encode(platform.crypto.sha1(encoder.encode(key + GUID)))) return "wrong Sec-WebSocket-Accept";
     if (protocol !== options.protocol) return `subprotocol "${protocol}", not "${options.protocol}"`;
     if (headers["sec-websocket-extensions"]) return "unrequested extensions";
   }

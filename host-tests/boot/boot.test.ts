@@ -13,7 +13,7 @@ function fakePlatform(time: FakeTime, stored: Record<string, string> = {}): Plat
     timers: time,
     random: () => 0.5,
     storage: { get: (k: string) => values.get(k), set: (k: string, v: string | Uint8Array) => { values.set(k, v); }, remove: (k: string) => { values.delete(k); } },
-    crypto: { sha256: (d: Uint8Array) => new Uint8Array(createHash("sha256").update(d).digest()), hmacSha256: () => new Uint8Array(32) },
+    crypto: { sha256: (d: Uint8Array) => new Uint8Array(createHash("sha256").update(d).digest()), hmacSha256: () => new Uint8Array(32), sha1: () => new Uint8Array(20) },
     log: time.log,
     openTransport: () => { platform.opened += 1; throw new Error("no network in this test"); },
   };

@@ -15,6 +15,7 @@ import { verifySignedRequest } from "../../host/iotcore/auth/sigv4.js";
 
 const nodeCrypto = {
   sha256: (data: Uint8Array) => new Uint8Array(createHash("sha256").update(data).digest()),
+  sha1: (data: Uint8Array) => new Uint8Array(createHash("sha1").update(data).digest()),
   hmacSha256: (key: Uint8Array, data: Uint8Array) => new Uint8Array(createHmac("sha256", key).update(data).digest()),
 };
 const bytes = (text: string) => new TextEncoder().encode(text);

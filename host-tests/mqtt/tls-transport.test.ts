@@ -137,10 +137,11 @@ describe("Node platform", () => {
     assert.equal(second.get("blob"), "now text");
   });
 
-  it("computes SHA-256 and HMAC-SHA256 equal to the RFC 4231 test vector", () => {
+  it("computes SHA-256, SHA-1 and HMAC-SHA256 equal to their test vectors (FIPS 180, RFC 4231)", () => {
     const { crypto } = createNodePlatform({ storageDir: dir, log: () => {} });
     const hex = (b: Uint8Array) => Buffer.from(b).toString("hex");
     assert.equal(hex(crypto.sha256(new TextEncoder().encode("abc"))), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    assert.equal(hex(crypto.sha1(new TextEncoder().encode("abc"))), "a9993e364706816aba3e25717850c26c9cd0d89d");
     const key = new Uint8Array(20).fill(0x0b);
     assert.equal(hex(crypto.hmacSha256(key, new TextEncoder().encode("Hi There"))), "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7");
   });

@@ -8,6 +8,7 @@ import type { Crypto } from "../../firmware/platform/seam.js";
 
 const crypto: Crypto = {
   sha256: (data) => new Uint8Array(createHash("sha256").update(data).digest()),
+  sha1: (data) => new Uint8Array(createHash("sha1").update(data).digest()),
   hmacSha256: (key, data) => new Uint8Array(createHmac("sha256", key).update(data).digest()),
 };
 

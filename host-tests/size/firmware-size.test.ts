@@ -23,14 +23,15 @@ import { BUILD_SIZE_TARGETS } from "../../host/bench/sections/build-size.js";
 // levels at the call sites. Raised by 92 bytes per build for the credentials image's
 // code-signing certificates, which OTA checks images against. Lowered by about 2,670 bytes per
 // build when the X.509 and key checks moved to where the image is written and the device judged
-// only the validity windows the image carries: docs/firmware-size.md.) The HTTPS builds carry
+// only the validity windows the image carries: docs/firmware-size.md; and by 805 bytes per
+// WebSocket build when the handshake's SHA-1 came from the platform seam.) The HTTPS builds carry
 // no MQTT code and meet their 30,720-byte target, which is asserted below as well.
 const CEILINGS: Record<string, number> = {
   mtls: 35_528,
   "mtls-alpn": 35_549,
   "custom-auth": 36_797,
-  "wss-custom-auth": 42_898,
-  "wss-sigv4": 47_452,
+  "wss-custom-auth": 42_093,
+  "wss-sigv4": 46_647,
   "https-mtls": 24_421,
   "https-mtls-alpn": 24_447,
   "https-sigv4": 26_321,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import net from "node:net";
+import { createHash } from "node:crypto";
 import type { IncomingMessage } from "node:http";
 import { WebSocketServer, type WebSocket } from "ws";
 import { openWebSocket, type WebSocketOptions } from "../../firmware/websocket/client.js";
@@ -20,7 +21,7 @@ function client(port: number, extra: Partial<WebSocketOptions> = {}) {
   const opened = new Promise<void>((r) => (resolveOpen = r));
   const closed = new Promise<Failure | undefined>((r) => (resolveClose = r));
   const transport = openWebSocket(
-    { random: seededRandom(), timers: realTimers },
+    { random: seededRandom(), timers: realTimers, crypto: { sha1: (data) => new Uint8Array(createHash("sha1").update(data).digest()) } },
     tcpOpener(port),
     { host: `127.0.0.1:${port}`, path: "/mqtt", protocol: "mqtt", ...extra },
     {

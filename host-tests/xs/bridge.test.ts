@@ -44,6 +44,7 @@ describe("XS bridge (firmware seam inside the real XS engine)", () => {
       text: null,
       bytes: [0, 1, 255],
       sha256: createHash("sha256").update("abc").digest("hex"),
+      sha1: createHash("sha1").update("abc").digest("hex"),
       hmac: createHmac("sha256", "key").update("The quick brown fox jumps over the lazy dog").digest("hex"),
     });
     await runtime.close();

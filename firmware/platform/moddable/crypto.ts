@@ -13,6 +13,11 @@ export const crypto: Crypto = {
     digest.write(bytes(data));
     return new Uint8Array(digest.close());
   },
+  sha1(data) {
+    const digest = new Digest("SHA1");
+    digest.write(bytes(data));
+    return new Uint8Array(digest.close());
+  },
   hmacSha256(key, data) {
     return new Uint8Array(new HMAC(new Digest("SHA256"), bytes(key)).process(bytes(data)));
   },

@@ -21,6 +21,7 @@ exposeCalls({
         text: platform.storage.get("text") ?? null,
         bytes: Array.from(bytes),
         sha256: hex(platform.crypto.sha256(encoder.encode("abc"))),
+        sha1: hex(platform.crypto.sha1(encoder.encode("abc"))),
         hmac: hex(platform.crypto.hmacSha256(encoder.encode("key"), encoder.encode("The quick brown fox jumps over the lazy dog"))),
       },
     };

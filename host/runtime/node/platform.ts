@@ -29,6 +29,7 @@ export function createNodePlatform(opts: NodePlatformOptions): Platform {
     storage: createFileStorage(opts.storageDir),
     crypto: {
       sha256: (data) => bytes(createHash("sha256").update(data).digest()),
+      sha1: (data) => bytes(createHash("sha1").update(data).digest()),
       hmacSha256: (key, data) => bytes(createHmac("sha256", key).update(data).digest()),
     },
     log: opts.log ?? ((line) => console.log(`${new Date().toISOString()} ${line}`)),

@@ -157,6 +157,8 @@ export class XsRuntime {
         return [{}];
       case "sha256":
         return [{}, [platform.crypto.sha256(parts[0])]];
+      case "sha1":
+        return [{}, [platform.crypto.sha1(parts[0])]];
       case "hmac":
         return [{}, [platform.crypto.hmacSha256(parts[0], parts[1])]];
       case "open":

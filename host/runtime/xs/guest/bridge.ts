@@ -144,6 +144,7 @@ export function createXsPlatform(): Platform {
     },
     crypto: {
       sha256: (data: Uint8Array) => askHost({ op: "sha256" }, [data]).parts[0].slice(),
+      sha1: (data: Uint8Array) => askHost({ op: "sha1" }, [data]).parts[0].slice(),
       hmacSha256: (key: Uint8Array, data: Uint8Array) => askHost({ op: "hmac" }, [key, data]).parts[0].slice(),
     },
     log: (line: string) => xs.print(line),
