@@ -166,6 +166,18 @@ describe("bad invocations of the CLIs", function () {
     },
     { name: "start --mode wss-sigv4 --provisioning jitp", run: () => cli("host/cli/start.ts", ["--mode", "wss-sigv4", "--provisioning", "jitp"]), code: 2, message: /connects without a device certificate.*pass --provisioning none/ },
 
+    // npm run fleet
+    { name: "fleet --bogus", run: () => cli("host/cli/fleet.ts", ["--bogus"]), code: 2, message: /npm run fleet: unknown option --bogus \(see `npm run fleet -- --help`\)\n\nusage: npm run fleet --/ },
+    { name: "fleet --devices 0", run: () => cli("host/cli/fleet.ts", ["--devices", "0"]), code: 2, message: /--devices must be a whole number from 1 to 5000, not '0'/ },
+    { name: "fleet --devices without its value", run: () => cli("host/cli/fleet.ts", ["--devices"]), code: 2, message: /--devices needs a value \(N\)/ },
+    { name: "fleet --provisioning magic", run: () => cli("host/cli/fleet.ts", ["--provisioning", "magic"]), code: 2, message: /--provisioning magic is not one of jitp, jitr, fleet, none/ },
+    { name: "fleet --mode https-mtls", run: () => cli("host/cli/fleet.ts", ["--mode", "https-mtls", "--provisioning", "none"]), code: 2, message: /--mode https-mtls publishes over HTTPS .*: pass an MQTT mode/ },
+    { name: "fleet --chaos kill@5", run: () => cli("host/cli/fleet.ts", ["--chaos", "kill@5"]), code: 2, message: /--chaos kill@5 is not understood: the one chaos is restart@T .*e\.g\. --chaos restart@30/ },
+    { name: "fleet --chaos restart@90 past --duration 60", run: () => cli("host/cli/fleet.ts", ["--chaos", "restart@90", "--duration", "60"]), code: 2, message: /--chaos restart@90 must fall within the run: after 0 and before --duration 60/ },
+    { name: "fleet --xs-workers without --engine xs", run: () => cli("host/cli/fleet.ts", ["--xs-workers", "3"]), code: 2, message: /--xs-workers is for --engine xs: add --engine xs, or leave out --xs-workers/ },
+    { name: "fleet --connect-limit 0", run: () => cli("host/cli/fleet.ts", ["--connect-limit", "0"]), code: 2, message: /--connect-limit must be a whole number from 1 to 1000000, not '0'/ },
+    { name: "fleet --state <a file>", run: () => cli("host/cli/fleet.ts", ["--state", aFile, "--devices", "1", "--duration", "10"]), code: 2, message: /npm run fleet: --state .*a-file is not a folder/ },
+
     // npm run iotcore
     { name: "iotcore without --state", run: () => cli("host/iotcore/main.ts", []), code: 2, message: /npm run iotcore: --state is required: the folder where the stand-in keeps its registry and server PKI, e.g. --state \.state\/iotcore/ },
     { name: "iotcore --host 999.1.1.1", run: () => cli("host/iotcore/main.ts", ["--state", join(dir, "host-state"), "--host", "999.1.1.1", "--mqtt-port", "0", "--https-port", "0", "--control-port", "0", "--https-mtls-port", "0"]), code: 2, message: /--host 999\.1\.1\.1 is not an address of this machine .*: pass an IP address such as 127\.0\.0\.1 or ::1/ },

@@ -46,6 +46,23 @@ describe("aedes adapter", () => {
     });
   }
 
+  it("lets a message overtaken by a later one through once, and the same message a second time not at all", () => {
+    const stream = idleStream();
+    const client = adapter.aedes.handle(stream);
+    try {
+      const message = (brokerCounter: number) => ({ cmd: "publish", topic: "t", payload: Buffer.from("x"), qos: 1, retain: false, dup: false, brokerId: "b", brokerCounter }) as unknown as Parameters<AedesAdapter["firstDelivery"]>[1];
+      // The session store may finish message 8's writes before message 7's: both must go out.
+      assert.equal(adapter.firstDelivery(client, message(8)), true);
+      assert.equal(adapter.firstDelivery(client, message(7)), true);
+      // aedes' own mark is lowered so its delivery does not drop message 7 as a duplicate.
+      assert.equal((client as unknown as { duplicates: Record<string, number> }).duplicates.b ?? 0, 0);
+      // The same message through a second matching subscription is delivered once only.
+      assert.equal(adapter.firstDelivery(client, message(8)), false);
+    } finally {
+      stream.destroy();
+    }
+  });
+
   it("fails naming the release when another aedes version is installed", () => {
     const stream = idleStream();
     const client = adapter.aedes.handle(stream);

@@ -15,7 +15,7 @@ import {
 } from "@aws-sdk/client-iot";
 import {
   claimCommand, createAuthorizerKeysCommand, createCaCommand, createDeviceCommand, createVerificationCommand, deviceContainer, layout,
-  loadCa, registerCommand, signTokenCommand, writeTemplateCommand,
+  loadCa, loadDevice, registerCommand, signTokenCommand, writeTemplateCommand,
 } from "../../certs/commands.js";
 import { CognitoIdentityClient, CreateIdentityPoolCommand, SetIdentityPoolRolesCommand } from "@aws-sdk/client-cognito-identity";
 import {
@@ -57,6 +57,10 @@ export interface DemoSetupOptions {
   iotcoreStateDir: string;
   /** Device config values on top of the demo's (fast backoff in tests...). */
   config?: Record<string, unknown>;
+  /** Keep a device key and certificate already in `outDir` (a fleet's credentials, made once) instead of making new ones. */
+  reuseDevice?: boolean;
+  /** The batch-wide set-up (CA registration, JITR's rule, the claim and template) is already done in this stand-in: skip it. */
+  batchReady?: boolean;
 }
 
 export interface DemoSetup {
@@ -112,29 +116,39 @@ async function prepareCertificateDevice(core: CoreEndpoints, options: DemoSetupO
   const outDir = join(options.outDir, options.provisioning);
   const iot = controlClient(core);
   try {
-    if (!existsSync(layout(outDir).caPem)) {
-      say(`   creating the device root CA in ${outDir}`);
-      await createCaCommand({ outDir, log });
-    }
+    if (!options.batchReady) await prepareCa(core, iot, options, outDir, say);
+    const files = layout(outDir).device(options.thingName);
+    const reuse = options.reuseDevice && existsSync(files.chainPem) && existsSync(files.keyDer);
+    if (!reuse) say(`   creating device ${options.thingName} (RSA-2048, CommonName = thing name)`);
+    const device = reuse ? loadDevice(options.thingName, outDir) : await createDeviceCommand({ outDir, thingName: options.thingName, ...(options.subject ?? { country: "JP" }), log });
     const ca = loadCa(outDir);
-    const caCertificateId = createHash("sha256").update(ca.certDer).digest("hex");
-    if (!(await isRegistered(iot, caCertificateId))) {
-      say(`   registering the CA with the stand-in (${options.provisioning === "jitp" ? "JITP template" : options.provisioning === "jitr" ? "auto-registration, no template" : "no auto-registration"})`);
-      await createVerificationCommand({ outDir, endpointUrl: core.controlUrl, region: REGION, credentials: core.accountKey, log });
-      if (options.provisioning === "jitp") writeTemplateCommand({ outDir, accountId: ACCOUNT, region: REGION, fields: options.templateFields, log });
-      await registerCommand({ outDir, endpointUrl: core.controlUrl, region: REGION, credentials: core.accountKey, withTemplate: options.provisioning === "jitp", allowAutoRegistration: options.provisioning !== "none", log });
-    } else {
-      say(`   CA ${caCertificateId.slice(0, 12)}... already registered`);
-    }
-    if (options.provisioning === "jitr") await installJitrActivation(core, iot, options.iotcoreStateDir, caCertificateId, say);
-    say(`   creating device ${options.thingName} (RSA-2048, CommonName = thing name)`);
-    const device = await createDeviceCommand({ outDir, thingName: options.thingName, ...(options.subject ?? { country: "JP" }), log });
     if (options.provisioning === "none") await registerDeviceCertificate(iot, device.certPem, ca.certPem);
     const image = deviceContainer({ outDir, thingName: options.thingName, trustedCaPem: [core.serverCaPem], endpoint: "127.0.0.1" });
+    const caCertificateId = createHash("sha256").update(ca.certDer).digest("hex");
     return { thingName: options.thingName, config: deviceConfig(core, options), image, caCertificateId, caPem: ca.certPem };
   } finally {
     iot.destroy();
   }
+}
+
+/** The device root CA (made if missing), registered with the stand-in as the provisioning kind wants; JITR's activation. */
+async function prepareCa(core: CoreEndpoints, iot: IoTClient, options: DemoSetupOptions, outDir: string, say: (line: string) => void): Promise<void> {
+  const log = (line: string) => say(`   certs   | ${line}`);
+  if (!existsSync(layout(outDir).caPem)) {
+    say(`   creating the device root CA in ${outDir}`);
+    await createCaCommand({ outDir, log });
+  }
+  const ca = loadCa(outDir);
+  const caCertificateId = createHash("sha256").update(ca.certDer).digest("hex");
+  if (!(await isRegistered(iot, caCertificateId))) {
+    say(`   registering the CA with the stand-in (${options.provisioning === "jitp" ? "JITP template" : options.provisioning === "jitr" ? "auto-registration, no template" : "no auto-registration"})`);
+    await createVerificationCommand({ outDir, endpointUrl: core.controlUrl, region: REGION, credentials: core.accountKey, log });
+    if (options.provisioning === "jitp") writeTemplateCommand({ outDir, accountId: ACCOUNT, region: REGION, fields: options.templateFields, log });
+    await registerCommand({ outDir, endpointUrl: core.controlUrl, region: REGION, credentials: core.accountKey, withTemplate: options.provisioning === "jitp", allowAutoRegistration: options.provisioning !== "none", log });
+  } else {
+    say(`   CA ${caCertificateId.slice(0, 12)}... already registered`);
+  }
+  if (options.provisioning === "jitr") await installJitrActivation(core, iot, options.iotcoreStateDir, caCertificateId, say);
 }
 
 /** The demo's provisioning template (fleet provisioning by claim). */
@@ -150,8 +164,8 @@ async function prepareFleetDevice(core: CoreEndpoints, options: DemoSetupOptions
   const log = (line: string) => say(`   certs   | ${line}`);
   const outDir = join(options.outDir, "fleet");
   const serialNumber = options.thingName;
-  say(`   claim certificate, claim policy and provisioning template ${FLEET_TEMPLATE} (certs claim)`);
-  await claimCommand({ outDir, templateName: FLEET_TEMPLATE, accountId: ACCOUNT, region: REGION, endpointUrl: core.controlUrl, credentials: core.accountKey, log: (line) => { if (!line.startsWith("  aws ")) log(line); } });
+  if (!options.batchReady) say(`   claim certificate, claim policy and provisioning template ${FLEET_TEMPLATE} (certs claim)`);
+  if (!options.batchReady) await claimCommand({ outDir, templateName: FLEET_TEMPLATE, accountId: ACCOUNT, region: REGION, endpointUrl: core.controlUrl, credentials: core.accountKey, log: (line) => { if (!line.startsWith("  aws ")) log(line); } });
   say(`   unit ${serialNumber}: the credentials image carries the claim and the serial number (certs image --claim)`);
   const image = deviceContainer({ outDir, thingName: serialNumber, trustedCaPem: [core.serverCaPem], endpoint: "127.0.0.1", claim: true });
   const config = deviceConfig(core, options, { thingName: "", features: { fleet: { templateName: FLEET_TEMPLATE, serialNumber } } });

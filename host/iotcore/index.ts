@@ -14,6 +14,7 @@ import { ControlPlane } from "./control/server.js";
 import { MqttBroker } from "./dataplane/broker.js";
 import { certificateAuthenticator } from "./dataplane/certificate-auth.js";
 import { Faults } from "./dataplane/faults.js";
+import { AccountRates, type AccountLimits } from "./dataplane/quotas.js";
 import { DataPlaneListeners, type HttpsRequestHandler, type ServerKeyMaterial, type UpgradeHandler } from "./dataplane/listeners.js";
 import type { Authenticator, ConnectionInfo, Route } from "./dataplane/types.js";
 import { serverCertificateIssuer } from "./pki/server-certificate-issuer.js";
@@ -45,6 +46,7 @@ export { Registry } from "./registry/registry.js";
 export { evaluatePolicies } from "./policy/evaluate.js";
 export { Faults } from "./dataplane/faults.js";
 export { MqttBroker } from "./dataplane/broker.js";
+export { ACCOUNT_LIMITS, type AccountLimits } from "./dataplane/quotas.js";
 export type { LogEvent, LogFields } from "./log.js";
 
 export interface IotCoreOptions {
@@ -85,6 +87,8 @@ export interface IotCoreOptions {
   jobsMinuteMs?: number;
   /** Jobs device API requests per thing per second before RequestThrottled (default 10) */
   jobsRequestsPerSecond?: number;
+  /** the account-level rates (connects, inbound publishes, subscriptions, provisioning per second); AWS's defaults for those not given */
+  accountLimits?: Partial<AccountLimits>;
 }
 
 export interface IotCore {
@@ -106,6 +110,8 @@ export interface IotCore {
   readonly cliFiles: CliFiles;
   readonly registry: Registry;
   readonly faults: Faults;
+  /** the account-level rates in force (AWS's defaults unless IotCoreOptions.accountLimits changed them) */
+  readonly accountLimits: Readonly<AccountLimits>;
   readonly dataPlane: {
     /** authenticators by route: "mqtt-x509" (certificates), "mqtt-custom-auth" and "websocket" (auth/connections.ts) */
     readonly authenticators: Map<Route, Authenticator>;
@@ -153,13 +159,14 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
   const endpoint = `${registry.endpointPrefix()}-ats.iot.${region}.amazonaws.com`;
   const identity = await loadServerIdentity(options.stateDir, endpoint);
   const faults = new Faults(log);
+  const accountRates = new AccountRates(options.accountLimits);
   const broker = await MqttBroker.create({
     scope: { region, accountId }, faults, now, log,
     keepAliveScale: options.keepAliveScale, connectIntervalMs: options.connectIntervalMs, verbose: options.verbose,
     rateWindowMs: options.rateWindowMs, sessionExpiryMs: options.sessionExpiryMs,
-    sessionStoreDir: join(options.stateDir, "sessions"), connectDeadlineMs: options.connectDeadlineMs,
+    sessionStoreDir: join(options.stateDir, "sessions"), connectDeadlineMs: options.connectDeadlineMs, accountRates,
   });
-  const justInTime = new JustInTime({ registry, delayMs: options.provisioningDelayMs ?? 1000, now, log, publish: (topic, payload) => broker.publish(topic, payload) });
+  const justInTime = new JustInTime({ registry, delayMs: options.provisioningDelayMs ?? 1000, now, log, publish: (topic, payload) => broker.publish(topic, payload), registrations: accountRates.registrations });
   broker.authenticators.set("mqtt-x509", certificateAuthenticator({ registry, justInTime, now }));
 
   const listeners = new DataPlaneListeners({
@@ -212,7 +219,7 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     onThingDeleted: (thingName) => iotData.shadows.deleteThing(thingName),
   }));
   const fleetProvisioning = await services.add("fleet-provisioning", (core) => fleetProvisioningService(core, {
-    functions: lambda.functions, serverCa: { certPem: identity.caPem, keyPem: identity.caKeyPem },
+    functions: lambda.functions, serverCa: { certPem: identity.caPem, keyPem: identity.caKeyPem }, registrations: accountRates.registrations,
   }));
 
   const jobs = await services.add("jobs", (core) => jobsService(core, {
@@ -238,7 +245,7 @@ export async function startIotCore(options: IotCoreOptions): Promise<IotCore> {
     consoleUrl: `${controlUrl()}/console/`,
     log: tap,
     serverCaPem: identity.caPem,
-    region, accountId, registry, faults, broker, authenticates, accountKey: account, cliFiles,
+    region, accountId, registry, faults, accountLimits: accountRates.limits, broker, authenticates, accountKey: account, cliFiles,
     auth: { authorizers: connectionAuth.authorizers, accessKeys },
     services: services.services, iot, lambda, cognito, acm, iam, iotData, shadows: iotData.shadows, fleetProvisioning, jobs, streams,
     dataPlane: {

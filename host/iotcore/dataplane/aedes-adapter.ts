@@ -68,7 +68,11 @@ export function requireInternals(aedes: Aedes, client: Client): void {
   requireMembers((client as unknown as ClientInternals)._parser, "Client._parser", PARSER_INTERNALS);
 }
 
+/** How many recent deliveries per client firstDelivery remembers (overlapping subscriptions deliver within one publish). */
+const DELIVERIES_REMEMBERED = 4096;
+
 export class AedesAdapter {
+  private readonly delivered = new WeakMap<Client, Set<string>>();
   private constructor(readonly aedes: Aedes, private readonly store: SessionStore) {}
 
   /** Starts aedes with `persistence` (aedes' in-memory store when absent). */
@@ -130,10 +134,25 @@ export class AedesAdapter {
     return original;
   }
 
-  /** True when aedes has already sent this message to the client (through another subscription). */
-  alreadyDelivered(client: Client, packet: AedesPublishPacket): boolean {
-    const duplicates = (client as unknown as ClientInternals).duplicates;
-    return !!packet.brokerId && (duplicates[packet.brokerId] ?? 0) >= packet.brokerCounter;
+  /**
+   * True the first time a message reaches the client's delivery, false for the same message
+   * again (another of the client's subscriptions matching it). aedes tells them apart by a
+   * high-water mark of the broker's counter, but with a session store the counter is taken
+   * before the store's asynchronous writes, so messages can reach delivery out of counter order
+   * and the mark would drop an earlier one that was never sent (an acknowledged message lost).
+   * This remembers the messages themselves (the last few thousand per client) and lowers
+   * aedes' mark for each first delivery.
+   */
+  firstDelivery(client: Client, packet: AedesPublishPacket): boolean {
+    if (!packet.brokerId) return true;
+    let seen = this.delivered.get(client);
+    if (!seen) this.delivered.set(client, (seen = new Set()));
+    const key = `${packet.brokerId}:${packet.brokerCounter}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    if (seen.size > DELIVERIES_REMEMBERED) seen.delete(seen.values().next().value!);
+    this.allowLateDelivery(client, packet);
+    return true;
   }
 
   /**

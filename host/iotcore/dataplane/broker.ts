@@ -14,7 +14,7 @@ import { connectionVariables, resourceArn, type MqttAction, type ResourceScope }
 import { AedesAdapter, type Deliver, type InboundPacket } from "./aedes-adapter.js";
 import type { Faults } from "./faults.js";
 import { FrameGuard } from "./frame-guard.js";
-import { clampKeepAlive, clientIdProblem, ConnectRate, LIMITS, RateWindow, topicProblem } from "./quotas.js";
+import { AccountRates, clampKeepAlive, clientIdProblem, ConnectRate, LIMITS, RateWindow, topicProblem } from "./quotas.js";
 import { SessionExpiry, type ExpiryStore } from "./session-expiry.js";
 import { listenerName, type Authenticator, type ConnectionInfo, type Principal, type Route } from "./types.js";
 import type { LogWriter } from "../log.js";
@@ -70,6 +70,8 @@ export interface BrokerOptions {
   sessionStoreDir?: string;
   /** ms a connection has, once it reaches the broker, to send its CONNECT (stand-in choice: 10,000) */
   connectDeadlineMs?: number;
+  /** the account-level rates (connects, inbound publishes, subscriptions); AWS's defaults when absent */
+  accountRates?: AccountRates;
 }
 
 export type MessageListener = (message: { topic: string; payload: Buffer; qos: number; clientId?: string; principal?: Principal }) => void;
@@ -86,6 +88,9 @@ export class MqttBroker {
   private readonly deliverers = new WeakMap<Client, Deliver>();
   private readonly aedes: AedesAdapter["aedes"];
   private readonly rate: ConnectRate;
+  private readonly account: AccountRates;
+  /** the last time each account-level throttle was logged (one line per second, not one per refusal) */
+  private readonly throttleLogged = new Map<string, number>();
   private readonly expiry: SessionExpiry;
   private readonly sweep: NodeJS.Timeout;
   private readonly listeners = new Set<MessageListener>();
@@ -96,6 +101,7 @@ export class MqttBroker {
   private constructor(private readonly adapter: AedesAdapter, private readonly options: BrokerOptions, expiryStore?: ExpiryStore) {
     this.aedes = adapter.aedes;
     this.rate = new ConnectRate(options.connectIntervalMs ?? LIMITS.connectIntervalMs);
+    this.account = options.accountRates ?? new AccountRates();
     this.expiry = new SessionExpiry(options.sessionExpiryMs ?? LIMITS.sessionExpiryMs, expiryStore);
     this.sweep = setInterval(() => this.expireSessions(), Math.min(this.expiry.expiryMs, 60_000));
     this.sweep.unref();
@@ -324,6 +330,10 @@ export class MqttBroker {
     const idProblem = clientIdProblem(clientId);
     if (idProblem) return refuse(2, idProblem);
     if (!this.rate.admit(clientId, this.options.now())) return refuse("drop", "more than 1 CONNECT per second for this client id (throttled)");
+    // AWS quota "Connect requests per second per account" (docs/fleet.md#account-limits): over
+    // it AWS counts Connect.Throttle and the client gets no CONNACK; the stand-in drops the
+    // connection, as for the per-client-id rate above.
+    if (!this.account.connects.tryTake(1, this.options.now())) return refuse("drop", `over ${this.account.limits.connectsPerSecond} CONNECT requests per second for the account (throttled)`);
     const authenticator = this.authenticators.get(info.route);
     if (!authenticator) return refuse("drop", `no authenticator serves route ${info.route}`);
     const outcome = await authenticator({ ...info, clientId, username, password });
@@ -381,6 +391,12 @@ export class MqttBroker {
     if (!session.filters.has(filter) && session.filters.size >= LIMITS.subscriptionsPerConnection) {
       return deny(`over ${LIMITS.subscriptionsPerConnection} subscriptions on this connection`);
     }
+    // AWS quota "Subscriptions per second per account", counted per topic filter
+    // (docs/fleet.md#account-limits). AWS does not say what a throttled SUBSCRIBE gets; the
+    // stand-in refuses the filter with SUBACK 0x80, the answer MQTT has for a refused filter.
+    if (!this.account.subscriptions.tryTake(1, this.options.now())) {
+      return deny(`over ${this.account.limits.subscriptionsPerSecond} subscriptions per second for the account (throttled)`);
+    }
     const verdict = this.evaluate(session.principal, session.variables, "iot:Subscribe", filter);
     if (verdict.decision !== "allow") return deny(`iot:Subscribe on ${resourceArn(this.options.scope, "iot:Subscribe", filter)}: ${verdict.decision}`, verdict.by);
     session.filters.add(filter);
@@ -435,14 +451,27 @@ export class MqttBroker {
     // and, as its support notes describe, keeps the connection open: a QoS 0 message over the
     // rate is lost, a QoS 1 message gets no PUBACK (the client may resend it). The stand-in
     // discards the same way; how AWS measures "per second" is its guess (see RateWindow).
-    if (meter.publishes.tryTake(1, this.options.now())) {
-      meter.discarding = false;
-      return true;
+    if (!meter.publishes.tryTake(1, this.options.now())) {
+      if (!meter.discarding) this.options.log(`publish throttled: ${who} topic ${v(packet.topic)}: over ${LIMITS.publishesPerSecond} publishes per second on this connection; discarding (no PUBACK) until the rate falls`);
+      meter.discarding = true;
+      this.adapter.refreshKeepAlive(client);
+      return false;
     }
-    if (!meter.discarding) this.options.log(`publish throttled: ${who} topic ${v(packet.topic)}: over ${LIMITS.publishesPerSecond} publishes per second on this connection; discarding (no PUBACK) until the rate falls`);
-    meter.discarding = true;
+    meter.discarding = false;
+    // AWS quota "Inbound publish requests per second per account" (docs/fleet.md#account-limits):
+    // throttled the same way as the per-connection rate (PublishIn.Throttle: discarded, no PUBACK).
+    if (this.account.publishes.tryTake(1, this.options.now())) return true;
+    this.logThrottle("publish", `publish throttled: ${who} topic ${v(packet.topic)}: over ${this.account.limits.publishesPerSecond} inbound publishes per second for the account; discarded (no PUBACK)`);
     this.adapter.refreshKeepAlive(client);
     return false;
+  }
+
+  /** Logs an account-level throttle at most once a second per kind (a fleet would flood the log). */
+  private logThrottle(kind: string, line: string): void {
+    const now = this.options.now();
+    if (now - (this.throttleLogged.get(kind) ?? -Infinity) < 1000) return;
+    this.throttleLogged.set(kind, now);
+    this.options.log(line);
   }
 
   /**
@@ -469,12 +498,13 @@ export class MqttBroker {
    */
   private holdBackOverInFlight(client: Client): void {
     const original = this.adapter.wrapDelivery(client, () => (packet, done) => {
+      // another of this client's subscriptions may already have delivered it
+      if (!this.adapter.firstDelivery(client, packet)) return void setImmediate(done);
       const session = this.sessions.get(client);
       if (!session || packet.qos === 0 || (session.held.length === 0 && session.outboundInFlight < LIMITS.inFlightPerDirection)) {
         return this.deliverCounted(client, session, packet, done);
       }
-      // another of this client's subscriptions may already have delivered it
-      if (!this.adapter.alreadyDelivered(client, packet)) this.hold(client, session, packet);
+      this.hold(client, session, packet);
       setImmediate(done);
     });
     this.deliverers.set(client, original);

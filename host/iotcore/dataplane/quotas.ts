@@ -26,6 +26,50 @@ export const LIMITS = {
   tlsHandshakeMs: 10_000,
 } as const;
 
+/**
+ * AWS IoT Core's account-level rates (docs/fleet.md#account-limits): each is "per second per
+ * account" in AWS's quotas and adjustable on request, so a run may set its own
+ * (IotCoreOptions.accountLimits). These defaults are the values AWS's quota tables give.
+ */
+export interface AccountLimits {
+  /** "Connect requests per second per account": 500 (throttled CONNECT: connection dropped, no CONNACK) */
+  connectsPerSecond: number;
+  /** "Inbound publish requests per second per account": 20,000 (throttled PUBLISH: discarded, no PUBACK) */
+  publishesPerSecond: number;
+  /** "Subscriptions per second per account" (topic filters, not SUBSCRIBE packets): 500 (throttled filter: SUBACK 0x80) */
+  subscriptionsPerSecond: number;
+  /**
+   * RegisterThing, 10 transactions per second (AWS IoT throttling limits): JITP runs the CA's
+   * template through RegisterThing, and fleet provisioning's RegisterThing is the same call.
+   * Throttled: JITP leaves the certificate unregistered (the device's next connect tries
+   * again); fleet provisioning answers `rejected` with 429 ThrottlingException.
+   */
+  registrationsPerSecond: number;
+}
+
+export const ACCOUNT_LIMITS: Readonly<AccountLimits> = {
+  connectsPerSecond: 500,
+  publishesPerSecond: 20_000,
+  subscriptionsPerSecond: 500,
+  registrationsPerSecond: 10,
+};
+
+/** One token bucket per account-level rate, a second's worth of burst each (the RateWindow guess). */
+export class AccountRates {
+  readonly limits: Readonly<AccountLimits>;
+  readonly connects: RateWindow;
+  readonly publishes: RateWindow;
+  readonly subscriptions: RateWindow;
+  readonly registrations: RateWindow;
+  constructor(limits: Partial<AccountLimits> = {}) {
+    this.limits = { ...ACCOUNT_LIMITS, ...limits };
+    this.connects = new RateWindow(this.limits.connectsPerSecond, 1000);
+    this.publishes = new RateWindow(this.limits.publishesPerSecond, 1000);
+    this.subscriptions = new RateWindow(this.limits.subscriptionsPerSecond, 1000);
+    this.registrations = new RateWindow(this.limits.registrationsPerSecond, 1000);
+  }
+}
+
 /** Returns why a client id is refused, or undefined when it is acceptable. */
 export function clientIdProblem(clientId: string): string | undefined {
   if (Buffer.byteLength(clientId, "utf8") > LIMITS.clientIdBytes) return `client id longer than ${LIMITS.clientIdBytes} bytes`;

@@ -8,6 +8,7 @@ import { certificateId, isIssuedBy, parseCertificate, subjectFields } from "../r
 import { applyPlan } from "./apply.js";
 import { evaluateTemplate } from "./template.js";
 import { fromPem, toPem } from "../../../certs/pki.js";
+import type { RateWindow } from "../dataplane/quotas.js";
 
 export interface JustInTimeOptions {
   registry: Registry;
@@ -16,6 +17,8 @@ export interface JustInTimeOptions {
   log: (line: string) => void;
   /** publishes on a reserved topic, bypassing publish authorization */
   publish: (topic: string, payload: string) => Promise<void>;
+  /** the account's RegisterThing rate, which JITP and JITR registrations draw on (docs/fleet.md#account-limits); unlimited when absent */
+  registrations?: RateWindow;
 }
 
 export class JustInTime {
@@ -62,6 +65,12 @@ export class JustInTime {
     if (ca.status !== "ACTIVE") return `certificate ${id} is not registered and its CA ${ca.certificateId} is ${ca.status}`;
     if (ca.autoRegistrationStatus !== "ENABLE") return `certificate ${id} is not registered and CA ${ca.certificateId} does not allow auto-registration`;
     const kind = ca.registrationConfig?.templateBody ? "JITP" : "JITR";
+    // Over the account's RegisterThing rate AWS's provisioning call is throttled. The stand-in
+    // then leaves the certificate unknown, so the device's next connect starts over (its own
+    // guess: docs/iotcore-compatibility.md).
+    if (this.options.registrations && !this.options.registrations.tryTake(1, this.options.now())) {
+      return `certificate ${id}: ${kind} throttled (over the account's ${this.options.registrations.capacity} provisioning requests per second); not registered, connect again later`;
+    }
     const record = registry.registerCertificate({
       certificatePem: toPem("CERTIFICATE", chain[0]), status: "PENDING_ACTIVATION", caCertificateId: ca.certificateId, origin: kind === "JITP" ? "jitp" : "jitr",
     });

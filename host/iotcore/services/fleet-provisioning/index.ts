@@ -6,6 +6,7 @@ import type { RouteTable } from "../../control/routes.js";
 import { DeviceCertificateIssuer } from "../../pki/device-certificates.js";
 import type { CoreContext, Service } from "../../service.js";
 import type { LocalFunctions } from "../lambda/local-functions.js";
+import type { RateWindow } from "../../dataplane/quotas.js";
 import { fleetProvisioningOperations } from "./operations.js";
 import { OwnershipTokens } from "./ownership-tokens.js";
 import routes from "./routes.json" with { type: "json" };
@@ -20,7 +21,7 @@ export interface FleetProvisioning extends Service {
   readonly service: FleetProvisioningService;
 }
 
-export function fleetProvisioningService(core: CoreContext, deps: { functions: LocalFunctions; serverCa: { certPem: string; keyPem: string } }): FleetProvisioning {
+export function fleetProvisioningService(core: CoreContext, deps: { functions: LocalFunctions; serverCa: { certPem: string; keyPem: string }; registrations?: RateWindow }): FleetProvisioning {
   const { registry } = core;
   const now = () => core.now();
   const log = (line: string) => core.log(line);
@@ -31,7 +32,7 @@ export function fleetProvisioningService(core: CoreContext, deps: { functions: L
   const issuer = new DeviceCertificateIssuer(registry, deps.serverCa);
   const tokens = new OwnershipTokens(core.stateDir, now);
   const service = new FleetProvisioningService({
-    registry, templates, issuer, tokens, functions: deps.functions, log,
+    registry, templates, issuer, tokens, functions: deps.functions, log, now, registrations: deps.registrations,
     reply: (clientId, topic, payload) => core.broker.publishTo(clientId, topic, payload),
   });
   const onPublish = (message: Parameters<FleetProvisioningService["handleMessage"]>[0]) => void service.handleMessage(message);

@@ -12,6 +12,7 @@ import { applyPlan } from "../../provisioning/apply.js";
 import { evaluateFleetTemplate } from "../../provisioning/template.js";
 import { AwsError } from "../../registry/errors.js";
 import type { Registry } from "../../registry/registry.js";
+import type { RateWindow } from "../../dataplane/quotas.js";
 import type { Principal } from "../../dataplane/types.js";
 import type { LocalFunctions } from "../lambda/local-functions.js";
 import type { OwnershipTokens } from "./ownership-tokens.js";
@@ -26,6 +27,9 @@ export interface FleetProvisioningOptions {
   log: (line: string) => void;
   /** publishes to one connection (the broker's publishTo) */
   reply: (clientId: string, topic: string, payload: string) => Promise<boolean>;
+  /** the account's RegisterThing rate (docs/fleet.md#account-limits); unlimited when absent */
+  registrations?: RateWindow;
+  now?: () => number;
 }
 
 /** The rejected document AWS publishes: `{statusCode, errorCode, errorMessage}`. */
@@ -109,6 +113,13 @@ export class FleetProvisioningService {
     const record = templates.list().find((t) => t.templateName === name);
     if (!record || record.type !== "FLEET_PROVISIONING") return reject(404, "ResourceNotFound", `Provisioning template ${name} does not exist.`);
     if (!record.enabled) return reject(403, "TemplateDisabled", `Provisioning template ${name} is disabled.`);
+    // AWS's RegisterThing is throttled per account (docs/fleet.md#account-limits); the stand-in
+    // answers as the API does, ThrottlingException (429), and the device asks again later.
+    const { registrations } = this.options;
+    if (registrations && !registrations.tryTake(1, (this.options.now ?? Date.now)())) {
+      log(`fleet provisioning: RegisterThing ${name}: throttled (over ${registrations.capacity} per second for the account)`);
+      return reject(429, "ThrottlingException", `Rate exceeded: over ${registrations.capacity} RegisterThing requests per second for the account; try again later.`);
+    }
     const { certificateId } = token.claims;
     const certificate = registry.certificates.get(certificateId);
     if (!certificate) return reject(400, "InvalidCertificateOwnershipToken", "The certificate of this ownership token no longer exists.");
