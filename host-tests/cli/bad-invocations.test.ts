@@ -8,6 +8,7 @@ import { createServer, type AddressInfo, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main as certs } from "../../certs/cli.js";
+import { main as jobs } from "../../host/cli/jobs.js";
 import { layout, loadCa } from "../../certs/commands.js";
 import { createRootCa, generateRsaKey, issueCertificate } from "../../certs/pki.js";
 import { startIotCore } from "../../host/iotcore/index.js";
@@ -35,6 +36,12 @@ function cli(script: string, args: string[], options: { asUser?: number; env?: N
     child.on("error", (e) => { clearTimeout(limit); reject(e); });
     child.on("close", (code) => { clearTimeout(limit); resolve({ code, text }); });
   });
+}
+
+async function jobsRun(args: string[]): Promise<Outcome> {
+  const lines: string[] = [];
+  const code = await jobs(args, (l) => lines.push(l), (l) => lines.push(l));
+  return { code, text: lines.join("\n") };
 }
 
 async function certsRun(args: string[]): Promise<Outcome> {
@@ -197,6 +204,19 @@ describe("bad invocations of the CLIs", function () {
     { name: "flash without a board", run: () => cli("host/cli/moddable.ts", ["flash", "--thing-name", "dev1"], { env: withoutModdable }), code: 2, message: /the first argument is the board, e\.g\. esp32\/nodemcu/ },
     { name: "flash --port without its value", run: () => cli("host/cli/moddable.ts", ["flash", "esp32/nodemcu", "--port"], { env: withoutModdable }), code: 2, message: /--port needs a value \(DEVICE\)/ },
     { name: "flash with a stray argument", run: () => cli("host/cli/moddable.ts", ["flash", "esp32/nodemcu", "now"], { env: withoutModdable }), code: 2, message: /unexpected argument 'now': after the board only name=value config overrides are taken/ },
+
+    // npm run jobs (in-process, like certs)
+    { name: "jobs without a command", run: () => jobsRun([]), code: 2, message: /usage: npm run jobs -- <command> \[options\]/ },
+    { name: "jobs frobnicate", run: () => jobsRun(["frobnicate"]), code: 2, message: /unknown command 'frobnicate'; commands: config, reboot, ota, status/ },
+    { name: "jobs config --thing (the option is --thing-name)", run: () => jobsRun(["config", "--thing", "dev1"]), code: 2, message: /unknown option --thing \(see `npm run jobs -- config --help`\)\n\nusage: npm run jobs -- config \[options\]/ },
+    { name: "jobs config without --set", run: () => jobsRun(["config", "--thing-name", "dev1"]), code: 2, message: /--set is required: at least one setting, e\.g\. --set telemetryIntervalMs=500/ },
+    { name: "jobs config --set without =", run: () => jobsRun(["config", "--thing-name", "dev1", "--set", "telemetryIntervalMs"]), code: 2, message: /--set telemetryIntervalMs is not name=value/ },
+    { name: "jobs reboot --timeout 0", run: () => jobsRun(["reboot", "--thing-name", "dev1", "--timeout", "0"]), code: 2, message: /--timeout must be a whole number from 1 to 86400, not '0'/ },
+    { name: "jobs ota without --image", run: () => jobsRun(["ota", "--thing-name", "dev1"]), code: 2, message: /--image is required: the firmware image to deliver/ },
+    { name: "jobs ota --image <missing file>", run: () => jobsRun(["ota", "--thing-name", "dev1", "--image", join(dir, "nope.bin")]), code: 2, message: /--image .*nope\.bin is not a file: pass the firmware image/ },
+    { name: "jobs ota --signature that is not base64", run: () => jobsRun(["ota", "--thing-name", "dev1", "--image", aFile, "--signature", "not base64!"]), code: 2, message: /--signature must be the base64 signature `npm run certs -- sign-image` prints/ },
+    { name: "jobs status --follow without the execution", run: () => jobsRun(["status", "--follow", "--state", iotcoreState]), code: 2, message: /--follow needs --job-id and --thing-name/ },
+    { name: "jobs reboot against a state with no stand-in", run: () => jobsRun(["reboot", "--thing-name", "dev1", "--state", join(dir, "no-stand-in")]), code: 2, message: /no-stand-in\/aws\/credentials does not exist: no stand-in has run with --state .*; start one with `npm run iotcore -- --state/ },
 
     // npm run certs
     { name: "certs without a command", run: () => certsRun([]), code: 2, message: /usage: npm run certs -- <command> \[options\]/ },
