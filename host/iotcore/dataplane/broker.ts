@@ -76,9 +76,6 @@ export interface BrokerOptions {
 
 export type MessageListener = (message: { topic: string; payload: Buffer; qos: number; clientId?: string; principal?: Principal }) => void;
 
-/** The aedes broker id direct answers (publishTo) carry: see publishTo. */
-const DIRECT_BROKER_ID = "direct-answers";
-
 export class MqttBroker {
   readonly authenticators = new Map<Route, Authenticator>();
   private readonly infos = new WeakMap<Duplex, ConnectionInfo>();
@@ -178,10 +175,7 @@ export class MqttBroker {
     const client = (this.aedes as unknown as { clients: Record<string, Client> }).clients[clientId];
     const session = client && this.sessions.get(client);
     if (!client || !session || ![...session.filters].some((filter) => topicMatches(filter, topic))) return Promise.resolve(false);
-    // aedes drops a delivery whose broker counter is not above the last one the client got from
-    // that broker id; a direct answer keeps its own id, so it never hides a broker-wide message
-    // published earlier but delivered later (a job's notify behind the request's answer).
-    const packet = { cmd: "publish", topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false, brokerId: DIRECT_BROKER_ID } as PublishPacket;
+    const packet = { cmd: "publish", topic, payload: Buffer.from(payload), qos: 0, retain: false, dup: false } as PublishPacket;
     return new Promise((resolve) => client.publish(packet, (error) => resolve(!error)));
   }
 
