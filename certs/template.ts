@@ -34,15 +34,16 @@ export interface TemplateOptions {
 /**
  * The least-privilege statements for one thing (a name or a policy variable such as
  * `${iot:Connection.Thing.ThingName}`): connect as the thing, publish/receive/subscribe under
- * `<thing>/`, and its own Device Shadows (classic and named: `$aws/things/<thing>/shadow/*`)
- * and nobody else's.
+ * `<thing>/`, its own Device Shadows (classic and named: `$aws/things/<thing>/shadow/*`), its
+ * own jobs (`$aws/things/<thing>/jobs/*`) and the streams it fetches OTA images from
+ * (`$aws/things/<thing>/streams/*`), and nobody else's.
  */
 function thingStatements(arn: string, thing: string): object[] {
-  const shadows = `$aws/things/${thing}/shadow/*`;
+  const reserved = ["shadow", "jobs", "streams"].map((service) => `$aws/things/${thing}/${service}/*`);
   return [
     { Effect: "Allow", Action: ["iot:Connect"], Resource: [`${arn}:client/${thing}`] },
-    { Effect: "Allow", Action: ["iot:Publish", "iot:Receive"], Resource: [`${arn}:topic/${thing}/*`, `${arn}:topic/${shadows}`] },
-    { Effect: "Allow", Action: ["iot:Subscribe"], Resource: [`${arn}:topicfilter/${thing}/*`, `${arn}:topicfilter/${shadows}`] },
+    { Effect: "Allow", Action: ["iot:Publish", "iot:Receive"], Resource: [`${arn}:topic/${thing}/*`, ...reserved.map((t) => `${arn}:topic/${t}`)] },
+    { Effect: "Allow", Action: ["iot:Subscribe"], Resource: [`${arn}:topicfilter/${thing}/*`, ...reserved.map((t) => `${arn}:topicfilter/${t}`)] },
   ];
 }
 

@@ -60,8 +60,10 @@ export const startSession: StartSession = (context: SessionContext) => {
     stop: context.stop,
     config: (name) => (cfg as unknown as Record<string, unknown>)[name],
     setConfig: (name, value) => setLiveField(platform.storage, cfg, sessionTelemetry, name, value),
+    codeSigners: creds.codeSigners ?? [],
     facts: () => ({
-      firmware: FIRMWARE_VERSION, mode: mode.name, uptimeS: Math.floor((platform.clock.now() - startedAt) / 1000),
+      // A host runtime that booted an OTA image knows that image's version.
+      firmware: platform.update?.version() ?? FIRMWARE_VERSION, mode: mode.name, uptimeS: Math.floor((platform.clock.now() - startedAt) / 1000),
       queued: sessionTelemetry.stats.queued, lastFailure,
     }),
   });

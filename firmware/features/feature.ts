@@ -56,6 +56,8 @@ export interface FeatureContext {
   setConfig(name: string, value: unknown): Failure | undefined;
   /** What the device is, for reports: firmware version, connection mode, uptime, queue depth, last failure. */
   facts(): DeviceFacts;
+  /** The credentials image's code-signing certificates: [name (an OTA job's `certfile`), DER]. */
+  readonly codeSigners: readonly [string, Uint8Array][];
 }
 
 /** The firmware's version, as features report it (the shadow's `reported.device.firmware`). */
@@ -138,6 +140,7 @@ export interface FeatureHost {
   config(name: string): unknown;
   setConfig(name: string, value: unknown): Failure | undefined;
   facts(): DeviceFacts;
+  codeSigners: readonly [string, Uint8Array][];
 }
 
 /**

@@ -63,6 +63,7 @@ export const startFeatures: StartFeatures = (features, settings, host: FeatureHo
       config: host.config,
       setConfig: host.setConfig,
       facts: host.facts,
+      codeSigners: host.codeSigners,
     });
     if (started?.stop) stops.push(started.stop);
   });

@@ -122,6 +122,36 @@ export interface Transport {
 /** Opens TLS; the binding reports how it ended with a TransportFailure only. */
 export type OpenTransport = (options: TlsOptions, events: TransportEvents<TransportFailure>) => Transport;
 
+/**
+ * The firmware update slot (ESP32: the OTA app partition that is not running) and what checks
+ * an image before it boots. An image is written in order from its first byte, never held whole;
+ * the slot hashes it as it goes. Failures: "ota-slot" (no update partition, an image larger than
+ * it, a write refused), "ota-invalid-image" (the platform will not boot it).
+ */
+export interface UpdateSlot {
+  /** Starts a new image of `size` bytes, dropping anything written before. */
+  open(size: number): Failure | undefined;
+  /** Appends the image's next bytes. */
+  write(bytes: Uint8Array): Failure | undefined;
+  /** Drops a partly written image; the running image stays the one that boots. */
+  abort(): void;
+  /** SHA-256 of the bytes written since `open`. */
+  digest(): Uint8Array;
+  /**
+   * True when `signature` (DER ECDSA, P-256) signs `digest` with the public key of `certificate`
+   * (DER X.509); false as well for a certificate the platform cannot read.
+   */
+  verify(certificate: Uint8Array, digest: Uint8Array, signature: Uint8Array): boolean;
+  /** Completes the image and makes it the one the next start boots. */
+  activate(): Failure | undefined;
+  /** The running image is good: the platform will not go back to the previous one. */
+  confirm(): void;
+  /** Makes the previous image the one the next start boots; false when the platform cannot. */
+  rollback(): boolean;
+  /** The running image's version when the platform tells it apart from the firmware's own (host runtimes). */
+  version(): string | undefined;
+}
+
 export interface Platform {
   clock: Clock;
   timers: Timers;
@@ -131,4 +161,8 @@ export interface Platform {
   crypto: Crypto;
   log: Log;
   openTransport: OpenTransport;
+  /** Restarts the device, Preference kept (the board resets; host runtimes boot the firmware again). Absent where it cannot. */
+  restart?(): void;
+  /** The firmware update slot; absent where the platform has none (no OTA). */
+  update?: UpdateSlot;
 }

@@ -181,8 +181,8 @@ describe("certs CLI", () => {
     const arn = "arn:aws:iot:us-east-1:123456789012";
     assert.deepEqual(policy.Statement, [
       { Effect: "Allow", Action: ["iot:Connect"], Resource: [`${arn}:client/\${iot:Connection.Thing.ThingName}`] },
-      { Effect: "Allow", Action: ["iot:Publish", "iot:Receive"], Resource: [`${arn}:topic/\${iot:Connection.Thing.ThingName}/*`, `${arn}:topic/$aws/things/\${iot:Connection.Thing.ThingName}/shadow/*`] },
-      { Effect: "Allow", Action: ["iot:Subscribe"], Resource: [`${arn}:topicfilter/\${iot:Connection.Thing.ThingName}/*`, `${arn}:topicfilter/$aws/things/\${iot:Connection.Thing.ThingName}/shadow/*`] },
+      { Effect: "Allow", Action: ["iot:Publish", "iot:Receive"], Resource: [`${arn}:topic/\${iot:Connection.Thing.ThingName}/*`, ...["shadow", "jobs", "streams"].map((s) => `${arn}:topic/$aws/things/\${iot:Connection.Thing.ThingName}/${s}/*`)] },
+      { Effect: "Allow", Action: ["iot:Subscribe"], Resource: [`${arn}:topicfilter/\${iot:Connection.Thing.ThingName}/*`, ...["shadow", "jobs", "streams"].map((s) => `${arn}:topicfilter/$aws/things/\${iot:Connection.Thing.ThingName}/${s}/*`)] },
     ]);
   });
 

@@ -70,6 +70,16 @@ describe("ESP32 partition table", () => {
     assert.equal(rows.find((r) => r[0] === "devcerts")?.[2], "0x40");
   });
 
+  it("has two app slots of one size for over-the-air updates, and otadata to say which boots", () => {
+    const apps = rows.filter((r) => r[1] === "app");
+    assert.deepEqual(apps.map((r) => r[2]), ["ota_0", "ota_1"]);
+    assert.equal(apps[0]![4], apps[1]![4]);
+    assert.equal(Number(apps[0]![3]) % 0x10000, 0, "app partitions are 64 KB aligned");
+    assert.equal(Number(apps[1]![3]) % 0x10000, 0);
+    assert.deepEqual(rows.find((r) => r[0] === "otadata")?.slice(1, 3), ["data", "ota"]);
+    assert.equal(Number(rows.find((r) => r[0] === "otadata")![4]), 0x2000);
+  });
+
   it("partitions do not overlap and fit a 4 MB flash", () => {
     let end = 0;
     for (const [, , , offset, size] of rows) {

@@ -99,7 +99,7 @@ describe("npm start in the modes without a device certificate", function () {
     assert.equal(allowed.isAuthenticated, true);
     const policy = JSON.parse((allowed.policyDocuments as string[])[0]!) as { Statement: { Resource: string[] }[] };
     const resources = policy.Statement.flatMap((s) => s.Resource);
-    assert.deepEqual(resources.map((r) => r.replace(/^arn:aws:iot:us-east-1:123456789012:/, "")), ["client/thing-a", "topic/thing-a/*", "topic/$aws/things/thing-a/shadow/*", "topicfilter/thing-a/*", "topicfilter/$aws/things/thing-a/shadow/*"]);
+    assert.deepEqual(resources.map((r) => r.replace(/^arn:aws:iot:us-east-1:123456789012:/, "")), ["client/thing-a", "topic/thing-a/*", "topic/$aws/things/thing-a/shadow/*", "topic/$aws/things/thing-a/jobs/*", "topic/$aws/things/thing-a/streams/*", "topicfilter/thing-a/*", "topicfilter/$aws/things/thing-a/shadow/*", "topicfilter/$aws/things/thing-a/jobs/*", "topicfilter/$aws/things/thing-a/streams/*"]);
     assert.equal((await handler(event("thing-a", "thing-b"))).isAuthenticated, false);
     assert.equal((await handler(event("thing-a", "thing-a", false))).isAuthenticated, false);
   });

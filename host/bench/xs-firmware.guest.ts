@@ -147,6 +147,7 @@ function shadowDevice() {
     config: (name) => (config as unknown as Record<string, unknown>)[name],
     setConfig: (name, value) => setLiveField(storage, config, telemetry, name, value),
     facts: () => ({ firmware: "0.1.0", mode: "mtls", uptimeS: 1, queued: 0, lastFailure: null }),
+    codeSigners: [],
   });
   const base = "$aws/things/device-001/shadow";
   const inbound = (topic: string, body: string, id: number) => stream!.onData(encodePublish(encoder.encode(topic), encoder.encode(body), 1, false, false, id));

@@ -31,6 +31,11 @@ export function fleetManifest(mode: string): string {
   return join(ROOT, "manifests", "fleet", `${mode}.json`);
 }
 
+/** The manifest of a device of `mode` with the jobs feature (manifests/jobs/<mode>.json) or with jobs and OTA (manifests/ota/<mode>.json). */
+export function jobsManifest(mode: string, withOta = false): string {
+  return join(ROOT, "manifests", withOta ? "ota" : "jobs", `${mode}.json`);
+}
+
 export interface Composition {
   manifest: string;
   /** Specifier (e.g. "connection/mode", "mqtt/*") -> absolute path without extension (or with "*"). */

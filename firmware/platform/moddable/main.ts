@@ -13,6 +13,8 @@ import { flashPartition } from "./flash.js";
 import { moddablePlatform } from "./platform.js";
 import { resourceLookup } from "./resource.js";
 import type startMemoryProbe from "./memory.js";
+import type updateSlot from "./update.js";
+import type { Device } from "../../boot/boot.js";
 
 const platform = moddablePlatform(config.preferenceDomain ?? "iotcore");
 const log = platform.log;
@@ -27,6 +29,19 @@ for (const name in config.features ?? {}) {
 // The feature runtime, which the feature manifests list beside their features.
 const runtime = "features/runtime";
 const startFeatures = features.length && Modules.has(runtime) ? Modules.importNow(runtime) as StartFeatures : undefined;
+
+// The update slot (ESP32 builds with OTA, manifests/features/ota.json) and the restart (ESP32
+// builds with jobs); without the latter a restart boots the firmware again in place, Preference
+// kept (the desktop simulator cannot reset itself).
+const updateModule = "platform/moddable/update";
+if (Modules.has(updateModule)) platform.update = (Modules.importNow(updateModule) as typeof updateSlot)();
+const restartModule = "platform/moddable/restart";
+let device: Device | undefined;
+platform.restart = Modules.has(restartModule) ? Modules.importNow(restartModule) as () => void : () => void platform.timers.setTimeout(() => {
+  log("restart: the firmware boots again in place (simulated: this platform cannot reset), Preference kept");
+  device?.stop();
+  start();
+}, 0);
 
 // Measurement builds (manifests/memory.json) carry the memory probe: figures at boot, at the end
 // of the first TLS handshake, at the first CONNACK and after 20 acknowledged messages.
@@ -49,9 +64,11 @@ if (memory) {
 let online = false;
 let acked = 0;
 
-syncClock(config.sntp, log, () => {
+syncClock(config.sntp, log, start);
+
+function start(): void {
   memory?.mark("boot");
-  boot(platform, {
+  device = boot(platform, {
     config,
     credentialSources: { partition: flashPartition(config.partition ?? PARTITION_NAME), resource: resourceLookup },
     features,
@@ -70,4 +87,4 @@ syncClock(config.sntp, log, () => {
       log(`telemetry: #${seq} acknowledged`);
     },
   });
-});
+}

@@ -2,7 +2,7 @@
 // features its manifest names) and the five-mode development build. Deterministic, so
 // host-tests/size/firmware-size.test.ts holds the same figures to their budgets.
 
-import { compositionSize, DEVELOPMENT_MANIFEST, modeManifest } from "../../runtime/composition.js";
+import { compositionSize, DEVELOPMENT_MANIFEST, jobsManifest, modeManifest } from "../../runtime/composition.js";
 import { MODES } from "../../cli/modes.js";
 import type { BenchSection, Figure } from "../section.js";
 
@@ -32,6 +32,10 @@ export const buildSizeSection: BenchSection = {
     const sizes = await buildSizes();
     const rows: Figure[] = MODES.map((mode) => ({ name: `build ${mode} (target <= ${BUILD_SIZE_TARGETS[mode]!.toLocaleString("en-US")})`, unit: "bytes", ours: sizes.modes[mode]!, higherIsBetter: false }));
     rows.push({ name: "development build, all five modes (reported)", unit: "bytes", ours: sizes.development, higherIsBetter: false });
+    // What the optional jobs and OTA features add (budgets in host-tests/size/firmware-size.test.ts).
+    const jobs = await compositionSize(jobsManifest("mtls"));
+    rows.push({ name: "jobs feature added to the mtls build (manifests/jobs/mtls.json)", unit: "bytes", ours: jobs - sizes.modes.mtls!, higherIsBetter: false });
+    rows.push({ name: "OTA added to mtls + jobs (manifests/ota/mtls.json)", unit: "bytes", ours: await compositionSize(jobsManifest("mtls", true)) - jobs, higherIsBetter: false });
     return rows;
   },
 };

@@ -1,9 +1,11 @@
-// The platform seam under Node: real clock and timers, node:crypto, files for Storage and
-// node:tls for the network. The firmware runs on it unchanged.
+// The platform seam under Node: real clock and timers, node:crypto, files for Storage and the
+// update slot, node:tls for the network. The firmware runs on it unchanged.
 
 import { createHash, createHmac } from "node:crypto";
 import type { Log, Platform } from "../../../firmware/platform/seam.js";
+import { join } from "node:path";
 import { createFileStorage } from "./file-storage.js";
+import { createFileUpdateSlot } from "./update-slot.js";
 import { openNodeTlsTransport, type NodeTlsSettings } from "./tls-transport.js";
 
 export interface NodePlatformOptions {
@@ -14,6 +16,8 @@ export interface NodePlatformOptions {
   /** Uniform in [0, 1); default Math.random. Tests pin it. */
   random?: () => number;
   tls?: NodeTlsSettings;
+  /** What restarts the device (the runner boots the firmware again on the same storage); without it the device cannot restart. */
+  restart?: () => void;
 }
 
 /** A Platform backed by the host; throws only if `storageDir` cannot be created. */
@@ -34,5 +38,8 @@ export function createNodePlatform(opts: NodePlatformOptions): Platform {
     },
     log: opts.log ?? ((line) => console.log(`${new Date().toISOString()} ${line}`)),
     openTransport: (options, events) => openNodeTlsTransport(options, events, opts.tls),
+    restart: opts.restart,
+    // The update slot's files live beside the Preference files, in the device's state.
+    update: createFileUpdateSlot(join(opts.storageDir, "update")),
   };
 }

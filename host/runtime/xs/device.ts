@@ -28,6 +28,8 @@ export interface XsDeviceOptions {
   /** A test's clock; real time when absent. */
   time?: Clock & Timers;
   random?: () => number;
+  /** Called when the firmware restarted the device (a reboot job, an OTA image booted), before it boots again. */
+  onRestart?(): void;
 }
 
 export interface XsDeviceInfo {
@@ -42,31 +44,68 @@ export interface XsDevice {
   info(): Promise<XsDeviceInfo>;
   /** Stops the device (DISCONNECT, timers off) and the engine; rejects if XS failed at any time. */
   stop(): Promise<void>;
+  /** The engine the device runs in now (a restart starts a new one). */
   readonly runtime: XsRuntime;
+  /** How many times the firmware restarted the device. */
+  readonly restarts: number;
 }
 
 const entry = new URL("./guest/device.ts", import.meta.url);
 
-/** Bundles the firmware, starts it in an xsnap worker and boots it; rejects if that fails. */
+/**
+ * Bundles the firmware, starts it in an xsnap worker and boots it; rejects if that fails. A
+ * restart the firmware asks for (`Platform.restart`) ends that engine as a power cut would (no
+ * DISCONNECT; timers and sockets gone) and boots the firmware in a new one on the same storage
+ * and update slot: RAM lost, Preference and the booted image kept.
+ */
 export async function runDeviceInXs(options: XsDeviceOptions): Promise<XsDevice> {
-  const platform = createHostPlatform({ storageDir: options.storageDir, log: options.log, random: options.random, time: options.time });
-  const runtime = await XsRuntime.start({
-    script: await bundleForXs(entry, { manifest: options.manifest ?? DEVELOPMENT_MANIFEST }),
-    platform,
-    onFailure: options.onFailure,
-    onReport: (name, data) => {
-      if (name === "status") options.onStatus?.(data as unknown as DeviceStatus);
-      else if (name === "acked") options.onAcked?.(data.seq as number);
+  let runtime: XsRuntime;
+  let restarts = 0;
+  let restarting: Promise<void> | undefined;
+  let stopped: Promise<void> | undefined;
+  /** The engine was ended by a restart and no new one is up yet. */
+  let down = false;
+  const restart = async () => {
+    await new Promise((wake) => setImmediate(wake)); // the guest's command returns first
+    const old = runtime;
+    down = true;
+    await old.idle();
+    await old.close();
+    if (stopped) return;
+    restarts++;
+    options.onRestart?.();
+    await start();
+  };
+  const platform = createHostPlatform({
+    storageDir: options.storageDir, log: options.log, random: options.random, time: options.time,
+    restart: () => {
+      restarting ??= restart().catch((error: Error) => options.onFailure?.(error)).finally(() => (restarting = undefined));
     },
   });
+  const script = await bundleForXs(entry, { manifest: options.manifest ?? DEVELOPMENT_MANIFEST });
   const image = options.credentialsImage;
-  await runtime.call("boot", { config: options.config, resourceName: RESOURCE_NAME }, image ? [image] : []);
-  let stopped: Promise<void> | undefined;
+  const start = async () => {
+    runtime = await XsRuntime.start({
+      script,
+      platform,
+      onFailure: options.onFailure,
+      onReport: (name, data) => {
+        if (name === "status") options.onStatus?.(data as unknown as DeviceStatus);
+        else if (name === "acked") options.onAcked?.(data.seq as number);
+      },
+    });
+    down = false;
+    await runtime.call("boot", { config: options.config, resourceName: RESOURCE_NAME }, image ? [image] : []);
+  };
+  await start();
   return {
-    runtime,
+    get runtime() { return runtime; },
+    get restarts() { return restarts; },
     info: async () => (await runtime.call("info")).result as XsDeviceInfo,
     stop: () => {
       stopped ??= (async () => {
+        await restarting;
+        if (down) return;
         if (!runtime.failure) await runtime.call("stop").catch(() => {});
         await runtime.idle();
         await runtime.close();

@@ -172,8 +172,32 @@ export class XsRuntime {
         return [{}];
       case "report":
         return [this.#options.onReport?.(header.name as string, header.data as WireHeader, parts) ?? {}];
+      case "restart":
+        if (!platform.restart) throw new Error("this runtime cannot restart the device");
+        platform.restart();
+        return [{}];
+      case "slot":
+        return this.#slot(header, parts);
       default:
         throw new Error(`unknown guest command "${String(header.op)}"`);
+    }
+  }
+
+  /** The update slot's calls (guest/bridge.ts `updateSlot`). */
+  #slot(header: WireHeader, parts: Uint8Array[]): [WireHeader, Uint8Array[]?] {
+    const slot = this.#platform.update;
+    if (!slot) throw new Error("this runtime has no update slot");
+    switch (header.fn) {
+      case "open": return [{ failure: slot.open(header.size as number) }];
+      case "write": return [{ failure: slot.write(parts[0]) }];
+      case "abort": return [{}, void slot.abort()];
+      case "digest": return [{}, [slot.digest()]];
+      case "verify": return [{ ok: slot.verify(parts[0], parts[1], parts[2]) }];
+      case "activate": return [{ failure: slot.activate() }];
+      case "confirm": return [{}, void slot.confirm()];
+      case "rollback": return [{ ok: slot.rollback() }];
+      case "version": return [{ version: slot.version() }];
+      default: throw new Error(`unknown update slot call "${String(header.fn)}"`);
     }
   }
 

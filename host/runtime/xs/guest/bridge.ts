@@ -5,7 +5,8 @@
 // escapes reaches xsnap as an uncaught exception, and the host fails the run.
 
 import "./builtins.js";
-import type { Platform, TlsOptions, Transport, TransportEvents, TransportFailure } from "../../../../firmware/platform/seam.js";
+import type { Failure } from "../../../../firmware/platform/failure.js";
+import type { Platform, TlsOptions, Transport, TransportEvents, TransportFailure, UpdateSlot } from "../../../../firmware/platform/seam.js";
 import { decodeWire, encodeWire, type WireHeader, type WireMessage } from "../wire.js";
 
 interface XsGlobals {
@@ -149,5 +150,24 @@ export function createXsPlatform(): Platform {
     },
     log: (line: string) => xs.print(line),
     openTransport,
+    restart: () => void askHost({ op: "restart" }),
+    update: updateSlot(),
+  };
+}
+
+/** The host's update slot: each call one command (a block's bytes go as a part). */
+function updateSlot(): UpdateSlot {
+  const slot = (fn: string, args: WireHeader = {}, parts?: Uint8Array[]) => askHost({ op: "slot", fn, ...args }, parts);
+  const failed = (reply: WireMessage) => reply.header.failure as Failure | undefined;
+  return {
+    open: (size) => failed(slot("open", { size })),
+    write: (bytes) => failed(slot("write", {}, [bytes])),
+    abort: () => void slot("abort"),
+    digest: () => slot("digest").parts[0].slice(),
+    verify: (certificate, digest, signature) => slot("verify", {}, [certificate, digest, signature]).header.ok === true,
+    activate: () => failed(slot("activate")),
+    confirm: () => void slot("confirm"),
+    rollback: () => slot("rollback").header.ok === true,
+    version: () => slot("version").header.version as string | undefined,
   };
 }

@@ -1,0 +1,104 @@
+// The seam's UpdateSlot on the host: two image files standing for ESP32's two app slots
+// (`ota_0.bin`, `ota_1.bin`) and `boot.json` for what the bootloader would know (the slot that
+// boots, the previous one, whether the running image awaits confirmation). "Booting" an image
+// means the host runtime starts the firmware again reporting the version the image declares
+// (host/runtime/app-image.ts): the whole OTA flow runs on the host. Hashing and signature checks
+// use node:crypto over the image as written.
+
+import { createHash, verify, X509Certificate, type Hash } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { join } from "node:path";
+import { failure } from "../../../firmware/platform/failure.js";
+import type { UpdateSlot } from "../../../firmware/platform/seam.js";
+import { appImageVersion } from "../app-image.js";
+
+type SlotName = "ota_0" | "ota_1";
+
+interface BootRecord {
+  running: SlotName | null;
+  previous: SlotName | null;
+  versions: Partial<Record<SlotName, string>>;
+  /** Activated and not yet confirmed. */
+  pending: boolean;
+}
+
+/** The largest image a slot takes (ESP32's app slots in manifests/esp32/partitions.csv: 0x1F0000). */
+export const SLOT_SIZE = 0x1f0000;
+
+/** An UpdateSlot keeping its files under `dir` (created when missing). */
+export function createFileUpdateSlot(dir: string): UpdateSlot & { readonly dir: string } {
+  mkdirSync(dir, { recursive: true });
+  const recordFile = join(dir, "boot.json");
+  const read = (): BootRecord => existsSync(recordFile) ? JSON.parse(readFileSync(recordFile, "utf8")) as BootRecord : { running: null, previous: null, versions: {}, pending: false };
+  const write = (record: BootRecord) => {
+    writeFileSync(recordFile + ".tmp", JSON.stringify(record));
+    renameSync(recordFile + ".tmp", recordFile);
+  };
+  const target = (): SlotName => (read().running === "ota_0" ? "ota_1" : "ota_0");
+  let fd: number | undefined;
+  let hash: Hash | undefined;
+  let size = 0;
+  let written = 0;
+  const close = () => {
+    if (fd !== undefined) closeSync(fd);
+    fd = undefined;
+  };
+  return {
+    dir,
+    open(bytes) {
+      close();
+      if (bytes > SLOT_SIZE) return failure("ota-slot", `the image (${bytes} bytes) is larger than the update slot (${SLOT_SIZE} bytes)`);
+      fd = openSync(join(dir, target() + ".bin"), "w");
+      hash = createHash("sha256");
+      size = bytes;
+      written = 0;
+    },
+    write(bytes) {
+      if (fd === undefined || written + bytes.length > size) return failure("ota-slot", "the update slot is not open for these bytes");
+      writeSync(fd, bytes);
+      hash!.update(bytes);
+      written += bytes.length;
+    },
+    abort() {
+      close();
+      rmSync(join(dir, target() + ".bin"), { force: true });
+    },
+    digest: () => new Uint8Array(hash!.copy().digest()),
+    verify(certificate, digest, signature) {
+      try {
+        const key = new X509Certificate(certificate).publicKey;
+        if (key.asymmetricKeyDetails?.namedCurve !== "prime256v1") return false;
+        // node:crypto signs and verifies messages, not digests: check the image the digest is of.
+        const image = readFileSync(join(dir, target() + ".bin"));
+        return Buffer.from(digest).equals(createHash("sha256").update(image).digest()) && verify("sha256", image, { key, dsaEncoding: "der" }, signature);
+      } catch {
+        return false;
+      }
+    },
+    activate() {
+      close();
+      const slot = target();
+      const head = Buffer.alloc(80);
+      const file = openSync(join(dir, slot + ".bin"), "r");
+      readSync(file, head, 0, 80, 0);
+      closeSync(file);
+      const version = written === size ? appImageVersion(head) : undefined;
+      if (!version) return failure("ota-invalid-image", `the image is not an ESP32 app image the bootloader would start (${written === size ? "no 0xE9 header or app description" : `${written} of ${size} bytes written`})`);
+      const record = read();
+      write({ running: slot, previous: record.running, versions: { ...record.versions, [slot]: version }, pending: true });
+    },
+    confirm() {
+      const record = read();
+      if (record.pending) write({ ...record, pending: false });
+    },
+    rollback() {
+      const record = read();
+      write({ running: record.previous, previous: null, versions: record.versions, pending: false });
+      return true;
+    },
+    version() {
+      const record = read();
+      return record.running ? record.versions[record.running] : undefined;
+    },
+  };
+}
