@@ -5,7 +5,8 @@ import type { MqttClient } from "mqtt";
 import type { IotCore } from "../../host/iotcore/index.js";
 import { connectMtls, registeredDevice, subscribeCodes } from "../iotcore/helpers.js";
 
-export interface Received { topic: string; body: Record<string, unknown> }
+/** A message as received: its payload, and the payload read as JSON (`{raw}` when it is not JSON). */
+export interface Received { topic: string; body: Record<string, unknown>; payload: Buffer }
 
 /** connect as the thing; publish, subscribe and receive on its own jobs and streams topics */
 export function jobsPolicy(region: string, accountId: string, thing: string): string {
@@ -27,7 +28,7 @@ export class TestDevice {
     client.on("message", (topic, payload) => {
       let body: Record<string, unknown>;
       try { body = payload.length ? JSON.parse(payload.toString()) as Record<string, unknown> : {}; } catch { body = { raw: payload.toString() }; }
-      this.seen.push({ topic, body });
+      this.seen.push({ topic, body, payload });
     });
   }
 

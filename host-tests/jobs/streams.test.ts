@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { decode, encode } from "cbor2";
 import { CreateStreamCommand, DeleteStreamCommand, DescribeStreamCommand, ListStreamsCommand, UpdateStreamCommand, type IoTClient } from "@aws-sdk/client-iot";
 import type { IotCore } from "../../host/iotcore/index.js";
 import { decodeBitmap, planGetStream, type StreamView } from "../../host/iotcore/services/streams/delivery.js";
@@ -138,6 +139,23 @@ describe("MQTT-based file delivery (stand-in) with @aws-sdk/client-iot and an mq
     }
     const [topic] = await ask("ota-1", "fetch", { c: "t1" });
     assert.deepEqual([topic.topic, topic.body.o], ["$aws/things/fetcher/streams/ota-1/rejected/json", "InvalidTopic"]);
+  });
+
+  it("answers the same requests in CBOR on the cbor topics: byte-string bitmap in, byte-string blocks out, InvalidCbor for what is not CBOR", async () => {
+    const prefix = "$aws/things/fetcher/streams/ota-1";
+    const from = device.seen.length;
+    device.client.publish(`${prefix}/describe/cbor`, Buffer.from(encode({ c: "cd" })));
+    device.client.publish(`${prefix}/get/cbor`, Buffer.from(encode({ c: "cg", f: 0, l: 2048, o: 1, b: new Uint8Array([0b101]) })));
+    device.client.publish(`${prefix}/get/cbor`, Buffer.from([0xff, 0x00]));
+    const cbor = () => device.seen.slice(from).filter((m) => /\/(description|data|rejected)\/cbor$/.test(m.topic)).map((m) => ({ topic: m.topic, body: decode(m.payload) as Record<string, unknown> }));
+    const end = Date.now() + 5000;
+    while (cbor().length < 4 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    const answers = cbor();
+    assert.deepEqual(answers.find((m) => m.topic.endsWith("/description/cbor"))?.body, { c: "cd", s: 1, d: "build 7", r: [{ f: 0, z: image.length }, { f: 5, z: 13 }] });
+    const data = answers.filter((m) => m.topic.endsWith("/data/cbor"));
+    assert.deepEqual(data.map((m) => m.body.i), [1, 3]);
+    for (const m of data) assert.deepEqual(Buffer.from(m.body.p as Uint8Array), image.subarray(Number(m.body.i) * 2048, (Number(m.body.i) + 1) * 2048));
+    assert.equal(answers.find((m) => m.topic.endsWith("/rejected/cbor"))?.body.o, "InvalidCbor");
   });
 
   it("a device's policy keeps it to its own streams topics", async () => {

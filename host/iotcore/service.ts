@@ -98,13 +98,13 @@ export interface CoreContext {
     /** Publishes as AWS does on reserved topics (and as an authorized publish): no policy check. */
     publish(topic: string, payload: Buffer | string, qos?: 0 | 1, retain?: boolean): Promise<void>;
     /** Publishes to one client's connection only (answers on reserved topics); false if it is not connected. */
-    publishTo(clientId: string, topic: string, payload: string): Promise<boolean>;
+    publishTo(clientId: string, topic: string, payload: Buffer | string): Promise<boolean>;
     /**
      * Answers a device's request on a reserved topic as AWS does (Jobs, streams): to the
      * connection that asked only, or published when the request came without one (HTTPS
      * publish). Resolves false, after a log line, when the connection did not take it.
      */
-    answer(clientId: string | undefined, topic: string, payload: string): Promise<boolean>;
+    answer(clientId: string | undefined, topic: string, payload: Buffer | string): Promise<boolean>;
     /** Closes the connections whose principal matches; returns how many. */
     disconnectWhere(match: (principal: Principal, clientId: string) => boolean, reason: string): number;
   };

@@ -1,7 +1,8 @@
 // MQTT-based file delivery's device requests as AWS documents them (docs/jobs.md, "MQTT-based
-// file delivery"): DescribeStream and GetStream in JSON, their field names (c, s, f, l, o, n, b),
+// file delivery"): DescribeStream and GetStream in JSON or CBOR, their field names (c, s, f, l, o, n, b),
 // the bounds AWS sets and the error codes it answers. Pure: the stream and the file sizes come
 // in, the blocks to send go out; reading the bytes is the caller's.
+import { decode, encode } from "cbor2";
 
 /** AWS's limits for GetStream. */
 export const DELIVERY_LIMITS = {
@@ -41,6 +42,28 @@ export interface BlockRequest {
 }
 
 type Result<T> = { ok: true; value: T } | { ok: false; error: DeliveryError };
+
+/** The wire format a request came in, chosen by the topic's last level; answers use the same. */
+export type Format = "json" | "cbor";
+
+/** The request's CBOR map (an empty payload is `{}`), or InvalidCbor. */
+export function parseCborRequest(payload: Uint8Array): Result<Record<string, unknown>> {
+  if (payload.length === 0) return { ok: true, value: {} };
+  try {
+    const value: unknown = decode(payload);
+    if (typeof value === "object" && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array)) {
+      return { ok: true, value: value instanceof Map ? Object.fromEntries(value) as Record<string, unknown> : value as Record<string, unknown> };
+    }
+  } catch {
+    // InvalidCbor below
+  }
+  return { ok: false, error: { code: "InvalidCbor", message: "The stream request is not a valid CBOR document" } };
+}
+
+/** An answer in the request's format: JSON text, or CBOR (whose byte strings carry `p` and `b` as bytes). */
+export function encodeAnswer(format: Format, body: Record<string, unknown>): Buffer | string {
+  return format === "json" ? JSON.stringify(body) : Buffer.from(encode(body));
+}
 
 /** The request's JSON object (an empty payload is `{}`), or InvalidJson. */
 export function parseJsonRequest(payload: Uint8Array): Result<Record<string, unknown>> {
@@ -111,8 +134,12 @@ export function planGetStream(stream: StreamView, body: Record<string, unknown>)
   if (!isInteger(offset) || offset < 0 || offset > L.maxOffset) return fail("OffsetOutOfBounds", `The offset ${String(offset)} is out of bounds: 0 to ${L.maxOffset}`);
   if (body.n !== undefined && (!isInteger(body.n) || body.n < 0 || body.n > L.maxBlocks)) return fail("BlockCountLimitExceeded", `The number of blocks ${String(body.n)} is out of bounds: 0 to ${L.maxBlocks}`);
   let bitmap: Uint8Array | undefined;
-  if (body.b !== undefined) {
-    if (typeof body.b !== "string" || (bitmap = decodeBitmap(body.b)) === undefined) return fail("InvalidRequest", "The bitmap (b) must be a string of hexadecimal digits");
+  if (body.b instanceof Uint8Array) {
+    bitmap = body.b;
+    if (bitmap.length === 0) return fail("InvalidRequest", "The bitmap (b) is empty");
+    if (bitmap.length >= L.maxBitmapBytes) return fail("BlockBitmapLimitExceeded", `The bitmap has ${bitmap.length} bytes; it must be smaller than ${L.maxBitmapBytes}`);
+  } else if (body.b !== undefined) {
+    if (typeof body.b !== "string" || (bitmap = decodeBitmap(body.b)) === undefined) return fail("InvalidRequest", "The bitmap (b) must be a string of hexadecimal digits (a byte string in CBOR)");
     if (bitmap.length >= L.maxBitmapBytes) return fail("BlockBitmapLimitExceeded", `The bitmap has ${bitmap.length} bytes; it must be smaller than ${L.maxBitmapBytes}`);
   }
   const blockSize = body.l;
@@ -135,11 +162,11 @@ export function planGetStream(stream: StreamView, body: Record<string, unknown>)
   return { ok: true, value: { ...(clientToken !== undefined ? { clientToken } : {}), fileId: file.fileId, blockSize, blocks } };
 }
 
-/** One GetStream answer message: `{c, f, l, i, p}` with the block's bytes in base64. */
-export function blockAnswer(request: BlockRequest, block: number, bytes: Uint8Array): Record<string, unknown> {
+/** One GetStream answer message: `{c, f, l, i, p}` with the block's bytes in base64 (JSON) or as a byte string (CBOR). */
+export function blockAnswer(request: BlockRequest, block: number, bytes: Uint8Array, format: Format = "json"): Record<string, unknown> {
   return {
     ...(request.clientToken !== undefined ? { c: request.clientToken } : {}),
-    f: request.fileId, l: bytes.length, i: block, p: Buffer.from(bytes).toString("base64"),
+    f: request.fileId, l: bytes.length, i: block, p: format === "json" ? Buffer.from(bytes).toString("base64") : bytes,
   };
 }
 

@@ -1,7 +1,8 @@
 // Streams for MQTT-based file delivery: CreateStream, DescribeStream, ListStreams, UpdateStream
 // and DeleteStream on the control plane, and the device topics
 // `$aws/things/<thing>/streams/<streamId>/describe|get/json` answered on `description/json`,
-// `data/json` and `rejected/json` (rules: delivery.ts; facts: docs/jobs.md).
+// `data/json` and `rejected/json`, and the same in CBOR on `.../cbor` (rules: delivery.ts;
+// facts: docs/jobs.md).
 //
 // The stand-in has no S3: a file's `s3Location` names a file under the state directory,
 // `<state>/s3/<bucket>/<key>` (the version is kept, not checked), read when a device asks for
@@ -14,8 +15,8 @@ import type { Collection } from "../../registry/collection.js";
 import { AwsError, notFound } from "../../registry/errors.js";
 import { page } from "../iot/registry-operations.js";
 import {
-  blockAnswer, clientTokenOf, describeAnswer, errorAnswer, parseJsonRequest, planGetStream,
-  type DeliveryError, type StreamView,
+  blockAnswer, clientTokenOf, describeAnswer, encodeAnswer, errorAnswer, parseCborRequest, parseJsonRequest, planGetStream,
+  type DeliveryError, type Format, type StreamView,
 } from "./delivery.js";
 
 export interface StreamFile { fileId: number; s3Location: { bucket: string; key: string; version?: string } }
@@ -39,7 +40,7 @@ export interface StreamsOptions {
   now: () => number;
   log: (line: string) => void;
   /** answers the connection that asked; without a client id (an HTTPS publish) the answer is published */
-  answer: (clientId: string | undefined, topic: string, payload: string) => Promise<unknown>;
+  answer: (clientId: string | undefined, topic: string, payload: Buffer | string) => Promise<unknown>;
 }
 
 /** AWS: stream ids are 1-128 characters of [a-zA-Z0-9_-]; a stream has 1-50 files with ids 0-255; a file is at most 24 MB (98,304 blocks of 256 bytes). */
@@ -152,47 +153,44 @@ export class Streams {
     if (!match) {
       const other = STREAM_TOPIC.exec(message.topic);
       if (!other || /^(description|data|rejected)\/(json|cbor)$/.test(other[3])) return false;
-      void this.reject(message.clientId, `$aws/things/${other[1]}/streams/${other[2]}`, { code: "InvalidTopic", message: `${message.topic} is not a topic of MQTT-based file delivery` });
+      const format: Format = other[3].endsWith("/cbor") ? "cbor" : "json";
+      void this.reject(message.clientId, `$aws/things/${other[1]}/streams/${other[2]}`, format, { code: "InvalidTopic", message: `${message.topic} is not a topic of MQTT-based file delivery` });
       return true;
     }
-    const [, thing, streamId, operation, format] = match;
+    const [, thing, streamId, operation, format] = match as unknown as [string, string, string, "describe" | "get", Format];
     const prefix = `$aws/things/${thing}/streams/${streamId}`;
-    if (format === "cbor") {
-      this.o.log(`streams: ${message.topic}: CBOR requests are not served by this stand-in (use json)`);
-      return true;
-    }
-    void this.serve(message.clientId, prefix, operation as "describe" | "get", message.payload).catch((error: Error) => {
+    void this.serve(message.clientId, prefix, operation, format, message.payload).catch((error: Error) => {
       this.o.log(`streams: ${message.topic}: internal failure: ${error.stack ?? error.message}`);
-      return this.reject(message.clientId, prefix, { code: "InternalError", message: "An internal failure of the stand-in (logged)" });
+      return this.reject(message.clientId, prefix, format, { code: "InternalError", message: "An internal failure of the stand-in (logged)" });
     });
     return true;
   }
 
-  private async serve(clientId: string | undefined, prefix: string, operation: "describe" | "get", payload: Uint8Array): Promise<void> {
-    const body = parseJsonRequest(payload);
-    if (!body.ok) return this.reject(clientId, prefix, body.error);
+  private async serve(clientId: string | undefined, prefix: string, operation: "describe" | "get", format: Format, payload: Uint8Array): Promise<void> {
+    const body = format === "json" ? parseJsonRequest(payload) : parseCborRequest(payload);
+    if (!body.ok) return this.reject(clientId, prefix, format, body.error);
     const token = clientTokenOf(body.value);
-    if (!token.ok) return this.reject(clientId, prefix, token.error);
+    if (!token.ok) return this.reject(clientId, prefix, format, token.error);
     const clientToken = token.value;
     const streamId = prefix.slice(prefix.lastIndexOf("/") + 1);
     const record = this.o.records.get(streamId);
-    if (!record) return this.reject(clientId, prefix, { code: "ResourceNotFound", message: `Stream ${streamId} was not found`, ...(clientToken !== undefined ? { clientToken } : {}) });
+    if (!record) return this.reject(clientId, prefix, format, { code: "ResourceNotFound", message: `Stream ${streamId} was not found`, ...(clientToken !== undefined ? { clientToken } : {}) });
     const view = await this.view(record);
-    if (operation === "describe") return this.send(clientId, `${prefix}/description/json`, describeAnswer(view, clientToken));
+    if (operation === "describe") return this.send(clientId, `${prefix}/description/${format}`, format, describeAnswer(view, clientToken));
     const plan = planGetStream(view, body.value);
-    if (!plan.ok) return this.reject(clientId, prefix, plan.error);
+    if (!plan.ok) return this.reject(clientId, prefix, format, plan.error);
     const file = record.files.find((f) => f.fileId === plan.value.fileId)!;
     const handle = await open(this.sourcePath(file.s3Location), "r");
     try {
       for (const block of plan.value.blocks) {
         const buffer = Buffer.alloc(plan.value.blockSize);
         const { bytesRead } = await handle.read(buffer, 0, buffer.length, block * plan.value.blockSize);
-        await this.send(clientId, `${prefix}/data/json`, blockAnswer(plan.value, block, buffer.subarray(0, bytesRead)));
+        await this.send(clientId, `${prefix}/data/${format}`, format, blockAnswer(plan.value, block, buffer.subarray(0, bytesRead), format));
       }
     } finally {
       await handle.close();
     }
-    this.o.log(`streams: ${prefix}: sent ${plan.value.blocks.length} block(s) of ${plan.value.blockSize} bytes of file ${plan.value.fileId}`);
+    this.o.log(`streams: ${prefix}: sent ${plan.value.blocks.length} block(s) of ${plan.value.blockSize} bytes of file ${plan.value.fileId} (${format})`);
   }
 
   /** The stream as the device sees it: each file's size now (undefined when its source is gone). */
@@ -203,12 +201,12 @@ export class Streams {
     return { streamId: record.streamId, streamVersion: record.streamVersion, ...(record.description !== undefined ? { description: record.description } : {}), files };
   }
 
-  private async send(clientId: string | undefined, topic: string, body: Record<string, unknown>): Promise<void> {
-    await this.o.answer(clientId, topic, JSON.stringify(body));
+  private async send(clientId: string | undefined, topic: string, format: Format, body: Record<string, unknown>): Promise<void> {
+    await this.o.answer(clientId, topic, encodeAnswer(format, body));
   }
 
-  private reject(clientId: string | undefined, prefix: string, error: DeliveryError): Promise<void> {
+  private reject(clientId: string | undefined, prefix: string, format: Format, error: DeliveryError): Promise<void> {
     this.o.log(`streams: ${prefix} rejected: ${error.code}: ${error.message}`);
-    return this.send(clientId, `${prefix}/rejected/json`, errorAnswer(error));
+    return this.send(clientId, `${prefix}/rejected/${format}`, format, errorAnswer(error));
   }
 }
