@@ -2,13 +2,13 @@
 // stand-in with a device provisioned by JITP into telemetry. Screenshots of every page (at
 // 1280 px and at phone width) go to .dev/console/screenshots/ for a person to look at.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import { createRootCa, issueCertificate } from "../../certs/pki.js";
-import { AddThingToThingGroupCommand, CreateThingGroupCommand } from "@aws-sdk/client-iot";
+import { AddThingToThingGroupCommand, CreateJobCommand, CreateStreamCommand, CreateThingGroupCommand } from "@aws-sdk/client-iot";
 import { connectMtls, endClient, iotClient, registeredDevice } from "../iotcore/helpers.js";
 import { runDevice, startBench, type Bench, type RunningDevice } from "../provisioning/device-run.js";
 import { waitFor } from "../support/wait.js";
@@ -16,7 +16,7 @@ import { CLASSIC } from "../../host/iotcore/services/iotdata/store.js";
 
 const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = join(".dev", "console", "screenshots");
-const PAGES = ["things", "certificates", "cas", "policies", "authorizers", "domains", "log", "mqtt"];
+const PAGES = ["things", "certificates", "cas", "policies", "authorizers", "domains", "jobs", "log", "mqtt"];
 
 describe("web console (chromium)", function () {
   this.timeout(60_000);
@@ -189,6 +189,30 @@ describe("web console (chromium)", function () {
     assert.ok(document.Statement.some((s) => s.Action.includes("iot:Connect")), "the JITP template's policy, pretty-printed");
   });
 
+  it("shows a job with its status, counts, executions and document, its stream, and the job on the thing's page", async () => {
+    const iot = iotClient(bench.core);
+    try {
+      mkdirSync(join(bench.dir, "iotcore", "s3", "firmware"), { recursive: true });
+      writeFileSync(join(bench.dir, "iotcore", "s3", "firmware", "app.bin"), "image");
+      await iot.send(new CreateStreamCommand({ streamId: "console-stream", description: "app v2", roleArn: "arn:aws:iam::123456789012:role/ota", files: [{ fileId: 0, s3Location: { bucket: "firmware", key: "app.bin" } }] }));
+      await iot.send(new CreateJobCommand({ jobId: "console-job", targets: [`arn:aws:iot:${bench.core.region}:${bench.core.accountId}:thinggroup/console-fleet`], document: JSON.stringify({ operation: "reboot" }) }));
+    } finally {
+      iot.destroy();
+    }
+    await open("jobs");
+    await page.getByRole("link", { name: "console-job" }).click();
+    await page.getByRole("heading", { name: "Job console-job" }).waitFor();
+    const main = page.locator("main");
+    await main.getByText("IN_PROGRESS").first().waitFor();
+    assert.match(await main.locator("dl.facts").nth(1).innerText(), /Queued\s+1/);
+    assert.match(await main.getByRole("region", { name: "Executions of console-job" }).innerText(), /console-device\s+QUEUED/);
+    assert.deepEqual(JSON.parse(await main.locator("pre").innerText()), { operation: "reboot" });
+    await open("jobs");
+    assert.match(await page.getByRole("region", { name: "Streams" }).innerText(), /console-stream\s+1\s+app v2/);
+    await open("things/console-device");
+    await page.getByRole("region", { name: "Job executions on console-device" }).getByRole("link", { name: "console-job" }).waitFor();
+  });
+
   it("publishes a message that an mqtt.js subscriber receives", async () => {
     const listener = await registeredDevice(bench.core, "console-listener");
     const { client } = await connectMtls(bench.core, listener, { clientId: "console-listener" });
@@ -256,7 +280,7 @@ describe("web console (chromium)", function () {
     await page.keyboard.press("Tab");
     await page.keyboard.press("Tab");
     assert.equal(await page.evaluate<string>("document.activeElement?.textContent"), "Things");
-    for (let i = 0; i < 7; i++) await page.keyboard.press("Tab");
+    for (let i = 0; i < 8; i++) await page.keyboard.press("Tab");
     assert.equal(await page.evaluate<string>("document.activeElement?.textContent"), "MQTT test client");
     await page.keyboard.press("Enter");
     await page.getByRole("heading", { name: "MQTT test client" }).waitFor();

@@ -8,7 +8,7 @@ import mqtt from "./vendor/mqtt.js";
 
 const SECTIONS = [
   ["things", "Things"], ["certificates", "Certificates"], ["cas", "CA certificates"], ["policies", "Policies"],
-  ["authorizers", "Authorizers"], ["domains", "Domain configurations"], ["log", "Connection log"], ["mqtt", "MQTT test client"],
+  ["authorizers", "Authorizers"], ["domains", "Domain configurations"], ["jobs", "Jobs"], ["log", "Connection log"], ["mqtt", "MQTT test client"],
 ];
 const ORIGINS = { jitp: "JITP", jitr: "JITR", "fleet-provisioning": "Fleet provisioning", registered: "Registered by hand", created: "Created with keys" };
 
@@ -65,8 +65,8 @@ async function describeCertificate(id) {
 // ---- small pieces -------------------------------------------------------------------------
 
 const Status = ({ value }) => {
-  const kind = value === "ACTIVE" || value === "ENABLED" || value === "allowed" ? "ok"
-    : /REVOKED|INACTIVE|DISABLED|refused/.test(value ?? "") ? "bad" : "wait";
+  const kind = /^(ACTIVE|ENABLED|allowed|SUCCEEDED|COMPLETED)$/.test(value ?? "") ? "ok"
+    : /REVOKED|INACTIVE|DISABLED|refused|FAILED|REJECTED|TIMED_OUT|CANCELED|REMOVED/.test(value ?? "") ? "bad" : "wait";
   return html`<span class="badge ${kind}">${value}</span>`;
 };
 const Loading = ({ state, children }) =>
@@ -108,9 +108,10 @@ function Thing({ name }) {
     const { principals } = await call(`/things/${enc(name)}/principals`);
     const certs = await Promise.all(principals.map(certIdOf).filter(Boolean).map(describeCertificate));
     const groups = await call(`/things/${enc(name)}/thing-groups`).then((r) => r.thingGroups ?? [], (e) => e.message);
-    return { thing, certs, groups, others: principals.filter((p) => !certIdOf(p)) };
+    const { executionSummaries: jobs } = await call(`/things/${enc(name)}/jobs`);
+    return { thing, certs, groups, jobs, others: principals.filter((p) => !certIdOf(p)) };
   }, [name]);
-  return html`<h2>Thing ${name}</h2><p><a href="#things">All things</a></p><${Loading} state=${state}>${({ thing, certs, groups, others }) => html`
+  return html`<h2>Thing ${name}</h2><p><a href="#things">All things</a></p><${Loading} state=${state}>${({ thing, certs, groups, jobs, others }) => html`
     <dl class="facts"><dt>ARN</dt><dd class="mono">${thing.thingArn}</dd><dt>Type</dt><dd>${thing.thingTypeName ?? "none"}</dd><dt>Version</dt><dd>${thing.version}</dd></dl>
     <h3>Attributes</h3>
     ${Object.keys(thing.attributes ?? {}).length === 0 ? html`<p class="note">No attributes.</p>` : html`<dl class="facts">${Object.entries(thing.attributes).map(([k, v]) => html`<dt>${k}</dt><dd>${v}</dd>`)}</dl>`}
@@ -122,7 +123,45 @@ function Thing({ name }) {
       rows=${certs.map((c) => [html`<a class="mono" href="#certificates/${c.certificateId}" title=${c.certificateId}>${shortId(c.certificateId)}</a>`,
         html`<${Status} value=${c.status} />`, html`<${Origin} cert=${c} />`, html`<${Id} id=${c.caCertificateId} />`])} />
     ${others.length > 0 && html`<h3>Other principals</h3><ul>${others.map((p) => html`<li class="mono">${p}</li>`)}</ul>`}
+    <h3>Jobs</h3>
+    <${Table} caption="Job executions on ${name}" empty="No job has run here." head=${["Job", "Status", "Execution", "Last update"]}
+      rows=${jobs.map((e) => [html`<a href="#jobs/${enc(e.jobId)}">${e.jobId}</a>`, html`<${Status} value=${e.jobExecutionSummary.status} />`,
+        e.jobExecutionSummary.executionNumber, when(e.jobExecutionSummary.lastUpdatedAt)])} />
     <${Shadow} thing=${name} />`}<//>`;
+}
+
+/** IoT Jobs and the streams that deliver files to them (MQTT-based file delivery). */
+function Jobs() {
+  const state = useLoad(async () => ({ jobs: (await call("/jobs")).jobs, streams: (await call("/streams")).streams }), []);
+  return html`<h2>Jobs</h2><${Loading} state=${state}>${({ jobs, streams }) => html`
+    <${Table} caption="Jobs" empty="No jobs yet: create one with npm run jobs or aws iot create-job." head=${["Job", "Status", "Target selection", "Created"]}
+      rows=${jobs.map((j) => [html`<a href="#jobs/${enc(j.jobId)}">${j.jobId}</a>`, html`<${Status} value=${j.status} />`, j.targetSelection, when(j.createdAt)])} />
+    <h3>Streams</h3>
+    <${Table} caption="Streams" empty="No streams." head=${["Stream", "Version", "Description"]}
+      rows=${streams.map((s) => [html`<span class="mono">${s.streamId}</span>`, s.streamVersion, s.description ?? ""])} />`}<//>`;
+}
+
+const COUNTS = [["Queued", "numberOfQueuedThings"], ["In progress", "numberOfInProgressThings"], ["Succeeded", "numberOfSucceededThings"], ["Failed", "numberOfFailedThings"],
+  ["Rejected", "numberOfRejectedThings"], ["Timed out", "numberOfTimedOutThings"], ["Canceled", "numberOfCanceledThings"], ["Removed", "numberOfRemovedThings"]];
+
+function Job({ id }) {
+  const state = useLoad(async () => ({
+    job: (await call(`/jobs/${enc(id)}`)).job, document: (await call(`/jobs/${enc(id)}/job-document`)).document,
+    executions: (await call(`/jobs/${enc(id)}/things`)).executionSummaries,
+  }), [id]);
+  return html`<h2>Job ${id}</h2><p><a href="#jobs">All jobs</a></p><${Loading} state=${state}>${({ job, document, executions }) => html`
+    <dl class="facts"><dt>Status</dt><dd><${Status} value=${job.status} /></dd><dt>Target selection</dt><dd>${job.targetSelection}</dd>
+      <dt>Targets</dt><dd class="mono">${job.targets.join(", ")}</dd><dt>Created</dt><dd>${when(job.createdAt)}</dd>
+      ${job.completedAt && html`<dt>Completed</dt><dd>${when(job.completedAt)}</dd>`}
+      ${job.reasonCode && html`<dt>Reason</dt><dd>${job.reasonCode}${job.comment ? `: ${job.comment}` : ""}</dd>`}</dl>
+    <h3>Things</h3>
+    <dl class="facts">${COUNTS.map(([label, key]) => html`<dt>${label}</dt><dd>${job.jobProcessDetails?.[key] ?? 0}</dd>`)}</dl>
+    <${Table} caption="Executions of ${id}" empty="No executions." head=${["Thing", "Status", "Execution", "Last update"]}
+      rows=${executions.map((e) => {
+        const thing = e.thingArn.split("/").pop();
+        return [html`<a href="#things/${enc(thing)}">${thing}</a>`, html`<${Status} value=${e.jobExecutionSummary.status} />`, e.jobExecutionSummary.executionNumber, when(e.jobExecutionSummary.lastUpdatedAt)];
+      })} />
+    <h3>Document</h3><pre class="payload mono">${pretty(document)}</pre>`}<//>`;
 }
 
 /** The thing's classic shadow over MQTT (the Device Shadow service's reserved topics). */
@@ -436,6 +475,7 @@ function App() {
     : section === "certificates" ? html`<${Certificates} />`
     : section === "cas" ? html`<${Cas} />` : section === "policies" ? html`<${Policies} />`
     : section === "authorizers" ? html`<${Authorizers} />` : section === "domains" ? html`<${Domains} />`
+    : section === "jobs" && arg ? html`<${Job} id=${arg} />` : section === "jobs" ? html`<${Jobs} />`
     : section === "log" ? html`<${ConnectionLog} />` : section === "mqtt" ? html`<${MqttClient} />` : html`<${Things} />`;
   return html`<div class="shell">
     <header class="top"><h1>IoT Core stand-in</h1><span class="where">${session.region} · ${session.controlUrl}</span></header>
