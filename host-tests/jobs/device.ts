@@ -43,13 +43,14 @@ export class TestDevice {
     return device;
   }
 
-  /** The next message (after those already seen) on `topic` that satisfies `match`, within `ms`. */
-  async next(topic: string, match: (body: Record<string, unknown>) => boolean = () => true, ms = 5000, from = 0): Promise<Received> {
+  /** The first message (from index `from` of those seen) on `topic` (or one of `topic`) that satisfies `match`, within `ms`. */
+  async next(topic: string | string[], match: (body: Record<string, unknown>) => boolean = () => true, ms = 5000, from = 0): Promise<Received> {
+    const topics = typeof topic === "string" ? [topic] : topic;
     const end = Date.now() + ms;
     for (;;) {
-      const found = this.seen.slice(from).find((m) => m.topic === topic && match(m.body));
+      const found = this.seen.slice(from).find((m) => topics.includes(m.topic) && match(m.body));
       if (found) return found;
-      if (Date.now() > end) throw new Error(`${this.thing}: nothing on ${topic} within ${ms} ms; seen: ${JSON.stringify(this.seen.map((m) => m.topic))}`);
+      if (Date.now() > end) throw new Error(`${this.thing}: nothing on ${topics.join(" or ")} within ${ms} ms; seen: ${JSON.stringify(this.seen.map((m) => m.topic))}`);
       await new Promise((r) => setTimeout(r, 10));
     }
   }
@@ -62,10 +63,7 @@ export class TestDevice {
     const from = this.seen.length;
     this.client.publish(topic, payload, { qos: 1 });
     const match = typeof body === "string" ? () => true : (b: Record<string, unknown>) => b.clientToken === token;
-    const answer = await Promise.any([
-      this.next(`${topic}/accepted`, match, 5000, from).then((m) => ({ accepted: true, body: m.body })),
-      this.next(`${topic}/rejected`, match, 5000, from).then((m) => ({ accepted: false, body: m.body })),
-    ]);
-    return answer;
+    const answer = await this.next([`${topic}/accepted`, `${topic}/rejected`], match, 5000, from);
+    return { accepted: answer.topic.endsWith("/accepted"), body: answer.body };
   }
 }
