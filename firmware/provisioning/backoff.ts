@@ -1,4 +1,4 @@
-// Reconnect pacing: exponential backoff with full jitter (as coreMQTT's backoffAlgorithm), and
+// Reconnect pacing: exponential backoff with full jitter (as coreMQTT's backoffAlgorithm), after
 // a floor so that two CONNECTs for one client id are never closer than the spacing AWS allows.
 // Pure: the random number and the times come from the caller.
 
@@ -18,9 +18,11 @@ export function jitteredDelay(attempt: number, random: number, params: Pick<Back
 }
 
 /**
- * How long to wait from `now` before the next attempt: the jittered delay, but never earlier
- * than `connectSpacingMs` after the previous attempt started (`lastAttemptAt`, undefined if none).
- * Never fails.
+ * How long to wait from `now` before the next attempt: until `connectSpacingMs` after the
+ * previous attempt (`lastAttemptAt`, undefined if none), then the jittered delay. The jitter
+ * comes after the spacing, not inside it: devices dropped together (an endpoint restart, a
+ * throttled wave) then spread over the jitter window instead of all retrying when the spacing
+ * ends. Never fails.
  */
 export function nextAttemptDelay(
   attempt: number,
@@ -31,5 +33,5 @@ export function nextAttemptDelay(
 ): number {
   const jitter = jitteredDelay(attempt, random, params);
   const spacing = lastAttemptAt === undefined ? 0 : lastAttemptAt + params.connectSpacingMs - now;
-  return Math.max(jitter, spacing, 0);
+  return Math.max(spacing, 0) + jitter;
 }

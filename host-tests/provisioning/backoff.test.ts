@@ -23,8 +23,10 @@ describe("backoff with full jitter", () => {
     assert.equal(nextAttemptDelay(0, 0, 12_000, 10_000, params), 0);
   });
 
-  it("keeps the jitter when it is longer than the spacing", () => {
-    assert.equal(nextAttemptDelay(3, 0.5, 10_100, 10_000, params), 4000);
+  it("adds the jitter after the spacing, so devices dropped together spread over the jitter window", () => {
+    assert.equal(nextAttemptDelay(3, 0.5, 10_100, 10_000, params), 900 + 4000);
+    // Dropped at the same moment, right after their attempts began: spread over [1000, 2000) ms, not all at 1000.
+    assert.deepEqual([0, 0.25, 0.5, 0.999].map((random) => nextAttemptDelay(0, random, 10_000, 10_000, params)), [1000, 1250, 1500, 1999]);
   });
 
   it("waits nothing before the very first attempt", () => {

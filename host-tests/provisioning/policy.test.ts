@@ -43,13 +43,13 @@ describe("provisioning retry decisions", () => {
     assert.equal(classify(failure("cognito-unreachable", "x", true), true, true), "network");
   });
 
-  it("retries a fresh device's first drop one spacing after the attempt ended", () => {
+  it("retries a fresh device's first drop one spacing after the attempt ended, plus its jitter", () => {
     const state = attemptStarted(initialState(false), 1000);
     const decision = decide(state, dropped(reset), 1050, 0.1, params);
     assert.equal(decision.action, "retry");
     if (decision.action === "retry") {
       assert.equal(decision.why, "provisioning");
-      assert.equal(decision.delayMs, 1000);
+      assert.equal(decision.delayMs, 1000 + 100);
     }
   });
 
@@ -66,7 +66,7 @@ describe("provisioning retry decisions", () => {
       state = decision.state;
       now += 10 + decision.delayMs;
     }
-    assert.deepEqual(delays, [1000, 1980, 3960, 7920, 7920, 7920]);
+    assert.deepEqual(delays, [1990, 2980, 4960, 8920, 8920, 8920]);
   });
 
   it("gives up on a device that never gets provisioned, with advice about the template", () => {
@@ -115,7 +115,8 @@ describe("provisioning retry decisions", () => {
     assert.ok(decision.action === "retry");
     if (decision.action === "retry") {
       assert.equal(decision.state.failures, 0);
-      assert.equal(decision.delayMs, 1000);
+      // the spacing, then the first retry's jitter: devices whose sessions an endpoint restart ended together spread out
+      assert.equal(decision.delayMs, 1000 + 990);
     }
   });
 

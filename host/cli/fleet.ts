@@ -33,6 +33,7 @@ const COMMAND = {
     "publish-limit": { value: "N", help: `inbound publishes per second for the account (AWS default ${ACCOUNT_LIMITS.publishesPerSecond})` },
     "subscribe-limit": { value: "N", help: `subscriptions per second for the account (AWS default ${ACCOUNT_LIMITS.subscriptionsPerSecond})` },
     "provisioning-limit": { value: "N", help: `JITP/JITR and RegisterThing per second for the account (AWS default ${ACCOUNT_LIMITS.registrationsPerSecond})` },
+    "provisioning-attempts": { value: "N", help: "the devices' provisioningAttempts (default: enough for the batch at the provisioning limit, at least the firmware's 10)" },
     seed: { value: "N", help: "seeds each device's random source (backoff jitter) and clock offset (default 1)" },
   },
   notes: [
@@ -77,6 +78,7 @@ async function main(): Promise<number> {
     devices, provisioning, mode, durationS, restartAtS: restartAt(values.chaos, durationS), state, out: values.out ?? join(state, "report"),
     xsDevices, limits, telemetryIntervalMs: values["interval-ms"] === undefined ? Math.max(1000, 10 * devices) : wholeNumber("interval-ms", values["interval-ms"], 100, 86_400_000),
     seed: wholeNumber("seed", values.seed ?? "1", 0, 2 ** 31 - 1), provisioningDelayMs: 1000, say,
+    ...(values["provisioning-attempts"] !== undefined ? { provisioningAttempts: wholeNumber("provisioning-attempts", values["provisioning-attempts"], 1, 1000) } : {}),
   }).catch((error: unknown) => {
     const sentence = explainStartupFailure(error, { stateDir: state, host: "127.0.0.1" });
     throw sentence ? new CliError(sentence) : error;

@@ -27,6 +27,8 @@ export interface RunFacts {
   durationS: number;
   seed: number;
   telemetryIntervalMs: number;
+  /** the devices' provisioningAttempts (the batch's, or the command line's) */
+  provisioningAttempts: number;
   startedAt: number;
   endedAt: number;
   /** when the stand-in was told to restart, and when it listened again */
@@ -155,7 +157,7 @@ export function buildReport(facts: RunFacts, devices: DeviceRecord[], connects: 
     checks,
     run: {
       devices: facts.devices, provisioning: facts.provisioning, mode: facts.mode, engine: facts.engine, durationS: facts.durationS, seed: facts.seed,
-      telemetryIntervalMs: facts.telemetryIntervalMs, startedAt: facts.startedAt, endedAt: facts.endedAt,
+      telemetryIntervalMs: facts.telemetryIntervalMs, provisioningAttempts: facts.provisioningAttempts, startedAt: facts.startedAt, endedAt: facts.endedAt,
       ...(facts.restart ? { restartAtS: Math.round(sinceStart(facts.restart.at) / 100) / 10, standInDownMs: facts.restart.listeningAt - facts.restart.at } : {}),
     },
     limits: facts.limits,
