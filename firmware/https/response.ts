@@ -5,7 +5,7 @@
 // response starts in `rest`.
 
 import { failure, type Failure } from "../platform/failure.js";
-import { createHeadReader, type HttpResponseHead } from "../websocket/http-head.js";
+import { createHeadReader, malformed, type HttpResponseHead } from "../websocket/http-head.js";
 
 export interface HttpResponse extends HttpResponseHead {
   body: Uint8Array;
@@ -32,55 +32,32 @@ export interface ResponseReader {
   end(): ResponseDone | Failure;
 }
 
-const malformed = (why: string) => failure("http-malformed-response", `Malformed HTTP response (${why}): check the endpoint and port.`);
+const tooLarge = (maxBody: number) => failure("http-response-too-large", `HTTP response body over ${maxBody} bytes: not an AWS IoT answer; check the endpoint.`);
 
 /** A reader for one response whose body is at most `maxBody` bytes. Never throws. */
 export function createResponseReader(maxBody = 4096): ResponseReader {
   const readHead = createHeadReader();
   let head: HttpResponseHead | undefined;
-  // body framing, once the head is read: a length, "chunked", or "close" (to the end)
+  // Once the head is read, the body's framing: its length, -1 to the end of the connection, -2 chunked.
   let length = -1;
-  let chunked = false;
+  // The bytes not read yet; of a chunked body, the chunks read so far and whether the last one was.
+  let buffer: Uint8Array = new Uint8Array(0);
+  let chunks: Uint8Array = new Uint8Array(0);
   let trailers = false;
-  let buffer = new Uint8Array(0);
-  const body: Uint8Array[] = [];
-  let bodyBytes = 0;
   let failed: Failure | undefined;
+  const done = (body: Uint8Array, rest: Uint8Array): ResponseDone => ({ response: { ...head!, body }, rest });
 
-  const append = (bytes: Uint8Array) => {
-    const joined = new Uint8Array(buffer.length + bytes.length);
-    joined.set(buffer);
-    joined.set(bytes, buffer.length);
-    buffer = joined;
-  };
-  const take = (n: number): Failure | undefined => {
-    bodyBytes += n;
-    if (bodyBytes > maxBody) return tooLarge();
-    body.push(buffer.slice(0, n));
-    buffer = buffer.subarray(n);
-    return undefined;
-  };
-  const tooLarge = () => failure("http-response-too-large", `HTTP response body over ${maxBody} bytes: not an AWS IoT answer; check the endpoint.`);
-  const done = (): ResponseDone => {
-    const joined = new Uint8Array(bodyBytes);
-    let at = 0;
-    for (const part of body) {
-      joined.set(part, at);
-      at += part.length;
-    }
-    return { response: { ...head!, body: joined }, rest: buffer };
-  };
   const frame = (h: HttpResponseHead): Failure | undefined => {
     const coding = h.headers["transfer-encoding"];
     const declared = h.headers["content-length"];
     if (coding !== undefined) {
       if (coding.toLowerCase() !== "chunked") return malformed(`transfer coding "${coding}"`);
       if (declared !== undefined) return malformed("both Content-Length and chunked");
-      chunked = true;
+      length = -2;
     } else if (declared !== undefined) {
       if (!/^\d{1,9}$/.test(declared)) return malformed(`Content-Length "${declared}"`);
       length = Number(declared);
-      if (length > maxBody) return tooLarge();
+      if (length > maxBody) return tooLarge(maxBody);
     } else if (h.status === 204 || h.status === 304 || (h.status >= 100 && h.status < 200)) {
       length = 0;
     } else if (!/close/i.test(h.headers.connection ?? "")) {
@@ -88,53 +65,36 @@ export function createResponseReader(maxBody = 4096): ResponseReader {
     }
     return undefined;
   };
-  // Chunked: `<hex size>[;ext]\r\n<data>\r\n` ... `0\r\n` then trailers up to an empty line.
-  // Returns true when the last chunk and trailers are read.
-  const readChunks = (): boolean | Failure => {
+
+  // Chunked: `<hex size>[;ext]\r\n<data>\r\n` ... `0\r\n`, then trailers up to an empty line.
+  const readChunks = (): ResponseDone | Failure | undefined => {
     for (;;) {
       const line = lineEnd(buffer);
-      if (line < 0) return buffer.length > 1024 ? malformed("chunk size line too long") : false;
+      if (line < 0) return buffer.length > 1024 ? malformed("chunk size line too long") : undefined;
       const text = String.fromCharCode(...buffer.subarray(0, line));
-      if (!trailers) {
-        const size = /^([0-9A-Fa-f]{1,7})(;.*)?$/.exec(text);
-        if (!size) return malformed(`chunk size "${text.slice(0, 20)}"`);
-        const n = parseInt(size[1], 16);
-        if (n === 0) {
-          buffer = buffer.subarray(line + 2);
-          trailers = true;
-          continue;
-        }
-        if (buffer.length < line + 2 + n + 2) return false;
-        if (buffer[line + 2 + n] !== 13 || buffer[line + 3 + n] !== 10) return malformed("chunk not followed by CRLF");
-        buffer = buffer.subarray(line + 2);
-        const tooLarge = take(n);
-        if (tooLarge) return tooLarge;
-        buffer = buffer.subarray(2);
+      const size = /^([0-9A-Fa-f]{1,7})(;.*)?$/.exec(text);
+      const n = trailers ? 0 : size ? parseInt(size[1]!, 16) : -1;
+      const end = line + 2 + n;
+      if (n < 0) return malformed(`chunk size "${text.slice(0, 20)}"`);
+      if (chunks.length + n > maxBody) return tooLarge(maxBody);
+      if (n) {
+        if (buffer.length < end + 2) return undefined;
+        if (buffer[end] !== 13 || buffer[end + 1] !== 10) return malformed("chunk not followed by CRLF");
+        chunks = concat(chunks, buffer.subarray(line + 2, end));
+        buffer = buffer.subarray(end + 2);
         continue;
       }
-      buffer = buffer.subarray(line + 2);
-      if (line === 0) return true;
+      buffer = buffer.subarray(end);
+      if (trailers && !line) return done(chunks, buffer);
+      trailers = true;
     }
-  };
-
-  const step = (): ResponseDone | Failure | undefined => {
-    if (chunked) {
-      const finished = readChunks();
-      return finished === true ? done() : finished === false ? undefined : finished;
-    }
-    if (length >= 0) {
-      if (buffer.length < length) return undefined;
-      take(length);
-      return done();
-    }
-    if (buffer.length > 0) return take(buffer.length);
-    return undefined;
   };
 
   return {
     feed(bytes) {
       if (failed) return failed;
-      if (!head) {
+      if (head) buffer = concat(buffer, bytes);
+      else {
         const read = readHead(bytes);
         if (!read) return undefined;
         if ("code" in read) return failed = read;
@@ -142,17 +102,25 @@ export function createResponseReader(maxBody = 4096): ResponseReader {
         const problem = frame(head);
         if (problem) return failed = problem;
         buffer = read.rest.slice();
-      } else append(bytes);
-      const result = step();
+      }
+      const result = length === -2 ? readChunks()
+        : length < 0 ? (buffer.length > maxBody ? tooLarge(maxBody) : undefined)
+        : buffer.length < length ? undefined : done(buffer.slice(0, length), buffer.subarray(length));
       if (result && "code" in result) failed = result;
       return result;
     },
     end() {
-      if (failed) return failed;
-      if (head && !chunked && length < 0) return done();
-      return failure("http-response-truncated", "The connection ended in the middle of an HTTP response: the server or the network dropped it; it is retried.");
+      return failed ?? (head && length === -1 ? done(buffer, buffer.subarray(buffer.length))
+        : failure("http-response-truncated", "The connection ended in the middle of an HTTP response: the server or the network dropped it; it is retried."));
     },
   };
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
 }
 
 function lineEnd(bytes: Uint8Array): number {

@@ -34,7 +34,7 @@ export function requestHead(method: string, path: string, host: string, headers:
  * when it is longer than `maxBytes` or not HTTP/1.x.
  */
 export function createHeadReader(maxBytes = 4096): (bytes: Uint8Array) => HttpHeadDone | Failure | undefined {
-  let buffer = new Uint8Array(0);
+  let buffer: Uint8Array = new Uint8Array(0);
   return (bytes) => {
     const old = buffer;
     const joined = buffer = new Uint8Array(old.length + bytes.length);
@@ -51,7 +51,8 @@ export function createHeadReader(maxBytes = 4096): (bytes: Uint8Array) => HttpHe
   };
 }
 
-function malformed(why: string): Failure {
+/** Failure "http-malformed-response" saying `why`. */
+export function malformed(why: string): Failure {
   return failure("http-malformed-response", `Malformed HTTP response (${why}): check the endpoint and port.`);
 }
 

@@ -26,18 +26,19 @@ import { BUILD_SIZE_TARGETS } from "../../host/bench/sections/build-size.js";
 // only the validity windows the image carries: docs/firmware-size.md; and by 805 bytes per
 // WebSocket build when the handshake's SHA-1 came from the platform seam. Raised by 51 bytes per
 // MQTT build for what the session tells features about OTA: the code-signing certificates and
-// the version of a booted update image.) The HTTPS builds carry no MQTT code and meet their
-// 30,720-byte target, which is asserted below as well.
+// the version of a booted update image. Lowered by 258 bytes per HTTPS build when the response
+// reader kept one body buffer.) The HTTPS builds carry no MQTT code and meet their 30,720-byte
+// target, which is asserted below as well.
 const CEILINGS: Record<string, number> = {
   mtls: 35_579,
   "mtls-alpn": 35_600,
   "custom-auth": 36_848,
   "wss-custom-auth": 42_144,
   "wss-sigv4": 46_698,
-  "https-mtls": 24_421,
-  "https-mtls-alpn": 24_447,
-  "https-sigv4": 26_321,
-  "https-custom-auth": 25_601,
+  "https-mtls": 24_163,
+  "https-mtls-alpn": 24_189,
+  "https-sigv4": 26_063,
+  "https-custom-auth": 25_343,
 };
 // The builds that meet their target today: held to it (with the ceiling above) from now on.
 const TARGET_MET = ["https-mtls", "https-mtls-alpn", "https-sigv4", "https-custom-auth"];
