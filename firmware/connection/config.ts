@@ -6,7 +6,7 @@
 // `connection` object (the mode's own settings), validated before any network use with the same
 // field checker as the device config.
 
-import { fail, ok, type Failure, type Result } from "../platform/failure.js";
+import { ok, type Failure, type Result } from "../platform/failure.js";
 import type { Platform } from "../platform/seam.js";
 import type { OpenStream } from "../mqtt/client.js";
 import { CONFIG_FIELDS, invalidField, mustBe, type DeviceConfig, type Rule } from "../config/config.js";
@@ -210,23 +210,18 @@ export function validateConnectionConfig(fields: ConnectionFields, modes: readon
 }
 
 /**
- * The opener and CONNECT credentials of `config`'s mode, or a Failure before any network use:
- * "credentials-missing-root-ca" (no trusted CA: even without a client certificate the server
- * must be verified), "credentials-missing-client-certificate" (modes with a device
- * certificate), the mode's own. Attempts made through `open` fail through onClose with
- * "clock-unset", "credentials-expired", the Cognito/HTTP failures, the transport's failures,
- * the WebSocket failures (e.g. "websocket-upgrade-refused"); CONNACK refusals come from the
- * MQTT client.
+ * The opener and CONNECT credentials of `config`'s mode, or the mode's own Failure before any
+ * network use. `credentials` are as the credentials loader returns them for this mode: a
+ * trusted CA always (every mode verifies the server), the device key and certificate when the
+ * mode uses one (boot loads them with the mode's `clientCertificate`; the loader refuses them
+ * otherwise with "credentials-no-trusted-ca" or "credentials-incomplete"). Attempts made
+ * through `open` fail through onClose with "clock-unset", "credentials-expired", the
+ * Cognito/HTTP failures, the transport's failures, the WebSocket failures (e.g.
+ * "websocket-upgrade-refused"); CONNACK refusals come from the MQTT client.
  */
 export function assembleConnection<L = MqttConnection>(config: ConnectionConfig, credentials: ConnectionCredentials, platform: Platform, modes: readonly AnyConnectionMode[]): Result<L> {
   const found = findMode(config.mode, modes);
   if (!found.ok) return found;
-  if (!credentials.trustedCa.length) {
-    return fail("credentials-missing-root-ca", "No trusted root CA: add Amazon Root CA 1 to the credentials; every mode verifies the server.");
-  }
-  if (found.value.clientCertificate && (!credentials.clientKey || !credentials.certificateChain?.length)) {
-    return fail("credentials-missing-client-certificate", `Mode ${config.mode} needs the device key and certificate: write them, or pick another mode.`);
-  }
   // The caller names the link its modes make (MQTT: MqttConnection); boot passes it on unread.
   return found.value.connect(config, credentials, platform) as Result<L>;
 }

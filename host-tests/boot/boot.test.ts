@@ -4,6 +4,8 @@ import { boot } from "../../firmware/boot/boot.js";
 import type { DeviceStatus } from "../../firmware/boot/status.js";
 import type { Platform } from "../../firmware/platform/seam.js";
 import { FakeTime } from "../support/fake-time.js";
+import { encodeImage } from "../../certs/image.js";
+import { makePki } from "../credentials/fixtures.js";
 
 function fakePlatform(time: FakeTime, stored: Record<string, string> = {}): Platform & { opened: number } {
   const values = new Map<string, string | Uint8Array>(Object.entries(stored));
@@ -76,6 +78,24 @@ describe("boot", () => {
     assert.equal(device.status.state, "credentials-invalid");
     assert.equal(device.status.code, "credentials-not-found");
     assert.equal(platform.opened, 0);
+  });
+
+  it("stops an mtls device whose credentials hold no device certificate, and any device without a root CA, before touching the network", async () => {
+    const pki = await makePki();
+    const time = new FakeTime(Date.now());
+    const start = (mode: string, image: Uint8Array) => {
+      const platform = fakePlatform(time);
+      const device = boot(platform, { config: { mode, endpoint: "x-ats.iot.us-east-1.amazonaws.com", thingName: "dev-1", provisioning: "none" }, credentialSources: { resource: () => image } });
+      return { device, platform };
+    };
+    const caOnly = encodeImage({ chain: [], trustedCa: [pki.serverCa.certDer] });
+    const noCertificate = start("mtls", caOnly);
+    assert.deepEqual([noCertificate.device.status.state, noCertificate.device.status.code], ["credentials-invalid", "credentials-incomplete"]);
+    assert.match(noCertificate.device.status.message, /the device key and certificate chain must both be present; reissue it/);
+    assert.equal(noCertificate.platform.opened, 0);
+    const noCa = start("mtls", encodeImage({ key: pki.device.key.privateKeyDer, chain: [pki.device.certDer, pki.ca.certDer], trustedCa: [] }));
+    assert.deepEqual([noCa.device.status.state, noCa.device.status.code], ["credentials-invalid", "credentials-no-trusted-ca"]);
+    assert.equal(noCa.platform.opened, 0);
   });
 
   it("logs one line per boot step", () => {
