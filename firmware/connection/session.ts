@@ -4,8 +4,7 @@
 // development build) map that specifier here, a build of another kind of mode maps its own.
 
 import { toHex } from "../credentials/hex.js";
-import { setLiveField } from "../config/live.js";
-import { FIRMWARE_VERSION, type DeviceFacts, type RunningFeatures } from "../features/feature.js";
+import type { DeviceFacts, RunningFeatures } from "../features/feature.js";
 import { MqttClient } from "../mqtt/client.js";
 import { createConnectionLoop, type ConnectionLoop } from "../provisioning/loop.js";
 import { statusPayload, topicsFor } from "../telemetry/messages.js";
@@ -30,7 +29,6 @@ export const startSession: StartSession = (context: SessionContext) => {
   say(`provisioning: ${cfg.provisioning}, ${remembered ? "provisioned before (remembered)" : provisioned ? "not needed" : "not yet: the first connect may be dropped"}`);
 
   const topics = topicsFor(cfg.topicPrefix);
-  const startedAt = platform.clock.now();
   let lastFailure: DeviceFacts["lastFailure"] = null;
   let loop: ConnectionLoop | undefined;
   let telemetry: Telemetry | undefined;
@@ -49,24 +47,8 @@ export const startSession: StartSession = (context: SessionContext) => {
     onDisconnected: (f) => loop?.disconnected(f),
   });
   const sessionTelemetry = telemetry = createTelemetry(platform, cfg, context.sensor, client, { onAcked: context.onAcked });
-  const sessionFeatures = running = context.startFeatures?.(context.features, context.featureSettings, {
-    platform,
-    client,
-    thingName: cfg.thingName,
-    topicPrefix: cfg.topicPrefix,
-    status: context.status,
-    persist: context.persist,
-    restart: context.restart,
-    stop: context.stop,
-    config: (name) => (cfg as unknown as Record<string, unknown>)[name],
-    setConfig: (name, value) => setLiveField(platform.storage, cfg, sessionTelemetry, name, value),
-    codeSigners: creds.codeSigners ?? [],
-    facts: () => ({
-      // A host runtime that booted an OTA image knows that image's version.
-      firmware: platform.update?.version() ?? FIRMWARE_VERSION, mode: mode.name, uptimeS: Math.floor((platform.clock.now() - startedAt) / 1000),
-      queued: sessionTelemetry.stats.queued, lastFailure,
-    }),
-  });
+  // The features' context is the runtime's to build (features/runtime: only builds with features carry it).
+  const sessionFeatures = running = context.startFeatures?.(context, client, sessionTelemetry, () => lastFailure);
   const connectionLoop = loop = createConnectionLoop(platform, client, link.open, cfg, { provisioned, target: `${endpoint}:${port} (${mode.name}, SNI ${serverName})` }, {
     onStatus: (s) => {
       if (isFinal(s.state)) sessionTelemetry.stop();

@@ -6,7 +6,8 @@
 // feature's settings; the runtime starts it with a `FeatureContext` once the MQTT client exists,
 // routes the messages of its subscriptions and tells it when a session is up or down.
 
-import { featureSettings, type Rule } from "../config/config.js";
+import { featureSettings, type DeviceConfig, type Rule } from "../config/config.js";
+import type { Telemetry } from "../telemetry/telemetry.js";
 import type { DeviceStatus } from "../boot/status.js";
 import type { MqttClient } from "../mqtt/client.js";
 import type { Credentials } from "../credentials/load.js";
@@ -127,25 +128,31 @@ export function checkFeatures(features: readonly Feature[], given: Record<string
   return ok(all);
 }
 
+/** What the MQTT session hands the feature runtime: boot's SessionContext (connection/config.ts) has all of it. */
 export interface FeatureHost {
   platform: Platform;
-  client: MqttClient;
-  thingName: string;
-  topicPrefix: string;
+  /** The device config (after the credentials filled in the thing name); its live fields change in place. */
+  config: DeviceConfig;
+  mode: { readonly name: string };
+  features: readonly Feature[];
+  /** `featureSettings[i]`: `features[i]`'s checked settings. */
+  featureSettings: Record<string, unknown>[];
   status(): DeviceStatus;
   /** Keeps `features.<feature>.<name> = value` among the Preference overrides. */
   persist(feature: string, name: string, value: unknown): void;
   restart(reason: string): void;
   stop(failure: Failure): void;
-  config(name: string): unknown;
-  setConfig(name: string, value: unknown): Failure | undefined;
-  facts(): DeviceFacts;
-  codeSigners: readonly [string, Uint8Array][];
+  /** The credentials of the session: the features read the image's code-signing certificates. */
+  credentials: { codeSigners?: [string, Uint8Array][] };
 }
 
 /**
- * Starts each feature with its context; `settings[i]` are `features[i]`'s checked settings. The
- * runtime is its own module (features/runtime), which only builds with features carry: the
- * platform entry hands it to boot beside them (`BootInput.startFeatures`).
+ * Starts each feature with its context, built from `host`, the session's MQTT client, its
+ * telemetry (live config changes apply to it; its queue depth is a fact) and the last failure
+ * the session reported. The runtime is its own module (features/runtime), which only builds
+ * with features carry: the platform entry hands it to boot beside them (`BootInput.startFeatures`),
+ * so a build without features carries none of the context either.
  */
-export type StartFeatures = (features: readonly Feature[], settings: Record<string, unknown>[], host: FeatureHost) => RunningFeatures;
+export type StartFeatures = (
+  host: FeatureHost, client: MqttClient, telemetry: Pick<Telemetry, "reconfigure" | "stats">, lastFailure: () => DeviceFacts["lastFailure"],
+) => RunningFeatures;

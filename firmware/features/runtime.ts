@@ -4,7 +4,8 @@
 // of it, and its session runs no feature.
 
 import { featureSettings } from "../config/config.js";
-import type { FeatureHost, RunningFeatures, StartFeatures } from "./feature.js";
+import { setLiveField } from "../config/live.js";
+import { FIRMWARE_VERSION, type RunningFeatures, type StartFeatures } from "./feature.js";
 import type { Log } from "../platform/seam.js";
 
 /** MQTT filter match: `+` one level, `#` the rest (AWS IoT: `$` topics only by explicit filters). */
@@ -18,9 +19,13 @@ export function topicMatches(filter: string, topic: string): boolean {
   return f.length === t.length;
 }
 
-/** Starts each feature with its context; `settings[i]` are `features[i]`'s checked settings. */
-export const startFeatures: StartFeatures = (features, settings, host: FeatureHost): RunningFeatures => {
-  const { platform, client } = host;
+/** Starts each of `host.features` with its context (see StartFeatures). */
+export const startFeatures: StartFeatures = (host, client, telemetry, lastFailure): RunningFeatures => {
+  const { platform, config } = host;
+  const startedAt = platform.clock.now();
+  // The image this session runs (a host runtime that booted an OTA image knows its version); a
+  // new one takes effect only after a restart, which starts the features again.
+  const firmware = platform.update?.version() ?? FIRMWARE_VERSION;
   const subscriptions: { filter: string; qos: 0 | 1; onMessage: (topic: string, payload: Uint8Array) => void }[] = [];
   const ups: (() => void)[] = [];
   const downs: (() => void)[] = [];
@@ -35,12 +40,12 @@ export const startFeatures: StartFeatures = (features, settings, host: FeatureHo
       if (refused) platform.log(`features: subscribe not sent: ${refused.code}`, 2);
     }
   };
-  features.forEach((feature, i) => {
-    const values = settings[i]!;
+  host.features.forEach((feature, i) => {
+    const values = host.featureSettings[i]!;
     const log: Log = (line, level) => platform.log(feature.name + ": " + line, level);
     const started = feature.start({
-      thingName: host.thingName,
-      topicPrefix: host.topicPrefix,
+      thingName: config.thingName,
+      topicPrefix: config.topicPrefix,
       platform,
       log,
       status: host.status,
@@ -60,10 +65,12 @@ export const startFeatures: StartFeatures = (features, settings, host: FeatureHo
       },
       restart: host.restart,
       stop: host.stop,
-      config: host.config,
-      setConfig: host.setConfig,
-      facts: host.facts,
-      codeSigners: host.codeSigners,
+      config: (name) => (config as unknown as Record<string, unknown>)[name],
+      setConfig: (name, value) => setLiveField(platform.storage, config, telemetry, name, value),
+      codeSigners: host.credentials.codeSigners ?? [],
+      facts: () => ({
+        firmware, mode: host.mode.name, uptimeS: Math.floor((platform.clock.now() - startedAt) / 1000), queued: telemetry.stats.queued, lastFailure: lastFailure(),
+      }),
     });
     if (started?.stop) stops.push(started.stop);
   });

@@ -10,7 +10,6 @@ import { join } from "node:path";
 import type { Feature, RunningFeatures } from "../../firmware/features/feature.js";
 import { startFeatures } from "../../firmware/features/runtime.js";
 import { checkFeatures } from "../../firmware/features/feature.js";
-import { setLiveField } from "../../firmware/config/live.js";
 import { defaultConfig, type DeviceConfig } from "../../firmware/config/config.js";
 import type { MqttClient } from "../../firmware/mqtt/client.js";
 import type { Platform } from "../../firmware/platform/seam.js";
@@ -79,16 +78,13 @@ export class FakeAws {
       },
       subscribe: (_filters: unknown, done: (granted: number[]) => void) => void done([1]),
     } as unknown as MqttClient;
-    const telemetry = { reconfigure: () => {} } as never;
-    this.#running = startFeatures(this.features, checked.value, {
-      platform: this.platform, client, thingName: THING, topicPrefix: THING,
+    const telemetry = { reconfigure: () => {}, stats: { queued: 0 } } as never;
+    this.#running = startFeatures({
+      platform: this.platform, config: this.config, mode: { name: "mtls" }, features: this.features, featureSettings: checked.value,
       status: () => ({ state: this.online ? "online" : "connecting", message: "", attempts: 1 }),
       persist: () => {}, restart: () => {}, stop: () => {},
-      config: (name) => (this.config as unknown as Record<string, unknown>)[name],
-      setConfig: (name, value) => setLiveField(this.storage, this.config, telemetry, name, value),
-      facts: () => ({ firmware: this.slot.version() ?? "0.1.0", mode: "mtls", uptimeS: 0, queued: 0, lastFailure: null }),
-      codeSigners: this.codeSigners,
-    });
+      credentials: { codeSigners: this.codeSigners },
+    }, client, telemetry, () => null);
   }
 
   connect(): void {

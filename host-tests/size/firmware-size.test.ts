@@ -27,41 +27,48 @@ import { BUILD_SIZE_TARGETS } from "../../host/bench/sections/build-size.js";
 // WebSocket build when the handshake's SHA-1 came from the platform seam. Raised by 51 bytes per
 // MQTT build for what the session tells features about OTA: the code-signing certificates and
 // the version of a booted update image. Lowered by 258 bytes per HTTPS build when the response
-// reader kept one body buffer.) The HTTPS builds carry no MQTT code and meet their 30,720-byte
+// reader kept one body buffer; by 351 bytes per build when the connection assembly stopped
+// repeating the credentials loader's checks; and by 766 bytes per MQTT build when the
+// features' context moved from the session into the feature runtime.) The HTTPS builds carry no MQTT code and meet their 30,720-byte
 // target, which is asserted below as well.
 const CEILINGS: Record<string, number> = {
-  mtls: 35_579,
-  "mtls-alpn": 35_600,
-  "custom-auth": 36_848,
-  "wss-custom-auth": 42_144,
+  mtls: 34_462,
+  "mtls-alpn": 34_483,
+  "custom-auth": 35_729,
+  "wss-custom-auth": 41_025,
   "wss-sigv4": 46_698,
-  "https-mtls": 24_163,
-  "https-mtls-alpn": 24_189,
-  "https-sigv4": 26_063,
-  "https-custom-auth": 25_343,
+  "https-mtls": 23_812,
+  "https-mtls-alpn": 23_838,
+  "https-sigv4": 25_712,
+  "https-custom-auth": 24_992,
 };
 // The builds that meet their target today: held to it (with the ceiling above) from now on.
 const TARGET_MET = ["https-mtls", "https-mtls-alpn", "https-sigv4", "https-custom-auth"];
 // What the Device Shadow feature (manifests/features/shadow.json: the feature and the feature
-// runtime that starts it) adds to a device build: 4,763 bytes today; held about 5% above. (Was
+// runtime that starts it) adds to a device build: 5,401 bytes today; held about 4% above. (Was
 // 3,221 before the feature runtime, about 1,510 bytes, moved out of every build into the
-// feature builds: a build with the shadow is about as large as before.)
-const SHADOW_FEATURE_BUDGET = 5_000;
+// feature builds, and 4,788 before the features' context, about 770 bytes with the live config
+// changes and OTA facts it offers, moved from the MQTT session into the runtime: a build with
+// the shadow is about 170 bytes smaller for it, one without features 766.)
+const SHADOW_FEATURE_BUDGET = 5_600;
 
 // What fleet provisioning (manifests/features/fleet.json: the feature, its store, the container
 // encoder, PEM reading, the X.509 and key checks of the credentials it writes, and the feature
-// runtime) adds to a device build: 13,955 bytes today; held about 2.5% above. (8,478 before the
-// feature runtime moved into it, 10,020 before the X.509 checks, about 3,600 bytes, moved out of
-// every build into the places that write credentials: the certs tool and this feature. A fleet
-// build as a whole is 955 bytes larger for it, every other build 2,667 bytes smaller.)
+// runtime) adds to a device build: 14,568 bytes today; held about 4% above. (8,478 before the
+// feature runtime moved into it; 10,020 before the X.509 checks, about 3,600 bytes, moved out of
+// every build into the places that write credentials, the certs tool and this feature; 13,955
+// before the features' context moved from the MQTT session into the runtime. A fleet build as a
+// whole is about 950 bytes larger for the first move and 169 bytes smaller for the second.)
+const FLEET_FEATURE_BUDGET = 15_200;
+
 // What the jobs feature (manifests/features/jobs.json: the agent with its config and reboot
-// operations, and the feature runtime) adds to a device build: 4,506 bytes today; and what OTA
+// operations, and the feature runtime) adds to a device build: 5,095 bytes today (4,506 before
+// the features' context moved from the MQTT session into the runtime); and what OTA
 // (manifests/features/ota.json: the afr_ota operation, its download and checks, base64
 // decoding) adds to a build with jobs: 4,905 bytes today. Each held about 5% above.
-const JOBS_FEATURE_BUDGET = 4_750;
+const JOBS_FEATURE_BUDGET = 5_350;
 const OTA_FEATURE_BUDGET = 5_150;
 
-const FLEET_FEATURE_BUDGET = 14_300;
 
 describe("firmware size per build", () => {
   for (const [mode, ceiling] of Object.entries(CEILINGS)) {

@@ -15,7 +15,6 @@ import { createXsPlatform, exposeCalls } from "../runtime/xs/guest/bridge.js";
 import { steadyComputrons } from "./xs-meter.js";
 import { ManualTime } from "../runtime/manual-time.js";
 import { defaultConfig, type DeviceConfig } from "../../firmware/config/config.js";
-import { setLiveField } from "../../firmware/config/live.js";
 import type { RunningFeatures } from "../../firmware/features/feature.js";
 import { startFeatures } from "../../firmware/features/runtime.js";
 import shadowFeature from "../../firmware/features/shadow.js";
@@ -138,17 +137,14 @@ function shadowDevice() {
   stream!.onData(Uint8Array.of(0x20, 2, 0, 0));
   const config: DeviceConfig = { ...defaultConfig, thingName: "device-001", topicPrefix: "device-001", telemetryIntervalMs: 5000 };
   const telemetry = createTelemetry(platform, config, simulatedSensor(platform.random), client);
-  const features: RunningFeatures = startFeatures([shadowFeature], [{ reportsPerMinute: 60, coalesceMs: 0 }], {
-    platform, client, thingName: "device-001", topicPrefix: "device-001",
+  const features: RunningFeatures = startFeatures({
+    platform, config, mode: { name: "mtls" }, features: [shadowFeature], featureSettings: [{ reportsPerMinute: 60, coalesceMs: 0 }],
     status: () => ({ state: "online", message: "", attempts: 1 }),
     persist: () => {},
     restart: () => {},
     stop: () => {},
-    config: (name) => (config as unknown as Record<string, unknown>)[name],
-    setConfig: (name, value) => setLiveField(storage, config, telemetry, name, value),
-    facts: () => ({ firmware: "0.1.0", mode: "mtls", uptimeS: 1, queued: 0, lastFailure: null }),
-    codeSigners: [],
-  });
+    credentials: {},
+  }, client, telemetry, () => null);
   const base = "$aws/things/device-001/shadow";
   const inbound = (topic: string, body: string, id: number) => stream!.onData(encodePublish(encoder.encode(topic), encoder.encode(body), 1, false, false, id));
   features.sessionUp();
