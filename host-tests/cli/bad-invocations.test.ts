@@ -212,6 +212,8 @@ describe("bad invocations of the CLIs", function () {
     { name: "jobs config without --set", run: () => jobsRun(["config", "--thing-name", "dev1"]), code: 2, message: /--set is required: at least one setting, e\.g\. --set telemetryIntervalMs=500/ },
     { name: "jobs config --set without =", run: () => jobsRun(["config", "--thing-name", "dev1", "--set", "telemetryIntervalMs"]), code: 2, message: /--set telemetryIntervalMs is not name=value/ },
     { name: "jobs reboot --timeout 0", run: () => jobsRun(["reboot", "--thing-name", "dev1", "--timeout", "0"]), code: 2, message: /--timeout must be a whole number from 1 to 86400, not '0'/ },
+    { name: "jobs reboot with a thing and a group", run: () => jobsRun(["reboot", "--thing-name", "dev1", "--thing-group", "fleet"]), code: 2, message: /name one target: --thing-name NAME or --thing-group NAME/ },
+    { name: "jobs reboot --continuous for one thing", run: () => jobsRun(["reboot", "--thing-name", "dev1", "--continuous"]), code: 2, message: /--continuous needs --thing-group/ },
     { name: "jobs ota without --image", run: () => jobsRun(["ota", "--thing-name", "dev1"]), code: 2, message: /--image is required: the firmware image to deliver/ },
     { name: "jobs ota --image <missing file>", run: () => jobsRun(["ota", "--thing-name", "dev1", "--image", join(dir, "nope.bin")]), code: 2, message: /--image .*nope\.bin is not a file: pass the firmware image/ },
     { name: "jobs ota --signature that is not base64", run: () => jobsRun(["ota", "--thing-name", "dev1", "--image", aFile, "--signature", "not base64!"]), code: 2, message: /--signature must be the base64 signature `npm run certs -- sign-image` prints/ },

@@ -142,6 +142,28 @@ describe("npm run jobs against the stand-in", function () {
     assert.match(status.text, /gadget: FAILED/);
   });
 
+  it("reboot --thing-group reaches every member and follows the job to COMPLETED; --continuous creates a job that later members get", async () => {
+    const other = await TestDevice.connect(core, "widget", ["jobs/#", "streams/#"]);
+    try {
+      runAgent(other, () => readFileSync(layout(certsDir).codeSigningPem, "utf8"), applied);
+      core.registry.createThingGroup("fleet");
+      core.registry.addThingToThingGroup("fleet", "gadget");
+      core.registry.addThingToThingGroup("fleet", "widget");
+      const run = await jobsCli(["reboot", "--state", state, "--thing-group", "fleet", "--job-id", "fleet-1", "--poll-ms", "100"]);
+      assert.equal(run.code, 0, run.text);
+      assert.match(run.text, /job fleet-1 created for thing group fleet: \{"operation":"reboot"\}/);
+      assert.match(run.text, /fleet-1 on gadget: SUCCEEDED/);
+      assert.match(run.text, /fleet-1 on widget: SUCCEEDED/);
+      assert.match(run.text, /fleet-1: COMPLETED, 2 of 2 thing\(s\) SUCCEEDED/);
+      const continuous = await jobsCli(["reboot", "--state", state, "--thing-group", "fleet", "--continuous", "--job-id", "fleet-2"]);
+      assert.equal(continuous.code, 0, continuous.text);
+      assert.match(continuous.text, /a continuous job does not end/);
+      assert.equal(core.jobs.jobs.getJob("fleet-2").targetSelection, "CONTINUOUS");
+    } finally {
+      await endClient(other.client);
+    }
+  });
+
   it("refuses an unknown thing and a state folder with no stand-in, naming the fix (exit 2)", async () => {
     const unknown = await jobsCli(["reboot", "--state", state, "--thing-name", "nobody"]);
     assert.equal(unknown.code, 2, unknown.text);

@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, realpathSync, statSync } from "nod
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
-  CreateJobCommand, CreateStreamCommand, DescribeJobCommand, DescribeJobExecutionCommand, DescribeThingCommand, IoTClient, ListJobExecutionsForJobCommand,
+  CreateJobCommand, CreateStreamCommand, DescribeJobCommand, DescribeJobExecutionCommand, DescribeThingCommand, DescribeThingGroupCommand, IoTClient, ListJobExecutionsForJobCommand,
   ListJobExecutionsForThingCommand, ListJobsCommand, type JobExecution,
 } from "@aws-sdk/client-iot";
 import { CODE_SIGNER_NAME, signImageCommand } from "../../certs/commands.js";
@@ -32,7 +32,9 @@ const COMMON: OptionSpecs = {
 };
 const CREATE: OptionSpecs = {
   ...COMMON,
-  "thing-name": { value: "NAME", help: "the thing the job targets (required)" },
+  "thing-name": { value: "NAME", help: "the thing the job targets (this or --thing-group)" },
+  "thing-group": { value: "NAME", help: "the thing group the job targets: its members now, or also later ones with --continuous" },
+  continuous: { kind: "flag", help: "with --thing-group: a CONTINUOUS job, which also runs on things added to the group later (not followed)" },
   "job-id": { value: "ID", help: "the job's id (default <operation>-<time>-<random>)" },
   detach: { kind: "flag", help: "create the job and return without following it" },
   timeout: { value: "SECONDS", help: "how long to follow the execution (default 600)" },
@@ -131,21 +133,31 @@ function jobIdFor(operation: string, given: string | undefined): string {
   return given ?? `${operation}-${Date.now().toString(36)}-${randomBytes(3).toString("hex")}`;
 }
 
-interface Target { client: IoTClient; state: string; thingName: string; thingArn: string; jobId: string }
+/** Where a job goes: one thing, or a thing group (`name` is the thing's or the group's). */
+interface Target { client: IoTClient; state: string; kind: "thing" | "group"; name: string; arn: string; account: string; continuous: boolean; jobId: string }
 
-/** The client, and the thing as the endpoint knows it (an unknown thing is refused before anything is made). */
+/** The client, and the thing or group as the endpoint knows it (an unknown one is refused before anything is made). */
 async function target(values: Values<OptionSpecs>, operation: string): Promise<Target> {
   const state = (values.state as string | undefined) ?? DEFAULT_STATE;
-  const thingName = required(values["thing-name"] as string | undefined, "thing-name", "the thing the job runs on");
+  const thingName = values["thing-name"] as string | undefined, groupName = values["thing-group"] as string | undefined;
+  if ((thingName === undefined) === (groupName === undefined)) throw new UsageError("name one target: --thing-name NAME or --thing-group NAME");
+  if (values.continuous && groupName === undefined) throw new UsageError("--continuous needs --thing-group: a continuous job follows a group's members");
   const jobId = jobIdFor(operation, values["job-id"] as string | undefined);
   const client = standInClient(state, values["endpoint-url"] as string | undefined);
-  const thing = await call(`describe-thing ${thingName}`, () => client.send(new DescribeThingCommand({ thingName })), state);
-  return { client, state, thingName, thingArn: thing.thingArn ?? "", jobId };
+  const arn = thingName !== undefined
+    ? (await call(`describe-thing ${thingName}`, () => client.send(new DescribeThingCommand({ thingName })), state)).thingArn
+    : (await call(`describe-thing-group ${groupName}`, () => client.send(new DescribeThingGroupCommand({ thingGroupName: groupName })), state)).thingGroupArn;
+  return {
+    client, state, kind: thingName !== undefined ? "thing" : "group", name: (thingName ?? groupName)!, arn: arn ?? "",
+    account: (arn ?? "").split(":")[4] ?? "", continuous: Boolean(values.continuous), jobId,
+  };
 }
 
 async function createJob(t: Target, document: object, out: Log): Promise<void> {
-  const created = await call("create-job", () => t.client.send(new CreateJobCommand({ jobId: t.jobId, targets: [t.thingArn], document: JSON.stringify(document) })), t.state);
-  out(`job ${created.jobId} created for ${t.thingName}: ${JSON.stringify(document)}`);
+  const created = await call("create-job", () => t.client.send(new CreateJobCommand({
+    jobId: t.jobId, targets: [t.arn], document: JSON.stringify(document), targetSelection: t.continuous ? "CONTINUOUS" : "SNAPSHOT",
+  })), t.state);
+  out(`job ${created.jobId} created for ${t.kind === "group" ? `thing group ${t.name}${t.continuous ? " (continuous)" : ""}` : t.name}: ${JSON.stringify(document)}`);
 }
 
 function followOptions(values: Values<OptionSpecs>): { timeoutMs: number; pollMs: number } {
@@ -160,8 +172,47 @@ function describeLine(e: JobExecution): string {
   return `${e.jobId} on ${e.thingArn?.split("/").pop() ?? "?"}: ${e.status} (version ${e.versionNumber})${details ? ` ${details}` : ""}`;
 }
 
-/** Prints each change of the execution until it ends; 0 when it SUCCEEDED, 1 otherwise or when following times out. */
-async function follow(t: Target, out: Log, options: { timeoutMs: number; pollMs: number }): Promise<number> {
+type FollowOptions = { timeoutMs: number; pollMs: number };
+
+/** Follows what the job does on its target: 0 when everything SUCCEEDED, 1 otherwise. A continuous job is not followed (it never ends). */
+function followTarget(t: Target, out: Log, options: FollowOptions): Promise<number> {
+  if (t.kind === "thing") return follow({ client: t.client, state: t.state, jobId: t.jobId, thingName: t.name }, out, options);
+  if (t.continuous) {
+    out(`a continuous job does not end: see its executions with \`${PROGRAM} -- status --job-id ${t.jobId}\``);
+    return Promise.resolve(0);
+  }
+  return followJob(t, out, options);
+}
+
+/** Prints each execution's changes until the job is COMPLETED or CANCELED; 0 when every execution SUCCEEDED. */
+async function followJob(t: Target, out: Log, options: FollowOptions): Promise<number> {
+  const end = Date.now() + options.timeoutMs;
+  const last = new Map<string, string>();
+  for (;;) {
+    // The job's status first: when it has ended, the executions listed after it are final.
+    const { job } = await call("describe-job", () => t.client.send(new DescribeJobCommand({ jobId: t.jobId })), t.state);
+    const { executionSummaries = [] } = await call("list-job-executions-for-job", () => t.client.send(new ListJobExecutionsForJobCommand({ jobId: t.jobId })), t.state);
+    for (const s of executionSummaries) {
+      const thing = s.thingArn?.split("/").pop() ?? "?";
+      const status = s.jobExecutionSummary?.status ?? "?";
+      if (last.get(thing) !== status) out(`${t.jobId} on ${thing}: ${status}`);
+      last.set(thing, status);
+    }
+    if (job?.status === "COMPLETED" || job?.status === "CANCELED") {
+      const all = [...last.values()];
+      out(`${t.jobId}: ${job.status}, ${all.filter((s) => s === "SUCCEEDED").length} of ${all.length} thing(s) SUCCEEDED`);
+      return job.status === "COMPLETED" && all.every((s) => s === "SUCCEEDED") ? 0 : EXIT_FAILED;
+    }
+    if (Date.now() >= end) {
+      out(`${t.jobId} has not ended after ${options.timeoutMs / 1000} s; see it with \`${PROGRAM} -- status --job-id ${t.jobId}\``);
+      return EXIT_FAILED;
+    }
+    await new Promise((resolve) => setTimeout(resolve, options.pollMs));
+  }
+}
+
+/** Prints each change of one execution until it ends; 0 when it SUCCEEDED, 1 otherwise or when following times out. */
+async function follow(t: { client: IoTClient; state: string; jobId: string; thingName: string }, out: Log, options: FollowOptions): Promise<number> {
   const end = Date.now() + options.timeoutMs;
   let last = "";
   for (;;) {
@@ -183,7 +234,7 @@ async function createAndFollow(values: Values<OptionSpecs>, out: Log, operation:
   const options = followOptions(values);
   const t = await target(values, operation);
   await createJob(t, doc, out);
-  return values.detach ? 0 : follow(t, out, options);
+  return values.detach ? 0 : followTarget(t, out, options);
 }
 
 // ---- ota -----------------------------------------------------------------------------------
@@ -216,13 +267,13 @@ async function runOta(values: Values<OptionSpecs>, out: Log): Promise<number> {
   copyFileSync(image, staged);
   out(`staged ${image} (${size} bytes) as s3://${OTA_BUCKET}/${t.jobId}/${fileName} (${staged})`);
   await call("create-stream", () => t.client.send(new CreateStreamCommand({
-    streamId: t.jobId, description: `${fileName} for ${t.thingName}`, roleArn: `arn:aws:iam::${t.thingArn.split(":")[4]}:role/ota-stream`,
+    streamId: t.jobId, description: `${fileName} for ${t.name}`, roleArn: `arn:aws:iam::${t.account}:role/ota-stream`,
     files: [{ fileId: 0, s3Location: { bucket: OTA_BUCKET, key: `${t.jobId}/${fileName}` } }],
   })), t.state);
   out(`stream ${t.jobId} created (file 0)`);
   const document = otaDocument(t.jobId, { filepath: (values.filepath as string | undefined) ?? fileName, filesize: size, certfile, "sig-sha256-ecdsa": signature });
   await createJob(t, document, out);
-  return values.detach ? 0 : follow(t, out, options);
+  return values.detach ? 0 : followTarget(t, out, options);
 }
 
 // ---- status --------------------------------------------------------------------------------
@@ -233,7 +284,7 @@ async function runStatus(values: Values<OptionSpecs>, out: Log): Promise<number>
   const jobId = values["job-id"] as string | undefined, thingName = values["thing-name"] as string | undefined;
   if (values.follow && (!jobId || !thingName)) throw new UsageError("--follow needs --job-id and --thing-name: it follows one execution");
   if (jobId && thingName) {
-    const t = { client, state, jobId, thingName, thingArn: "" };
+    const t = { client, state, jobId, thingName };
     if (values.follow) return follow(t, out, followOptions(values));
     const { execution } = await call("describe-job-execution", () => client.send(new DescribeJobExecutionCommand({ jobId, thingName })), state);
     if (execution) out(describeLine(execution));
