@@ -16,6 +16,16 @@ export function base64Encode(bytes: Uint8Array): string {
 
 /** The bytes of base64 text (whitespace ignored), or undefined when it is not base64. */
 export function base64Decode(text: string): Uint8Array | undefined {
+  // The engine's own decoder where it has one: XS on the device (Moddable SDK 8.2) has
+  // Uint8Array.fromBase64 (ES2026), and an OTA block is tens of kilobytes of text.
+  const native = (Uint8Array as unknown as { fromBase64?: (text: string) => Uint8Array }).fromBase64;
+  if (native) {
+    try {
+      return native.call(Uint8Array, text);
+    } catch {
+      return undefined;
+    }
+  }
   const clean = text.replace(/[\s=]/g, "");
   if (clean.length % 4 === 1) return undefined;
   const out = new Uint8Array(Math.floor((clean.length * 3) / 4));

@@ -5,6 +5,8 @@ import { operations, type Job } from "../../firmware/features/jobs/operations.js
 import { FakeAws } from "./fake-aws.js";
 
 function device(): FakeAws {
+  // Operations other features registered in this process (the OTA tests) are not this build's.
+  for (const name in operations) delete operations[name];
   const aws = new FakeAws([jobs]);
   aws.boot();
   return aws;
@@ -83,16 +85,32 @@ describe("jobs agent (firmware, against a fake Jobs service)", () => {
     assert.equal(aws.updates.length, 1, "nothing sent again once accepted");
   });
 
+  it("asks again a second or two later when the service answers RequestThrottled, for start-next and for a report", () => {
+    const aws = device();
+    aws.connect();
+    let startNext = 1, update = 1;
+    aws.throttle = (topic) => (topic.endsWith("/start-next") ? startNext-- > 0 : update-- > 0);
+    aws.queueJob("cfg-8", { operation: "config", settings: { queueLimit: 60 } });
+    assert.equal(aws.execution("cfg-8").status, "QUEUED", "start-next was throttled");
+    aws.time.advance(2000);
+    aws.flush();
+    assert.equal(aws.execution("cfg-8").status, "IN_PROGRESS", "started; its report was throttled");
+    aws.time.advance(2000);
+    aws.flush();
+    assert.equal(aws.execution("cfg-8").status, "SUCCEEDED");
+    assert.ok(aws.time.lines.some((l) => /start-next refused: RequestThrottled/.test(l)));
+  });
+
   it("runs an operation an optional module registered, and drops it when the service refuses its report (canceled: TerminalStateReached), then takes the next", () => {
     let stopped = 0;
     let job: Job | undefined;
+    const aws = device();
     operations.wait = (started) => {
       job = started;
       started.progress({ step: "waiting" });
       return { stop: () => void stopped++ };
     };
     try {
-      const aws = device();
       aws.connect();
       aws.queueJob("slow", { operation: "wait" });
       assert.equal(aws.execution("slow").status, "IN_PROGRESS");

@@ -133,12 +133,18 @@ export class FakeAws {
     this.#send(JOBS + "notify-next", next ? { execution: { ...next }, timestamp: 1 } : { timestamp: 1 });
   }
 
+  /** Returning true answers the device's request with RequestThrottled. */
+  throttle: (topic: string) => boolean = () => false;
   /** Returning true loses the device's message on the way (the session then drops). */
   lose: (topic: string, body: Record<string, unknown>) => boolean = () => false;
 
   #serve(topic: string, payload: Uint8Array): void {
     const body = decode(payload);
     if (this.lose(topic, body)) return this.drop();
+    if (topic.startsWith(JOBS) && this.throttle(topic)) {
+      this.#send(topic + "/rejected", { code: "RequestThrottled", message: "more than 10 Jobs requests in a second", clientToken: body.clientToken });
+      return;
+    }
     if (topic === JOBS + "start-next") {
       const next = this.#next();
       if (next && next.status === "QUEUED") next.status = "IN_PROGRESS";

@@ -62,12 +62,12 @@ const SHADOW_FEATURE_BUDGET = 5_600;
 const FLEET_FEATURE_BUDGET = 15_200;
 
 // What the jobs feature (manifests/features/jobs.json: the agent with its config and reboot
-// operations, and the feature runtime) adds to a device build: 5,095 bytes today (4,506 before
+// operations, and the feature runtime) adds to a device build: 5,348 bytes today (4,506 before
 // the features' context moved from the MQTT session into the runtime); and what OTA
 // (manifests/features/ota.json: the afr_ota operation, its download and checks, base64
-// decoding) adds to a build with jobs: 4,905 bytes today. Each held about 5% above.
-const JOBS_FEATURE_BUDGET = 5_350;
-const OTA_FEATURE_BUDGET = 5_150;
+// decoding) adds to a build with jobs: 5,089 bytes today. Each held about 5% above.
+const JOBS_FEATURE_BUDGET = 5_600;
+const OTA_FEATURE_BUDGET = 5_350;
 
 
 describe("firmware size per build", () => {

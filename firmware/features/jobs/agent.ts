@@ -10,6 +10,9 @@ import type { FeatureContext } from "../feature.js";
 import { operations, type Details, type Job, type Operation } from "./operations.js";
 
 const encoder = new TextEncoder();
+// Refusals that say "later" (docs/jobs.md: more than 10 requests a second on a thing is
+// RequestThrottled): the request goes again after a second or two.
+const RETRYABLE = ["RequestThrottled", "InternalError", "ServiceUnavailable"];
 
 interface Running {
   id: string;
@@ -39,6 +42,7 @@ export function startJobsAgent(context: FeatureContext): { stop(): void } {
     if (failure) log(`${topic} not sent (${failure.code}); again on the next session`, 0);
   };
   const startNext = () => send("start-next", { clientToken: "next-" + ++tokens });
+  const later = (again: () => void) => void context.platform.timers.setTimeout(again, 1000 + context.platform.random() * 1000);
 
   const builtIn: Record<string, Operation> = {
     config: (job) => applySettings(context, job),
@@ -89,7 +93,10 @@ export function startJobsAgent(context: FeatureContext): { stop(): void } {
     const running = current;
     const body = parseJson(payload) ?? {};
     if (!running || running.id !== id || body.clientToken !== running.report?.body.clientToken) return;
-    const { then } = running.report!;
+    const { then, body: sent } = running.report!;
+    if (!accepted && RETRYABLE.includes(body.code as string)) {
+      return later(() => { if (running.report?.body === sent) send(id + "/update", sent); });
+    }
     running.report = undefined;
     if (!accepted) {
       // Canceled or removed meanwhile (TerminalStateReached, ResourceNotFound...): drop it.
@@ -110,7 +117,11 @@ export function startJobsAgent(context: FeatureContext): { stop(): void } {
     const execution = parseJson(payload)?.execution;
     if (isObject(execution)) begin(execution);
   });
-  context.subscribe(base + "start-next/rejected", 1, (_, payload) => log(`start-next refused: ${new TextDecoder().decode(payload).slice(0, 200)}`, 2));
+  context.subscribe(base + "start-next/rejected", 1, (_, payload) => {
+    const { code, message } = parseJson(payload) ?? {};
+    log(`start-next refused: ${String(code)}: ${String(message)}`, 2);
+    if (RETRYABLE.includes(code as string)) later(startNext);
+  });
   context.subscribe(base + "+/update/accepted", 1, (topic, payload) => answered(topic, payload, true));
   context.subscribe(base + "+/update/rejected", 1, (topic, payload) => answered(topic, payload, false));
   context.onSessionUp(() => {

@@ -96,7 +96,7 @@ export function runOta(context: FeatureContext, settings: OtaSettings, job: Job)
     if (done) return;
     windowEnd = Math.min(blocks, next + blocksPerRequest);
     const body = { c: job.id, f: fileId, l: blockSize, o: next, n: windowEnd - next };
-    log(`stream ${stream}: blocks ${next}..${windowEnd - 1} of ${blocks}`, 0);
+    log(`stream ${stream}: asking for blocks ${next}..${windowEnd - 1} of ${blocks}`, 0);
     context.publish(topic + "get/json", new TextEncoder().encode(JSON.stringify(body)), 0);
     // No answer in time (a block lost on the way): ask again from the first missing block.
     timer = platform.timers.setTimeout(request, answerTimeoutMs);
@@ -140,7 +140,10 @@ export function runOta(context: FeatureContext, settings: OtaSettings, job: Job)
       if (!done && answer.c === job.id) fail(`stream ${stream} refused the request: ${String(answer.o)}: ${String(answer.m)}`);
     },
     sessionUp: request,
-    sessionDown: clearTimer,
+    sessionDown() {
+      clearTimer();
+      if (!done) log(`stream ${stream}: connection lost with blocks 0..${next - 1} of ${blocks} written; resuming at block ${next}`);
+    },
     stop() {
       if (done) return;
       finish();

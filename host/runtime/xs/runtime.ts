@@ -172,6 +172,11 @@ export class XsRuntime {
         return [{}];
       case "report":
         return [this.#options.onReport?.(header.name as string, header.data as WireHeader, parts) ?? {}];
+      case "base64": {
+        const text = (header.text as string).replace(/[\t\n\f\r ]/g, "");
+        if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 === 1) return [{ invalid: true }];
+        return [{}, [new Uint8Array(Buffer.from(text, "base64"))]];
+      }
       case "restart":
         if (!platform.restart) throw new Error("this runtime cannot restart the device");
         platform.restart();

@@ -49,6 +49,19 @@ export function readMeter(): number {
   return index;
 }
 
+// Uint8Array.fromBase64 (ES2026), which the device's XS (Moddable SDK 8.2) has and xsnap's
+// lacks: decoded by the host, throwing a SyntaxError for text that is not base64 as XS does.
+if (!("fromBase64" in Uint8Array)) {
+  Object.defineProperty(Uint8Array, "fromBase64", {
+    value: (text: string) => {
+      const reply = askHost({ op: "base64", text: String(text) });
+      if (reply.header.invalid) throw new SyntaxError("invalid base64");
+      return reply.parts[0].slice();
+    },
+    writable: true, configurable: true,
+  });
+}
+
 const timers = new Map<number, () => void>();
 const transports = new Map<number, TransportEvents<TransportFailure>>();
 const calls = new Map<string, GuestCall>();
