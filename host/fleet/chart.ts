@@ -8,7 +8,7 @@ const WIDTH = 900;
 const PANEL = 220;
 const LEFT = 60;
 const RIGHT = 20;
-const TOP = 40;
+const TOP = 64;
 const GAP = 70;
 
 const esc = (text: string) => text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
