@@ -86,14 +86,15 @@ export function boot(host: Platform, input: BootInput, events: BootEvents = {}):
     say(`stopped: ${state}: ${f.message}`, 2);
     report({ state, code: f.code, message: f.message, attempts: session?.attempts ?? 0 });
   };
+  const badConfig = (f: Failure) => stopWith("config-invalid", f);
 
   // 1. Config: the device config, a mode this build carries, the features' settings.
   const overrides = parseOverrides(platform.storage.get(CONFIG_KEY));
   const loaded = overrides.ok ? loadConfig(input.config, overrides.value) : overrides;
   const mode = loaded.ok ? findMode(loaded.value.config.mode, modes) : loaded;
   const settings = loaded.ok ? checkFeatures(features, loaded.value.config.features) : loaded;
-  if (!mode.ok) stopWith("config-invalid", mode.failure);
-  else if (!settings.ok) stopWith("config-invalid", settings.failure);
+  if (!mode.ok) badConfig(mode.failure);
+  else if (!settings.ok) badConfig(settings.failure);
   else if (loaded.ok) {
     const loadedConfig = config = loaded.value.config;
     const { ignored } = loaded.value;
@@ -132,12 +133,12 @@ export function boot(host: Platform, input: BootInput, events: BootEvents = {}):
       }
     }
     const completed = completeConfig(loadedConfig, creds.settings);
-    if (!completed.ok) return stopWith("config-invalid", completed.failure);
+    if (!completed.ok) return badConfig(completed.failure);
     const cfg = config = completed.value;
     const connection = validateConnectionConfig(cfg, modes);
-    if (!connection.ok) return stopWith("config-invalid", connection.failure);
+    if (!connection.ok) return badConfig(connection.failure);
     const link = assembleConnection<unknown>(connection.value, creds, platform, modes);
-    if (!link.ok) return stopWith("config-invalid", link.failure);
+    if (!link.ok) return badConfig(link.failure);
     let quiet = false;
     // For a feature: ends this session (without reporting "stopped"), then `then` (a new
     // network start, or a final status).

@@ -126,6 +126,11 @@ export function mustBe(value: unknown, rule: Rule): string | undefined {
   return (rule as readonly string[]).includes(v) ? undefined : `one of ${rule.join(", ")}`;
 }
 
+/** Failure "config-invalid" with `message`. */
+function configInvalid(message: string): Result<never> {
+  return fail("config-invalid", message);
+}
+
 /** Fields whose values never appear in a message. */
 const SECRETS = ["token", "tokenSignature", "password", "secretAccessKey", "sessionToken"];
 
@@ -158,7 +163,7 @@ export function loadConfig(manifest: unknown, overrides?: unknown): Result<Loade
   const merged: Record<string, unknown> = { ...defaultConfig, connection: {}, features: {} };
   for (const [source, layer] of [["manifest", manifest], ["preference", overrides]] as const) {
     if (layer == null) continue;
-    if (!isObject(layer)) return fail("config-invalid", `config from the ${source} must be a JSON object: fix ${WHERE[source]}.`);
+    if (!isObject(layer)) return configInvalid(`config from the ${source} must be a JSON object: fix ${WHERE[source]}.`);
     for (const name in layer) {
       const value = layer[name];
       const rule = CONFIG_FIELDS[name as keyof DeviceConfig]?.[1];
@@ -174,7 +179,7 @@ export function loadConfig(manifest: unknown, overrides?: unknown): Result<Loade
   }
   const config = merged as unknown as DeviceConfig;
   if (config.backoffCapMs < config.backoffBaseMs) {
-    return fail("config-invalid", `config field "backoffCapMs" = ${config.backoffCapMs} is below "backoffBaseMs" = ${config.backoffBaseMs}: raise the cap or lower the base.`);
+    return configInvalid(`config field "backoffCapMs" = ${config.backoffCapMs} is below "backoffBaseMs" = ${config.backoffBaseMs}: raise the cap or lower the base.`);
   }
   return ok({ config, ignored });
 }
@@ -238,7 +243,7 @@ export function parseOverrides(stored: string | Uint8Array | undefined): Result<
   try {
     return ok(JSON.parse(typeof stored === "string" ? stored : new TextDecoder().decode(stored)));
   } catch {
-    return fail("config-invalid", "Preference \"config\" is not valid JSON: rewrite or remove it.");
+    return configInvalid("Preference \"config\" is not valid JSON: rewrite or remove it.");
   }
 }
 
@@ -254,7 +259,7 @@ export function completeConfig(config: DeviceConfig, settings: Record<string, st
   for (const name of ["thingName", "endpoint"] as const) {
     const value = done[name];
     const problem = value ? mustBe(value, CONFIG_FIELDS[name][1]) : "is empty";
-    if (problem) return fail("config-invalid", `config field "${name}" ${value ? "must be " : ""}${problem}: set it in the config or the credentials' settings.`);
+    if (problem) return configInvalid(`config field "${name}" ${value ? "must be " : ""}${problem}: set it in the config or the credentials' settings.`);
   }
   done.clientId ||= done.thingName;
   done.topicPrefix ||= done.thingName;

@@ -193,8 +193,10 @@ export function validateConnectionConfig(fields: ConnectionFields, modes: readon
   const mode = found.value;
   const { endpoint, port = 0, serverName = "", connection = {} } = fields;
   if (!endpoint) return invalid("endpoint", endpoint, "must be a host name");
-  const problem = mustBe(endpoint, "host") ? "endpoint" : mustBe(port, CONFIG_FIELDS.port[1]) ? "port" : mustBe(serverName, "host") ? "serverName" : mustBe(connection, "object") ? "connection" : undefined;
-  if (problem) return invalid(problem, fields[problem], "must be " + mustBe(fields[problem], CONFIG_FIELDS[problem][1]));
+  for (const name of ["endpoint", "port", "serverName", "connection"] as const) {
+    const wrong = mustBe(fields[name] ?? CONFIG_FIELDS[name][0], CONFIG_FIELDS[name][1]);
+    if (wrong) return invalid(name, fields[name], "must be " + wrong);
+  }
   const settings: Record<string, unknown> = {};
   const given = connection as Record<string, unknown>;
   for (const name in given) {

@@ -38,6 +38,7 @@ export const SIGV4_SETTINGS: { readonly [K in keyof SigV4Settings]-?: Rule } = {
 };
 
 const NOT_BOTH = "or accessKeyId and secretAccessKey must be set, not both";
+const HALF = "must be set with the other half of the key";
 const AWS_HOST = /\.iot\.([a-z0-9-]+)\.amazonaws\.com$/;
 
 /**
@@ -54,8 +55,8 @@ export function sigV4Signer(endpoint: Endpoint, s: SigV4Settings): Result<SigV4S
     return ok({ region, credentials: { identityPoolId, cognitoEndpoint, cognitoAddress, cognitoPort } });
   }
   if (accessKeyId === undefined && secretAccessKey === undefined) return badSetting(s, "identityPoolId", NOT_BOTH);
-  if (!accessKeyId) return badSetting(s, "accessKeyId", "must be set with the other half of the key");
-  if (!secretAccessKey) return badSetting(s, "secretAccessKey", "must be set with the other half of the key");
+  if (!accessKeyId) return badSetting(s, "accessKeyId", HALF);
+  if (!secretAccessKey) return badSetting(s, "secretAccessKey", HALF);
   return ok({ region, credentials: { accessKeyId, secretAccessKey, sessionToken, expiration: credentialsExpiration } });
 }
 

@@ -32,10 +32,10 @@ import { BUILD_SIZE_TARGETS } from "../../host/bench/sections/build-size.js";
 // features' context moved from the session into the feature runtime.) The HTTPS builds carry no MQTT code and meet their 30,720-byte
 // target, which is asserted below as well.
 const CEILINGS: Record<string, number> = {
-  mtls: 34_462,
-  "mtls-alpn": 34_483,
-  "custom-auth": 35_729,
-  "wss-custom-auth": 41_025,
+  mtls: 34_351,
+  "mtls-alpn": 34_372,
+  "custom-auth": 35_621,
+  "wss-custom-auth": 40_915,
   "wss-sigv4": 46_698,
   "https-mtls": 23_812,
   "https-mtls-alpn": 23_838,
