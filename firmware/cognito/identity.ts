@@ -52,7 +52,7 @@ export function cognitoCredentials(
       if ("code" in answer) return done(answer);
       let json: CognitoAnswer;
       try {
-        json = JSON.parse(answer.body);
+        json = JSON.parse(new TextDecoder().decode(answer.body));
       } catch {
         return done(invalid);
       }

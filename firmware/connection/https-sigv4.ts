@@ -1,44 +1,45 @@
 // Mode https-sigv4: HTTPS publish on 443 (no ALPN, no client certificate), each request signed
 // with SigV4 in its Authorization header as `aws iot-data publish` signs it (service iotdata).
-// Credentials are set in the config (an IAM user's keys, or temporary ones with their session
-// token and expiry). A device built with manifests/modes/https-sigv4.json carries this mode and
-// the HTTPS session only.
+// The credentials and their rules are wss-sigv4's (firmware/sigv4/credentials.ts): temporary ones
+// from a Cognito identity pool, fetched before a wake's posts and renewed before they expire, or
+// fixed ones (development), refused once expired. A device built with
+// manifests/modes/https-sigv4.json carries this mode and the HTTPS session only.
 
 import { ok } from "../platform/failure.js";
 import { httpsLink, type HttpsLink } from "../https/request.js";
 import { signPost } from "../sigv4/header.js";
+import { SIGV4_SETTINGS, sigV4Signer, signingCredentials, type SigV4Settings, type SigV4Signer } from "../sigv4/credentials.js";
 import type { SigV4Credentials } from "../sigv4/sign.js";
-import { badSetting, TEXT, type ConnectionMode, type Endpoint } from "./config.js";
+import type { ConnectionMode, Endpoint } from "./config.js";
+import { deferred, guarded } from "./stream.js";
 
-export interface HttpsSigV4Config extends Endpoint {
+export interface HttpsSigV4Config extends Endpoint, SigV4Signer {
   mode: "https-sigv4";
-  /** The endpoint's region, e.g. "us-east-1". */
-  region: string;
-  credentials: SigV4Credentials;
 }
 
-type Settings = Partial<Omit<SigV4Credentials, "expiration"> & { region: string; credentialsExpiration: number }>;
-
-const AWS_HOST = /\.iot\.([a-z0-9-]+)\.amazonaws\.com$/;
-
-export const httpsSigV4: ConnectionMode<HttpsSigV4Config, Settings, HttpsLink> = {
+export const httpsSigV4: ConnectionMode<HttpsSigV4Config, SigV4Settings, HttpsLink> = {
   name: "https-sigv4",
   clientCertificate: false,
   port: 443,
-  settings: { region: TEXT, accessKeyId: TEXT, secretAccessKey: TEXT, sessionToken: TEXT, credentialsExpiration: [0, Number.MAX_SAFE_INTEGER] },
+  settings: SIGV4_SETTINGS,
   configure(endpoint, s) {
-    const region = s.region ?? AWS_HOST.exec(endpoint.serverName)?.[1] ?? AWS_HOST.exec(endpoint.endpoint)?.[1];
-    if (region === undefined || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) return badSetting(s, "region", "must be the endpoint's AWS region, e.g. us-east-1");
-    if (!s.accessKeyId) return badSetting(s, "accessKeyId", "must be set with secretAccessKey (the IAM credentials that sign each request)");
-    if (!s.secretAccessKey) return badSetting(s, "secretAccessKey", "must be set with accessKeyId");
-    const { accessKeyId, secretAccessKey, sessionToken, credentialsExpiration } = s;
-    return ok({ ...endpoint, mode: "https-sigv4", region, credentials: { accessKeyId, secretAccessKey, sessionToken, expiration: credentialsExpiration } });
+    const signer = sigV4Signer(endpoint, s);
+    return signer.ok ? ok({ ...endpoint, mode: "https-sigv4", ...signer.value }) : signer;
   },
   connect(config, credentials, platform) {
+    const source = signingCredentials(config, credentials, platform);
+    // The credentials of the connection being opened: each of its requests is signed with them.
+    let signing: SigV4Credentials;
     const link = httpsLink(config, credentials, platform, (path, query, body) => ({
       query: "",
-      headers: signPost(platform.crypto, { path, query, host: link.host, region: config.region, body, credentials: config.credentials, now: platform.clock.now() }),
+      headers: signPost(platform.crypto, { path, query, host: link.host, region: config.region, body, credentials: signing, now: platform.clock.now() }),
     }));
+    const tls = link.open;
+    link.open = guarded(platform, (events) => deferred(platform, events, (proceed) => source((got) => {
+      if ("code" in got) return proceed(got);
+      signing = got;
+      proceed(tls);
+    })));
     return ok(link);
   },
 };

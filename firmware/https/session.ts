@@ -156,6 +156,8 @@ export const startSession: StartSession = (context: SessionContext) => {
   }
 
   function retry(why: Failure): void {
+    // Fixed SigV4 credentials past their expiry (https-sigv4) stay so: no retry renews them.
+    if (why.code == "credentials-expired") return stopWith("refused", why);
     failures++;
     stats.inFlight = 0;
     if (cfg.reconnectAttempts && failures >= cfg.reconnectAttempts) {

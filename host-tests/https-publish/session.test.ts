@@ -2,7 +2,8 @@
 // (boot, that mode, the HTTPS session; no MQTT) under the Node platform against the stand-in:
 // readings unposted while the endpoint is unreachable survive a power-down in Preference and
 // go out over one keep-alive connection after it, none lost; a 403 stops the device with the
-// answer named and the readings kept.
+// answer named and the readings kept; the https-sigv4 build stops on fixed keys past their
+// expiry without a post.
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:net";
@@ -45,16 +46,16 @@ describe("HTTPS publish session (https-mtls build under Node, against the stand-
     return prepareDemo(core, { mode: "https-mtls", provisioning: "none", outDir: join(dir, "dev"), iotcoreStateDir: join(dir, "iotcore"), thingName, config });
   }
 
-  function bootDevice(s: DemoSetup, config: Record<string, unknown> = {}): Run {
+  function bootDevice(s: DemoSetup, config: Record<string, unknown> = {}, build = firmware): Run {
     const lines: string[] = [];
     const acked: number[] = [];
     const statuses: DeviceStatus[] = [];
     const platform = createNodePlatform({ storageDir: join(dir, "storage", s.thingName), log: (line) => lines.push(line) });
-    const device = firmware.boot(platform, {
+    const device = build.boot(platform, {
       config: { ...s.config, ...config },
       credentialSources: { resource: (name) => (name === RESOURCE_NAME ? s.image : undefined) },
-      features: firmware.features,
-      startFeatures: firmware.startFeatures,
+      features: build.features,
+      startFeatures: build.startFeatures,
     }, { onStatus: (st) => statuses.push(st), onAcked: (seq) => acked.push(seq) });
     running.push(device);
     const until = async (what: string, predicate: () => boolean, ms = 30_000) => {
@@ -101,5 +102,18 @@ describe("HTTPS publish session (https-mtls build under Node, against the stand-
     assert.match(run.device.status.message, /AWS IoT answered 403 ForbiddenException .*do not allow iot:Publish on elsewhere\/telemetry; the unposted readings stay queued/);
     assert.equal(run.device.telemetry.queued, 1);
     assert.ok(coreLog.some((l) => /https publish refused via 8443 topic elsewhere\/telemetry: .*default-deny/.test(l)));
+  });
+
+  it("https-sigv4 with fixed keys past their expiry stops as refused (credentials-expired) before any post, the reading kept", async () => {
+    const sigv4 = await loadComposition(modeManifest("https-sigv4"));
+    const s = await prepareDemo(core, { mode: "https-sigv4", provisioning: "none", outDir: join(dir, "dev"), iotcoreStateDir: join(dir, "iotcore"), thingName: "stale", config: { telemetryIntervalMs: 60_000 } });
+    const expired = Date.now() - 60_000;
+    const run = bootDevice(s, { connection: { region: "us-east-1", accessKeyId: "AKIDSTALE", secretAccessKey: "stale-secret", sessionToken: "token", credentialsExpiration: expired } }, sigv4);
+    await run.until("a final status", () => isFinal(run.device.status.state));
+    assert.deepEqual([run.device.status.state, run.device.status.code], ["refused", "credentials-expired"]);
+    assert.match(run.device.status.message, /The SigV4 credentials of AKIDSTALE have expired: set fresh ones or use a Cognito identity pool/);
+    assert.equal(run.device.telemetry.queued, 1);
+    assert.ok(!run.lines.some((l) => l.startsWith("https: connected to")), "no connection was opened");
+    assert.ok(!run.lines.some((l) => l.includes("stale-secret")), "the secret key is never logged");
   });
 });

@@ -76,7 +76,7 @@ describe("npm start in the modes without a device certificate", function () {
   }
 
   for (const engine of ["xs", "node"]) {
-    it(`--mode https-sigv4 (engine ${engine}) posts 3 readings, each signed with SigV4 and answered 200, none lost`, async () => {
+    it(`--mode https-sigv4 (engine ${engine}) posts 3 readings, each signed with SigV4 with Cognito identity-pool credentials the device fetches, answered 200, none lost`, async () => {
       const run = await start(["--mode", "https-sigv4", "--engine", engine, "--messages", "3", "--json", "--state", stateDir]);
       const summary = summaryOf(run);
       assert.equal(run.code, 0, run.stdout.slice(-2000));
@@ -85,9 +85,11 @@ describe("npm start in the modes without a device certificate", function () {
       assert.equal(summary.engine, engine);
       assert.ok((summary.posted as number) >= 3 && summary.answered === summary.posted, `posted ${summary.posted}, answered ${summary.answered}`);
       assert.equal(summary.lost, 0);
-      assert.match(run.stdout, new RegExp(`IAM user npm-start-${summary.thing} \\(aws iam create-user, put-user-policy, create-access-key\\)`));
+      assert.match(run.stdout, /Cognito identity pool us-east-1:[0-9a-f-]+ \(aws cognito-identity create-identity-pool, set-identity-pool-roles\)/);
       assert.match(run.stdout, /device {2}\| credentials: loaded from .* \(0 chain certificate\(s\), 1 trusted CA\(s\)/);
-      assert.match(run.stdout, new RegExp(`iotcore \\| https publish allowed via 443 topic ${summary.thing}/telemetry qos 1: sigv4 arn:aws:iam::123456789012:user/npm-start-${summary.thing}`));
+      assert.match(run.stdout, /device {2}\| cognito: GetId\n[^]*device {2}\| cognito: GetCredentialsForIdentity\n/);
+      // Signed with the identity's temporary credentials, which the pool's role allows to publish.
+      assert.match(run.stdout, new RegExp(`iotcore \\| https publish allowed via 443 topic ${summary.thing}/telemetry qos 1: sigv4 us-east-1:[0-9a-f-]+; iot:Publish allowed`));
     });
   }
 

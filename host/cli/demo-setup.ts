@@ -18,9 +18,7 @@ import {
   loadCa, loadDevice, registerCommand, signTokenCommand, writeTemplateCommand,
 } from "../../certs/commands.js";
 import { CognitoIdentityClient, CreateIdentityPoolCommand, SetIdentityPoolRolesCommand } from "@aws-sdk/client-cognito-identity";
-import {
-  CreateAccessKeyCommand, CreateRoleCommand, CreateUserCommand, DeleteAccessKeyCommand, GetRoleCommand, IAMClient, ListAccessKeysCommand, PutRolePolicyCommand, PutUserPolicyCommand,
-} from "@aws-sdk/client-iam";
+import { CreateRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from "@aws-sdk/client-iam";
 import { encodeImage } from "../../certs/image.js";
 import { fromPem } from "../../certs/pki.js";
 import { devicePolicy, type TemplateField } from "../../certs/template.js";
@@ -105,8 +103,8 @@ export async function prepareDemo(core: CoreEndpoints, options: DemoSetupOptions
   const say = options.say ?? (() => {});
   say(`   no device certificate in ${options.mode}: the credentials image holds only the server's root CA and the thing name`);
   const image = encodeImage({ chain: [], trustedCa: fromPem(core.serverCaPem), settings: { thingName: options.thingName, endpoint: "127.0.0.1" } });
-  const connection = options.mode === "wss-sigv4" ? await cognitoConnection(core, options.thingName, say)
-    : options.mode === "https-sigv4" ? await accessKeyConnection(core, options.thingName, say) : await customAuthConnection(core, options, say);
+  const connection = options.mode === "wss-sigv4" || options.mode === "https-sigv4" ? await cognitoConnection(core, options.thingName, options.mode, say)
+    : await customAuthConnection(core, options, say);
   return { thingName: options.thingName, config: deviceConfig(core, options, { connection }), image };
 }
 
@@ -349,34 +347,11 @@ export async function handler(event) {
 }
 
 /**
- * SigV4 for HTTPS publish: an IAM user's access key (made here, known to the stand-in) whose
- * policy lets it publish on this thing's topics only; the device signs each request with it.
- * Returns the device's `connection` settings.
- */
-async function accessKeyConnection(core: CoreEndpoints, thingName: string, say: (line: string) => void): Promise<Record<string, unknown>> {
-  // As a user does on AWS: an IAM user with an inline policy, and an access key for it.
-  const iam = new IAMClient({ region: "us-east-1", endpoint: core.controlUrl, credentials: core.accountKey });
-  try {
-    const userName = `npm-start-${thingName.replace(/[^\w+=,.@-]/g, "_")}`.slice(0, 64);
-    await iam.send(new CreateUserCommand({ UserName: userName })).catch((e: Error) => { if (e.name !== "EntityAlreadyExistsException") throw e; });
-    await iam.send(new PutUserPolicyCommand({ UserName: userName, PolicyName: "iot", PolicyDocument: thingPolicy(thingName) }));
-    // A user has at most two keys: a run replaces the previous run's.
-    const { AccessKeyMetadata } = await iam.send(new ListAccessKeysCommand({ UserName: userName }));
-    for (const old of AccessKeyMetadata ?? []) await iam.send(new DeleteAccessKeyCommand({ UserName: userName, AccessKeyId: old.AccessKeyId }));
-    const { AccessKey } = await iam.send(new CreateAccessKeyCommand({ UserName: userName }));
-    say(`   IAM user ${userName} (aws iam create-user, put-user-policy, create-access-key): key ${AccessKey!.AccessKeyId}, policy for topics ${thingName}/* only; the device signs each POST with it (SigV4, service iotdata)`);
-    return { region: REGION, accessKeyId: AccessKey!.AccessKeyId!, secretAccessKey: AccessKey!.SecretAccessKey! };
-  } finally {
-    iam.destroy();
-  }
-}
-
-/**
  * SigV4 as docs/aws-iot-core.md#sigv4-over-websocket sets it up: a Cognito identity pool with unauthenticated identities whose
  * credentials carry a policy for this thing only. The device gets its credentials itself.
  * Returns the device's `connection` settings.
  */
-async function cognitoConnection(core: CoreEndpoints, thingName: string, say: (line: string) => void): Promise<Record<string, unknown>> {
+async function cognitoConnection(core: CoreEndpoints, thingName: string, mode: string, say: (line: string) => void): Promise<Record<string, unknown>> {
   // As a user does on AWS: an IAM role with the device's policy, a pool whose unauthenticated identities get that role.
   const admin = { endpoint: core.controlUrl, credentials: core.accountKey };
   const iam = new IAMClient({ ...admin, region: "us-east-1" });
@@ -391,7 +366,7 @@ async function cognitoConnection(core: CoreEndpoints, thingName: string, say: (l
     await cognito.send(new SetIdentityPoolRolesCommand({ IdentityPoolId, Roles: { unauthenticated: roleArn } }));
     say(`   IAM role ${roleArn} (aws iam create-role, put-role-policy): client id ${thingName} and topics ${thingName}/* only`);
     say(`   Cognito identity pool ${IdentityPoolId} (aws cognito-identity create-identity-pool, set-identity-pool-roles): unauthenticated identities get that role`);
-    say(`   the device calls GetId and GetCredentialsForIdentity at ${core.cognito.hostName} itself, then presigns its WebSocket URL (SigV4, service iotdevicegateway)`);
+    say(`   the device calls GetId and GetCredentialsForIdentity at ${core.cognito.hostName} itself, then ${mode === "https-sigv4" ? "signs each POST (SigV4, service iotdata)" : "presigns its WebSocket URL (SigV4, service iotdevicegateway)"}`);
     return { identityPoolId: IdentityPoolId, cognitoEndpoint: core.cognito.hostName, cognitoAddress: "127.0.0.1", cognitoPort: core.ports.https };
   } finally {
     iam.destroy();

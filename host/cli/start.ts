@@ -44,7 +44,7 @@ const COMMAND = {
   name: "npm start --",
   summary: "Starts the local AWS IoT Core stand-in and runs a fresh device into telemetry.",
   options: {
-    mode: { value: "MODE", help: `how the device connects, one of ${MODES.join(", ")} (default mtls): mtls and mtls-alpn use a device certificate; custom-auth and wss-custom-auth a signed token and a custom authorizer; wss-sigv4 Cognito credentials; the https-* modes publish over HTTPS (https-mtls on 8443, https-mtls-alpn with ALPN x-amzn-http-ca, https-sigv4 an IAM access key, https-custom-auth the authorizer) and sleep between posts` },
+    mode: { value: "MODE", help: `how the device connects, one of ${MODES.join(", ")} (default mtls): mtls and mtls-alpn use a device certificate; custom-auth and wss-custom-auth a signed token and a custom authorizer; wss-sigv4 Cognito credentials; the https-* modes publish over HTTPS (https-mtls on 8443, https-mtls-alpn with ALPN x-amzn-http-ca, https-sigv4 Cognito credentials like wss-sigv4, https-custom-auth the authorizer) and sleep between posts` },
     provisioning: { value: "KIND", help: "for the certificate modes: jitp (default), jitr, fleet (provisioning by claim) or none; the other modes take none only" },
     engine: { value: "ENGINE", help: "xs (default): the firmware inside the real XS engine; node: the same sources under Node" },
     messages: { value: "N", help: "exit 0 after N acknowledged telemetry messages (default 5)" },
