@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { bundleForXs, minifiedModuleSize, type BundleOptions } from "../runtime/xs/bundle.js";
 import { createHostPlatform } from "../runtime/xs/host-platform.js";
 import { XsRuntime } from "../runtime/xs/runtime.js";
+import { measureOtaHeap, type OtaHeapFigures } from "./xs-ota.js";
 
 /** The MQTT operations measured for both clients (computrons), and the connected client's slots. */
 export interface MqttFigures {
@@ -33,6 +34,8 @@ export interface XsFigures {
   shadowDelta: number;
   /** Live heap slots one more applied delta leaves behind (after gc). */
   shadowDeltaHeapSlots: number;
+  /** The live heap while the jobs and OTA features download a 1 MiB image. */
+  otaDownload: OtaHeapFigures;
 }
 
 const here = (path: string) => new URL(path, import.meta.url);
@@ -59,6 +62,7 @@ export async function measureXs(moddable = moddableMqttPath()): Promise<XsFigure
       mqtt: await mqttFigures(ours, await minifiedModuleSize(here("../../firmware/mqtt/client.ts"))),
       ...firmware,
       shadowDeltaHeapSlots,
+      otaDownload: await measureOtaHeap(join(dir, "ota")),
     };
     if (moddable) {
       const stubs = fileURLToPath(here("./xs-moddable-stubs.ts"));

@@ -33,6 +33,8 @@ export const xsSection: BenchSection = {
       { name: "XS WebSocket framing of one message each way", unit: "computrons", ours: figures.websocketFraming, higherIsBetter: false },
       { name: "XS Device Shadow: one delta applied and reported (inbound PUBLISH to the report's PUBACK)", unit: "computrons", ours: figures.shadowDelta, higherIsBetter: false },
       { name: "XS Device Shadow: live heap slots one more delta leaves (after gc)", unit: "slots", ours: figures.shadowDeltaHeapSlots, higherIsBetter: false },
+      { name: "XS OTA, 1 MiB in 4 KiB blocks: live heap slots once the job started (after gc)", unit: "slots", ours: figures.otaDownload.heapSlots[0]!, higherIsBetter: false },
+      { name: `XS OTA: most the live heap grew over the download (read every 32 blocks: ${figures.otaDownload.heapSlots.join(", ")}${figures.otaDownload.completed ? "; verified, activated, restarted" : "; NOT completed"})`, unit: "slots", ours: figures.otaDownload.growth, higherIsBetter: false },
     );
     return rows;
   },
