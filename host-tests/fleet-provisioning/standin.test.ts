@@ -93,6 +93,34 @@ describe("fleet provisioning by claim: the stand-in", function () {
     await new Promise<void>((resolve, reject) => own.publish("device-SN-1/telemetry", "{}", { qos: 1 }, (e) => (e ? reject(e) : resolve())));
   });
 
+  it("answers RegisterThing over the account's 10 per second with 429 ThrottlingException, and the same request later is accepted", async () => {
+    const device = await connect(claim, "SN-T");
+    const tokens: string[] = [];
+    for (let i = 0; i < 11; i++) tokens.push(String((await request(device, CREATE, {})).body.certificateOwnershipToken));
+    await subscribeCodes(device, { [`${REGISTER}/accepted`]: { qos: 1 }, [`${REGISTER}/rejected`]: { qos: 1 } });
+    const answers: { accepted: boolean; body: Json }[] = [];
+    const all = new Promise<void>((resolve) => device.on("message", (topic, body) => {
+      if (!topic.startsWith(REGISTER)) return;
+      answers.push({ accepted: topic.endsWith("/accepted"), body: JSON.parse(body.toString()) });
+      if (answers.length === tokens.length) resolve();
+    }));
+    tokens.forEach((token, i) => device.publish(REGISTER, JSON.stringify({ certificateOwnershipToken: token, parameters: { SerialNumber: `SN-T${i}` } }), { qos: 1 }));
+    await all;
+    const throttled = answers.filter((a) => !a.accepted);
+    assert.ok(answers.filter((a) => a.accepted).length <= 10);
+    assert.ok(throttled.length >= 1);
+    for (const { body } of throttled) {
+      assert.equal(body.statusCode, 429);
+      assert.equal(body.errorCode, "ThrottlingException");
+    }
+    await new Promise((wake) => setTimeout(wake, 1100));
+    const accepted = new Set(answers.filter((a) => a.accepted).map((a) => String(a.body.thingName)));
+    const retry = tokens.findIndex((_, i) => !accepted.has(`device-SN-T${i}`));
+    device.removeAllListeners("message");
+    const again = await request(device, REGISTER, { certificateOwnershipToken: tokens[retry], parameters: { SerialNumber: `SN-T${retry}` } });
+    assert.ok(again.accepted, JSON.stringify(again.body));
+  });
+
   it("refuses the claim anything beyond the provisioning topics: a telemetry publish closes its connection", async () => {
     const device = await connect(claim, "SN-2");
     device.publish("device-SN-2/telemetry", "{}", { qos: 1 });

@@ -6,7 +6,7 @@
 //   (`npm run fleet -- --help` lists them)
 
 import { join } from "node:path";
-import { ACCOUNT_LIMITS, type AccountLimits } from "../iotcore/index.js";
+import { ACCOUNT_LIMIT_OPTIONS, accountLimitsFrom } from "./account-limits.js";
 import { explainStartupFailure } from "../iotcore/startup-failure.js";
 import { runFleet } from "../fleet/run.js";
 import { CliError, commandLine, oneOf, runCli, UsageError, wholeNumber, type CommandSpec } from "./command-line.js";
@@ -29,10 +29,7 @@ const COMMAND = {
     engine: { value: "ENGINE", help: "node (default): every device under Node; xs: the first --xs-workers devices inside the real XS engine, the rest under Node" },
     "xs-workers": { value: "K", help: "with --engine xs, how many devices run in XS (1 to 50; default 10)" },
     "interval-ms": { value: "MS", help: "each device's telemetry interval (default max(1000, 10 x devices): about 100 messages a second in all, AWS's rate for the one subscriber)" },
-    "connect-limit": { value: "N", help: `CONNECT requests per second for the account (AWS default ${ACCOUNT_LIMITS.connectsPerSecond})` },
-    "publish-limit": { value: "N", help: `inbound publishes per second for the account (AWS default ${ACCOUNT_LIMITS.publishesPerSecond})` },
-    "subscribe-limit": { value: "N", help: `subscriptions per second for the account (AWS default ${ACCOUNT_LIMITS.subscriptionsPerSecond})` },
-    "provisioning-limit": { value: "N", help: `JITP/JITR and RegisterThing per second for the account (AWS default ${ACCOUNT_LIMITS.registrationsPerSecond})` },
+    ...ACCOUNT_LIMIT_OPTIONS,
     "provisioning-attempts": { value: "N", help: "the devices' provisioningAttempts (default: enough for the batch at the provisioning limit, at least the firmware's 10)" },
     seed: { value: "N", help: "seeds each device's random source (backoff jitter) and clock offset (default 1)" },
   },
@@ -63,13 +60,7 @@ async function main(): Promise<number> {
   const engine = oneOf("engine", values.engine ?? "node", ENGINES);
   if (values["xs-workers"] !== undefined && engine !== "xs") throw new UsageError("--xs-workers is for --engine xs: add --engine xs, or leave out --xs-workers");
   const xsDevices = engine === "xs" ? wholeNumber("xs-workers", values["xs-workers"] ?? "10", 1, 50) : 0;
-  const limit = (name: string, fallback: number) => (values[name as keyof typeof values] === undefined ? fallback : wholeNumber(name, values[name as keyof typeof values] as string, 1, 1_000_000));
-  const limits: AccountLimits = {
-    connectsPerSecond: limit("connect-limit", ACCOUNT_LIMITS.connectsPerSecond),
-    publishesPerSecond: limit("publish-limit", ACCOUNT_LIMITS.publishesPerSecond),
-    subscriptionsPerSecond: limit("subscribe-limit", ACCOUNT_LIMITS.subscriptionsPerSecond),
-    registrationsPerSecond: limit("provisioning-limit", ACCOUNT_LIMITS.registrationsPerSecond),
-  };
+  const limits = accountLimitsFrom(values);
   const state = values.state ?? join(".state", "fleet");
   const json = values.json === true;
   // With --json, stdout carries the report only.
@@ -85,7 +76,7 @@ async function main(): Promise<number> {
   });
   const t = report.telemetry;
   const c = report.connects;
-  say(`== ${report.ok ? "done" : "FAILED"}: ${report.online.onlineAtEnd} of ${report.run.devices} online at the end; time to online p50 ${report.online.timeToOnlineMs?.p50 ?? "-"} ms, p95 ${report.online.timeToOnlineMs?.p95 ?? "-"} ms, p99 ${report.online.timeToOnlineMs?.p99 ?? "-"} ms`);
+  say(`== ${report.ok ? "done" : "FAILED"}: ${report.online.onlineAtEnd} of ${report.run.devices} online at the end; time to online p50 ${report.online.timeToOnlineMs?.p50 ?? "-"} ms, p95 ${report.online.timeToOnlineMs?.p95 ?? "-"} ms, p99 ${report.online.timeToOnlineMs?.p99 ?? "-"} ms; to the first acknowledged message p50 ${report.online.timeToFirstTelemetryMs?.p50 ?? "-"} ms, p95 ${report.online.timeToFirstTelemetryMs?.p95 ?? "-"} ms`);
   say(`   CONNECTs: ${c.total} (${c.throttledByAccount} throttled by the account limit, ${c.throttledByClientId} by the per-client-id limit); per device p50 ${c.perDevice.p50}, p95 ${c.perDevice.p95}, p99 ${c.perDevice.p99}; peak ${c.peakPerSecond}/s, after the first wave ${c.peakAfterFirstWave}/s${c.peakReconnectWave !== undefined ? `, reconnect wave ${c.peakReconnectWave}/s` : ""}; shortest interval between one device's CONNECTs ${c.shortestIntervalMs ?? "-"} ms (${c.under1s.length} under 1 s)`);
   say(`   telemetry: ${t.published} published, ${t.acknowledged} acknowledged, ${t.received} received by the subscriber, ${t.lost} lost, ${t.duplicated} duplicated`);
   say(`   stand-in: ${(report.standIn.cpuMs / 1000).toFixed(1)} s CPU, peak RSS ${(report.standIn.peakRssBytes / 1048576).toFixed(0)} MiB; report in ${values.out ?? join(state, "report")}`);

@@ -8,6 +8,10 @@ import type { ConnectRecord } from "./standin.js";
 
 export interface DeviceRecord {
   thingName: string;
+  /** the client ids it connects with: the thing name, and with fleet provisioning first its serial number (the claim's session) */
+  clientIds: string[];
+  /** when its first telemetry message was acknowledged (epoch ms) */
+  firstAckAt?: number;
   engine: "node" | "xs";
   /** status changes: [epoch ms, state] */
   statuses: [number, string][];
@@ -49,7 +53,7 @@ export interface FleetReport {
   checks: Record<string, boolean>;
   run: Omit<RunFacts, "onlineSamples" | "standIn" | "runner" | "limits" | "restart"> & { restartAtS?: number; standInDownMs?: number };
   limits: AccountLimits;
-  online: { allOnline: boolean; onlineAtEnd: number; everOnline: number; timeToOnlineMs?: Percentiles; backAfterRestart?: number; timeBackMs?: Percentiles; notOnline: { thing: string; state: string; code?: string }[] };
+  online: { allOnline: boolean; onlineAtEnd: number; everOnline: number; timeToOnlineMs?: Percentiles; timeToFirstTelemetryMs?: Percentiles; backAfterRestart?: number; timeBackMs?: Percentiles; notOnline: { thing: string; state: string; code?: string }[] };
   connects: {
     total: number;
     throttledByAccount: number;
@@ -59,6 +63,7 @@ export interface FleetReport {
     peakAfterFirstWave: number;
     peakReconnectWave?: number;
     firstWaveEndS?: number;
+    /** CONNECTs per device, over all its client ids */
     perDevice: Percentiles & { histogram: { attempts: number; devices: number }[] };
     /** the shortest interval between two CONNECTs of one client id, and every pair under 1 s */
     shortestIntervalMs?: number;
@@ -127,7 +132,7 @@ export function buildReport(facts: RunFacts, devices: DeviceRecord[], connects: 
       if (gap < ONE_SECOND) under1s.push({ clientId, intervalMs: gap, atS: Math.round(sinceStart(times[i]) / 100) / 10 });
     }
   }
-  const attemptsPerDevice = [...byClient.values()].map((times) => times.length);
+  const attemptsPerDevice = devices.map((d) => d.clientIds.reduce((sum, id) => sum + (byClient.get(id)?.length ?? 0), 0));
   const histogram = new Map<number, number>();
   for (const n of attemptsPerDevice) histogram.set(n, (histogram.get(n) ?? 0) + 1);
 
@@ -163,6 +168,7 @@ export function buildReport(facts: RunFacts, devices: DeviceRecord[], connects: 
     limits: facts.limits,
     online: {
       allOnline, onlineAtEnd, everOnline: timeToOnline.length, timeToOnlineMs: percentiles(timeToOnline),
+      timeToFirstTelemetryMs: percentiles(devices.flatMap((d) => (d.firstAckAt === undefined ? [] : [sinceStart(d.firstAckAt)]))),
       ...(restartAt !== undefined ? { backAfterRestart: backAt.filter((t) => t !== undefined).length, timeBackMs: percentiles(backAt.filter((t): t is number => t !== undefined).map((t) => t - restartAt)) } : {}),
       notOnline: devices.filter((d) => lastState(d) !== "online").slice(0, 20).map((d) => ({ thing: d.thingName, state: lastState(d), ...(d.lastCode ? { code: d.lastCode } : {}) })),
     },

@@ -102,7 +102,9 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     subscriber = await startSubscriber(core, credentials, runDir, say);
 
     const manifest = options.provisioning === "fleet" ? fleetManifest(options.mode) : modeManifest(options.mode);
-    const records: DeviceRecord[] = setups.map((s) => ({ thingName: s.thingName, engine: "node", statuses: [], acked: [], produced: 0, queued: 0 }));
+    const records: DeviceRecord[] = setups.map((s, i) => ({
+      thingName: s.thingName, clientIds: [...new Set([deviceName(i, options.devices), s.thingName])], engine: "node", statuses: [], acked: [], produced: 0, queued: 0,
+    }));
     const deviceLog = createWriteStream(join(runDir, "devices.log"));
     say(`== ${options.devices} devices power on at once (${Math.min(options.xsDevices, options.devices)} inside XS), telemetry every ${options.telemetryIntervalMs} ms, for ${options.durationS} s${options.restartAtS !== undefined ? `; the stand-in restarts at ${options.restartAtS} s` : ""}`);
     const startedAt = Date.now();
@@ -115,7 +117,10 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
         record.lastCode = status.code;
         record.lastMessage = status.message;
       },
-      onAcked: (i, seq) => records[i].acked.push(seq),
+      onAcked: (i, seq, at) => {
+        records[i].acked.push(seq);
+        records[i].firstAckAt ??= at;
+      },
       onLog: (i, line) => deviceLog.write(`${new Date().toISOString()} ${records[i].thingName} ${line}\n`),
     });
     devices.forEach((d, i) => (records[i].engine = d.engine));

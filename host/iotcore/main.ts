@@ -2,6 +2,7 @@
 // stand-in on loopback. Prints one JSON line with the endpoints and the AWS CLI files holding the
 // account's key when ready; log lines go to stderr (one JSON object per line with --log-format
 // json). --no-auth accepts unsigned control-plane requests (said in the ready line and the log).
+import { ACCOUNT_LIMIT_OPTIONS, accountLimitsFrom } from "../cli/account-limits.js";
 import { CliError, commandLine, UsageError, required, runCli, wholeNumber, type CommandSpec } from "../cli/command-line.js";
 import { startIotCore } from "./index.js";
 import { formatLogLine } from "./log.js";
@@ -22,6 +23,7 @@ const COMMAND = {
     "provisioning-delay-ms": { value: "MS", help: "how long JITP/JITR take (default 1000)" },
     "log-format": { value: "FORMAT", help: "text (default: time and line) or json (one object per line: time, event, message, and the decision's fields)" },
     "no-auth": { kind: "flag", help: "accept unsigned and wrongly signed control-plane requests (quick experiments only)" },
+    ...ACCOUNT_LIMIT_OPTIONS,
   },
 } satisfies CommandSpec;
 
@@ -49,6 +51,7 @@ async function main(): Promise<number> {
     accountId: values["account-id"] ?? "123456789012",
     provisioningDelayMs,
     authenticate: !values["no-auth"],
+    accountLimits: accountLimitsFrom(values),
     log: (line, fields) => process.stderr.write(`${formatLogLine(line, logFormat, new Date(), fields)}\n`),
   }).catch((error: unknown): never => {
     const sentence = explainStartupFailure(error, { stateDir, host });
@@ -60,6 +63,7 @@ async function main(): Promise<number> {
     serverCaFile: `${stateDir}/server/root-ca.pem`, region: core.region, accountId: core.accountId,
     authentication: core.authenticates ? "SigV4 required" : "OFF (--no-auth): unsigned requests accepted",
     accessKeyId: core.accountKey.accessKeyId,
+    accountLimits: core.accountLimits,
     awsCli: `AWS_SHARED_CREDENTIALS_FILE=${core.cliFiles.credentialsFile} AWS_CONFIG_FILE=${core.cliFiles.configFile} aws iot list-things --endpoint-url ${core.controlUrl}`,
   })}\n`);
 
