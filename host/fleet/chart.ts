@@ -21,8 +21,19 @@ interface Panel {
   yMax: number;
 }
 
+/** A round step (1, 2 or 5 times a power of ten) that cuts `max` into at most `parts` parts. */
+function roundStep(max: number, parts: number): number {
+  const rough = Math.max(max / parts, 1);
+  const power = 10 ** Math.floor(Math.log10(rough));
+  return [1, 2, 5, 10].map((m) => m * power).find((step) => step >= rough) ?? rough;
+}
+
 /** The frame, axes, ticks and title of one panel; returns its SVG and the scale functions. */
-function frame(p: Panel): { svg: string; x: (v: number) => number; y: (v: number) => number } {
+function frame(panel: Panel): { svg: string; x: (v: number) => number; y: (v: number) => number } {
+  const xStep = roundStep(panel.xMax, 8);
+  const yStep = roundStep(panel.yMax, 5);
+  // The vertical axis ends on a round tick; the horizontal one where the run ended.
+  const p = { ...panel, yMax: Math.ceil(panel.yMax / yStep) * yStep };
   const plotWidth = WIDTH - LEFT - RIGHT;
   const x = (v: number) => LEFT + (p.xMax === 0 ? 0 : (v / p.xMax) * plotWidth);
   const y = (v: number) => p.y + PANEL - (p.yMax === 0 ? 0 : (v / p.yMax) * PANEL);
@@ -32,12 +43,10 @@ function frame(p: Panel): { svg: string; x: (v: number) => number; y: (v: number
     `<line x1="${LEFT}" y1="${p.y}" x2="${LEFT}" y2="${p.y + PANEL}" stroke="#333"/>`,
     `<text x="${WIDTH - RIGHT}" y="${p.y + PANEL + 32}" font-size="11" text-anchor="end">${esc(p.xLabel)}</text>`,
   ];
-  for (let i = 0; i <= 4; i++) {
-    const v = Math.round((p.yMax * i) / 4);
+  for (let v = 0; v <= p.yMax; v += yStep) {
     parts.push(`<text x="${LEFT - 6}" y="${y(v) + 4}" font-size="10" text-anchor="end">${v}</text>`, `<line x1="${LEFT}" y1="${y(v)}" x2="${WIDTH - RIGHT}" y2="${y(v)}" stroke="#eee"/>`);
-    const xv = Math.round((p.xMax * i) / 4);
-    parts.push(`<text x="${x(xv)}" y="${p.y + PANEL + 14}" font-size="10" text-anchor="middle">${xv}</text>`);
   }
+  for (let v = 0; v <= p.xMax; v += xStep) parts.push(`<text x="${x(v)}" y="${p.y + PANEL + 14}" font-size="10" text-anchor="middle">${v}</text>`);
   return { svg: parts.join(""), x, y };
 }
 
