@@ -200,6 +200,7 @@ describe("bad invocations of the CLIs", function () {
     // npm run sim / flash (no Moddable SDK needed to refuse these)
     { name: "sim --thing (the option is --thing-name)", run: () => cli("host/cli/moddable.ts", ["sim", "--thing", "dev1"], { env: withoutModdable }), code: 2, message: /unknown option --thing \(see `npm run sim -- --help`\)/ },
     { name: "sim --messages without its value", run: () => cli("host/cli/moddable.ts", ["sim", "--messages"], { env: withoutModdable }), code: 2, message: /--messages needs a value \(N\)\n\nusage: npm run sim -- \[options\]/ },
+    { name: "sim --ota with a mode without a device certificate", run: () => cli("host/cli/moddable.ts", ["sim", "--mode", "custom-auth", "--ota"], { env: withoutModdable }), code: 2, message: /--ota needs an MQTT mode with a device certificate \(--mode mtls or mtls-alpn\) and no --memory/ },
     { name: "sim --timeout abc", run: () => cli("host/cli/moddable.ts", ["sim", "--timeout", "abc"], { env: withoutModdable }), code: 2, message: /--timeout must be a whole number from 0 to 86400, not 'abc'/ },
     { name: "sim without the Moddable SDK", run: () => cli("host/cli/moddable.ts", ["sim"], { env: withoutModdable }), code: 2, message: /MODDABLE is not set: the Moddable SDK is needed for this command; install it/ },
     { name: "flash without a board", run: () => cli("host/cli/moddable.ts", ["flash", "--thing-name", "dev1"], { env: withoutModdable }), code: 2, message: /the first argument is the board, e\.g\. esp32\/nodemcu/ },

@@ -39,4 +39,13 @@ describe("the firmware in Moddable's simulator against the local stand-in", func
       if (mode === "wss-sigv4") assert.match(out, /cognito: GetId[\s\S]*cognito: temporary credentials valid until/);
     });
   }
+
+  it("--ota: a signed 1 MiB image through a job and a stream, checked with Moddable's SHA-256 and ECDSA, booted, and the job SUCCEEDED with the new version", () => {
+    const result = spawnSync(process.execPath, ["--import", "tsx", join(root, "host/cli/moddable.ts"), "sim", "--mode", "mtls", "--ota", "--messages", "3", "--timeout", "400"], { cwd: root, encoding: "utf8", timeout: 480_000 });
+    const out = result.stdout;
+    assert.equal(result.status, 0, out.slice(-3000));
+    assert.match(out, /ota: image [0-9a-f]{64} \(1048576 bytes\) verified and activated; restarting into it/);
+    assert.match(out, /restart: the firmware boots again in place[\s\S]*ota: new image booted \(firmware 0\.2\.0-sim, replacing 0\.1\.0\)[\s\S]*ota: image confirmed: firmware 0\.2\.0-sim/);
+    assert.match(out, /operator: DescribeJobExecution sim-ota-\w+: SUCCEEDED \{"firmware":"0\.2\.0-sim"/);
+  }).timeout(500_000);
 });

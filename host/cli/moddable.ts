@@ -82,6 +82,7 @@ const SIM = {
     "xsbug-port": { value: "PORT", help: "xsbug-log's port (default: a free one)" },
     memory: { kind: "flag", help: "measure memory (chunk heap, slot heap, stack) at boot, TLS handshake, CONNACK and 20 messages, for --mode or every mode; exit 1 when a peak exceeds the ESP32 creation sizes" },
     json: { kind: "flag", help: "with --memory: the last line of stdout is the figures as JSON" },
+    ota: { kind: "flag", help: "build the device with the OTA feature; once telemetry flows, deliver a signed 1 MiB image through a job and a stream and wait for the job to succeed with the new version (MQTT certificate modes)" },
   },
 } satisfies CommandSpec;
 
@@ -127,6 +128,8 @@ export interface SimOptions {
   /** Measure memory in these modes (one run each, 20 messages); absent without --memory. */
   memoryModes?: Mode[];
   json?: boolean;
+  /** Deliver an OTA image once telemetry flows (sim-ota.ts). */
+  ota?: boolean;
 }
 
 /**
@@ -140,6 +143,7 @@ export function simOptions(argv: string[], now = Date.now()): SimOptions | undef
   const { values } = parsed;
   const { mode, provisioning } = modeAndProvisioning(values, "mtls-alpn");
   if (values.json && !values.memory) throw new UsageError("--json goes with --memory");
+  if (values.ota && (values.memory || isHttpsMode(mode) || !["mtls", "mtls-alpn"].includes(mode))) throw new UsageError("--ota needs an MQTT mode with a device certificate (--mode mtls or mtls-alpn) and no --memory");
   // The probe's points (handshake, CONNACK, 20 messages) are an MQTT session's: every MQTT mode by default.
   const memoryModes = values.memory ? (values.mode === undefined ? MODES.filter((m) => !isHttpsMode(m)) : [mode]) : undefined;
   const messages = memoryModes ? Math.max(MEASURED_MESSAGES, wholeNumber("messages", values.messages ?? "0", 0, 1_000_000)) : wholeNumber("messages", values.messages ?? "0", 0, 1_000_000);
@@ -151,6 +155,7 @@ export function simOptions(argv: string[], now = Date.now()): SimOptions | undef
     stateDir: resolve(values.state ?? join(ROOT, ".dev", "moddable")),
     ...(xsbugPort ? { xsbugPort } : {}),
     ...(memoryModes ? { memoryModes, json: values.json ?? false } : {}),
+    ...(values.ota ? { ota: true } : {}),
   };
 }
 
@@ -213,10 +218,12 @@ async function sim(options: SimOptions, sdk: SdkCheck, onLine: (line: string) =>
     const setup = await prepareDemo(core as never, { mode, provisioning, outDir: join(dev, "certs"), thingName, iotcoreStateDir: join(dev, "iotcore"), say: (l) => console.log(l) });
     // One app per mode (its own name, so its own build folder under $MODDABLE/build: another
     // mode's modules, or another checkout building "sim" at the same time, never mix into it).
-    const app = `sim-${mode}`;
+    const app = `sim-${mode}${options.ota ? "-ota" : ""}`;
     const appDir = join(dev, app);
     mkdirSync(join(appDir, "resources"), { recursive: true });
-    writeFileSync(join(appDir, "resources", "devcreds.bin"), setup.image);
+    const ota = options.ota ? await (await import("./sim-ota.js")).prepareSimOta(core, join(dev, "iotcore"), setup.thingName, setup.image) : undefined;
+    if (ota) extraManifests = [...extraManifests, (await import("./sim-ota.js")).OTA_FEATURE_MANIFEST];
+    writeFileSync(join(appDir, "resources", "devcreds.bin"), ota?.image ?? setup.image);
     // A fresh device has empty storage: the simulator's Preference file (modpreferences.json,
     // shared by every simulator app under /tmp/ on Linux) moves to a folder of its own, emptied here.
     const deviceDir = join(appDir, "device");
@@ -227,12 +234,13 @@ async function sim(options: SimOptions, sdk: SdkCheck, onLine: (line: string) =>
     const { DEMO_DESIRED_INTERVAL_MS, demoHasShadow, shadowOperator, writeDemoManifest } = await import("./demo-shadow.js");
     writeDemoManifest(appDir, mode, {
       data: { "*": join(appDir, "resources", "devcreds") },
-      config: { ...setup.config, file: { root: deviceDir + sep } },
+      config: { ...setup.config, file: { root: deviceDir + sep }, ...(ota ? { features: { ...(setup.config as { features?: object }).features, ota: ota.settings } } : {}) },
     }, extraManifests, join(ROOT, "manifests", provisioning === "fleet" ? "fleet" : "modes", `${mode}.json`));
     // Once telemetry flows, an operator changes the desired interval through the data-plane API,
     // on the thing the device is (fleet provisioning names it at registration: setup.thingName).
     const operator = shadowOperator(core, setup.thingName, core.accountKey);
     const shadowStep = async () => {
+      if (ota && !await ota.run((line) => console.log(line))) return false;
       if (!demoHasShadow(mode)) return true;
       const version = await operator.requestInterval(DEMO_DESIRED_INTERVAL_MS);
       console.log(`operator: UpdateThingShadow ${setup.thingName}: desired telemetryIntervalMs ${DEMO_DESIRED_INTERVAL_MS} (shadow version ${version})`);

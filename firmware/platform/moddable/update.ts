@@ -1,19 +1,15 @@
 // The seam's UpdateSlot on ESP32 (docs/ota.md, "Moddable"): Moddable's `ota` module writes the
 // app partition that is not running (esp_ota_begin with sequential writes, esp_ota_write; its
 // `complete()` is esp_ota_end, which checks the image, then esp_ota_set_boot_partition); the
-// `crypt` Digest hashes as blocks are written; the `ecdsa` and `x509` modules of Moddable's TLS
-// stack check the signature. Moddable exposes neither esp_ota_mark_app_valid_cancel_rollback
+// `crypt` Digest hashes as blocks are written; signature.ts checks the signature. Moddable exposes neither esp_ota_mark_app_valid_cancel_rollback
 // nor a way back to the previous partition, so `confirm` has nothing to do and `rollback`
 // answers false (the firmware then keeps running the new image and says so).
 
 import OTA from "ota";
 import { Digest } from "crypt";
-import ECDSA from "ecdsa";
-import X509 from "x509";
 import { failure } from "../failure.js";
 import type { UpdateSlot } from "../seam.js";
-
-const buffer = (bytes: Uint8Array) => bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+import { buffer, verifySignature } from "./signature.js";
 
 export function updateSlot(): UpdateSlot {
   let ota: OTA | undefined;
@@ -43,14 +39,7 @@ export function updateSlot(): UpdateSlot {
     },
     abort,
     digest: () => new Uint8Array(digest.close()),
-    verify(certificate, hash, signature) {
-      try {
-        const key = X509.decodeSPKI(buffer(certificate));
-        return key.curve !== undefined && new ECDSA(key.pub, key.curve).verify(buffer(hash), buffer(signature), true);
-      } catch {
-        return false;
-      }
-    },
+    verify: verifySignature,
     activate() {
       const image = ota;
       ota = undefined;

@@ -10,17 +10,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, ren
 import { join } from "node:path";
 import { failure } from "../../../firmware/platform/failure.js";
 import type { UpdateSlot } from "../../../firmware/platform/seam.js";
-import { appImageVersion } from "../app-image.js";
-
-type SlotName = "ota_0" | "ota_1";
-
-interface BootRecord {
-  running: SlotName | null;
-  previous: SlotName | null;
-  versions: Partial<Record<SlotName, string>>;
-  /** Activated and not yet confirmed. */
-  pending: boolean;
-}
+import { activated, appImageVersion, EMPTY_RECORD, rolledBack, runningVersion, updateTarget, type BootRecord } from "../../../firmware/platform/update-record.js";
 
 /** The largest image a slot takes (ESP32's app slots in manifests/esp32/partitions.csv: 0x1F0000). */
 export const SLOT_SIZE = 0x1f0000;
@@ -29,12 +19,12 @@ export const SLOT_SIZE = 0x1f0000;
 export function createFileUpdateSlot(dir: string): UpdateSlot & { readonly dir: string } {
   mkdirSync(dir, { recursive: true });
   const recordFile = join(dir, "boot.json");
-  const read = (): BootRecord => existsSync(recordFile) ? JSON.parse(readFileSync(recordFile, "utf8")) as BootRecord : { running: null, previous: null, versions: {}, pending: false };
+  const read = (): BootRecord => existsSync(recordFile) ? JSON.parse(readFileSync(recordFile, "utf8")) as BootRecord : EMPTY_RECORD;
   const write = (record: BootRecord) => {
     writeFileSync(recordFile + ".tmp", JSON.stringify(record));
     renameSync(recordFile + ".tmp", recordFile);
   };
-  const target = (): SlotName => (read().running === "ota_0" ? "ota_1" : "ota_0");
+  const target = () => updateTarget(read());
   let fd: number | undefined;
   let hash: Hash | undefined;
   let size = 0;
@@ -84,21 +74,16 @@ export function createFileUpdateSlot(dir: string): UpdateSlot & { readonly dir: 
       closeSync(file);
       const version = written === size ? appImageVersion(head) : undefined;
       if (!version) return failure("ota-invalid-image", `the image is not an ESP32 app image the bootloader would start (${written === size ? "no 0xE9 header or app description" : `${written} of ${size} bytes written`})`);
-      const record = read();
-      write({ running: slot, previous: record.running, versions: { ...record.versions, [slot]: version }, pending: true });
+      write(activated(read(), version));
     },
     confirm() {
       const record = read();
       if (record.pending) write({ ...record, pending: false });
     },
     rollback() {
-      const record = read();
-      write({ running: record.previous, previous: null, versions: record.versions, pending: false });
+      write(rolledBack(read()));
       return true;
     },
-    version() {
-      const record = read();
-      return record.running ? record.versions[record.running] : undefined;
-    },
+    version: () => runningVersion(read()),
   };
 }

@@ -163,3 +163,21 @@ declare module "debug" {
   };
   export default Debug;
 }
+
+declare module "file" {
+  /** A file under the platform's file root (modules/files/file); throws when it cannot be opened. */
+  export class File {
+    constructor(path: string, write?: boolean);
+    read(type: typeof String, bytes?: number): string;
+    read(type: typeof ArrayBuffer, bytes?: number): ArrayBuffer;
+    write(value: ArrayBuffer | string): void;
+    close(): void;
+    readonly length: number;
+    position: number;
+    static delete(path: string): boolean;
+    static exists(path: string): boolean;
+  }
+  export class Directory {
+    static create(path: string): void;
+  }
+}
