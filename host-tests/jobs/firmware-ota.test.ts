@@ -112,5 +112,22 @@ for (const engine of ["xs", "node"] as Engine[]) {
       assert.equal(asked[0], resumeAt, "the first request after the drop starts at the first missing block");
       assert.ok(asked.every((o) => o >= resumeAt), `no block before ${resumeAt} asked for again: ${asked.join(", ")}`);
     });
+
+    it("rolls back an image that cannot connect within confirmWithinMs: the device restarts into the previous image, which reports the job FAILED", async () => {
+      const d = await device("ota-rollback", { features: { ota: { ...OTA_SETTINGS, confirmWithinMs: 1500 } } });
+      const image = appImage("0.5.0", 256 * 1024);
+      await stage(`fw-rollback-${engine}`, image);
+      // Every new connection is refused from now on: the session in place downloads the image,
+      // but the image it boots cannot connect.
+      bench.core.faults.drop("handshake", { count: 1000 });
+      await d.createJob(`ota-rollback-${engine}`, otaDocument(`fw-rollback-${engine}`, image));
+      for (const end = Date.now() + 30_000; d.restarts < 2 && Date.now() < end;) await new Promise((wake) => setTimeout(wake, 100));
+      assert.equal(d.restarts, 2, d.lines.slice(-30).join("\n"));
+      assert.ok(d.lines.some((l) => /ota: the new image had no session within 1500 ms: rolling back to the previous image/.test(l)));
+      bench.core.faults.clear();
+      const execution = await d.execution(`ota-rollback-${engine}`);
+      assert.equal(execution.status, "FAILED", d.lines.slice(-30).join("\n"));
+      assert.match(execution.statusDetails?.detailsMap?.reason ?? "", /the activated image did not stay: the device runs 0\.1\.0 again/);
+    });
   });
 }
