@@ -104,7 +104,7 @@ export function startJobsAgent(context: FeatureContext): { stop(): void } {
       running.final = true;
     }
     if (running.final) {
-      if (accepted === false) running.stop?.();
+      if (!accepted) running.stop?.();
       current = undefined;
       startNext();
     } else then?.();
