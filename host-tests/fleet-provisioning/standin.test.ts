@@ -40,6 +40,20 @@ async function request(client: MqttClient, topic: string, payload: Json): Promis
   });
 }
 
+/** The batch's claim (made through the AWS CLI, ACTIVE), its policy and the enabled template, as a user sets them up. */
+async function setUpClaim(core: Awaited<ReturnType<typeof startCore>>): Promise<Credentials> {
+  const created = await awsIot(core, ["create-keys-and-certificate", "--set-as-active"]);
+  assert.equal(created.code, 0, created.stderr);
+  const policy = JSON.stringify(claimPolicy(core.region, core.accountId, TEMPLATE));
+  assert.equal((await awsIot(core, ["create-policy", "--policy-name", "claim", "--policy-document", policy])).code, 0);
+  assert.equal((await awsIot(core, ["attach-policy", "--policy-name", "claim", "--target", created.json.certificateArn])).code, 0);
+  const template = fleetTemplate({ region: core.region, accountId: core.accountId });
+  const made = await awsIot(core, ["create-provisioning-template", "--template-name", TEMPLATE, "--enabled",
+    "--template-body", template.templateBody, "--provisioning-role-arn", template.provisioningRoleArn]);
+  assert.equal(made.code, 0, made.stderr);
+  return { certPem: created.json.certificatePem, key: { privateKeyPem: created.json.keyPair.PrivateKey } };
+}
+
 describe("fleet provisioning by claim: the stand-in", function () {
   this.timeout(60_000);
   const dir = tempDir("fleet");
@@ -58,16 +72,7 @@ describe("fleet provisioning by claim: the stand-in", function () {
 
   before(async () => {
     core = await startCore(join(dir.path, "state"), { now: () => Date.now() + offsetMs });
-    const created = await awsIot(core, ["create-keys-and-certificate", "--set-as-active"]);
-    assert.equal(created.code, 0, created.stderr);
-    claim = { certPem: created.json.certificatePem, key: { privateKeyPem: created.json.keyPair.PrivateKey } };
-    const policy = JSON.stringify(claimPolicy(core.region, core.accountId, TEMPLATE));
-    assert.equal((await awsIot(core, ["create-policy", "--policy-name", "claim", "--policy-document", policy])).code, 0);
-    assert.equal((await awsIot(core, ["attach-policy", "--policy-name", "claim", "--target", created.json.certificateArn])).code, 0);
-    const template = fleetTemplate({ region: core.region, accountId: core.accountId });
-    const made = await awsIot(core, ["create-provisioning-template", "--template-name", TEMPLATE, "--enabled",
-      "--template-body", template.templateBody, "--provisioning-role-arn", template.provisioningRoleArn]);
-    assert.equal(made.code, 0, made.stderr);
+    claim = await setUpClaim(core);
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((c) => endClient(c)));
@@ -91,34 +96,6 @@ describe("fleet provisioning by claim: the stand-in", function () {
     assert.equal(core.registry.getCertificate(String(keys.body.certificateId)).status, "ACTIVE");
     const own = await connect({ certPem: String(keys.body.certificatePem), key: { privateKeyPem: String(keys.body.privateKey) } }, "device-SN-1");
     await new Promise<void>((resolve, reject) => own.publish("device-SN-1/telemetry", "{}", { qos: 1 }, (e) => (e ? reject(e) : resolve())));
-  });
-
-  it("answers RegisterThing over the account's 10 per second with 429 ThrottlingException, and the same request later is accepted", async () => {
-    const device = await connect(claim, "SN-T");
-    const tokens: string[] = [];
-    for (let i = 0; i < 11; i++) tokens.push(String((await request(device, CREATE, {})).body.certificateOwnershipToken));
-    await subscribeCodes(device, { [`${REGISTER}/accepted`]: { qos: 1 }, [`${REGISTER}/rejected`]: { qos: 1 } });
-    const answers: { accepted: boolean; body: Json }[] = [];
-    const all = new Promise<void>((resolve) => device.on("message", (topic, body) => {
-      if (!topic.startsWith(REGISTER)) return;
-      answers.push({ accepted: topic.endsWith("/accepted"), body: JSON.parse(body.toString()) });
-      if (answers.length === tokens.length) resolve();
-    }));
-    tokens.forEach((token, i) => device.publish(REGISTER, JSON.stringify({ certificateOwnershipToken: token, parameters: { SerialNumber: `SN-T${i}` } }), { qos: 1 }));
-    await all;
-    const throttled = answers.filter((a) => !a.accepted);
-    assert.ok(answers.filter((a) => a.accepted).length <= 10);
-    assert.ok(throttled.length >= 1);
-    for (const { body } of throttled) {
-      assert.equal(body.statusCode, 429);
-      assert.equal(body.errorCode, "ThrottlingException");
-    }
-    await new Promise((wake) => setTimeout(wake, 1100));
-    const accepted = new Set(answers.filter((a) => a.accepted).map((a) => String(a.body.thingName)));
-    const retry = tokens.findIndex((_, i) => !accepted.has(`device-SN-T${i}`));
-    device.removeAllListeners("message");
-    const again = await request(device, REGISTER, { certificateOwnershipToken: tokens[retry], parameters: { SerialNumber: `SN-T${retry}` } });
-    assert.ok(again.accepted, JSON.stringify(again.body));
   });
 
   it("refuses the claim anything beyond the provisioning topics: a telemetry publish closes its connection", async () => {
@@ -250,5 +227,43 @@ describe("fleet provisioning by claim: the stand-in", function () {
     assert.equal((await awsIot(core, ["delete-provisioning-template-version", "--template-name", TEMPLATE, "--version-id", "1"])).code, 0);
     const all = await awsIot(core, ["list-provisioning-templates"]);
     assert.deepEqual(all.json.templates.map((t: Json) => t.templateName), [TEMPLATE]);
+  });
+});
+
+describe("fleet provisioning by claim: RegisterThing at the account's rate", function () {
+  this.timeout(60_000);
+  const dir = tempDir("fleet-rate");
+  // Frozen while the requests arrive, so the account's bucket does not refill between them.
+  let frozenAt: number | undefined;
+  let core: Awaited<ReturnType<typeof startCore>>;
+  let device: MqttClient | undefined;
+
+  before(async () => {
+    core = await startCore(join(dir.path, "state"), { now: () => frozenAt ?? Date.now(), accountLimits: { registrationsPerSecond: 1 } });
+  });
+  after(async () => {
+    await endClient(device);
+    await core?.close();
+    dir.remove();
+  });
+
+  it("answers a RegisterThing over the rate with 429 ThrottlingException, and accepts the same request once the rate allows", async () => {
+    const claim = await setUpClaim(core);
+    const connected = await connectMtls(core, claim, { clientId: "SN-R" });
+    assert.equal(connected.connack?.returnCode, 0);
+    device = connected.client;
+    const tokens = [String((await request(device, CREATE, {})).body.certificateOwnershipToken), String((await request(device, CREATE, {})).body.certificateOwnershipToken)];
+    frozenAt = Date.now();
+    const first = await request(device, REGISTER, { certificateOwnershipToken: tokens[0], parameters: { SerialNumber: "SN-R0" } });
+    const second = await request(device, REGISTER, { certificateOwnershipToken: tokens[1], parameters: { SerialNumber: "SN-R1" } });
+    assert.ok(first.accepted, JSON.stringify(first.body));
+    assert.equal(second.accepted, false);
+    assert.equal(second.body.statusCode, 429);
+    assert.equal(second.body.errorCode, "ThrottlingException");
+    assert.match(String(second.body.errorMessage), /over 1 RegisterThing requests per second for the account/);
+    frozenAt += 1000;
+    const again = await request(device, REGISTER, { certificateOwnershipToken: tokens[1], parameters: { SerialNumber: "SN-R1" } });
+    assert.ok(again.accepted, JSON.stringify(again.body));
+    assert.equal(again.body.thingName, "device-SN-R1");
   });
 });

@@ -1,12 +1,14 @@
 // AWS IoT Core's account-level rates (connects, inbound publishes, subscriptions, provisioning
-// per second per account), set low for the run so a handful of real clients cross them.
+// per second per account), set low for the run so a handful of real clients cross them. The
+// stand-in's clock stands still within a test (its buckets refill only when a test moves it),
+// so a slow machine cannot refill a bucket between two requests.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createRootCa, fromPem, issueCertificate, type Issued } from "../../certs/pki.js";
 import { certificateId } from "../../host/iotcore/registry/x509.js";
 import { ACCOUNT_LIMITS } from "../../host/iotcore/index.js";
 import { AccountRates } from "../../host/iotcore/dataplane/quotas.js";
-import { connectMtls, endClient, registeredDevice, startCore, subscribeCodes, tempDir } from "./helpers.js";
+import { connectMtls, endClient, registeredDevice, startCore, subscribeCodes, tempDir, waitFor } from "./helpers.js";
 
 type Core = Awaited<ReturnType<typeof startCore>>;
 
@@ -22,11 +24,14 @@ describe("account-level limits", function () {
     const dir = tempDir("account-limits");
     let core: Core;
     let device: Issued;
+    let clock = Date.now();
 
     before(async () => {
-      core = await startCore(join(dir.path, "state"), { accountLimits: { connectsPerSecond: 2, subscriptionsPerSecond: 2, publishesPerSecond: 3 } });
+      core = await startCore(join(dir.path, "state"), { now: () => clock, accountLimits: { connectsPerSecond: 2, subscriptionsPerSecond: 2, publishesPerSecond: 3 } });
       device = await registeredDevice(core, "account-device");
     });
+    // Each test starts a second later: every bucket full again.
+    beforeEach(() => { clock += 2000; });
     after(async () => {
       await core?.close();
       dir.remove();
@@ -43,7 +48,6 @@ describe("account-level limits", function () {
     });
 
     it("refuses topic filters over the account's subscriptions per second with SUBACK 0x80", async () => {
-      await new Promise((wake) => setTimeout(wake, 1100));
       const { client } = await connectMtls(core, device, { clientId: "subscriber" });
       const codes = await subscribeCodes(client, { "a/1": { qos: 1 }, "a/2": { qos: 1 }, "a/3": { qos: 1 } });
       assert.deepEqual(codes, [1, 1, 128]);
@@ -51,17 +55,17 @@ describe("account-level limits", function () {
     });
 
     it("discards inbound publishes over the account's rate (no PUBACK) and keeps the connection", async () => {
-      await new Promise((wake) => setTimeout(wake, 1100));
       const { client } = await connectMtls(core, device, { clientId: "publisher" });
       const acked: number[] = [];
       // Bursts from two connections share the account's 3 per second.
       const other = (await connectMtls(core, device, { clientId: "publisher-2" })).client;
       for (let i = 0; i < 2; i++) await other.publishAsync("b/x", "x", { qos: 1 });
       for (let i = 0; i < 3; i++) client.publish("b/y", String(i), { qos: 1 }, (error) => { if (!error) acked.push(i); });
-      await new Promise((wake) => setTimeout(wake, 500));
-      assert.equal(acked.length, 1, `acked ${acked.join(",")}`);
+      // The first is let through; with the clock standing still the bucket stays empty for the others.
+      const throttled = () => core.lines.some((line) => /publish throttled: client "?publisher"? topic "?b\/y"?: over 3 inbound publishes per second for the account/.test(line));
+      assert.ok(await waitFor(() => acked.length >= 1 && throttled()), core.lines.slice(-5).join("\n"));
+      assert.deepEqual(acked, [0]);
       assert.equal(client.connected, true);
-      assert.ok(core.lines.some((line) => /over 3 inbound publishes per second for the account/.test(line)));
       await endClient(other);
       await endClient(client);
     });
@@ -70,9 +74,10 @@ describe("account-level limits", function () {
   describe("just-in-time registration", function () {
     const dir = tempDir("account-limits-jit");
     let core: Core;
+    let clock = Date.now();
 
     before(async () => {
-      core = await startCore(join(dir.path, "state"), { provisioningDelayMs: 50, accountLimits: { registrationsPerSecond: 1 } });
+      core = await startCore(join(dir.path, "state"), { now: () => clock, provisioningDelayMs: 50, accountLimits: { registrationsPerSecond: 1 } });
     });
     after(async () => {
       await core?.close();
@@ -94,7 +99,7 @@ describe("account-level limits", function () {
       assert.equal(core.registry.certificates.get(ids[0])?.status, "PENDING_ACTIVATION");
       assert.equal(core.registry.certificates.get(ids[1]), undefined, "throttled: not registered");
       assert.ok(core.lines.some((line) => /JITR throttled \(over the account's 1 provisioning requests per second\); not registered/.test(line)));
-      await new Promise((wake) => setTimeout(wake, 1100));
+      clock += 1000;
       await connectOnce(devices[1], "unit-2");
       assert.equal(core.registry.certificates.get(ids[1])?.status, "PENDING_ACTIVATION");
     });

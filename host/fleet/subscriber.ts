@@ -37,13 +37,19 @@ export class TelemetrySubscriber {
       reconnectPeriod: 2000, connectTimeout: 10_000,
     });
     const subscriber = new TelemetrySubscriber(client);
-    await new Promise<void>((resolve, reject) => {
-      client.once("connect", () => resolve());
-      client.once("error", reject);
-    });
-    const granted = await client.subscribeAsync(TELEMETRY_FILTER, { qos: 1 });
-    if (granted[0]?.qos !== 1) throw new Error(`the subscriber's subscription to ${TELEMETRY_FILTER} was refused (granted ${JSON.stringify(granted)})`);
-    return subscriber;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once("connect", () => resolve());
+        client.once("error", reject);
+      });
+      const granted = await client.subscribeAsync(TELEMETRY_FILTER, { qos: 1 });
+      if (granted[0]?.qos !== 1) throw new Error(`the subscriber's subscription to ${TELEMETRY_FILTER} was refused (granted ${JSON.stringify(granted)})`);
+      return subscriber;
+    } catch (error) {
+      // mqtt.js would keep reconnecting in the background.
+      await client.endAsync(true);
+      throw error;
+    }
   }
 
   private count(topic: string, payload: Buffer): void {
