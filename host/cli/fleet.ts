@@ -23,7 +23,7 @@ const COMMAND = {
     mode: { value: "MODE", help: `how the devices connect: one of the MQTT modes ${MODES.filter((m) => !isHttpsMode(m)).join(", ")} (default mtls)` },
     duration: { value: "S", help: "seconds from power-on to the end of the run (10 to 3600; default 60)" },
     chaos: { value: "restart@T", help: "restart the stand-in's process T seconds after power-on (state kept: things, certificates, persistent sessions)" },
-    json: { kind: "flag", help: "print the report as JSON on stdout (the progress lines go to stderr)" },
+    json: { kind: "flag", help: "the last line of stdout is the report as JSON (the progress lines go to stderr)" },
     out: { value: "DIR", help: "where report.json and report.svg go (default <state>/report)" },
     state: { value: "DIR", help: "credentials (kept between runs) and the run's stand-in state (default .state/fleet)" },
     engine: { value: "ENGINE", help: "node (default): every device under Node; xs: the first --xs-workers devices inside the real XS engine, the rest under Node" },
