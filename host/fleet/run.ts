@@ -201,7 +201,9 @@ async function prepareDevices(core: CoreEndpoints, options: FleetOptions, creden
   const config = fleetConfig(options, limits.registrationsPerSecond);
   options.say(`   device config: ${JSON.stringify(config)}`);
   const one = (index: number) => prepareDemo(core, {
-    mode: options.mode, provisioning: options.provisioning, outDir: credentials, thingName: deviceName(index, options.devices),
+    mode: options.mode, provisioning: options.provisioning, thingName: deviceName(index, options.devices),
+    // A batch's claim is registered with this run's stand-in through CreateKeysAndCertificate, so it is made per run.
+    outDir: options.provisioning === "fleet" ? join(runDir, "credentials") : credentials,
     iotcoreStateDir: join(runDir, "iotcore"), config, reuseDevice: true, batchReady: index > 0,
     say: index === 0 ? options.say : undefined,
   });

@@ -5,7 +5,8 @@
 // restarts the network with its own certificate; after that certificate's first session the
 // claim is never used again. Every step is kept in the store (store.ts), so a power cut
 // between two steps resumes where it stopped; a refusal stops the device with the server's
-// reason (state "refused", code "fleet-<errorCode>"), never a loop.
+// reason (state "refused", code "fleet-<errorCode>"), never a loop; silence and throttling
+// (a batch asking faster than AWS's rate) are asked again after a jittered wait.
 
 import { encodeContainer } from "../../credentials/encode.js";
 import { certificateWindows } from "../../credentials/validate.js";
@@ -71,6 +72,7 @@ export function startFleet(context: FeatureContext, settings: FleetSettings, cla
   const serial = claim.settings.thingName!;
   let timer: unknown;
   let tries = 0;
+  let rounds = 0;
   let tokenRetried = false;
   let finished = false;
   const encoder = new TextEncoder();
@@ -84,10 +86,21 @@ export function startFleet(context: FeatureContext, settings: FleetSettings, cla
     clearTimer();
     context.stop(f);
   };
+  // A batch asks at once and AWS answers its rate and throttles the rest: silence and throttling
+  // mean "ask again later", spread by jitter and growing, never a stop (only refusals stop).
+  const later = (ceilingMs: number) => {
+    clearTimer();
+    timer = platform.timers.setTimeout(next, Math.floor(platform.random() * ceilingMs));
+  };
   const send = (topic: string, body: object, what: string) => {
     clearTimer();
     tries += 1;
-    if (tries > 3) return finish(failure("fleet-no-answer", `${what}: no answer from the server after 3 requests; check the claim policy allows ${topic}/accepted and /rejected.`));
+    if (tries > 3) {
+      rounds += 1;
+      tries = 0;
+      log(`${what}: no answer after 3 requests (a busy server, or a claim policy without ${topic}/accepted and /rejected); asking again later`, 2);
+      return later(settings.answerTimeoutMs * 2 ** Math.min(rounds, 6));
+    }
     log(`${what} (request ${tries})`);
     const refused = context.publish(topic, encoder.encode(JSON.stringify(body)), 1);
     if (refused) log(`${what} not sent: ${refused.code}`);
@@ -146,7 +159,7 @@ export function startFleet(context: FeatureContext, settings: FleetSettings, cla
       tries = 0;
       return send(CREATE_TOPIC, {}, "CreateKeysAndCertificate");
     }
-    if (status >= 500 || code === "ThrottlingException") return; // the answer timer asks again
+    if (status >= 500 || code === "ThrottlingException") return later(settings.answerTimeoutMs);
     finish(failure(`fleet-${kebab(code)}`, `${operation} with template ${settings.templateName} refused by the server (${status} ${code}): ${why}`));
   };
 
