@@ -112,7 +112,10 @@ export function runOta(context: FeatureContext, settings: OtaSettings, job: Job)
     if (refused) return fail(refused.message);
     next++;
     if (next === blocks) return check();
-    if (next * 4 >= (reported + 1) * blocks) job.progress({ step: "downloading", received: `${++reported && next}/${blocks}` });
+    if (next * 4 >= (reported + 1) * blocks) {
+      reported++; // a report at each quarter
+      job.progress({ step: "downloading", received: `${next}/${blocks}` });
+    }
     if (next === windowEnd) request();
   };
   const check = () => {
