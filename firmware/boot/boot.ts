@@ -12,8 +12,8 @@ import { modes } from "../connection/mode.js";
 import { startSession } from "../connection/session.js";
 import { CONFIG_KEY, keepOverride } from "../config/live.js";
 import { loadCredentials, type CredentialSources } from "../credentials/load.js";
-import { checkFeatures, type Feature, type StartFeatures } from "../features/feature.js";
-import { clockUnset, type Failure } from "../platform/failure.js";
+import { checkFeatureNames, type Feature, type StartFeatures } from "../features/feature.js";
+import { clockUnset, ok, type Failure } from "../platform/failure.js";
 import type { Platform, TimerHandle } from "../platform/seam.js";
 import { simulatedSensor, type Sensor } from "../telemetry/sensor.js";
 import type { TelemetryStats } from "../telemetry/telemetry.js";
@@ -92,7 +92,8 @@ export function boot(host: Platform, input: BootInput, events: BootEvents = {}):
   const overrides = parseOverrides(platform.storage.get(CONFIG_KEY));
   const loaded = overrides.ok ? loadConfig(input.config, overrides.value) : overrides;
   const mode = loaded.ok ? findMode(loaded.value.config.mode, modes) : loaded;
-  const settings = loaded.ok ? checkFeatures(features, loaded.value.config.features) : loaded;
+  // The feature runtime checks the features' settings; a build without it, only their names.
+  const settings = loaded.ok ? (input.startFeatures?.check ?? checkFeatureNames)(features, loaded.value.config.features) : loaded;
   if (!mode.ok) badConfig(mode.failure);
   else if (!settings.ok) badConfig(settings.failure);
   else if (loaded.ok) {
@@ -123,15 +124,9 @@ export function boot(host: Platform, input: BootInput, events: BootEvents = {}):
     if (!credentials.ok) return stopWith("credentials-invalid", credentials.failure);
     // A feature that owns the device's identity may connect with other credentials, and may
     // make the session its own (fleet provisioning's claim: no telemetry, no other feature).
-    let creds = credentials.value, owner = -1;
-    for (let i = 0; i < features.length; i++) {
-      const choice = features[i]!.credentials?.(creds, platform, featureSettings[i]!);
-      if (choice && !choice.ok) return stopWith("credentials-invalid", choice.failure);
-      if (choice) {
-        creds = choice.value.credentials;
-        if (choice.value.exclusive) owner = i;
-      }
-    }
+    const chosen = input.startFeatures?.credentials(features, credentials.value, platform, featureSettings) ?? ok({ credentials: credentials.value, owner: -1 });
+    if (!chosen.ok) return stopWith("credentials-invalid", chosen.failure);
+    const { credentials: creds, owner } = chosen.value;
     const completed = completeConfig(loadedConfig, creds.settings);
     if (!completed.ok) return badConfig(completed.failure);
     const cfg = config = completed.value;

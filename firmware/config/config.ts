@@ -192,25 +192,6 @@ function mergeFeatures(base: Record<string, unknown>, layer: Record<string, unkn
 }
 
 /**
- * A feature's settings: each default overlaid by `given` (the config's `features.<feature>`).
- * Returns a Failure "config-invalid" naming `features.<feature>.<setting>` when a value breaks
- * its rule or is not one of the feature's settings.
- */
-export function featureSettings(feature: string, rules: Readonly<Record<string, readonly [unknown, Rule]>>, given: unknown): Result<Record<string, unknown>> {
-  const field = "features." + feature;
-  if (given !== undefined && !isObject(given)) return { ok: false, failure: invalidField(field, given, "must be an object") };
-  const settings: Record<string, unknown> = {};
-  for (const name in rules) settings[name] = rules[name]![0];
-  for (const name in given) {
-    const rule = rules[name]?.[1];
-    const problem = rule ? mustBe(given[name], rule) : `is not a setting of feature ${feature} (known: ${Object.keys(rules).join(", ") || "none"})`;
-    if (problem) return { ok: false, failure: invalidField(`${field}.${name}`, given[name], rule ? "must be " + problem : problem) };
-    settings[name] = given[name];
-  }
-  return ok(settings);
-}
-
-/**
  * The config fields a running device applies at once when they change (from its shadow, say):
  * telemetry's interval, offline queue size, drain rate and in-flight bound, and the log level.
  * The others take effect at the next boot.

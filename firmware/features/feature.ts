@@ -6,7 +6,7 @@
 // feature's settings; the runtime starts it with a `FeatureContext` once the MQTT client exists,
 // routes the messages of its subscriptions and tells it when a session is up or down.
 
-import { featureSettings, type DeviceConfig, type Rule } from "../config/config.js";
+import type { DeviceConfig, Rule } from "../config/config.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
 import type { DeviceStatus } from "../boot/status.js";
 import type { MqttClient } from "../mqtt/client.js";
@@ -109,23 +109,18 @@ export interface RunningFeatures {
 }
 
 /**
- * Checks the settings of `features` against `given` (the config's `features` object): a
- * Failure "config-invalid" when a setting breaks its rule, or when `given` names a feature the
- * build does not carry.
+ * What a build without the feature runtime checks of the config's `features` object (`given`):
+ * a Failure "config-invalid" when it names a feature the build does not carry; otherwise an
+ * empty settings object per feature. The runtime (`StartFeatures.check`) checks each feature's
+ * settings as well.
  */
-export function checkFeatures(features: readonly Feature[], given: Record<string, unknown>): Result<Record<string, unknown>[]> {
+export function checkFeatureNames(features: readonly Feature[], given: Record<string, unknown>): Result<Record<string, unknown>[]> {
   for (const name in given) {
     if (!features.some((f) => f.name === name)) {
       return fail("config-invalid", `config field "features.${name}" names a feature this build does not carry (${features.map((f) => f.name).join(", ") || "none"}): add its manifest or remove the setting.`);
     }
   }
-  const all: Record<string, unknown>[] = [];
-  for (const feature of features) {
-    const settings = featureSettings(feature.name, feature.settings, given[feature.name]);
-    if (!settings.ok) return settings;
-    all.push(settings.value);
-  }
-  return ok(all);
+  return ok(features.map(() => ({})));
 }
 
 /** What the MQTT session hands the feature runtime: boot's SessionContext (connection/config.ts) has all of it. */
@@ -153,6 +148,18 @@ export interface FeatureHost {
  * with features carry: the platform entry hands it to boot beside them (`BootInput.startFeatures`),
  * so a build without features carries none of the context either.
  */
-export type StartFeatures = (
-  host: FeatureHost, client: MqttClient, telemetry: Pick<Telemetry, "reconfigure" | "stats">, lastFailure: () => DeviceFacts["lastFailure"],
-) => RunningFeatures;
+export interface StartFeatures {
+  (host: FeatureHost, client: MqttClient, telemetry: Pick<Telemetry, "reconfigure" | "stats">, lastFailure: () => DeviceFacts["lastFailure"]): RunningFeatures;
+  /**
+   * Checks the settings of `features` against `given` (the config's `features` object): each
+   * feature's settings, or a Failure "config-invalid" when a setting breaks its rule or `given`
+   * names a feature the build does not carry.
+   */
+  check(features: readonly Feature[], given: Record<string, unknown>): Result<Record<string, unknown>[]>;
+  /**
+   * The credentials of the next session: `loaded`, or those a feature that owns the device's
+   * identity chooses (`Feature.credentials`), with `owner` the index of the feature whose
+   * session it is (-1: the device's). A Failure stops the device with "credentials-invalid".
+   */
+  credentials(features: readonly Feature[], loaded: Credentials, platform: Platform, settings: Record<string, unknown>[]): Result<{ credentials: Credentials; owner: number }>;
+}

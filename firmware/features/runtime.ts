@@ -3,9 +3,10 @@
 // carry features list this module (manifests/features/*.json): a build without any carries none
 // of it, and its session runs no feature.
 
-import { featureSettings } from "../config/config.js";
+import { invalidField, isObject, mustBe, type Rule } from "../config/config.js";
+import { ok, type Result } from "../platform/failure.js";
 import { setLiveField } from "../config/live.js";
-import { FIRMWARE_VERSION, type RunningFeatures, type StartFeatures } from "./feature.js";
+import { FIRMWARE_VERSION, checkFeatureNames, type Feature, type RunningFeatures, type StartFeatures } from "./feature.js";
 import type { Log } from "../platform/seam.js";
 
 /** MQTT filter match: `+` one level, `#` the rest (AWS IoT: `$` topics only by explicit filters). */
@@ -19,8 +20,27 @@ export function topicMatches(filter: string, topic: string): boolean {
   return f.length === t.length;
 }
 
+/**
+ * A feature's settings: each default overlaid by `given` (the config's `features.<feature>`).
+ * Returns a Failure "config-invalid" naming `features.<feature>.<setting>` when a value breaks
+ * its rule or is not one of the feature's settings.
+ */
+export function featureSettings(feature: string, rules: Readonly<Record<string, readonly [unknown, Rule]>>, given: unknown): Result<Record<string, unknown>> {
+  const field = "features." + feature;
+  if (given !== undefined && !isObject(given)) return { ok: false, failure: invalidField(field, given, "must be an object") };
+  const settings: Record<string, unknown> = {};
+  for (const name in rules) settings[name] = rules[name]![0];
+  for (const name in given) {
+    const rule = rules[name]?.[1];
+    const problem = rule ? mustBe(given[name], rule) : `is not a setting of feature ${feature} (known: ${Object.keys(rules).join(", ") || "none"})`;
+    if (problem) return { ok: false, failure: invalidField(`${field}.${name}`, given[name], rule ? "must be " + problem : problem) };
+    settings[name] = given[name];
+  }
+  return ok(settings);
+}
+
 /** Starts each of `host.features` with its context (see StartFeatures). */
-export const startFeatures: StartFeatures = (host, client, telemetry, lastFailure): RunningFeatures => {
+const start = (...[host, client, telemetry, lastFailure]: Parameters<StartFeatures>): RunningFeatures => {
   const { platform, config } = host;
   const startedAt = platform.clock.now();
   // The image this session runs (a host runtime that booted an OTA image knows its version); a
@@ -110,6 +130,36 @@ export const startFeatures: StartFeatures = (host, client, telemetry, lastFailur
     stop: () => each(stops, "stop"),
   };
 };
+
+/** StartFeatures.check. */
+function check(features: readonly Feature[], given: Record<string, unknown>): Result<Record<string, unknown>[]> {
+  const names = checkFeatureNames(features, given);
+  if (!names.ok) return names;
+  const all: Record<string, unknown>[] = [];
+  for (const feature of features) {
+    const settings = featureSettings(feature.name, feature.settings, given[feature.name]);
+    if (!settings.ok) return settings;
+    all.push(settings.value);
+  }
+  return ok(all);
+}
+
+/** StartFeatures.credentials: the last feature that chooses credentials wins; one that fails stops the device. */
+const credentials: StartFeatures["credentials"] = (features, loaded, platform, settings) => {
+  let chosen = loaded, owner = -1;
+  for (let i = 0; i < features.length; i++) {
+    const choice = features[i]!.credentials?.(chosen, platform, settings[i]!);
+    if (choice && !choice.ok) return choice;
+    if (choice) {
+      chosen = choice.value.credentials;
+      if (choice.value.exclusive) owner = i;
+    }
+  }
+  return ok({ credentials: chosen, owner });
+};
+
+/** The feature runtime: starts the features (see StartFeatures), checks their settings, lets them choose credentials. */
+export const startFeatures: StartFeatures = Object.assign(start, { check, credentials });
 
 // The platform entry loads this module by specifier (Modules.importNow gives the default export).
 export default startFeatures;

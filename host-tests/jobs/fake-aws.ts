@@ -9,7 +9,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Feature, RunningFeatures } from "../../firmware/features/feature.js";
 import { startFeatures } from "../../firmware/features/runtime.js";
-import { checkFeatures } from "../../firmware/features/feature.js";
 import { defaultConfig, type DeviceConfig } from "../../firmware/config/config.js";
 import type { MqttClient } from "../../firmware/mqtt/client.js";
 import type { Platform } from "../../firmware/platform/seam.js";
@@ -69,7 +68,7 @@ export class FakeAws {
     this.#running?.stop();
     this.online = false;
     this.#queue = [];
-    const checked = checkFeatures(this.features, this.settings);
+    const checked = startFeatures.check(this.features, this.settings);
     if (!checked.ok) throw new Error(checked.failure.message);
     const client = {
       publish: (topic: string, payload: Uint8Array) => {
