@@ -10,7 +10,7 @@ import { assembleConnection, findMode, validateConnectionConfig, type AnyConnect
 import { modes } from "../connection/mode.js";
 // The session those modes speak: the manifest maps `connection/session` (MQTT: connection/session.ts).
 import { startSession } from "../connection/session.js";
-import { CONFIG_KEY, keepOverride } from "../config/live.js";
+import { CONFIG_KEY } from "../config/live.js";
 import { loadCredentials, type CredentialSources } from "../credentials/load.js";
 import { checkFeatureNames, type Feature, type StartFeatures } from "../features/feature.js";
 import { clockUnset, ok, type Failure } from "../platform/failure.js";
@@ -156,7 +156,6 @@ export function boot(host: Platform, input: BootInput, events: BootEvents = {}):
       report: (s) => {
         if (!quiet) report(s);
       },
-      persist: (feature, name, value) => keepOverride(platform.storage, ["features", feature, name], value),
       restart: (reason) => endSession(() => {
         say("restart: " + reason);
         startNetwork(loadedConfig, mode, featureSettings);

@@ -139,8 +139,6 @@ export interface SessionContext {
   onAcked(seq: number): void;
   status(): DeviceStatus;
   report(status: DeviceStatus): void;
-  /** Keeps `features.<feature>.<name> = value` among the Preference "config" overrides. */
-  persist(feature: string, name: string, value: unknown): void;
   /** The session belongs to one feature (a bootstrap identity): no telemetry, no command topic, no last will. */
   exclusive: boolean;
   /** A feature ends the session and starts the network again, or stops the device ("refused"). */

@@ -3,9 +3,9 @@
 // the features. Boot reaches it as `connection/session`; the MQTT modes' builds (and the
 // development build) map that specifier here, a build of another kind of mode maps its own.
 
-import { toHex } from "../credentials/hex.js";
 import type { DeviceFacts, RunningFeatures } from "../features/feature.js";
 import { MqttClient } from "../mqtt/client.js";
+import { certificateFingerprint } from "../provisioning/jit.js";
 import { createConnectionLoop, type ConnectionLoop } from "../provisioning/loop.js";
 import { statusPayload, topicsFor } from "../telemetry/messages.js";
 import { createTelemetry, type Telemetry } from "../telemetry/telemetry.js";
@@ -20,9 +20,9 @@ export const startSession: StartSession = (context: SessionContext) => {
   const link = context.link as MqttConnection;
   const say = (line: string) => platform.log("boot: " + line);
   const { endpoint, port, serverName } = context.connection;
-  // The leaf certificate's fingerprint: provisioning is remembered per certificate.
+  // Provisioning is remembered per certificate, by the leaf's fingerprint (JITP/JITR only: jit.ts).
   const leaf = creds.certificateChain[0];
-  const fingerprint = leaf && toHex(platform.crypto.sha256(leaf).subarray(0, 8));
+  const fingerprint = leaf && certificateFingerprint?.(platform, leaf);
   const remembered = fingerprint !== undefined && platform.storage.get(PROVISIONED_KEY) === fingerprint;
   // Fleet provisioning's certificates (the claim, then the device's own) are ACTIVE before they connect.
   const provisioned = cfg.provisioning === "none" || cfg.provisioning === "fleet" || !mode.clientCertificate || remembered;

@@ -133,8 +133,6 @@ export interface FeatureHost {
   /** `featureSettings[i]`: `features[i]`'s checked settings. */
   featureSettings: Record<string, unknown>[];
   status(): DeviceStatus;
-  /** Keeps `features.<feature>.<name> = value` among the Preference overrides. */
-  persist(feature: string, name: string, value: unknown): void;
   restart(reason: string): void;
   stop(failure: Failure): void;
   /** The credentials of the session: the features read the image's code-signing certificates. */

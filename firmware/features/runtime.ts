@@ -5,7 +5,7 @@
 
 import { invalidField, isObject, mustBe, type Rule } from "../config/config.js";
 import { ok, type Result } from "../platform/failure.js";
-import { setLiveField } from "../config/live.js";
+import { keepOverride, setLiveField } from "../config/live.js";
 import { FIRMWARE_VERSION, checkFeatureNames, type Feature, type RunningFeatures, type StartFeatures } from "./feature.js";
 import type { Log } from "../platform/seam.js";
 
@@ -81,7 +81,7 @@ const start = (...[host, client, telemetry, lastFailure]: Parameters<StartFeatur
         const checked = featureSettings(feature.name, feature.settings, { [name]: value });
         if (!checked.ok) return checked.failure;
         values[name] = value;
-        host.persist(feature.name, name, value);
+        keepOverride(platform.storage, ["features", feature.name, name], value);
       },
       restart: host.restart,
       stop: host.stop,

@@ -8,8 +8,10 @@
 
 import type { DeviceConfig } from "../config/config.js";
 import type { Failure } from "../platform/failure.js";
-import type { TlsAlertName, TransportFailureCode } from "../platform/seam.js";
+import type { TransportFailureCode } from "../platform/seam.js";
 import { nextAttemptDelay } from "./backoff.js";
+// JITP/JITR (jit.ts): the certificate modes' builds map it there, the others to jit-none.ts.
+import { certificateAlertAdvice, NOT_PROVISIONED_ADVICE } from "./jit.js";
 
 export type FailureClass = "provisioning" | "network" | "permanent";
 
@@ -72,26 +74,18 @@ const MQTT_FATES: Readonly<Record<string, Fate>> = {
   "mqtt-keepalive-timeout": NETWORK,
 };
 
-// TLS alerts about the client certificate: while a fresh certificate is provisioned, AWS may
-// answer with one of these; every other alert is permanent.
-const CERTIFICATE_ALERTS: readonly TlsAlertName[] = [
-  "bad-certificate", "unsupported-certificate", "certificate-revoked", "certificate-expired",
-  "certificate-unknown", "certificate-required", "unknown-ca", "access-denied",
-];
-
-const isCertificateAlert = (code: string) => CERTIFICATE_ALERTS.some((name) => code === "tls-alert-" + name);
-
 /**
  * Sorts a failure into "provisioning" (a drop that JITP/JITR causes on a device not yet
  * provisioned), "network" (worth retrying) or "permanent", by its code: the transport codes and
- * the MQTT client's by the tables above, TLS alerts by name; any other code by its `retryable`.
+ * the MQTT client's by the tables above, TLS alerts by name (those about the client
+ * certificate mean "provisioning" within the grace time, in a build with JITP/JITR); any other code by its `retryable`.
  * An undefined failure is an orderly close by the server. Never fails.
  */
 export function classify(failure: Failure | undefined, provisioned: boolean, withinGrace: boolean): FailureClass {
   const code = failure?.code ?? "connection-closed";
   const fate = code in TRANSPORT_FATES ? TRANSPORT_FATES[code as keyof typeof TRANSPORT_FATES] : MQTT_FATES[code];
   if (fate !== undefined) return fate === PERMANENT ? "permanent" : fate === NETWORK || provisioned ? "network" : "provisioning";
-  if (isCertificateAlert(code)) return !provisioned && withinGrace ? "provisioning" : "permanent";
+  if (certificateAlertAdvice?.(code, provisioned)) return !provisioned && withinGrace ? "provisioning" : "permanent";
   if (code.startsWith("tls-alert-")) return "permanent";
   return failure?.retryable ? "network" : "permanent";
 }
@@ -141,9 +135,8 @@ export function attemptStarted(state: LoopState, now: number): LoopState {
 function explainPermanent(failure: Failure | undefined, provisioned: boolean): Failure {
   const code = failure?.code ?? "connection-closed";
   const advice = /^tls-(untrusted-server|hostname-mismatch)$/.test(code) ? "check the endpoint, serverName and root CA"
-    : isCertificateAlert(code) ? (provisioned ? "the certificate may be revoked or inactive" : "check its CA is registered, ACTIVE and auto-registering")
-    : /^connack-(not-authorized|bad-credentials)$/.test(code) ? "check the certificate is active and its policy allows iot:Connect for this client id"
-    : "retrying cannot fix this";
+    : certificateAlertAdvice?.(code, provisioned)
+      ?? (/^connack-(not-authorized|bad-credentials)$/.test(code) ? "check the certificate is active and its policy allows iot:Connect for this client id" : "retrying cannot fix this");
   return { code: "connect-refused", message: `Refused for good (${failure ? `${code}: ${failure.message}` : "closed"}); ${advice}.`, retryable: false };
 }
 
@@ -154,7 +147,7 @@ function explainGiveUp(state: LoopState, failure: Failure | undefined, now: numb
     code: provisioned ? "reconnect-limit" : "provisioning-timeout",
     message: provisioned
       ? `No reconnect after ${facts}: check the network and endpoint, then restart.`
-      : `Not provisioned after ${facts}: check the CA auto-registers and the certificate subject has all the template's parameters (JITR: that the function activates it).`,
+      : `Not provisioned after ${facts}: ${NOT_PROVISIONED_ADVICE}.`,
     retryable: false,
   };
 }

@@ -1,0 +1,31 @@
+// Just-in-Time Provisioning and Registration: what only a device whose certificate AWS
+// provisions on its first connect needs. The builds of the certificate modes (mtls, mtls-alpn)
+// and the development build map `provisioning/jit` here; a build whose mode sends no device
+// certificate (custom-auth, the WebSocket modes) maps it to jit-none.ts, as it is always
+// "provisioned" and none of this can happen to it.
+
+import { toHex } from "../credentials/hex.js";
+import type { Platform, TlsAlertName } from "../platform/seam.js";
+
+// TLS alerts about the client certificate: while a fresh certificate is provisioned, AWS may
+// answer with one of these; every other alert is permanent.
+const CERTIFICATE_ALERTS: readonly TlsAlertName[] = [
+  "bad-certificate", "unsupported-certificate", "certificate-revoked", "certificate-expired",
+  "certificate-unknown", "certificate-required", "unknown-ca", "access-denied",
+];
+
+/**
+ * For a TLS alert about the client certificate (`tls-alert-<name>`), what to check when it ends
+ * the connection for good; undefined for any other code.
+ */
+export const certificateAlertAdvice: ((code: string, provisioned: boolean) => string | undefined) | undefined = (code, provisioned) =>
+  CERTIFICATE_ALERTS.some((name) => code === "tls-alert-" + name)
+    ? (provisioned ? "the certificate may be revoked or inactive" : "check its CA is registered, ACTIVE and auto-registering")
+    : undefined;
+
+/** What to check when the device gives up before it was ever accepted. */
+export const NOT_PROVISIONED_ADVICE: string | undefined = "check the CA auto-registers and the certificate subject has all the template's parameters (JITR: that the function activates it)";
+
+/** The fingerprint of the leaf certificate, by which the session remembers that it was provisioned. */
+export const certificateFingerprint: ((platform: Pick<Platform, "crypto">, leaf: Uint8Array) => string) | undefined = (platform, leaf) =>
+  toHex(platform.crypto.sha256(leaf).subarray(0, 8));
