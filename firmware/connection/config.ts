@@ -177,7 +177,7 @@ export interface ConnectionFields {
 /** The mode named `name` among those the build carries, or a Failure "config-invalid" listing them. */
 export function findMode(name: unknown, modes: readonly AnyConnectionMode[]): Result<AnyConnectionMode> {
   for (const mode of modes) if (mode.name === name) return ok(mode);
-  return { ok: false, failure: invalidField("mode", name, `is not a mode this build carries (${modes.map((m) => m.name).join(", ")}): set one of those, or build the device with manifests/modes/<mode>.json`) };
+  return { ok: false, failure: invalidField("mode", name, `is not a mode this build carries (${modes.map((m) => m.name).join(", ")}): set one, or build with manifests/modes/<mode>.json`) };
 }
 
 /**

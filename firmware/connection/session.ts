@@ -26,7 +26,7 @@ export const startSession: StartSession = (context: SessionContext) => {
   const remembered = fingerprint !== undefined && platform.storage.get(PROVISIONED_KEY) === fingerprint;
   // Fleet provisioning's certificates (the claim, then the device's own) are ACTIVE before they connect.
   const provisioned = cfg.provisioning === "none" || cfg.provisioning === "fleet" || !mode.clientCertificate || remembered;
-  say(`provisioning: ${cfg.provisioning}, ${remembered ? "provisioned before (remembered)" : provisioned ? "not needed" : "not yet: the first connect may be dropped"}`);
+  say(`provisioning: ${cfg.provisioning}, ${remembered ? "provisioned before (remembered)" : provisioned ? "not needed" : "not yet"}`);
 
   const topics = topicsFor(cfg.topicPrefix);
   let lastFailure: DeviceFacts["lastFailure"] = null;
@@ -73,7 +73,7 @@ export const startSession: StartSession = (context: SessionContext) => {
     const filter = topics.command;
     const refused = client.subscribe([{ filter, qos: 1 }], (result) => {
       if (!Array.isArray(result)) return; // the session ended first; the loop decides what next
-      say(`subscribe ${filter}: ${result[0] === 0x80 ? "refused by the policy, no commands will arrive" : "done"}`);
+      say(`subscribe ${filter}: ${result[0] === 0x80 ? "refused by the policy" : "done"}`);
       connectionLoop.markProvisioned();
       sessionTelemetry.start();
       sessionTelemetry.online();

@@ -85,21 +85,19 @@ function decodeEntries(bytes: Uint8Array, end: number, count: number): Result<Co
     at = start + length;
     if (at > end) return corrupt("runs past the end");
     const data = bytes.subarray(start, at);
-    if (type === ENTRY_KEY) {
-      if (contents.key) return corrupt("is a second key");
-      contents.key = data;
-    } else if (type === ENTRY_CHAIN) contents.chain.push(data);
+    if (type === ENTRY_KEY && !contents.key) contents.key = data;
+    else if (type === ENTRY_CHAIN) contents.chain.push(data);
     else if (type === ENTRY_TRUSTED_CA) contents.trustedCa.push(data);
     else if (type === ENTRY_SETTING || type === ENTRY_CODE_SIGNER) {
       const split = data.indexOf(0);
-      if (split <= 0) return corrupt("has no name");
+      if (split <= 0) return corrupt("is unnamed");
       const name = decoder.decode(data.subarray(0, split));
       if (type === ENTRY_SETTING) contents.settings[name] = decoder.decode(data.subarray(split + 1));
       else contents.codeSigners.push([name, data.slice(split + 1)]); // a copy: kept for the device's life
     } else if (type === ENTRY_VALIDITY && !validity) validity = new DataView(data.buffer, data.byteOffset, length);
-    else return corrupt(`has unknown type ${type}`);
+    else return corrupt(`(type ${type}) is unexpected`);
   }
-  if (at !== end) return problem("credentials-corrupt", "the entries do not fill the image exactly");
+  if (at !== end) return problem("credentials-corrupt", "entries and length disagree");
   const certificates = contents.chain.length + contents.trustedCa.length;
   if ((validity?.byteLength ?? 0) !== certificates * VALIDITY_SIZE) return problem("credentials-corrupt", `the validity entry does not cover the ${certificates} certificates`);
   for (let i = 0; i < certificates; i++) {

@@ -90,7 +90,7 @@ export function loadCredentials(
     if (!bytes.ok) return fail(bytes.failure.code, `${label}: ${bytes.failure.message}; ${fix}`);
     return credentialsFromContainer(platform, bytes.value!, label, fix, kind, options.requireClientCertificate ?? true);
   }
-  return fail("credentials-not-found", `no credentials in ${tried.join(", ") || "any source"}; flash an image from \`npm run certs -- image\` (or \`preference\` / \`resources\`)`);
+  return fail("credentials-not-found", `no credentials in ${tried.join(", ") || "any source"}; write them with \`npm run certs -- image\` (or preference, resources)`);
 }
 
 /**

@@ -13,7 +13,7 @@ export interface Validity {
   notAfter: number;
 }
 
-export const REISSUE = "; reissue it with `npm run certs -- device` and rewrite the credentials";
+export const REISSUE = "; reissue it (`npm run certs -- device`) and rewrite the image";
 
 /**
  * ok(undefined) when the key and chain are both present (both absent is allowed unless

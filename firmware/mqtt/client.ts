@@ -268,11 +268,11 @@ export class MqttClient implements PacketSink {
 
   closed(f: Failure | undefined): void {
     if (this.#connected) {
-      f ??= failure("connection-closed", "server closed the connection; reconnect", true);
+      f ??= failure("connection-closed", "server closed the connection", true);
     } else if (this.#opened && (!f || f.code === "connection-reset" || f.code === "connection-closed")) {
-      f = failure("mqtt-closed-before-connack", "closed before CONNACK (provisioning or refused): retry later", true);
+      f = failure("mqtt-closed-before-connack", "closed before CONNACK (provisioning or refused)", true);
     } else {
-      f ??= failure("tls-handshake-reset", "TLS handshake closed: retry later", true);
+      f ??= failure("tls-handshake-reset", "TLS handshake closed", true);
     }
     this.end(f);
   }
@@ -328,8 +328,8 @@ export class MqttClient implements PacketSink {
     link.heard = this.#sent = false;
     if (this.#silentTicks >= 6) {
       return this.end(this.#connected
-        ? failure("mqtt-keepalive-timeout", "no data for 1.5x keep-alive; reconnect", true)
-        : failure("mqtt-connack-timeout", "no CONNACK within 1.5x keep-alive; reconnect", true));
+        ? failure("mqtt-keepalive-timeout", "no data for 1.5x keep-alive", true)
+        : failure("mqtt-connack-timeout", "no CONNACK within 1.5x keep-alive", true));
     }
     if (this.#connected && (this.#idleTicks >= 3 || this.#silentTicks === 3)) {
       this.#idleTicks = 0;

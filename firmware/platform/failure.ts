@@ -19,7 +19,7 @@ export function failure<C extends string>(code: C, message: string, retryable = 
  * unset clock; `after` says for how long it has been waited for, e.g. " after 30000 ms".
  */
 export function clockUnset(after = ""): Failure {
-  return failure("clock-unset", `The clock is still not set${after}, and TLS needs it: check the network and SNTP server.`, true);
+  return failure("clock-unset", `The clock is still not set${after} (TLS needs it): check the network and SNTP server.`, true);
 }
 
 /** Result of an operation that can fail with a Failure instead of throwing. */

@@ -20,11 +20,11 @@ const CERTIFICATE_ALERTS: readonly TlsAlertName[] = [
  */
 export const certificateAlertAdvice: ((code: string, provisioned: boolean) => string | undefined) | undefined = (code, provisioned) =>
   CERTIFICATE_ALERTS.some((name) => code === "tls-alert-" + name)
-    ? (provisioned ? "the certificate may be revoked or inactive" : "check its CA is registered, ACTIVE and auto-registering")
+    ? (provisioned ? "the certificate may be revoked or inactive" : "check its CA is registered, ACTIVE, auto-registering")
     : undefined;
 
 /** What to check when the device gives up before it was ever accepted. */
-export const NOT_PROVISIONED_ADVICE: string | undefined = "check the CA auto-registers and the certificate subject has all the template's parameters (JITR: that the function activates it)";
+export const NOT_PROVISIONED_ADVICE: string | undefined = "check the CA auto-registers and the subject has the template's parameters (JITR: the function activates it)";
 
 /** The fingerprint of the leaf certificate, by which the session remembers that it was provisioned. */
 export const certificateFingerprint: ((platform: Pick<Platform, "crypto">, leaf: Uint8Array) => string) | undefined = (platform, leaf) =>

@@ -102,7 +102,7 @@ export function createConnectionLoop(
     markProvisioned() {
       if (state.provisioned) return;
       state = { ...state, provisioned: true };
-      log("provisioned: the server accepts this certificate");
+      log("provisioned");
       events.onProvisioned();
     },
     connected(info) {
@@ -132,7 +132,7 @@ export function createConnectionLoop(
       const { why, delayMs } = decision;
       const provisioning = why === "provisioning";
       if (decision.takeoverDetected) {
-        status("takeover", `Another connection keeps taking over this client id (${state.shortSessions} short sessions): check that no other device uses this certificate or client id; retrying every ${Math.round(params.backoffCapMs / 1000)} s.`, "client-id-takeover");
+        status("takeover", `Client id taken over (${state.shortSessions} short sessions): check no other device uses this certificate or client id; retrying every ${Math.round(params.backoffCapMs / 1000)} s.`, "client-id-takeover");
       } else if (why !== "takeover") {
         status(provisioning ? "provisioning" : "reconnecting", `Connection lost (${what})${provisioning ? " while provisioning" : ""}; retrying.`, f?.code);
       }

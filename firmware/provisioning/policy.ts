@@ -109,7 +109,8 @@ export function decide(state: LoopState, ending: Ending, now: number, random: nu
   const withinGrace = next.firstAttemptAt === undefined || now - next.firstAttemptAt < params.provisioningGraceMs;
   const why = classify(ending.failure, next.provisioned, withinGrace);
   if (why === "permanent") {
-    return { action: "stop", status: "refused", failure: explainPermanent(ending.failure, next.provisioned), state: next };
+    // An orderly close (no failure) is never permanent (classify), so a permanent failure is at hand.
+    return { action: "stop", status: "refused", failure: explainPermanent(ending.failure!, next.provisioned), state: next };
   }
   const limit = next.provisioned ? params.reconnectAttempts : params.provisioningAttempts;
   if (limit > 0 && next.failures >= limit) {
@@ -132,12 +133,12 @@ export function attemptStarted(state: LoopState, now: number): LoopState {
   return { ...state, firstAttemptAt: state.firstAttemptAt ?? now };
 }
 
-function explainPermanent(failure: Failure | undefined, provisioned: boolean): Failure {
-  const code = failure?.code ?? "connection-closed";
+function explainPermanent(failure: Failure, provisioned: boolean): Failure {
+  const { code } = failure;
   const advice = /^tls-(untrusted-server|hostname-mismatch)$/.test(code) ? "check the endpoint, serverName and root CA"
     : certificateAlertAdvice?.(code, provisioned)
-      ?? (/^connack-(not-authorized|bad-credentials)$/.test(code) ? "check the certificate is active and its policy allows iot:Connect for this client id" : "retrying cannot fix this");
-  return { code: "connect-refused", message: `Refused for good (${failure ? `${code}: ${failure.message}` : "closed"}); ${advice}.`, retryable: false };
+      ?? (/^connack-(not-authorized|bad-credentials)$/.test(code) ? "check its policy allows iot:Connect for this client id" : "retrying cannot fix this");
+  return { code: "connect-refused", message: `Refused for good (${code}: ${failure.message}); ${advice}.`, retryable: false };
 }
 
 function explainGiveUp(state: LoopState, failure: Failure | undefined, now: number): Failure {

@@ -1,5 +1,6 @@
 // The JSON the device publishes, and the commands it accepts. Topics hang off the thing name.
 
+import { isObject, mustBe } from "../config/config.js";
 import type { Sample } from "./queue.js";
 
 export interface Topics {
@@ -45,14 +46,12 @@ export function parseCommand(payload: Uint8Array, min: number, max: number): Com
   } catch {
     return { error: "command is not JSON: send {\"intervalMs\": <ms>}" };
   }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return { error: "command must be a JSON object" };
-  const fields = value as Record<string, unknown>;
-  const id = typeof fields.id === "string" ? fields.id.slice(0, 64) : undefined;
-  const interval = fields.intervalMs;
-  if (typeof interval !== "number" || !Number.isInteger(interval) || interval < min || interval > max) {
-    return { error: `"intervalMs" must be an integer from ${min} to ${max}`, id };
-  }
-  return { id, intervalMs: interval };
+  if (!isObject(value)) return { error: "command must be a JSON object" };
+  const id = typeof value.id === "string" ? value.id.slice(0, 64) : undefined;
+  const interval = value.intervalMs as number;
+  // The config's own rule, so the sentence is the config field's: "an integer from <min> to <max>".
+  const wrong = mustBe(interval, [min, max]);
+  return wrong ? { error: `"intervalMs" must be ${wrong}`, id } : { id, intervalMs: interval };
 }
 
 /** `{thing, id, ok, intervalMs}` for an applied command, `{thing, id, ok: false, error}` for a refused one. */
