@@ -11,7 +11,7 @@ import { signPost } from "../sigv4/header.js";
 import { SIGV4_SETTINGS, sigV4Signer, signingCredentials, type SigV4Settings, type SigV4Signer } from "../sigv4/credentials.js";
 import type { SigV4Credentials } from "../sigv4/sign.js";
 import type { ConnectionMode, Endpoint } from "./config.js";
-import { deferred, guarded } from "./stream.js";
+import { deferred } from "./stream.js";
 
 export interface HttpsSigV4Config extends Endpoint, SigV4Signer {
   mode: "https-sigv4";
@@ -35,11 +35,11 @@ export const httpsSigV4: ConnectionMode<HttpsSigV4Config, SigV4Settings, HttpsLi
       headers: signPost(platform.crypto, { path, query, host: link.host, region: config.region, body, credentials: signing, now: platform.clock.now() }),
     }));
     const tls = link.open;
-    link.open = guarded(platform, (events) => deferred(platform, events, (proceed) => source((got) => {
+    link.open = (events) => deferred(platform, events, (proceed) => source((got) => {
       if ("code" in got) return proceed(got);
       signing = got;
       proceed(tls);
-    })));
+    }));
     return ok(link);
   },
 };

@@ -20,17 +20,26 @@ export function tlsOpener(config: Endpoint, credentials: ConnectionCredentials, 
   return (events) => platform.openTransport(tls, events);
 }
 
-/** `start` while the clock is set; otherwise a transport that closes with "clock-unset". */
+/**
+ * `start` while the clock is set; otherwise a transport that closes with "clock-unset" (never
+ * synchronously from inside `open`). Its own, not `deferred`'s: a build whose modes fetch
+ * nothing before they connect carries no `deferred`.
+ */
 export function guarded(platform: Pick<Platform, "clock" | "timers">, start: OpenStream): OpenStream {
-  return (events) => platform.clock.isSet() ? start(events) : deferred(platform, events, (proceed) => proceed(clockUnset()));
+  return (events) => {
+    if (platform.clock.isSet()) return start(events);
+    platform.timers.setTimeout(() => events.onClose(clockUnset()), 0);
+    return { write() {}, close() {} };
+  };
 }
 
 /**
  * A Transport whose real stream opens once `prepare` hands over an opener (after fetching
- * credentials), or that closes with the Failure `prepare` gives instead. Never calls
- * `events.onClose` synchronously from inside `open` or `close`.
+ * credentials), or that closes with the Failure `prepare` gives instead; while the clock is
+ * unset, `prepare` is not called and it closes with "clock-unset". Never calls `events.onClose`
+ * synchronously from inside `open` or `close`.
  */
-export function deferred(platform: Pick<Platform, "timers">, events: TransportEvents, prepare: (proceed: (next: OpenStream | Failure) => void) => void): Transport {
+export function deferred(platform: Pick<Platform, "clock" | "timers">, events: TransportEvents, prepare: (proceed: (next: OpenStream | Failure) => void) => void): Transport {
   let inner: Transport | undefined;
   let closed = false;
   const end = (why?: Failure) => {
@@ -38,11 +47,12 @@ export function deferred(platform: Pick<Platform, "timers">, events: TransportEv
     closed = true;
     platform.timers.setTimeout(() => events.onClose(why), 0);
   };
-  platform.timers.setTimeout(() => prepare((next) => {
+  const proceed = (next: OpenStream | Failure) => {
     if (closed) return;
     if (typeof next === "function") inner = next(events);
     else end(next);
-  }), 0);
+  };
+  platform.timers.setTimeout(() => (platform.clock.isSet() ? prepare(proceed) : proceed(clockUnset())), 0);
   return {
     write: (bytes, more) => inner?.write(bytes, more),
     close: () => (inner ? inner.close() : end()),

@@ -7,7 +7,7 @@ import { ok } from "../platform/failure.js";
 import { presignPath } from "../sigv4/presign.js";
 import { SIGV4_SETTINGS, sigV4Signer, signingCredentials, type SigV4Settings } from "../sigv4/credentials.js";
 import type { ConnectionMode, WssSigV4Config } from "./config.js";
-import { deferred, guarded } from "./stream.js";
+import { deferred } from "./stream.js";
 import { webSocketOpener } from "./wss.js";
 import { hostHeader } from "../websocket/http-head.js";
 
@@ -28,11 +28,11 @@ export const wssSigV4: ConnectionMode<WssSigV4Config, Settings> = {
     // The signature covers the Host header exactly as the upgrade request sends it.
     const host = hostHeader(config.serverName, config.port);
     return ok({
-      open: guarded(platform, (events) => deferred(platform, events, (proceed) => source((got) => {
+      open: (events) => deferred(platform, events, (proceed) => source((got) => {
         if ("code" in got) return proceed(got);
         const path = presignPath(platform.crypto, { host, region: config.region, credentials: got, now: platform.clock.now(), expiresSeconds: config.presignExpiresSeconds });
         proceed((inner) => webSocket(path, [], inner));
-      }))),
+      })),
     });
   },
 };

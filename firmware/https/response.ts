@@ -111,7 +111,7 @@ export function createResponseReader(maxBody = 4096): ResponseReader {
     },
     end() {
       return failed ?? (head && length === -1 ? done(buffer, buffer.subarray(buffer.length))
-        : failure("http-response-truncated", "The connection ended in the middle of an HTTP response: the server or the network dropped it; it is retried."));
+        : failure("http-response-truncated", "The connection ended within an HTTP response; it is retried."));
     },
   };
 }

@@ -51,7 +51,7 @@ export const startSession: StartSession = (context: SessionContext) => {
   };
 
   if (context.features.length) {
-    stopWith("config-invalid", failure("config-invalid", `Config "features": ${context.features.map((f) => f.name).join(", ")} need an MQTT session; an HTTPS mode only publishes: build the device with an MQTT mode, or without these features.`));
+    stopWith("config-invalid", failure("config-invalid", `Config "features": ${context.features.map((f) => f.name).join(", ")} need an MQTT session: build the device with an MQTT mode, or without them.`));
     return session();
   }
   wake();
@@ -142,7 +142,7 @@ export const startSession: StartSession = (context: SessionContext) => {
           if (!("code" in read)) return answer(read.response, read.rest);
           return finish(() => retry(read));
         }
-        finish(() => retry(why ?? failure("connection-closed", "The server closed the connection before every reading was posted; it is retried.")));
+        finish(() => retry(why ?? failure("connection-closed", "The server closed the connection with readings unposted; they are retried.")));
       },
     });
   }
