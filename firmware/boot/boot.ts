@@ -3,14 +3,13 @@
 // sentence, never an exception and never a crash loop. The Node runtime, the XS runtime and
 // the Moddable binding all call `boot()` with their Platform.
 
-import { completeConfig, LOG_LEVELS, loadConfig, parseOverrides, type DeviceConfig } from "../config/config.js";
+import { completeConfig, CONFIG_KEY, LOG_LEVELS, loadConfig, parseOverrides, type DeviceConfig } from "../config/config.js";
 import { assembleConnection, findMode, validateConnectionConfig, type AnyConnectionMode, type Session } from "../connection/config.js";
 // The modes this build carries: the manifest maps `connection/mode` to one mode's module (or,
 // in the development build, to the list of all of them).
 import { modes } from "../connection/mode.js";
 // The session those modes speak: the manifest maps `connection/session` (MQTT: connection/session.ts).
 import { startSession } from "../connection/session.js";
-import { CONFIG_KEY } from "../config/live.js";
 import { loadCredentials, type CredentialSources } from "../credentials/load.js";
 import { checkFeatureNames, type Feature, type StartFeatures } from "../features/feature.js";
 import { clockUnset, ok, type Failure } from "../platform/failure.js";

@@ -215,6 +215,9 @@ function checkSpecial(name: string, value: string): string | undefined {
   if (name === "topicPrefix" && /[#+]/.test(value)) return "free of MQTT wildcards";
 }
 
+/** Preference key of the config overrides (ESP32 NVS: at most 15 characters). */
+export const CONFIG_KEY = "config";
+
 /**
  * Parses the Preference override string (JSON object). Returns undefined for an absent value,
  * a Failure "config-invalid" when it is not JSON (without echoing the text).

@@ -1,14 +1,12 @@
 // Config changed while the device runs: a live field (config.ts LIVE_FIELDS) is checked with the
 // config's rule, applied at once and kept among the Preference "config" overrides, so the next
-// boot starts with it. Boot hands this to the features (FeatureContext.setConfig).
+// boot starts with it. The feature runtime offers this to the features (FeatureContext.setConfig,
+// setSetting), so only builds with features list this module (manifests/features/*.json).
 
 import type { Failure } from "../platform/failure.js";
 import type { Storage } from "../platform/seam.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
-import { checkLiveField, isObject, parseOverrides, type DeviceConfig } from "./config.js";
-
-/** Preference key of the config overrides (ESP32 NVS: at most 15 characters). */
-export const CONFIG_KEY = "config";
+import { checkLiveField, CONFIG_KEY, isObject, parseOverrides, type DeviceConfig } from "./config.js";
 
 /**
  * Sets `config[name] = value` for a live field, applies it to telemetry and keeps it in
