@@ -4,7 +4,7 @@
 //
 // Pure: no platform access. Boot reads Preference and hands the parsed object in.
 
-import { fail, ok, type Failure, type Result } from "../platform/failure.js";
+import { fail, failure, ok, type Failure, type Result } from "../platform/failure.js";
 
 /** The log levels, least first: a line is kept when its level is at least the config's. */
 export const LOG_LEVELS = ["debug", "info", "warn", "off"] as const;
@@ -127,7 +127,7 @@ export function mustBe(value: unknown, rule: Rule): string | undefined {
 }
 
 /** Failure "config-invalid" with `message`. */
-function configInvalid(message: string): Result<never> {
+export function configInvalid(message: string): Result<never> {
   return fail("config-invalid", message);
 }
 
@@ -140,7 +140,7 @@ export function invalidField(field: string, value: unknown, problem: string): Fa
     : SECRETS.includes(field.replace("connection.", "")) ? "(withheld)"
     : typeof value === "string" ? JSON.stringify(value.length > 40 ? value.slice(0, 40) + "..." : value)
     : isObject(value) ? "an object" : Array.isArray(value) ? "an array" : String(value);
-  return { code: "config-invalid", message: `config field "${field}" = ${shown} ${problem}.`, retryable: false };
+  return failure("config-invalid", `config field "${field}" = ${shown} ${problem}.`);
 }
 
 export type ConfigSource = "manifest" | "preference";

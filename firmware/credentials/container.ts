@@ -32,6 +32,10 @@ export interface ContainerContents {
 // Failure messages here state the problem only; the loader prefixes the source and the fix.
 const problem = fail;
 
+/** The codes of a damaged image (the loader's own checks give them too). */
+export const CORRUPT = "credentials-corrupt";
+export const TRUNCATED = "credentials-truncated";
+
 /** True when the first bytes are erased flash (0xFF) or zeros: nothing was ever written. */
 export function isBlank(header: Uint8Array): boolean {
   if (header.length < 4) return header.length === 0;
@@ -45,12 +49,12 @@ export function isBlank(header: Uint8Array): boolean {
  * whose message is the problem only; callers prefix the source.
  */
 export function containerLength(header: Uint8Array): Result<number> {
-  if (header.length < HEADER_SIZE) return problem("credentials-truncated", `truncated: ${header.length} bytes, no header`);
+  if (header.length < HEADER_SIZE) return problem(TRUNCATED, `truncated: ${header.length} bytes, no header`);
   for (let i = 0; i < 4; i++) {
     if (header[i] !== MAGIC[i]) return problem("credentials-not-an-image", "not a credentials image");
   }
   if (header[4] !== VERSION) return problem("credentials-unsupported-version", `image version ${header[4]} is not ${VERSION} (write it again with this release's \`npm run certs\`)`);
-  if (header[5] !== HEADER_SIZE) return problem("credentials-corrupt", `header size ${header[5]} is not ${HEADER_SIZE}`);
+  if (header[5] !== HEADER_SIZE) return problem(CORRUPT, `header size ${header[5]} is not ${HEADER_SIZE}`);
   const payload = (header[8]! | (header[9]! << 8) | (header[10]! << 16) | (header[11]! << 24)) >>> 0;
   return ok(HEADER_SIZE + payload);
 }
@@ -64,7 +68,7 @@ export function decodeContainer(bytes: Uint8Array): Result<ContainerContents> {
   const length = containerLength(bytes);
   if (!length.ok) return length;
   const end = length.value;
-  if (end > bytes.length) return problem("credentials-truncated", `truncated: ${bytes.length} of ${end} bytes present`);
+  if (end > bytes.length) return problem(TRUNCATED, `truncated: ${bytes.length} of ${end} bytes present`);
   const stored = (bytes[12]! | (bytes[13]! << 8) | (bytes[14]! << 16) | (bytes[15]! << 24)) >>> 0;
   if (containerCrc(bytes, end) !== stored) return problem("credentials-checksum-mismatch", "checksum mismatch");
   return decodeEntries(bytes, end, bytes[6]! | (bytes[7]! << 8));
@@ -73,7 +77,7 @@ export function decodeContainer(bytes: Uint8Array): Result<ContainerContents> {
 function decodeEntries(bytes: Uint8Array, end: number, count: number): Result<ContainerContents> {
   const contents: ContainerContents = { chain: [], trustedCa: [], settings: {}, codeSigners: [], validity: [] };
   let validity: DataView | undefined;
-  const corrupt = (what: string) => problem<ContainerContents>("credentials-corrupt", `entry ${n} ${what}`);
+  const corrupt = (what: string) => problem<ContainerContents>(CORRUPT, `entry ${n} ${what}`);
   const decoder = new TextDecoder();
   let at = HEADER_SIZE;
   let n = 0;
@@ -97,9 +101,9 @@ function decodeEntries(bytes: Uint8Array, end: number, count: number): Result<Co
     } else if (type === ENTRY_VALIDITY && !validity) validity = new DataView(data.buffer, data.byteOffset, length);
     else return corrupt(`(type ${type}) is unexpected`);
   }
-  if (at !== end) return problem("credentials-corrupt", "entries and length disagree");
+  if (at !== end) return problem(CORRUPT, "entries and length disagree");
   const certificates = contents.chain.length + contents.trustedCa.length;
-  if ((validity?.byteLength ?? 0) !== certificates * VALIDITY_SIZE) return problem("credentials-corrupt", `the validity entry does not cover the ${certificates} certificates`);
+  if ((validity?.byteLength ?? 0) !== certificates * VALIDITY_SIZE) return problem(CORRUPT, `the validity entry does not cover the ${certificates} certificates`);
   for (let i = 0; i < certificates; i++) {
     contents.validity.push({ notBefore: validity!.getFloat64(i * VALIDITY_SIZE, true), notAfter: validity!.getFloat64(i * VALIDITY_SIZE + 8, true) });
   }

@@ -7,7 +7,7 @@
 
 import { fail, ok, type Result } from "../platform/failure.js";
 import type { Platform, Storage } from "../platform/seam.js";
-import { containerLength, decodeContainer, isBlank } from "./container.js";
+import { containerLength, CORRUPT, decodeContainer, isBlank, TRUNCATED } from "./container.js";
 import { HEADER_SIZE, PREFERENCE_PREFIX, preferenceCountKey, preferencePartKey, RESOURCE_NAME } from "./format.js";
 import { checkDates, checkPresence } from "./validity.js";
 
@@ -148,7 +148,7 @@ function readPartition(partition: PartitionReader): Result<Uint8Array | undefine
   const total = containerLength(header);
   if (!total.ok) return total;
   if (total.value > partition.byteLength) {
-    return fail("credentials-truncated", `truncated: the image needs ${total.value} bytes, the partition holds ${partition.byteLength}`);
+    return fail(TRUNCATED, `truncated: the image needs ${total.value} bytes, the partition holds ${partition.byteLength}`);
   }
   return ok(partition.read(0, total.value) ?? new Uint8Array(0));
 }
@@ -159,12 +159,12 @@ export function readPreference(storage: Storage, prefix: string): Result<Uint8Ar
   const countValue = storage.get(countKey);
   if (countValue === undefined) return ok(undefined);
   const count = typeof countValue === "string" && /^[0-9]{1,3}$/.test(countValue) ? Number(countValue) : 0;
-  if (count < 1) return fail("credentials-corrupt", `'${countKey}' is not a part count`);
+  if (count < 1) return fail(CORRUPT, `'${countKey}' is not a part count`);
   let bytes = new Uint8Array(0);
   for (let i = 0; i < count; i++) {
     const key = preferencePartKey(prefix, i);
     const part = storage.get(key);
-    if (!(part instanceof Uint8Array)) return fail("credentials-truncated", `part '${key}' is missing`);
+    if (!(part instanceof Uint8Array)) return fail(TRUNCATED, `part '${key}' is missing`);
     const joined = new Uint8Array(bytes.length + part.length);
     joined.set(bytes);
     joined.set(part, bytes.length);

@@ -6,13 +6,13 @@
 // feature's settings; the runtime starts it with a `FeatureContext` once the MQTT client exists,
 // routes the messages of its subscriptions and tells it when a session is up or down.
 
-import type { DeviceConfig, Rule } from "../config/config.js";
+import { configInvalid, type DeviceConfig, type Rule } from "../config/config.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
 import type { DeviceStatus } from "../boot/status.js";
 import type { MqttClient } from "../mqtt/client.js";
 import type { Credentials } from "../credentials/load.js";
 import type { Failure, Result } from "../platform/failure.js";
-import { fail, ok } from "../platform/failure.js";
+import { ok } from "../platform/failure.js";
 import type { Log, Platform } from "../platform/seam.js";
 
 export interface FeatureContext {
@@ -117,7 +117,7 @@ export interface RunningFeatures {
 export function checkFeatureNames(features: readonly Feature[], given: Record<string, unknown>): Result<Record<string, unknown>[]> {
   for (const name in given) {
     if (!features.some((f) => f.name === name)) {
-      return fail("config-invalid", `config field "features.${name}" names a feature this build does not carry (${features.map((f) => f.name).join(", ") || "none"}): add its manifest or remove the setting.`);
+      return configInvalid(`config field "features.${name}" names a feature this build does not carry (${features.map((f) => f.name).join(", ") || "none"}): add its manifest or remove the setting.`);
     }
   }
   return ok(features.map(() => ({})));

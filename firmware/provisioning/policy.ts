@@ -49,6 +49,7 @@ export type Decision =
 // DROPPED: what JITP/JITR does to a certificate it is still provisioning, so it means
 // "provisioning" until the device has once been accepted; NETWORK: worth retrying; PERMANENT:
 // retrying cannot heal it. TLS alerts are decided below, by name.
+const CLOSED = "connection-closed";
 const PERMANENT = 0;
 const DROPPED = 1;
 const NETWORK = 2;
@@ -60,7 +61,7 @@ export const TRANSPORT_FATES: Readonly<Record<Exclude<TransportFailureCode, `tls
   "tls-setup-failed": PERMANENT,
   "tls-handshake-reset": DROPPED,
   "connection-reset": DROPPED,
-  "connection-closed": DROPPED,
+  [CLOSED]: DROPPED,
   "connection-refused": NETWORK,
   "connection-timeout": NETWORK,
   "dns-failure": NETWORK,
@@ -82,7 +83,7 @@ const MQTT_FATES: Readonly<Record<string, Fate>> = {
  * An undefined failure is an orderly close by the server. Never fails.
  */
 export function classify(failure: Failure | undefined, provisioned: boolean, withinGrace: boolean): FailureClass {
-  const code = failure?.code ?? "connection-closed";
+  const code = failure?.code ?? CLOSED;
   const fate = code in TRANSPORT_FATES ? TRANSPORT_FATES[code as keyof typeof TRANSPORT_FATES] : MQTT_FATES[code];
   if (fate !== undefined) return fate === PERMANENT ? "permanent" : fate === NETWORK || provisioned ? "network" : "provisioning";
   if (certificateAlertAdvice?.(code, provisioned)) return !provisioned && withinGrace ? "provisioning" : "permanent";
@@ -143,7 +144,7 @@ function explainPermanent(failure: Failure, provisioned: boolean): Failure {
 
 function explainGiveUp(state: LoopState, failure: Failure | undefined, now: number): Failure {
   const { provisioned } = state;
-  const facts = `${state.failures} attempts over ${Math.round((now - (state.firstAttemptAt ?? now)) / 1000)} s (last: ${failure ? failure.code : "connection-closed"})`;
+  const facts = `${state.failures} attempts over ${Math.round((now - (state.firstAttemptAt ?? now)) / 1000)} s (last: ${failure ? failure.code : CLOSED})`;
   return {
     code: provisioned ? "reconnect-limit" : "provisioning-timeout",
     message: provisioned
