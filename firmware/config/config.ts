@@ -173,8 +173,8 @@ export function loadConfig(manifest: unknown, overrides?: unknown): Result<Loade
       }
       const problem = rule ? mustBe(value, rule) ?? checkSpecial(name, value as string) : `is not a config field (known: ${Object.keys(CONFIG_FIELDS).join(", ")})`;
       if (problem) return { ok: false, failure: invalidField(name, value, `(from the ${source}) ${rule ? "must be " : ""}${problem}: fix ${WHERE[source]}`) };
-      merged[name] = name === "connection" ? { ...(merged.connection as object), ...(value as object) }
-        : name === "features" ? mergeFeatures(merged.features as Record<string, unknown>, value as Record<string, unknown>) : value;
+      // `connection` and `features` are overlaid, not replaced.
+      merged[name] = rule === "object" ? overlay(merged[name] as Record<string, unknown>, value as Record<string, unknown>) : value;
     }
   }
   const config = merged as unknown as DeviceConfig;
@@ -184,8 +184,11 @@ export function loadConfig(manifest: unknown, overrides?: unknown): Result<Loade
   return ok({ config, ignored });
 }
 
-/** Each feature's settings overlaid one level deep, so an override changes one setting, not all. */
-function mergeFeatures(base: Record<string, unknown>, layer: Record<string, unknown>): Record<string, unknown> {
+/**
+ * `layer` over `base`, one level deep: an override of `connection.token` or of one feature's
+ * setting (`features.<feature>.<setting>`) changes that one, not its neighbours.
+ */
+function overlay(base: Record<string, unknown>, layer: Record<string, unknown>): Record<string, unknown> {
   const merged = { ...base };
   for (const name in layer) merged[name] = isObject(base[name]) && isObject(layer[name]) ? { ...base[name], ...layer[name] } : layer[name];
   return merged;

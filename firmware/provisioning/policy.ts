@@ -84,11 +84,10 @@ const MQTT_FATES: Readonly<Record<string, Fate>> = {
  */
 export function classify(failure: Failure | undefined, provisioned: boolean, withinGrace: boolean): FailureClass {
   const code = failure?.code ?? CLOSED;
-  const fate = code in TRANSPORT_FATES ? TRANSPORT_FATES[code as keyof typeof TRANSPORT_FATES] : MQTT_FATES[code];
-  if (fate !== undefined) return fate === PERMANENT ? "permanent" : fate === NETWORK || provisioned ? "network" : "provisioning";
-  if (certificateAlertAdvice?.(code, provisioned)) return !provisioned && withinGrace ? "provisioning" : "permanent";
-  if (code.startsWith("tls-alert-")) return "permanent";
-  return failure?.retryable ? "network" : "permanent";
+  const fate = code in TRANSPORT_FATES ? TRANSPORT_FATES[code as keyof typeof TRANSPORT_FATES] : MQTT_FATES[code]
+    ?? (certificateAlertAdvice?.(code, provisioned) ? (!provisioned && withinGrace ? DROPPED : PERMANENT)
+      : code.startsWith("tls-alert-") || !failure?.retryable ? PERMANENT : NETWORK);
+  return fate === PERMANENT ? "permanent" : fate === NETWORK || provisioned ? "network" : "provisioning";
 }
 
 /**

@@ -38,22 +38,23 @@ import { BUILD_SIZE_TARGETS } from "../../host/bench/sections/build-size.js";
 // the config's rule (the HTTPS builds by about 760 with the features' checks moved); by 174 bytes per build whose
 // modes fetch nothing before they connect when the clock guard stopped borrowing the deferred
 // stream opener; by about 190 bytes per build when repeated failure codes became
-// named constants.
+// named constants, and about 100 more for one overlay of `connection` and `features` and one
+// fate per failure in the connection policy.
 // https-sigv4 rose by 2,940 bytes when it took
 // wss-sigv4's Cognito credentials, about 50 bytes per HTTPS build for the session's stop on
 // expired fixed keys, and wss-sigv4 by 1,192 for the Cognito client's use of the HTTPS response
 // reader; each below what it stood at before the savings above.) The HTTPS builds carry no MQTT
 // code and meet their 30,720-byte target, which is asserted below as well.
 const CEILINGS: Record<string, number> = {
-  mtls: 32_888,
-  "mtls-alpn": 32_909,
-  "custom-auth": 33_601,
-  "wss-custom-auth": 38_896,
-  "wss-sigv4": 44_785,
-  "https-mtls": 22_558,
-  "https-mtls-alpn": 22_584,
-  "https-sigv4": 27_695,
-  "https-custom-auth": 23_737,
+  mtls: 32_781,
+  "mtls-alpn": 32_802,
+  "custom-auth": 33_494,
+  "wss-custom-auth": 38_789,
+  "wss-sigv4": 44_678,
+  "https-mtls": 22_510,
+  "https-mtls-alpn": 22_536,
+  "https-sigv4": 27_647,
+  "https-custom-auth": 23_689,
 };
 // The builds that meet their target today: held to it (with the ceiling above) from now on.
 const TARGET_MET = ["https-mtls", "https-mtls-alpn", "https-sigv4", "https-custom-auth"];
