@@ -55,8 +55,7 @@ export function containerLength(header: Uint8Array): Result<number> {
   }
   if (header[4] !== VERSION) return problem("credentials-unsupported-version", `image version ${header[4]} is not ${VERSION} (write it again with this release's \`npm run certs\`)`);
   if (header[5] !== HEADER_SIZE) return problem(CORRUPT, `header size ${header[5]} is not ${HEADER_SIZE}`);
-  const payload = (header[8]! | (header[9]! << 8) | (header[10]! << 16) | (header[11]! << 24)) >>> 0;
-  return ok(HEADER_SIZE + payload);
+  return ok(HEADER_SIZE + u32(header, 8));
 }
 
 /**
@@ -69,9 +68,13 @@ export function decodeContainer(bytes: Uint8Array): Result<ContainerContents> {
   if (!length.ok) return length;
   const end = length.value;
   if (end > bytes.length) return problem(TRUNCATED, `truncated: ${bytes.length} of ${end} bytes present`);
-  const stored = (bytes[12]! | (bytes[13]! << 8) | (bytes[14]! << 16) | (bytes[15]! << 24)) >>> 0;
-  if (containerCrc(bytes, end) !== stored) return problem("credentials-checksum-mismatch", "checksum mismatch");
+  if (containerCrc(bytes, end) !== u32(bytes, 12)) return problem("credentials-checksum-mismatch", "checksum mismatch");
   return decodeEntries(bytes, end, bytes[6]! | (bytes[7]! << 8));
+}
+
+/** The little-endian unsigned 32-bit number at `at`. */
+function u32(bytes: Uint8Array, at: number): number {
+  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
 }
 
 function decodeEntries(bytes: Uint8Array, end: number, count: number): Result<ContainerContents> {

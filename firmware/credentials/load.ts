@@ -106,7 +106,7 @@ export function credentialsFromContainer(
   const present = checkPresence(key, chain.length, trustedCa.length, requireClientCertificate);
   const valid = present.ok ? checkDates(validity, chain.length, platform.clock) : present;
   if (!valid.ok) return fail(valid.failure.code, `${label}: ${valid.failure.message}`, valid.failure.retryable);
-  platform.log(`credentials: loaded from ${label} (${chain.length} chain certificate(s), ${trustedCa.length} trusted CA(s), settings: ${Object.keys(settings).join(", ")})`);
+  platform.log(`credentials: from ${label}: ${chain.length} chain, ${trustedCa.length} CA, settings ${Object.keys(settings).join(", ")}`);
   // Copies, so the result does not pin a whole partition or Preference buffer in memory.
   const result = { certificateChain: chain.map(copy), trustedCa: trustedCa.map(copy), settings, source, codeSigners } as Credentials;
   Object.defineProperty(result, "clientKey", { value: copy(key ?? new Uint8Array(0)) });
