@@ -26,8 +26,17 @@ export function createNodePlatform(opts: NodePlatformOptions): Platform {
   return {
     clock: { now: () => Date.now(), isSet: () => true },
     timers: {
-      setTimeout: (callback, ms) => setTimeout(callback, ms),
-      clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+      setTimeout: (callback, ms) => {
+        // Node counts a timer from its event loop's cached time, which can be behind Date.now()
+        // (a long turn of the loop, ms rounding): it may fire before the device's clock says the
+        // delay has passed. Waiting out the rest keeps the device's waits (its backoff) whole by its own clock.
+        const due = Date.now() + ms;
+        const handle: { timer?: NodeJS.Timeout } = {};
+        const arm = (wait: number) => (handle.timer = setTimeout(() => (Date.now() < due ? arm(due - Date.now()) : callback()), wait));
+        arm(ms);
+        return handle;
+      },
+      clearTimeout: (handle) => clearTimeout((handle as { timer?: NodeJS.Timeout }).timer),
     },
     random: opts.random ?? Math.random,
     storage: createFileStorage(opts.storageDir),
