@@ -2,7 +2,7 @@
 // at once against the stand-in (its own process, AWS's account limits), the stand-in's process
 // restarts in the middle, and the run's own report must show the correctness figures: every
 // device online (again), no acknowledged message lost, no device with two CONNECTs within 1 s,
-// duplicates counted. Times are reported, not asserted (`npm run fleet` measures them).
+// no retry sooner than the device's backoff allows, duplicates counted. Times are reported, not asserted (`npm run fleet` measures them).
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -45,6 +45,15 @@ describe("a fleet of 50 JITP devices across a stand-in restart", function () {
     assert.ok(report.connects.shortestIntervalMs! >= 1000);
     // Provisioning, then one session before and one after the restart: at least 3 CONNECTs each.
     assert.ok(report.connects.perDevice.p50 >= 3, JSON.stringify(report.connects.perDevice));
+  });
+
+  it("never sees a device retry sooner than its backoff allows", () => {
+    const b = report.connects.backoff;
+    assert.equal(b.devices, 50);
+    // Every device retried at least twice (provisioning, the restart): its retries were all checked.
+    assert.ok(b.retries >= 100, `only ${b.retries} retries checked`);
+    assert.deepEqual(b.violations, []);
+    assert.ok(b.smallestMarginMs! >= 0);
   });
 
   it("writes report.json and the SVG chart", () => {

@@ -2,16 +2,19 @@
 // lost message, a device's CONNECTs over its client ids, and the waves' peaks.
 import assert from "node:assert/strict";
 import { ACCOUNT_LIMITS } from "../../host/iotcore/index.js";
+import { checkBackoff, policyParams, recordAttemptLine, type AttemptRecord } from "../../host/fleet/backoff-check.js";
 import { buildReport, percentile, type DeviceRecord, type RunFacts } from "../../host/fleet/report.js";
 import type { ConnectRecord } from "../../host/fleet/standin.js";
 
 const T0 = 1_000_000;
+// The fleet's pacing: 1 s base, 60 s cap, 1 s spacing, a session stable after 30 s, takeover after 3 short sessions.
+const POLICY = policyParams({ backoffBaseMs: 1000, backoffCapMs: 60_000, provisioningAttempts: 10 });
 
 function facts(overrides: Partial<RunFacts> = {}): RunFacts {
   return {
     devices: 2, provisioning: "jitp", mode: "mtls", engine: "node", durationS: 10, seed: 1, telemetryIntervalMs: 1000, provisioningAttempts: 10,
     startedAt: T0, endedAt: T0 + 10_000, limits: { ...ACCOUNT_LIMITS }, standIn: { cpuMs: 1, peakRssBytes: 1, peakHeapUsedBytes: 1 }, runner: { cpuMs: 1, peakRssBytes: 1 },
-    onlineSamples: [], ...overrides,
+    onlineSamples: [], policy: POLICY, ...overrides,
   };
 }
 
@@ -68,5 +71,64 @@ describe("the fleet report", () => {
     assert.equal(report.connects.peakReconnectWave, 3);
     assert.equal(report.online.backAfterRestart, 5);
     assert.equal(report.run.standInDownMs, 50);
+  });
+
+  describe("the backoff check", () => {
+    // A JITP device as its connection loop logs it: two drops while provisioning, a session the
+    // restart ends after 40 s (stable: the counter resets), then a retry.
+    const lines: [number, string][] = [
+      [0, "connect: attempt 1 to x.iot (not provisioned yet)"],
+      [300, "connect: attempt 1 ended (connection-reset): still provisioning; next attempt in 1400 ms"],
+      [1700, "connect: attempt 2 to x.iot (not provisioned yet)"],
+      [2000, "connect: attempt 2 ended (mqtt-closed-before-connack): still provisioning; next attempt in 2500 ms"],
+      [4500, "connect: attempt 3 to x.iot (not provisioned yet)"],
+      [4600, "connect: accepted on attempt 3 (session present: false)"],
+      [4700, "connect: provisioned"],
+      [44_600, "connect: attempt 3 ended (connection-reset after 40000 ms): network; next attempt in 1100 ms"],
+      [45_700, "connect: attempt 4 to x.iot (provisioned)"],
+    ];
+    const record = (): AttemptRecord[] => {
+      const attempts: AttemptRecord[] = [];
+      for (const [t, line] of lines) recordAttemptLine(attempts, line, T0 + t);
+      return attempts;
+    };
+
+    it("reads the device's attempts from its connection loop's lines", () => {
+      assert.deepEqual(record().map(({ n, provisioned, accepted, code }) => ({ n, provisioned, accepted, code })), [
+        { n: 1, provisioned: false, accepted: false, code: "connection-reset" },
+        { n: 2, provisioned: false, accepted: false, code: "mqtt-closed-before-connack" },
+        { n: 3, provisioned: false, accepted: true, code: "connection-reset" },
+        { n: 4, provisioned: true, accepted: undefined, code: undefined },
+      ]);
+      assert.equal(record()[2].sessionMs, 40_000);
+    });
+
+    it("holds every retry to its attempt's end plus the spacing, and finds the smallest margin", () => {
+      const check = checkBackoff([{ thing: "d", attempts: record() }], POLICY);
+      assert.deepEqual({ ...check, violations: check.violations.length }, { devices: 1, retries: 3, violations: 0, smallestMarginMs: 100 });
+    });
+
+    it("names a retry that came sooner than the backoff allows", () => {
+      // Attempt 3 starts 800 ms after attempt 2 ended: the spacing alone asks for 1,000 ms.
+      const attempts = record();
+      attempts[2].startedAt = T0 + 2800;
+      const check = checkBackoff([{ thing: "d", attempts }], POLICY);
+      assert.deepEqual(check.violations, [{ thing: "d", attempt: 3, intervalMs: 1100, boundMs: 1300 }]);
+      assert.equal(check.smallestMarginMs, -200);
+      const report = buildReport(facts({ devices: 1 }), [device("d", { attempts })], [], received(["d#1", "d#2"]), []);
+      assert.equal(report.checks["no device retried sooner than its backoff allows"], false);
+      assert.equal(report.connects.backoff.violationCount, 1);
+      assert.equal(report.ok, false);
+    });
+
+    it("waits the full cap once a takeover is suspected (three short sessions)", () => {
+      const attempts: AttemptRecord[] = [0, 1, 2, 3].map((k) => ({
+        n: k + 1, startedAt: T0 + k * 5000, provisioned: true, endedAt: T0 + k * 5000 + 2000, code: "connection-reset", accepted: true, sessionMs: 1500,
+      }));
+      // The fourth attempt 3 s after the third ended: the takeover's 60 s wait was due.
+      const check = checkBackoff([{ thing: "d", attempts }], POLICY);
+      assert.deepEqual(check.violations, [{ thing: "d", attempt: 4, intervalMs: 5000, boundMs: 62_000 }]);
+      assert.equal(check.retries, 3);
+    });
   });
 });

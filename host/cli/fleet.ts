@@ -78,6 +78,9 @@ async function main(): Promise<number> {
   const c = report.connects;
   say(`== ${report.ok ? "done" : "FAILED"}: ${report.online.onlineAtEnd} of ${report.run.devices} online at the end; time to online p50 ${report.online.timeToOnlineMs?.p50 ?? "-"} ms, p95 ${report.online.timeToOnlineMs?.p95 ?? "-"} ms, p99 ${report.online.timeToOnlineMs?.p99 ?? "-"} ms; to the first acknowledged message p50 ${report.online.timeToFirstTelemetryMs?.p50 ?? "-"} ms, p95 ${report.online.timeToFirstTelemetryMs?.p95 ?? "-"} ms`);
   say(`   CONNECTs: ${c.total} (${c.throttledByAccount} throttled by the account limit, ${c.throttledByClientId} by the per-client-id limit); per device p50 ${c.perDevice.p50}, p95 ${c.perDevice.p95}, p99 ${c.perDevice.p99}; peak ${c.peakPerSecond}/s, after the first wave ${c.peakAfterFirstWave}/s${c.peakReconnectWave !== undefined ? `, reconnect wave ${c.peakReconnectWave}/s` : ""}; shortest interval between one device's CONNECTs ${c.shortestIntervalMs ?? "-"} ms (${c.under1s.length} under 1 s)`);
+  const b = c.backoff;
+  say(`   backoff: ${b.retries} retries of ${b.devices} devices checked against the shortest wait their backoff allows, ${b.violationCount} sooner; smallest margin ${b.smallestMarginMs ?? "-"} ms`);
+  for (const v of b.violations.slice(0, 10)) say(`   too early: ${v.thing} attempt ${v.attempt} ${v.intervalMs} ms after the previous one; its backoff allows ${v.boundMs ?? "no retry"}${v.boundMs === null ? "" : " ms at the least"}`);
   say(`   telemetry: ${t.published} published, ${t.acknowledged} acknowledged, ${t.received} received by the subscriber, ${t.lost} lost, ${t.duplicated} duplicated`);
   say(`   stand-in: ${(report.standIn.cpuMs / 1000).toFixed(1)} s CPU, peak RSS ${(report.standIn.peakRssBytes / 1048576).toFixed(0)} MiB; report in ${values.out ?? join(state, "report")}`);
   for (const [check, held] of Object.entries(report.checks)) if (!held) say(`   not met: ${check}`);

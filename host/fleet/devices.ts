@@ -23,7 +23,7 @@ export interface FleetDeviceSpec {
 export interface FleetEvents {
   onStatus(device: number, status: DeviceStatus, at: number): void;
   onAcked(device: number, seq: number, at: number): void;
-  /** a device's log line at warn level or above */
+  /** a device's log line (those at its config's logLevel or above) */
   onLog(device: number, line: string): void;
 }
 

@@ -4,6 +4,8 @@
 // what each figure means).
 
 import type { AccountLimits } from "../iotcore/index.js";
+import type { PolicyParams } from "../../firmware/provisioning/policy.js";
+import { checkBackoff, type AttemptRecord, type BackoffCheck } from "./backoff-check.js";
 import type { ConnectRecord } from "./standin.js";
 
 export interface DeviceRecord {
@@ -21,6 +23,8 @@ export interface DeviceRecord {
   acked: number[];
   produced: number;
   queued: number;
+  /** its CONNECT attempts as its connection loop logged them (devices under Node only) */
+  attempts?: AttemptRecord[];
 }
 
 export interface RunFacts {
@@ -43,6 +47,8 @@ export interface RunFacts {
   runner: { cpuMs: number; peakRssBytes: number };
   /** devices online, sampled: [seconds since start, count] */
   onlineSamples: [number, number][];
+  /** the devices' connection policy (their config with the firmware's defaults) */
+  policy: PolicyParams;
 }
 
 export interface Percentiles { p50: number; p95: number; p99: number; max: number }
@@ -51,7 +57,7 @@ export interface FleetReport {
   ok: boolean;
   /** each correctness check and whether it held */
   checks: Record<string, boolean>;
-  run: Omit<RunFacts, "onlineSamples" | "standIn" | "runner" | "limits" | "restart"> & { restartAtS?: number; standInDownMs?: number };
+  run: Omit<RunFacts, "onlineSamples" | "standIn" | "runner" | "limits" | "restart" | "policy"> & { restartAtS?: number; standInDownMs?: number };
   limits: AccountLimits;
   online: { allOnline: boolean; onlineAtEnd: number; everOnline: number; timeToOnlineMs?: Percentiles; timeToFirstTelemetryMs?: Percentiles; backAfterRestart?: number; timeBackMs?: Percentiles; notOnline: { thing: string; state: string; code?: string }[] };
   connects: {
@@ -69,6 +75,8 @@ export interface FleetReport {
     shortestIntervalMs?: number;
     under1s: { clientId: string; intervalMs: number; atS: number }[];
     perSecond: number[];
+    /** every retry of a device against the wait its backoff allows at the least (backoff-check.ts) */
+    backoff: BackoffCheck & { violationCount: number };
   };
   telemetry: { published: number; acknowledged: number; received: number; lost: number; duplicated: number; unacknowledgedAtEnd: number; lostSamples: { thing: string; seq: number }[] };
   standIn: RunFacts["standIn"];
@@ -150,11 +158,14 @@ export function buildReport(facts: RunFacts, devices: DeviceRecord[], connects: 
   const throttledByAccount = own.filter(([, , allowed, why]) => !allowed && /for the account/.test(why)).length;
   const throttledByClientId = own.filter(([, , allowed, why]) => !allowed && /for this client id/.test(why)).length;
 
+  const backoff = checkBackoff(devices.flatMap((d) => (d.attempts ? [{ thing: d.thingName, attempts: d.attempts }] : [])), facts.policy);
+
   const allOnline = firstOnline.every((t) => t !== undefined) && onlineAtEnd === devices.length;
   const checks: Record<string, boolean> = {
     "every device online at the end": allOnline,
     "no acknowledged message lost": lostSamples.length === 0,
     "no two CONNECTs of one device within 1 s": under1s.length === 0,
+    "no device retried sooner than its backoff allows": backoff.violations.length === 0,
     ...(restartAt !== undefined ? { "every device back online after the restart": backAt.every((t) => t !== undefined) } : {}),
   };
   return {
@@ -186,6 +197,7 @@ export function buildReport(facts: RunFacts, devices: DeviceRecord[], connects: 
       ...(shortest !== undefined ? { shortestIntervalMs: shortest } : {}),
       under1s: under1s.slice(0, 50),
       perSecond,
+      backoff: { ...backoff, violationCount: backoff.violations.length, violations: backoff.violations.slice(0, 50) },
     },
     telemetry: {
       published, acknowledged, received: subscriber.received, lost: lostSamples.length, duplicated: subscriber.duplicates,

@@ -18,6 +18,7 @@ import { fleetManifest, modeManifest } from "../runtime/composition.js";
 import type { AccountLimits } from "../iotcore/index.js";
 import { bootFleet, type RunningDevice } from "./devices.js";
 import { reportChart } from "./chart.js";
+import { policyParams, recordAttemptLine } from "./backoff-check.js";
 import { buildReport, type DeviceRecord, type FleetReport } from "./report.js";
 import type { ConnectRecord } from "./standin.js";
 import { StandInProcess } from "./standin-process.js";
@@ -60,14 +61,18 @@ export function provisioningAttemptsFor(devices: number, perSecond: number): num
   return Math.min(1000, Math.max(10, 6 + Math.ceil((windowS - 38) / 31)));
 }
 
-/** The device config a fleet device runs with: the firmware's own defaults for pacing, attempts for the batch, quiet logs. */
+/**
+ * The device config a fleet device runs with: the firmware's own defaults for pacing, attempts
+ * for the batch, logs at info (the connection loop's line per attempt is the device's record of
+ * its CONNECTs that the backoff check reads; nothing is logged per message at info).
+ */
 function fleetConfig(options: FleetOptions, registrationsPerSecond: number): Record<string, unknown> {
   return {
     telemetryIntervalMs: options.telemetryIntervalMs,
     // The firmware's defaults (firmware/config/config.ts), not the single-device demo's faster pace.
     backoffBaseMs: 1000, backoffCapMs: 60_000, provisioningGraceMs: 60_000,
     provisioningAttempts: options.provisioningAttempts ?? provisioningAttemptsFor(options.devices, registrationsPerSecond),
-    logLevel: "warn",
+    logLevel: "info",
   };
 }
 
@@ -102,8 +107,10 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
     subscriber = await startSubscriber(core, credentials, runDir, say);
 
     const manifest = options.provisioning === "fleet" ? fleetManifest(options.mode) : modeManifest(options.mode);
+    // Devices inside XS log through their worker, late by a varying amount: their attempts are not timed from their log.
     const records: DeviceRecord[] = setups.map((s, i) => ({
       thingName: s.thingName, clientIds: [...new Set([deviceName(i, options.devices), s.thingName])], engine: "node", statuses: [], acked: [], produced: 0, queued: 0,
+      ...(i < options.xsDevices ? {} : { attempts: [] }),
     }));
     const deviceLog = createWriteStream(join(runDir, "devices.log"));
     say(`== ${options.devices} devices power on at once (${Math.min(options.xsDevices, options.devices)} inside XS), telemetry every ${options.telemetryIntervalMs} ms, for ${options.durationS} s${options.restartAtS !== undefined ? `; the stand-in restarts at ${options.restartAtS} s` : ""}`);
@@ -121,7 +128,12 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
         records[i].acked.push(seq);
         records[i].firstAckAt ??= at;
       },
-      onLog: (i, line) => deviceLog.write(`${new Date().toISOString()} ${records[i].thingName} ${line}\n`),
+      onLog: (i, line) => {
+        const at = Date.now();
+        const attempts = records[i].attempts;
+        if (attempts) recordAttemptLine(attempts, line, at);
+        deviceLog.write(`${new Date(at).toISOString()} ${records[i].thingName} ${line}\n`);
+      },
     });
     devices.forEach((d, i) => (records[i].engine = d.engine));
 
@@ -174,7 +186,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetReport> {
       durationS: options.durationS, seed: options.seed, telemetryIntervalMs: options.telemetryIntervalMs,
       provisioningAttempts: Number(setups[0].config.provisioningAttempts), startedAt, endedAt, restart, limits,
       standIn: usage, runner: { cpuMs: Math.round((runnerCpu.user + runnerCpu.system) / 1000), peakRssBytes: process.memoryUsage().rss },
-      onlineSamples,
+      onlineSamples, policy: policyParams(setups[0].config),
     }, records, connects, witness, [SUBSCRIBER_CLIENT_ID]);
     writeFileSync(join(options.out, "report.json"), JSON.stringify(report, null, 2) + "\n");
     writeFileSync(join(options.out, "report.svg"), reportChart(report));
