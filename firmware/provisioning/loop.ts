@@ -67,7 +67,7 @@ export function createConnectionLoop(
 
   const log: Platform["log"] = (line, level) => platform.log("connect: " + line, level);
   const status = (state: DeviceState, message: string, code?: string) =>
-    events.onStatus(code ? { state, code, message, attempts } : { state, message, attempts });
+    events.onStatus({ state, code, message, attempts });
 
   function attempt(): void {
     timer = undefined;
