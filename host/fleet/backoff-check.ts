@@ -30,7 +30,7 @@ export interface BackoffViolation {
   attempt: number;
   /** from the previous attempt's start to this one's */
   intervalMs: number;
-  /** the previous attempt's duration plus the shortest wait the backoff allows after it; null when the policy said stop */
+  /** the previous attempt's duration plus the shortest wait the backoff allows after it; null when the policy said stop, or the previous attempt had not ended */
   boundMs: number | null;
 }
 
