@@ -53,6 +53,7 @@ describe("a fleet of 50 JITP devices across a stand-in restart", function () {
     // Every device retried at least twice (provisioning, the restart): its retries were all checked.
     assert.ok(b.retries >= 100, `only ${b.retries} retries checked`);
     assert.deepEqual(b.violations, []);
+    assert.deepEqual(b.unrecorded, []);
     assert.ok(b.smallestMarginMs! >= 0);
   });
 

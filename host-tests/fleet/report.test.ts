@@ -121,6 +121,12 @@ describe("the fleet report", () => {
       assert.equal(report.ok, false);
     });
 
+    it("fails when a device the stand-in saw connect has no attempt in its own record", () => {
+      const report = buildReport(facts({ devices: 1 }), [device("d", { attempts: [] })], [[T0 + 100, "d", true, ""]], received(["d#1", "d#2"]), []);
+      assert.deepEqual(report.connects.backoff.unrecorded, ["d"]);
+      assert.equal(report.checks["no device retried sooner than its backoff allows"], false);
+    });
+
     it("waits the full cap once a takeover is suspected (three short sessions)", () => {
       const attempts: AttemptRecord[] = [0, 1, 2, 3].map((k) => ({
         n: k + 1, startedAt: T0 + k * 5000, provisioned: true, endedAt: T0 + k * 5000 + 2000, code: "connection-reset", accepted: true, sessionMs: 1500,

@@ -80,6 +80,7 @@ async function main(): Promise<number> {
   say(`   CONNECTs: ${c.total} (${c.throttledByAccount} throttled by the account limit, ${c.throttledByClientId} by the per-client-id limit); per device p50 ${c.perDevice.p50}, p95 ${c.perDevice.p95}, p99 ${c.perDevice.p99}; peak ${c.peakPerSecond}/s, after the first wave ${c.peakAfterFirstWave}/s${c.peakReconnectWave !== undefined ? `, reconnect wave ${c.peakReconnectWave}/s` : ""}; shortest interval between one device's CONNECTs ${c.shortestIntervalMs ?? "-"} ms (${c.under1s.length} under 1 s)`);
   const b = c.backoff;
   say(`   backoff: ${b.retries} retries of ${b.devices} devices checked against the shortest wait their backoff allows, ${b.violationCount} sooner; smallest margin ${b.smallestMarginMs ?? "-"} ms`);
+  if (b.unrecorded.length) say(`   no attempt in their own record although the stand-in saw them connect: ${b.unrecorded.slice(0, 10).join(", ")}`);
   for (const v of b.violations.slice(0, 10)) say(`   too early: ${v.thing} attempt ${v.attempt} ${v.intervalMs} ms after the previous one; its backoff allows ${v.boundMs ?? "no retry"}${v.boundMs === null ? "" : " ms at the least"}`);
   say(`   telemetry: ${t.published} published, ${t.acknowledged} acknowledged, ${t.received} received by the subscriber, ${t.lost} lost, ${t.duplicated} duplicated`);
   say(`   stand-in: ${(report.standIn.cpuMs / 1000).toFixed(1)} s CPU, peak RSS ${(report.standIn.peakRssBytes / 1048576).toFixed(0)} MiB; report in ${values.out ?? join(state, "report")}`);
