@@ -105,10 +105,26 @@ export async function generateEcKey(): Promise<KeyPair> {
  * extendedKeyUsage codeSigning), as AWS's guide for ESP32 code signing makes it with openssl
  * (docs/ota.md).
  */
-export async function createCodeSigner(opts: { subject: Subject; key?: KeyPair; days?: number; notBefore?: Date }): Promise<Issued> {
+export async function createCodeSigner(opts: SelfSignedOptions): Promise<Issued> {
   const key = opts.key ?? (await generateEcKey());
-  const privateKey = await webcrypto.subtle.importKey("pkcs8", key.privateKeyDer, ECDSA_P256, false, ["sign"]);
-  const publicKey = await webcrypto.subtle.importKey("spki", key.publicKeyDer, ECDSA_P256, true, ["verify"]);
+  const keys = await importKeys(key, ECDSA_P256);
+  return selfSigned(opts, 365, key, keys, ECDSA_SHA256, [
+    new x509.BasicConstraintsExtension(false, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+    new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.codeSigning]),
+    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+  ]);
+}
+
+interface SelfSignedOptions {
+  subject: Subject;
+  key?: KeyPair;
+  days?: number;
+  notBefore?: Date;
+}
+
+/** A certificate whose subject is its issuer, signed by its own key. */
+async function selfSigned(opts: SelfSignedOptions, defaultDays: number, key: KeyPair, keys: ImportedKeys, signingAlgorithm: typeof RSA_SHA256 | typeof ECDSA_SHA256, extensions: x509.Extension[]): Promise<Issued> {
   const notBefore = opts.notBefore ?? backdated();
   const name = subjectName(opts.subject);
   const cert = await x509.X509CertificateGenerator.create({
@@ -116,43 +132,25 @@ export async function createCodeSigner(opts: { subject: Subject; key?: KeyPair; 
     subject: name,
     issuer: name,
     notBefore,
-    notAfter: new Date(notBefore.getTime() + (opts.days ?? 365) * DAY_MS),
-    signingAlgorithm: ECDSA_SHA256,
-    publicKey,
-    signingKey: privateKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.codeSigning]),
-      await x509.SubjectKeyIdentifierExtension.create(publicKey),
-    ],
+    notAfter: new Date(notBefore.getTime() + (opts.days ?? defaultDays) * DAY_MS),
+    signingAlgorithm,
+    publicKey: keys.publicKey,
+    signingKey: keys.privateKey,
+    extensions,
   });
   return issued(cert, key, opts.subject);
 }
 
 /** A self-signed root CA (basicConstraints CA:TRUE critical, keyCertSign + cRLSign). */
-export async function createRootCa(opts: { subject: Subject; key?: KeyPair; days?: number; notBefore?: Date }): Promise<Issued> {
+export async function createRootCa(opts: SelfSignedOptions): Promise<Issued> {
   const key = opts.key ?? (await generateRsaKey());
-  const { privateKey, publicKey } = await importKeys(key);
-  const notBefore = opts.notBefore ?? backdated();
-  const name = subjectName(opts.subject);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: name,
-    issuer: name,
-    notBefore,
-    notAfter: new Date(notBefore.getTime() + (opts.days ?? 3650) * DAY_MS),
-    signingAlgorithm: RSA_SHA256,
-    publicKey,
-    signingKey: privateKey,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
-      await x509.SubjectKeyIdentifierExtension.create(publicKey),
-      await x509.AuthorityKeyIdentifierExtension.create(publicKey),
-    ],
-  });
-  return issued(cert, key, opts.subject);
+  const keys = await importKeys(key);
+  return selfSigned(opts, 3650, key, keys, RSA_SHA256, [
+    new x509.BasicConstraintsExtension(true, undefined, true),
+    new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign | x509.KeyUsageFlags.digitalSignature, true),
+    await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    await x509.AuthorityKeyIdentifierExtension.create(keys.publicKey),
+  ]);
 }
 
 /**
@@ -269,9 +267,14 @@ function subjectName(subject: Subject): x509.JsonName {
 
 type CryptoKey = webcrypto.CryptoKey;
 
-async function importKeys(key: KeyPair): Promise<{ privateKey: CryptoKey; publicKey: CryptoKey }> {
-  const privateKey = await webcrypto.subtle.importKey("pkcs8", key.privateKeyDer, RSA_SHA256, false, ["sign"]);
-  const publicKey = await webcrypto.subtle.importKey("spki", key.publicKeyDer, RSA_SHA256, true, ["verify"]);
+interface ImportedKeys {
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+}
+
+async function importKeys(key: KeyPair, algorithm: typeof RSA_SHA256 | typeof ECDSA_P256 = RSA_SHA256): Promise<ImportedKeys> {
+  const privateKey = await webcrypto.subtle.importKey("pkcs8", key.privateKeyDer, algorithm, false, ["sign"]);
+  const publicKey = await webcrypto.subtle.importKey("spki", key.publicKeyDer, algorithm, true, ["verify"]);
   return { privateKey, publicKey };
 }
 
