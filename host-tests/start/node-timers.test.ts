@@ -29,4 +29,12 @@ describe("the Node platform's timers", () => {
     await new Promise((wake) => setTimeout(wake, 30));
     assert.equal(fired, false);
   });
+
+  it("take a handle that was never set or has fired, as Moddable's Timer.clear does", async () => {
+    assert.doesNotThrow(() => platform.timers.clearTimeout(undefined));
+    const handle = await new Promise<unknown>((done) => {
+      const h = platform.timers.setTimeout(() => setImmediate(() => done(h)), 1);
+    });
+    assert.doesNotThrow(() => platform.timers.clearTimeout(handle));
+  });
 });

@@ -36,7 +36,8 @@ export function createNodePlatform(opts: NodePlatformOptions): Platform {
         arm(ms);
         return handle;
       },
-      clearTimeout: (handle) => clearTimeout((handle as { timer?: NodeJS.Timeout }).timer),
+      // A handle never set (undefined) or already fired: nothing to clear, as Moddable's Timer.clear.
+      clearTimeout: (handle) => clearTimeout((handle as { timer?: NodeJS.Timeout } | undefined)?.timer),
     },
     random: opts.random ?? Math.random,
     storage: createFileStorage(opts.storageDir),
