@@ -6,6 +6,8 @@
 // (esp_app_desc_t: magic word 0xABCD5432, version string at offset 16, 32 bytes) after the
 // 24-byte image header and the 8-byte segment header, at offset 32 (docs/ota.md).
 
+import { failure, type Failure } from "./failure.js";
+
 export type SlotName = "ota_0" | "ota_1";
 
 export interface BootRecord {
@@ -45,4 +47,29 @@ export function appImageVersion(head: Uint8Array): string | undefined {
   let version = "";
   for (let i = 48; i < 80 && head[i]; i++) version += String.fromCharCode(head[i]!);
   return version || undefined;
+}
+
+/**
+ * The boot-record half of a file-backed UpdateSlot (host runtimes, simulator), over the
+ * binding's own `read` and `write` of the record: activation of the image written to the update
+ * target (its first 80 bytes `head`; `written` of `size` bytes), confirmation, rollback and the
+ * running version.
+ */
+export function bootRecordSteps(read: () => BootRecord, write: (record: BootRecord) => void) {
+  return {
+    activate(head: Uint8Array, written: number, size: number): Failure | undefined {
+      const version = written === size ? appImageVersion(head) : undefined;
+      if (!version) return failure("ota-invalid-image", `the image is not an ESP32 app image the bootloader would start (${written === size ? "no 0xE9 header or app description" : `${written} of ${size} bytes written`})`);
+      write(activated(read(), version));
+    },
+    confirm() {
+      const record = read();
+      if (record.pending) write({ ...record, pending: false });
+    },
+    rollback() {
+      write(rolledBack(read()));
+      return true;
+    },
+    version: () => runningVersion(read()),
+  };
 }

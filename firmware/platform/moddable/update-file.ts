@@ -10,7 +10,7 @@ import config from "mc/config";
 import { Digest } from "crypt";
 import { failure } from "../failure.js";
 import type { UpdateSlot } from "../seam.js";
-import { activated, appImageVersion, EMPTY_RECORD, rolledBack, runningVersion, updateTarget, type BootRecord } from "../update-record.js";
+import { bootRecordSteps, EMPTY_RECORD, updateTarget, type BootRecord } from "../update-record.js";
 import { buffer, verifySignature } from "./signature.js";
 
 export function updateSlot(): UpdateSlot {
@@ -24,6 +24,7 @@ export function updateSlot(): UpdateSlot {
     file.close();
   };
   const imagePath = () => root + updateTarget(read()) + ".bin";
+  const steps = bootRecordSteps(read, write);
   let file: File | undefined;
   let digest = new Digest("SHA256");
   let size = 0;
@@ -60,19 +61,11 @@ export function updateSlot(): UpdateSlot {
       const image = new File(imagePath());
       const head = new Uint8Array(image.read(ArrayBuffer, 80));
       image.close();
-      const version = written === size ? appImageVersion(head) : undefined;
-      if (!version) return failure("ota-invalid-image", "the image is not an ESP32 app image the bootloader would start");
-      write(activated(read(), version));
+      return steps.activate(head, written, size);
     },
-    confirm() {
-      const record = read();
-      if (record.pending) write({ ...record, pending: false });
-    },
-    rollback() {
-      write(rolledBack(read()));
-      return true;
-    },
-    version: () => runningVersion(read()),
+    confirm: steps.confirm,
+    rollback: steps.rollback,
+    version: steps.version,
   };
 }
 

@@ -10,7 +10,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, ren
 import { join } from "node:path";
 import { failure } from "../../../firmware/platform/failure.js";
 import type { UpdateSlot } from "../../../firmware/platform/seam.js";
-import { activated, appImageVersion, EMPTY_RECORD, rolledBack, runningVersion, updateTarget, type BootRecord } from "../../../firmware/platform/update-record.js";
+import { bootRecordSteps, EMPTY_RECORD, updateTarget, type BootRecord } from "../../../firmware/platform/update-record.js";
 
 /** The largest image a slot takes (ESP32's app slots in manifests/esp32/partitions.csv: 0x1F0000). */
 export const SLOT_SIZE = 0x1f0000;
@@ -25,6 +25,7 @@ export function createFileUpdateSlot(dir: string): UpdateSlot & { readonly dir: 
     renameSync(recordFile + ".tmp", recordFile);
   };
   const target = () => updateTarget(read());
+  const steps = bootRecordSteps(read, write);
   let fd: number | undefined;
   let hash: Hash | undefined;
   let size = 0;
@@ -72,18 +73,10 @@ export function createFileUpdateSlot(dir: string): UpdateSlot & { readonly dir: 
       const file = openSync(join(dir, slot + ".bin"), "r");
       readSync(file, head, 0, 80, 0);
       closeSync(file);
-      const version = written === size ? appImageVersion(head) : undefined;
-      if (!version) return failure("ota-invalid-image", `the image is not an ESP32 app image the bootloader would start (${written === size ? "no 0xE9 header or app description" : `${written} of ${size} bytes written`})`);
-      write(activated(read(), version));
+      return steps.activate(head, written, size);
     },
-    confirm() {
-      const record = read();
-      if (record.pending) write({ ...record, pending: false });
-    },
-    rollback() {
-      write(rolledBack(read()));
-      return true;
-    },
-    version: () => runningVersion(read()),
+    confirm: steps.confirm,
+    rollback: steps.rollback,
+    version: steps.version,
   };
 }
