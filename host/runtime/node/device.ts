@@ -4,20 +4,14 @@
 // firmware again on the same storage and update slot.
 
 import type { Device } from "../../../firmware/boot/boot.js";
-import type { DeviceStatus } from "../../../firmware/boot/status.js";
 import { RESOURCE_NAME } from "../../../firmware/credentials/format.js";
 import { loadComposition } from "../composition.js";
+import type { DeviceOptions } from "../device-options.js";
 import { createNodePlatform } from "./platform.js";
 
-export interface NodeDeviceOptions {
+export interface NodeDeviceOptions extends DeviceOptions {
+  /** The manifest that composes the firmware (mode, features). */
   manifest: string;
-  config: unknown;
-  credentialsImage?: Uint8Array;
-  storageDir: string;
-  log(line: string): void;
-  onStatus?(status: DeviceStatus): void;
-  onAcked?(seq: number): void;
-  onRestart?(): void;
 }
 
 export interface NodeDevice {

@@ -6,30 +6,19 @@ import { RESOURCE_NAME } from "../../../firmware/credentials/format.js";
 import type { TelemetryStats } from "../../../firmware/telemetry/telemetry.js";
 import type { Clock, Timers } from "../../../firmware/platform/seam.js";
 import { DEVELOPMENT_MANIFEST } from "../composition.js";
+import type { DeviceOptions } from "../device-options.js";
 import { bundleForXs } from "./bundle.js";
 import { createHostPlatform } from "./host-platform.js";
 import { XsRuntime } from "./runtime.js";
 
-export interface XsDeviceOptions {
+export interface XsDeviceOptions extends DeviceOptions {
   /** The manifest that composes the firmware (mode, features); default: the development build. */
   manifest?: string;
-  /** The manifest-style config object boot() reads. */
-  config: unknown;
-  /** The credentials image, served as the Moddable resource `devcreds.bin`. */
-  credentialsImage?: Uint8Array;
-  /** The device's Preference store lives here. */
-  storageDir: string;
-  /** Device log lines (boot steps, decisions). */
-  log(line: string): void;
-  onStatus?(status: DeviceStatus): void;
-  onAcked?(seq: number): void;
   /** Called once when XS fails (uncaught exception, crash): the run is over. */
   onFailure?(error: Error): void;
   /** A test's clock; real time when absent. */
   time?: Clock & Timers;
   random?: () => number;
-  /** Called when the firmware restarted the device (a reboot job, an OTA image booted), before it boots again. */
-  onRestart?(): void;
 }
 
 export interface XsDeviceInfo {
