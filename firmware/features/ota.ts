@@ -7,7 +7,7 @@
 import type { Feature } from "./feature.js";
 import { operations } from "./jobs/operations.js";
 import { PENDING_KEY, runOta, type Download, type OtaSettings } from "./ota/download.js";
-import { parseJson } from "./jobs/agent.js";
+import { jsonObject } from "./runtime.js";
 
 const ota: Feature = {
   name: "ota",
@@ -38,8 +38,8 @@ const ota: Feature = {
     }
     const streams = `$aws/things/${context.thingName}/streams/+/`;
     const mine = (topic: string) => download && topic.startsWith(download.topic) ? download : undefined;
-    context.subscribe(streams + "data/json", 0, (topic, payload) => mine(topic)?.block(parseJson(payload) ?? {}));
-    context.subscribe(streams + "rejected/json", 0, (topic, payload) => mine(topic)?.refused(parseJson(payload) ?? {}));
+    context.subscribe(streams + "data/json", 0, (topic, payload) => mine(topic)?.block(jsonObject(payload) ?? {}));
+    context.subscribe(streams + "rejected/json", 0, (topic, payload) => mine(topic)?.refused(jsonObject(payload) ?? {}));
     context.onSessionUp(() => {
       if (storage.get(PENDING_KEY) !== undefined) {
         timers.clearTimeout(rollback);

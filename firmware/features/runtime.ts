@@ -9,6 +9,16 @@ import { keepOverride, setLiveField } from "../config/live.js";
 import { FIRMWARE_VERSION, checkFeatureNames, type Feature, type RunningFeatures, type StartFeatures } from "./feature.js";
 import type { Log } from "../platform/seam.js";
 
+/** A message's payload as a JSON object, or undefined when it is not one (features' answers from AWS). */
+export function jsonObject(payload: Uint8Array): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(new TextDecoder().decode(payload));
+    return isObject(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** MQTT filter match: `+` one level, `#` the rest (AWS IoT: `$` topics only by explicit filters). */
 export function topicMatches(filter: string, topic: string): boolean {
   const f = filter.split("/");

@@ -14,6 +14,7 @@ import type { Credentials } from "../../credentials/load.js";
 import { credentialsFromContainer } from "../../credentials/load.js";
 import { pemBlocks, pkcs8FromPem } from "../../credentials/pem.js";
 import type { FeatureContext } from "../feature.js";
+import { jsonObject } from "../runtime.js";
 import { fail, failure, ok, type Failure, type Result } from "../../platform/failure.js";
 import type { Platform } from "../../platform/seam.js";
 import { advance, clearStore, loadStore, storeKeys, STORE_PREFIX, type FleetRecord } from "./store.js";
@@ -119,7 +120,7 @@ export function startFleet(context: FeatureContext, settings: FleetSettings, cla
   };
 
   const onCreated = (payload: Uint8Array) => {
-    const answer = parseJson(payload);
+    const answer = jsonObject(payload);
     const key = typeof answer?.privateKey === "string" ? pkcs8FromPem(answer.privateKey) : undefined;
     const chain = typeof answer?.certificatePem === "string" ? pemBlocks(answer.certificatePem, "CERTIFICATE") : [];
     const id = answer?.certificateId, token = answer?.certificateOwnershipToken;
@@ -138,7 +139,7 @@ export function startFleet(context: FeatureContext, settings: FleetSettings, cla
     registerThing(record);
   };
   const onRegistered = (payload: Uint8Array) => {
-    const answer = parseJson(payload);
+    const answer = jsonObject(payload);
     const stored = loadStore(storage);
     const thingName = answer?.thingName;
     if (typeof thingName !== "string" || !stored.ok) return finish(failure("fleet-bad-answer", "RegisterThing's answer names no thing (does the template declare an AWS::IoT::Thing?)."));
@@ -149,7 +150,7 @@ export function startFleet(context: FeatureContext, settings: FleetSettings, cla
     context.restart(`registered as ${thingName}: connecting with the device's own certificate`);
   };
   const onRejected = (operation: string, payload: Uint8Array) => {
-    const answer = parseJson(payload) ?? {};
+    const answer = jsonObject(payload) ?? {};
     const status = Number(answer.statusCode), code = String(answer.errorCode ?? "Unknown"), why = String(answer.errorMessage ?? "");
     log(`${operation} rejected: ${status} ${code}: ${why}`);
     if (operation === "RegisterThing" && code === "InvalidCertificateOwnershipToken" && !tokenRetried) {
@@ -180,15 +181,6 @@ function withSettings(credentials: Credentials, settings: Record<string, string>
   const copy = { certificateChain: credentials.certificateChain, trustedCa: credentials.trustedCa, settings, source: credentials.source, codeSigners } as Credentials;
   Object.defineProperty(copy, "clientKey", { value: credentials.clientKey });
   return copy;
-}
-
-function parseJson(payload: Uint8Array): Record<string, unknown> | undefined {
-  try {
-    const value = JSON.parse(new TextDecoder().decode(payload));
-    return typeof value === "object" && value !== null ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** "AccessDenied" -> "access-denied", "InvalidParameters" -> "invalid-parameters". */

@@ -7,6 +7,7 @@
 
 import { checkLiveField, isObject, LIVE_FIELDS } from "../../config/config.js";
 import type { FeatureContext } from "../feature.js";
+import { jsonObject } from "../runtime.js";
 import { operations, type Details, type Job, type Operation } from "./operations.js";
 
 const encoder = new TextEncoder();
@@ -20,15 +21,6 @@ interface Running {
   report?: { body: Record<string, unknown>; then?: () => void };
   final?: boolean;
   stop?: () => void;
-}
-
-export function parseJson(payload: Uint8Array): Record<string, unknown> | undefined {
-  try {
-    const value: unknown = JSON.parse(new TextDecoder().decode(payload));
-    return isObject(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** Starts the agent on `context`'s sessions; `stop` ends the running operation. */
@@ -91,7 +83,7 @@ export function startJobsAgent(context: FeatureContext): { stop(): void } {
   function answered(topic: string, payload: Uint8Array, accepted: boolean): void {
     const id = topic.slice(base.length, topic.indexOf("/update/", base.length));
     const running = current;
-    const body = parseJson(payload) ?? {};
+    const body = jsonObject(payload) ?? {};
     if (!running || running.id !== id || body.clientToken !== running.report?.body.clientToken) return;
     const { then, body: sent } = running.report!;
     if (!accepted && RETRYABLE.includes(body.code as string)) {
@@ -111,14 +103,14 @@ export function startJobsAgent(context: FeatureContext): { stop(): void } {
   }
 
   context.subscribe(base + "notify-next", 1, (_, payload) => {
-    if (!current && isObject(parseJson(payload)?.execution)) startNext();
+    if (!current && isObject(jsonObject(payload)?.execution)) startNext();
   });
   context.subscribe(base + "start-next/accepted", 1, (_, payload) => {
-    const execution = parseJson(payload)?.execution;
+    const execution = jsonObject(payload)?.execution;
     if (isObject(execution)) begin(execution);
   });
   context.subscribe(base + "start-next/rejected", 1, (_, payload) => {
-    const { code, message } = parseJson(payload) ?? {};
+    const { code, message } = jsonObject(payload) ?? {};
     log(`start-next refused: ${String(code)}: ${String(message)}`, 2);
     if (RETRYABLE.includes(code as string)) later(startNext);
   });

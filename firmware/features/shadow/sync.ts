@@ -8,7 +8,9 @@
 //
 // Pure: the MQTT session, timers, clock, settings and device facts come in through `ShadowPort`.
 
+import { isObject } from "../../config/config.js";
 import type { Failure } from "../../platform/failure.js";
+import { jsonObject } from "../runtime.js";
 import type { Log, TimerHandle, Timers } from "../../platform/seam.js";
 
 type Doc = Record<string, unknown>;
@@ -57,18 +59,7 @@ export const shadowTopic = (thingName: string) => `$aws/things/${thingName}/shad
 const MINUTE = 60_000;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
-function parse(payload: Uint8Array): Doc | undefined {
-  try {
-    const value = JSON.parse(decoder.decode(payload));
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-const isObject = (v: unknown): v is Doc => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** Starts syncing; subscribes at once and gets the shadow after each connect. Never throws. */
 export function startShadowSync(port: ShadowPort, options: ShadowOptions): ShadowSync {
@@ -164,7 +155,7 @@ export function startShadowSync(port: ShadowPort, options: ShadowOptions): Shado
 
   function message(topic: string, payload: Uint8Array): void {
     if (stopped || topic.slice(0, base.length + 1) !== base + "/") return;
-    const doc = parse(payload);
+    const doc = jsonObject(payload);
     if (!doc) return say(`unreadable message on ${topic}`, 2);
     const kind = topic.slice(base.length + 1);
     const ours = doc.clientToken !== undefined && doc.clientToken === pendingToken;
