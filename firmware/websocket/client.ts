@@ -4,7 +4,7 @@
 import { failure, type Failure } from "../platform/failure.js";
 import type { Crypto, Platform, Transport, TransportEvents } from "../platform/seam.js";
 import { base64Encode } from "./base64.js";
-import { createHeadReader, requestHead } from "./http-head.js";
+import { concat, createHeadReader, requestHead } from "./http-head.js";
 import {
   CLOSE_NORMAL, createFrameDecoder, encodeFrame, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG,
 } from "./frames.js";
@@ -23,7 +23,12 @@ export interface WebSocketOptions {
 }
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-const encoder = new TextEncoder();
+// The states, in the order they come.
+const CONNECTING = 0;
+const HANDSHAKING = 1;
+const OPEN = 2;
+const CLOSING = 3;
+const CLOSED = 4;
 
 /**
  * Opens the WebSocket: `openInner` is called at once, the upgrade request goes out when it
@@ -39,9 +44,10 @@ export function openWebSocket(
   options: WebSocketOptions,
   events: TransportEvents,
 ): Transport {
-  let state: "connecting" | "handshaking" | "open" | "closing" | "closed" = "connecting";
-  let pending: Failure | undefined;
-  let closedByUs = false;
+  const { protocol } = options;
+  let state = CONNECTING;
+  // Why we close (undefined: asked to), once state is CLOSING.
+  let why: Failure | undefined;
   const readHead = createHeadReader();
   const key = base64Encode(randomBytes(16));
   const timeoutMs = options.handshakeTimeoutMs ?? 15000;
@@ -51,9 +57,14 @@ export function openWebSocket(
     onPayload: (bytes) => events.onData(bytes),
     onControl: (opcode, payload) => {
       if (opcode === OP_PING) send(OP_PONG, payload);
-      else if (opcode === OP_CLOSE) closedByServer(payload);
+      if (opcode === OP_CLOSE) {
+        // Echo the close (RFC 6455 5.5.1) before dropping the connection.
+        const code = payload.length > 1 ? (payload[0] << 8) | payload[1] : 1005;
+        const reason = new TextDecoder().decode(payload.subarray(2));
+        fail(failure("connection-closed", `The server closed the WebSocket with code ${code}${reason ? ` (${reason})` : ""}.`, true), code === 1005 ? CLOSE_NORMAL : code);
+      }
     },
-  }, () => state !== "open");
+  }, () => state !== OPEN);
 
   function randomBytes(n: number): Uint8Array {
     const bytes = new Uint8Array(n);
@@ -66,44 +77,12 @@ export function openWebSocket(
   }
 
   /** Records why we are closing (first reason wins), sends a close frame if open, closes the inner transport. */
-  function fail(why?: Failure, closeCode?: number): void {
-    if (state === "closing" || state === "closed") return;
-    pending = why;
-    closedByUs = !why;
-    if (state === "open" && closeCode) send(OP_CLOSE, new Uint8Array([closeCode >> 8, closeCode & 0xff]));
-    state = "closing";
+  function fail(failed?: Failure, closeCode?: number): void {
+    if (state >= CLOSING) return;
+    why = failed;
+    if (state === OPEN && closeCode) send(OP_CLOSE, new Uint8Array([closeCode >> 8, closeCode]));
+    state = CLOSING;
     inner.close();
-  }
-
-  function closedByServer(payload: Uint8Array): void {
-    const code = payload.length >= 2 ? (payload[0] << 8) | payload[1] : 1005;
-    const reason = new TextDecoder().decode(payload.subarray(2));
-    // Echo the close (RFC 6455 5.5.1) before dropping the connection.
-    fail(failure("connection-closed", `The server closed the WebSocket with code ${code}${reason ? ` (${reason})` : ""}.`, true), code === 1005 ? CLOSE_NORMAL : code);
-  }
-
-  function upgradeProblem(headers: Record<string, string>): string | undefined {
-    const protocol = headers["sec-websocket-protocol"];
-    if ((headers["upgrade"] ?? "").toLowerCase() !== "websocket" || !/(^|,)\s*upgrade\s*(,|$)/i.test(headers["connection"] ?? "")) return "no Upgrade/Connection headers";
-    if (headers["sec-websocket-accept"] !== base64Encode(platform.crypto.sha1(encoder.encode(key + GUID)))) return "wrong Sec-WebSocket-Accept";
-    if (protocol !== options.protocol) return `subprotocol "${protocol}", not "${options.protocol}"`;
-    if (headers["sec-websocket-extensions"]) return "unrequested extensions";
-  }
-
-  function onHandshakeData(bytes: Uint8Array): void {
-    const done = readHead(bytes);
-    if (!done) return;
-    if (!("head" in done)) return fail(done);
-    platform.timers.clearTimeout(timer);
-    const { status, reason, headers } = done.head;
-    if (status !== 101) {
-      return fail(failure("websocket-upgrade-refused", `WebSocket upgrade refused with HTTP ${status} ${reason}: check the credentials, authorizer or signature.`, status >= 500));
-    }
-    const problem = upgradeProblem(headers);
-    if (problem) return fail(failure("websocket-handshake-invalid", `Invalid WebSocket upgrade answer (${problem}): check the endpoint is AWS IoT's.`));
-    state = "open";
-    events.onOpen({});
-    if (state === "open" && done.rest.length > 0) onFrameData(done.rest);
   }
 
   function onFrameData(bytes: Uint8Array): void {
@@ -113,37 +92,48 @@ export function openWebSocket(
 
   const inner = openInner({
     onOpen() {
-      if (state !== "connecting") return;
-      state = "handshaking";
+      if (state) return;
+      state = HANDSHAKING;
       inner.write(requestHead("GET", options.path, options.host, [
         ["Upgrade", "websocket"], ["Connection", "Upgrade"], ["Sec-WebSocket-Key", key], ["Sec-WebSocket-Version", "13"],
-        ["Sec-WebSocket-Protocol", options.protocol], ...(options.headers ?? []),
+        ["Sec-WebSocket-Protocol", protocol], ...(options.headers ?? []),
       ]));
     },
     onData(bytes) {
-      if (state === "handshaking") onHandshakeData(bytes);
-      else if (state === "open") onFrameData(bytes);
+      if (state === OPEN) return onFrameData(bytes);
+      const done = state === HANDSHAKING && readHead(bytes);
+      if (!done) return;
+      if ("code" in done) return fail(done);
+      platform.timers.clearTimeout(timer);
+      const { status, reason, headers } = done.head;
+      if (status !== 101) {
+        return fail(failure("websocket-upgrade-refused", `WebSocket upgrade refused with HTTP ${status} ${reason}: check the credentials, authorizer or signature.`, status >= 500));
+      }
+      const answered = headers["sec-websocket-protocol"];
+      const problem = !/^websocket$/i.test(headers.upgrade) || !/(^|,)\s*upgrade\s*(,|$)/i.test(headers.connection) ? "no Upgrade/Connection headers"
+        : headers["sec-websocket-accept"] !== base64Encode(platform.crypto.sha1(new TextEncoder().encode(key + GUID))) ? "wrong Sec-WebSocket-Accept"
+        : answered !== protocol ? `subprotocol "${answered}", not "${protocol}"`
+        : headers["sec-websocket-extensions"] ? "unrequested extensions" : "";
+      if (problem) return fail(failure("websocket-handshake-invalid", `Invalid WebSocket upgrade answer (${problem}): check the endpoint is AWS IoT's.`));
+      state = OPEN;
+      events.onOpen({});
+      if (state === OPEN && done.rest.length) onFrameData(done.rest);
     },
     onClose(innerFailure) {
-      if (state === "closed") return;
-      const wasOpen = state === "open";
-      state = "closed";
+      if (state === CLOSED) return;
+      const was = state;
+      state = CLOSED;
       platform.timers.clearTimeout(timer);
-      events.onClose(pending ?? (closedByUs ? undefined : innerFailure ?? (wasOpen
+      events.onClose(was === CLOSING ? why : innerFailure ?? (was === OPEN
         ? failure("connection-closed", "The server dropped the WebSocket without a close frame.", true)
-        : failure("websocket-upgrade-dropped", "The server closed the connection during the WebSocket upgrade: check the endpoint, port and credentials.", true))));
+        : failure("websocket-upgrade-dropped", "The server closed the connection during the WebSocket upgrade: check the endpoint, port and credentials.", true)));
     },
   });
 
   return {
     write(bytes, more) {
-      if (state !== "open") return;
-      if (!more) return send(OP_BINARY, bytes);
       // One frame for both pieces (masking copies the payload anyway).
-      const joined = new Uint8Array(bytes.length + more.length);
-      joined.set(bytes);
-      joined.set(more, bytes.length);
-      send(OP_BINARY, joined);
+      if (state === OPEN) send(OP_BINARY, more ? concat(bytes, more) : bytes);
     },
     close() {
       fail(undefined, CLOSE_NORMAL);

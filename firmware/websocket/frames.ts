@@ -18,20 +18,14 @@ export const CLOSE_UNSUPPORTED_DATA = 1003;
 /** Returns the frame bytes: FIN set, payload masked with the 4-byte `mask`. Cannot fail. */
 export function encodeFrame(opcode: number, payload: Uint8Array, mask: Uint8Array): Uint8Array {
   const length = payload.length;
-  const headerLength = length < 126 ? 6 : length < 0x10000 ? 8 : 14;
-  const frame = new Uint8Array(headerLength + length);
+  // Where the mask goes: after the 7-bit length, or the 16-bit (126) or 64-bit (127) one.
+  const at = length < 126 ? 2 : length < 0x10000 ? 4 : 10;
+  const frame = new Uint8Array(at + 4 + length);
   frame[0] = 0x80 | opcode;
-  if (length < 126) frame[1] = 0x80 | length;
-  else if (length < 0x10000) {
-    frame[1] = 0x80 | 126;
-    frame[2] = length >> 8;
-    frame[3] = length & 0xff;
-  } else {
-    frame[1] = 0x80 | 127;
-    new DataView(frame.buffer).setUint32(6, length);
-  }
-  frame.set(mask, headerLength - 4);
-  for (let i = 0; i < length; i++) frame[headerLength + i] = payload[i] ^ mask[i & 3];
+  frame[1] = 0x80 | (at < 4 ? length : at < 10 ? 126 : 127);
+  for (let i = at, n = length; i > 2; n >>>= 8) frame[--i] = n;
+  frame.set(mask, at);
+  for (let i = 0; i < length; i++) frame[at + 4 + i] = payload[i] ^ mask[i & 3];
   return frame;
 }
 
@@ -51,6 +45,8 @@ export interface FrameViolation {
 /** Feeds bytes in; returns a FrameViolation when the server breaks RFC 6455 (drop the decoder then). */
 export type FrameDecoder = (bytes: Uint8Array) => FrameViolation | undefined;
 
+const TEXT_FRAME = "a text frame (MQTT needs binary)";
+
 /**
  * A resumable decoder: data-frame payload streams to `sink.onPayload`, complete control frames
  * go to `sink.onControl`. Once `isStopped()` turns true (a sink callback closed the
@@ -58,70 +54,49 @@ export type FrameDecoder = (bytes: Uint8Array) => FrameViolation | undefined;
  */
 export function createFrameDecoder(sink: FrameSink, isStopped: () => boolean): FrameDecoder {
   const header = new Uint8Array(10);
-  const view = new DataView(header.buffer);
   const control = new Uint8Array(125);
   let headerHave = 0;
   let opcode = 0;
-  let remaining = 0;
-  let inPayload = false;
+  let remaining = -1;
   let controlHave = 0;
   /** True between a non-final binary frame and the final continuation frame. */
   let fragmented = false;
 
-  function startFrame(): FrameViolation | undefined {
-    const b0 = header[0];
-    const b1 = header[1];
-    const op = b0 & 0x0f;
-    const fin = (b0 & 0x80) !== 0;
-    let length = b1 & 0x7f;
-    if (length === 126) length = view.getUint16(2);
-    else if (length === 127) {
-      if (view.getUint32(2) !== 0) return protocol("a frame over 4 GiB");
-      length = view.getUint32(6);
-    }
-    if (b0 & 0x70) return protocol("reserved bits set");
-    if (b1 & 0x80) return protocol("a masked frame");
-    if (op >= OP_CLOSE) {
-      if (op > OP_PONG || !fin || length > 125) return protocol(`a bad control frame (opcode ${op})`);
-    } else if (op === OP_TEXT) {
-      return { closeCode: CLOSE_UNSUPPORTED_DATA, reason: "a text frame (MQTT needs binary)" };
-    } else if (op === OP_CONTINUATION ? !fragmented : op !== OP_BINARY || fragmented) {
-      return protocol(`unexpected opcode ${op}`);
-    } else fragmented = !fin;
-    opcode = op;
-    remaining = length;
-    controlHave = 0;
-    inPayload = true;
-  }
-
   return (bytes) => {
     let at = 0;
     while (at < bytes.length && !isStopped()) {
-      if (!inPayload) {
+      if (remaining < 0) {
         header[headerHave++] = bytes[at++];
-        const len = header[1] & 0x7f;
-        if (headerHave < (headerHave < 2 ? 2 : len === 126 ? 4 : len === 127 ? 10 : 2)) continue;
-        const violation = startFrame();
-        if (violation) return violation;
-        if (remaining > 0) continue;
-      } else {
-        const take = Math.min(remaining, bytes.length - at);
-        const piece = bytes.subarray(at, at + take);
-        at += take;
-        remaining -= take;
-        if (opcode >= OP_CLOSE) {
-          control.set(piece, controlHave);
-          controlHave += take;
-        } else if (take > 0) sink.onPayload(piece);
-        if (remaining > 0) continue;
+        const b0 = header[0];
+        const short = header[1] & 0x7f;
+        const need = short < 126 ? 2 : short < 127 ? 4 : 10;
+        if (headerHave < need) continue;
+        let length = need < 4 ? short : 0;
+        for (let i = 2; i < need; i++) length = length * 256 + header[i];
+        const op = b0 & 0x0f;
+        const fin = b0 & 0x80;
+        const violation = length > 0xffffffff ? "a frame over 4 GiB"
+          : b0 & 0x70 ? "reserved bits set"
+          : header[1] & 0x80 ? "a masked frame"
+          : op >= OP_CLOSE ? (op > OP_PONG || !fin || length > 125 ? `a bad control frame (opcode ${op})` : "")
+          : op === OP_TEXT ? TEXT_FRAME
+          : (op === OP_CONTINUATION ? !fragmented : op !== OP_BINARY || fragmented) ? `unexpected opcode ${op}` : "";
+        if (violation) return { closeCode: violation === TEXT_FRAME ? CLOSE_UNSUPPORTED_DATA : CLOSE_PROTOCOL_ERROR, reason: violation };
+        if (op < OP_CLOSE) fragmented = !fin;
+        opcode = op;
+        remaining = length;
+        controlHave = 0;
       }
-      inPayload = false;
+      const take = Math.min(remaining, bytes.length - at);
+      const piece = bytes.subarray(at, at += take);
+      remaining -= take;
+      if (opcode >= OP_CLOSE) control.set(piece, controlHave);
+      else if (take) sink.onPayload(piece);
+      controlHave += take;
+      if (remaining) continue;
+      remaining = -1;
       headerHave = 0;
       if (opcode >= OP_CLOSE) sink.onControl(opcode, control.subarray(0, controlHave));
     }
   };
-}
-
-function protocol(reason: string): FrameViolation {
-  return { closeCode: CLOSE_PROTOCOL_ERROR, reason };
 }
