@@ -106,7 +106,7 @@ const defaults: Record<string, unknown> = {};
 for (const name in CONFIG_FIELDS) defaults[name] = CONFIG_FIELDS[name as keyof DeviceConfig][0];
 export const defaultConfig = Object.freeze(defaults) as Readonly<DeviceConfig>;
 
-const HOST = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$|^[0-9a-fA-F:]+$/;
+const HOST = /^[a-z\d]([a-z\d-]*[a-z\d])?(\.[a-z\d]([a-z\d-]*[a-z\d])?)*$|^[\da-f:]+$/i;
 // eslint-disable-next-line no-control-regex -- control characters are what it looks for
 const CONTROL = /[\x00-\x1f\x7f]/;
 
@@ -194,25 +194,6 @@ function overlay(base: Record<string, unknown>, layer: Record<string, unknown>):
   return merged;
 }
 
-/**
- * The config fields a running device applies at once when they change (from its shadow, say):
- * telemetry's interval, offline queue size, drain rate and in-flight bound, and the log level.
- * The others take effect at the next boot.
- */
-export const LIVE_FIELDS = ["telemetryIntervalMs", "queueLimit", "drainPerSecond", "maxInFlight", "logLevel"] as const;
-export type LiveField = (typeof LIVE_FIELDS)[number];
-
-/**
- * Checks a new value for a live field with the same rule as the config. Returns a Failure
- * "config-invalid" naming the field, the value and the rule, or one naming the live fields
- * when `name` is not one of them.
- */
-export function checkLiveField(name: string, value: unknown): Failure | undefined {
-  if (!(LIVE_FIELDS as readonly string[]).includes(name)) return invalidField(name, value, `is not a setting the device changes while running (those are ${LIVE_FIELDS.join(", ")})`);
-  const problem = mustBe(value, CONFIG_FIELDS[name as LiveField][1]);
-  return problem ? invalidField(name, value, "must be " + problem) : undefined;
-}
-
 function checkSpecial(name: string, value: string): string | undefined {
   if (name === "clientId" && value[0] === "$") return "not starting with \"$\"";
   if (name === "topicPrefix" && /[#+]/.test(value)) return "free of MQTT wildcards";
@@ -241,10 +222,8 @@ export function parseOverrides(stored: string | Uint8Array | undefined): Result<
  */
 export function completeConfig(config: DeviceConfig, settings: Record<string, string>): Result<DeviceConfig> {
   const done = { ...config };
-  done.thingName ||= settings.thingName ?? "";
-  done.endpoint ||= settings.endpoint ?? "";
   for (const name of ["thingName", "endpoint"] as const) {
-    const value = done[name];
+    const value = done[name] ||= settings[name]!;
     const problem = value ? mustBe(value, CONFIG_FIELDS[name][1]) : "is empty";
     if (problem) return configInvalid(`config field "${name}" ${value ? "must be " : ""}${problem}: set it in the config or the credentials' settings.`);
   }

@@ -1,4 +1,4 @@
-// Config changed while the device runs: a live field (config.ts LIVE_FIELDS) is checked with the
+// Config changed while the device runs: a live field (LIVE_FIELDS) is checked with the
 // config's rule, applied at once and kept among the Preference "config" overrides, so the next
 // boot starts with it. The feature runtime offers this to the features (FeatureContext.setConfig,
 // setSetting), so only builds with features list this module (manifests/features/*.json).
@@ -6,7 +6,26 @@
 import type { Failure } from "../platform/failure.js";
 import type { Storage } from "../platform/seam.js";
 import type { Telemetry } from "../telemetry/telemetry.js";
-import { checkLiveField, CONFIG_KEY, isObject, parseOverrides, type DeviceConfig } from "./config.js";
+import { CONFIG_FIELDS, CONFIG_KEY, invalidField, isObject, mustBe, parseOverrides, type DeviceConfig } from "./config.js";
+
+/**
+ * The config fields a running device applies at once when they change (from its shadow, say):
+ * telemetry's interval, offline queue size, drain rate and in-flight bound, and the log level.
+ * The others take effect at the next boot.
+ */
+export const LIVE_FIELDS = ["telemetryIntervalMs", "queueLimit", "drainPerSecond", "maxInFlight", "logLevel"] as const;
+export type LiveField = (typeof LIVE_FIELDS)[number];
+
+/**
+ * Checks a new value for a live field with the same rule as the config. Returns a Failure
+ * "config-invalid" naming the field, the value and the rule, or one naming the live fields
+ * when `name` is not one of them.
+ */
+export function checkLiveField(name: string, value: unknown): Failure | undefined {
+  if (!(LIVE_FIELDS as readonly string[]).includes(name)) return invalidField(name, value, `is not a setting the device changes while running (those are ${LIVE_FIELDS.join(", ")})`);
+  const problem = mustBe(value, CONFIG_FIELDS[name as LiveField][1]);
+  return problem ? invalidField(name, value, "must be " + problem) : undefined;
+}
 
 /**
  * Sets `config[name] = value` for a live field, applies it to telemetry and keeps it in

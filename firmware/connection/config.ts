@@ -9,7 +9,7 @@
 import { ok, type Failure, type Result } from "../platform/failure.js";
 import type { Platform } from "../platform/seam.js";
 import type { OpenStream } from "../mqtt/client.js";
-import { CONFIG_FIELDS, invalidField, mustBe, type DeviceConfig, type Rule } from "../config/config.js";
+import { invalidField, mustBe, type DeviceConfig, type Rule } from "../config/config.js";
 import type { DeviceStatus } from "../boot/status.js";
 import type { Credentials } from "../credentials/load.js";
 import type { SigV4Signer } from "../sigv4/credentials.js";
@@ -165,48 +165,45 @@ export type AnyConnectionMode = ConnectionMode<any, any, unknown>;
 /** What a session module exports. */
 export type StartSession = (context: SessionContext) => Session;
 
-/** The device config fields this module reads (DeviceConfig satisfies it). */
+/**
+ * The device config fields this module reads (DeviceConfig satisfies it), each already checked
+ * against its rule by the device config (config/config.ts loadConfig, completeConfig).
+ */
 export interface ConnectionFields {
-  mode: unknown;
-  endpoint: unknown;
-  port?: unknown;
-  serverName?: unknown;
-  connection?: unknown;
+  mode: string;
+  endpoint: string;
+  port?: number;
+  serverName?: string;
+  connection?: Record<string, unknown>;
 }
 
 /** The mode named `name` among those the build carries, or a Failure "config-invalid" listing them. */
 export function findMode(name: unknown, modes: readonly AnyConnectionMode[]): Result<AnyConnectionMode> {
   for (const mode of modes) if (mode.name === name) return ok(mode);
-  return { ok: false, failure: invalidField("mode", name, `is not a mode this build carries (${modes.map((m) => m.name).join(", ")}): set one, or build with manifests/modes/<mode>.json`) };
+  return invalid("mode", name, `is not a mode this build carries (${modes.map((m) => m.name).join(", ")}): set one, or build with manifests/modes/<mode>.json`);
 }
 
 /**
  * Returns the validated config of the mode `fields.mode` among `modes`, or a Failure
- * "config-invalid" naming the field (`mode`, `endpoint`, `port`, `serverName`, or
- * `connection.<name>`), its value (secrets withheld) and what it must be.
+ * "config-invalid" naming `mode` or the setting (`connection.<name>`), its value (secrets
+ * withheld) and what it must be. The endpoint, port, server name and the `connection` object
+ * itself are the device config's fields, checked where it is loaded and completed.
  */
 export function validateConnectionConfig(fields: ConnectionFields, modes: readonly AnyConnectionMode[]): Result<ConnectionConfig> {
   const found = findMode(fields.mode, modes);
   if (!found.ok) return found;
   const mode = found.value;
-  const { endpoint, port = 0, serverName = "", connection = {} } = fields;
-  if (!endpoint) return invalid("endpoint", endpoint, "must be a host name");
-  for (const name of ["endpoint", "port", "serverName", "connection"] as const) {
-    const wrong = mustBe(fields[name] ?? CONFIG_FIELDS[name][0], CONFIG_FIELDS[name][1]);
-    if (wrong) return invalid(name, fields[name], "must be " + wrong);
-  }
+  const { endpoint, connection } = fields;
   const settings: Record<string, unknown> = {};
-  const given = connection as Record<string, unknown>;
-  for (const name in given) {
-    const value = given[name];
+  for (const name in connection) {
+    const value = connection[name];
     const rule = mode.settings[name];
     const wrong = !rule ? `is not a ${mode.name} setting (known: ${Object.keys(mode.settings).join(", ") || "none"})`
       : value === undefined || value === "" ? undefined : mustBe(value, rule);
     if (wrong) return invalid("connection." + name, value, rule ? "must be " + wrong : wrong);
     if (value !== undefined && value !== "") settings[name] = value;
   }
-  const host = endpoint as string;
-  return mode.configure({ endpoint: host, port: (port as number) || mode.port, serverName: (serverName as string) || host }, settings);
+  return mode.configure({ endpoint, port: fields.port || mode.port, serverName: fields.serverName || endpoint }, settings);
 }
 
 /**

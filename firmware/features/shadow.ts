@@ -4,7 +4,7 @@
 // arrive. The work is in features/shadow/sync.ts; this module binds it to the feature context.
 
 import type { Feature } from "./feature.js";
-import { LIVE_FIELDS } from "../config/config.js";
+import { LIVE_FIELDS } from "../config/live.js";
 import { startShadowSync } from "./shadow/sync.js";
 
 const shadow: Feature = {

@@ -49,6 +49,13 @@ describe("device config", () => {
     assert.match(failed({}, { telemetryIntervalMS: 1000 }), /"telemetryIntervalMS".*not a config field/);
   });
 
+  it("names endpoint, port, serverName and connection when they are wrong", () => {
+    assert.match(failed({ endpoint: "bad host/name" }), /"endpoint" = "bad host\/name" .*host name/);
+    assert.match(failed({ port: "443" }), /"port" = "443" .*integer/);
+    assert.match(failed({ serverName: "a..b" }), /"serverName" = "a..b" .*host name/);
+    assert.match(failed({}, { connection: [] }), /"connection" = an array \(from the preference\) must be an object/);
+  });
+
   it("refuses CONNECT spacing below AWS's one per second", () => {
     assert.match(failed({ connectSpacingMs: 200 }), /"connectSpacingMs" = 200/);
   });
@@ -96,5 +103,12 @@ describe("device config", () => {
   it("says where to set a thing name when neither config nor credentials have one", () => {
     const result = completeConfig(loaded({ endpoint: "e.example" }).config, {});
     assert.ok(!result.ok && /"thingName" is empty/.test(result.failure.message));
+  });
+
+  it("says where to set the endpoint, and refuses a bad one from the credentials' settings", () => {
+    const empty = completeConfig(loaded({}).config, { thingName: "dev-1" });
+    assert.ok(!empty.ok && /"endpoint" is empty: set it in the config or the credentials' settings/.test(empty.failure.message));
+    const bad = completeConfig(loaded({}).config, { thingName: "dev-1", endpoint: "bad host/name" });
+    assert.ok(!bad.ok && /"endpoint" must be a host name/.test(bad.failure.message));
   });
 });

@@ -5,7 +5,8 @@
 // an operation the device does not carry is REJECTED with the reason. A report the service has
 // not accepted yet is sent again on the next session.
 
-import { checkLiveField, isObject, LIVE_FIELDS } from "../../config/config.js";
+import { isObject } from "../../config/config.js";
+import { checkLiveField, LIVE_FIELDS } from "../../config/live.js";
 import type { FeatureContext } from "../feature.js";
 import { jsonObject } from "../runtime.js";
 import { operations, type Details, type Job, type Operation } from "./operations.js";
