@@ -11,26 +11,21 @@ export interface Topics {
 }
 
 export function topicsFor(prefix: string): Topics {
-  return {
-    telemetry: `${prefix}/telemetry`,
-    status: `${prefix}/status`,
-    command: `${prefix}/cmd`,
-    commandAck: `${prefix}/cmd/ack`,
-  };
+  const command = prefix + "/cmd";
+  return { telemetry: prefix + "/telemetry", status: prefix + "/status", command, commandAck: command + "/ack" };
 }
 
-const encoder = new TextEncoder();
+// JSON.stringify leaves out the fields whose value is undefined.
+const json = (body: object) => new TextEncoder().encode(JSON.stringify(body));
 
 /** `{thing, seq, ts, readings, dropped?}`; `dropped` only when samples were lost since the last message. */
 export function telemetryPayload(thing: string, sample: Sample, dropped: number): Uint8Array {
-  const body: Record<string, unknown> = { thing, seq: sample.seq, ts: sample.ts, readings: sample.readings };
-  if (dropped > 0) body.dropped = dropped;
-  return encoder.encode(JSON.stringify(body));
+  return json({ thing, seq: sample.seq, ts: sample.ts, readings: sample.readings, dropped: dropped || undefined });
 }
 
 /** `{thing, state, ts?}`; the offline one is the last will, so it carries no time. */
 export function statusPayload(thing: string, state: "online" | "offline", ts?: number): Uint8Array {
-  return encoder.encode(JSON.stringify(ts === undefined ? { thing, state } : { thing, state, ts }));
+  return json({ thing, state, ts });
 }
 
 export type Command = { id?: string; intervalMs: number };
@@ -44,9 +39,9 @@ export function parseCommand(payload: Uint8Array, min: number, max: number): Com
   try {
     value = JSON.parse(new TextDecoder().decode(payload));
   } catch {
-    return { error: "command is not JSON: send {\"intervalMs\": <ms>}" };
+    // not JSON: refused below
   }
-  if (!isObject(value)) return { error: "command must be a JSON object" };
+  if (!isObject(value)) return { error: "command must be a JSON object: send {\"intervalMs\": <ms>}" };
   const id = typeof value.id === "string" ? value.id.slice(0, 64) : undefined;
   const interval = value.intervalMs as number;
   // The config's own rule, so the sentence is the config field's: "an integer from <min> to <max>".
@@ -56,5 +51,5 @@ export function parseCommand(payload: Uint8Array, min: number, max: number): Com
 
 /** `{thing, id, ok, intervalMs}` for an applied command, `{thing, id, ok: false, error}` for a refused one. */
 export function commandAckPayload(thing: string, parsed: ReturnType<typeof parseCommand>): Uint8Array {
-  return encoder.encode(JSON.stringify({ thing, id: parsed.id, ok: !("error" in parsed), ...parsed }));
+  return json({ thing, id: parsed.id, ok: !("error" in parsed), ...parsed });
 }

@@ -3,13 +3,14 @@
 // QoS 1 message belongs to the client's in-flight table, which survives disconnects and is
 // resent after the next CONNACK, so nothing acknowledged-delivery is lost across reconnects.
 //
-// A closure rather than a class: its state is plain local variables.
+// A closure rather than a class: its state is plain local variables. The settings are read from
+// `options` (the device config) at each use, so a change to them applies at once.
 
 import type { DeviceConfig } from "../config/config.js";
 import type { Failure } from "../platform/failure.js";
 import type { Platform, TimerHandle } from "../platform/seam.js";
 import { commandAckPayload, parseCommand, statusPayload, telemetryPayload, topicsFor } from "./messages.js";
-import { sampleQueue } from "./queue.js";
+import type { Sample } from "./queue.js";
 import type { Sensor } from "./sensor.js";
 
 /** What telemetry needs from the MQTT client (MqttClient satisfies it). */
@@ -49,17 +50,24 @@ export interface Telemetry {
   online(): void;
   /** The session is down: keep sampling into the queue, hand nothing more to the client. */
   offline(): void;
-  /** A message on the command topic: change the interval and acknowledge either way. */
+  /**
+   * A message on the command topic: change the interval (in `options`, not kept in Preference)
+   * and acknowledge either way.
+   */
   command(payload: Uint8Array): void;
   /**
-   * Applies checked settings at once: a new interval restarts the sampling timer, a smaller
-   * queue drops its oldest samples (counted as dropped), a new drain rate or in-flight bound
-   * takes effect from the next publish.
+   * Writes checked settings into `options` and applies them at once: an interval restarts the
+   * sampling timer, a smaller queue drops its oldest samples (counted as dropped), a new
+   * drain rate or in-flight bound takes effect from the next publish.
    */
   reconfigure(changes: Partial<Pick<DeviceConfig, TelemetrySetting>>): void;
 }
 
-/** Creates the telemetry pipeline, idle until `start()`. Never fails. */
+/**
+ * Creates the telemetry pipeline, idle until `start()`. Never fails. The offline queue holds at
+ * most `options.queueLimit` samples: when full the oldest goes, and the count of samples dropped
+ * so since the last message is told to the next one.
+ */
 export function createTelemetry(
   platform: Pick<Platform, "clock" | "timers" | "log">,
   options: TelemetryOptions,
@@ -69,11 +77,8 @@ export function createTelemetry(
 ): Telemetry {
   const { clock, timers } = platform;
   const { thingName } = options;
-  let maxInFlight = options.maxInFlight;
   const topics = topicsFor(options.topicPrefix);
-  const queue = sampleQueue(options.queueLimit);
-  let drainGapMs = Math.ceil(1000 / options.drainPerSecond);
-  let intervalMs = options.telemetryIntervalMs;
+  const queue: Sample[] = [];
   let sampleTimer: TimerHandle | undefined;
   let drainTimer: TimerHandle | undefined;
   let online = false;
@@ -82,15 +87,30 @@ export function createTelemetry(
   let inFlight = 0;
   let acked = 0;
   let dropped = 0;
+  // Dropped from the full queue since the last message handed over (that message says so).
+  let unreported = 0;
 
   const log: Platform["log"] = (line, level) => platform.log("telemetry: " + line, level);
   const cancel = (timer: TimerHandle | undefined) => timer !== undefined && timers.clearTimeout(timer);
   const scheduleSample = () => {
     cancel(sampleTimer);
-    sampleTimer = timers.setTimeout(sample, intervalMs);
+    sampleTimer = timers.setTimeout(sample, options.telemetryIntervalMs);
   };
   const scheduleDrain = (ms: number) => {
     if (online && drainTimer === undefined && queue.length) drainTimer = timers.setTimeout(drain, ms);
+  };
+  const trim = () => {
+    while (queue.length > options.queueLimit) {
+      queue.shift();
+      dropped += 1;
+      unreported += 1;
+      log("queue full, oldest sample dropped", 2);
+    }
+  };
+  const setInterval = (ms: number, by = "") => {
+    options.telemetryIntervalMs = ms;
+    log(`sampling every ${ms} ms${by}`);
+    if (running) scheduleSample();
   };
 
   function sample(): void {
@@ -100,10 +120,8 @@ export function createTelemetry(
     if (typeof readings.code === "string") {
       log("sensor read failed: " + (readings as Failure).message, 2);
     } else {
-      if (queue.push({ seq: ++produced, ts: clock.now(), readings: readings as Record<string, number> })) {
-        dropped += 1;
-        log("queue full, oldest sample dropped", 2);
-      }
+      queue.push({ seq: ++produced, ts: clock.now(), readings: readings as Record<string, number> });
+      trim();
       scheduleDrain(0);
     }
     scheduleSample();
@@ -112,40 +130,40 @@ export function createTelemetry(
   /** Hands one sample to the client, then waits 1/rate before the next. */
   function drain(): void {
     drainTimer = undefined;
-    const next = queue.peek();
-    if (!online || inFlight >= maxInFlight || !next) return; // a PUBACK restarts it
+    const next = queue[0];
+    if (!online || inFlight >= options.maxInFlight || !next) return; // a PUBACK restarts it
     const { seq } = next;
-    const refused = publisher.publish(topics.telemetry, telemetryPayload(thingName, next, queue.dropped), 1, (f) => {
+    const refused = publisher.publish(topics.telemetry, telemetryPayload(thingName, next, unreported), 1, (f) => {
       inFlight -= 1;
       if (f) log(`sample ${seq} failed: ${f.code}`, 2);
       else {
         acked += 1;
         events.onAcked?.(seq);
       }
-      scheduleDrain(drainGapMs);
+      scheduleDrain(gap());
     });
+    if (!refused || !refused.retryable) queue.shift();
     if (!refused) {
-      queue.shift();
-      queue.takeDropped();
+      unreported = 0;
       inFlight += 1;
     } else if (refused.retryable) {
       log(`sample ${seq} kept: ${refused.code}`, 0);
     } else {
       // Invalid for good (a payload too large): say so and move on rather than block the queue.
-      queue.shift();
       dropped += 1;
       log(`sample ${seq} dropped: ${refused.message}`, 2);
     }
-    scheduleDrain(drainGapMs);
+    scheduleDrain(gap());
   }
+  const gap = () => Math.ceil(1000 / options.drainPerSecond);
 
   return {
-    get intervalMs() { return intervalMs; },
+    get intervalMs() { return options.telemetryIntervalMs; },
     get stats() { return { produced, acked, dropped, queued: queue.length, inFlight }; },
     start() {
       if (running) return;
       running = true;
-      log(`sampling every ${intervalMs} ms`);
+      log(`sampling every ${options.telemetryIntervalMs} ms`);
       sample();
     },
     stop() {
@@ -165,26 +183,16 @@ export function createTelemetry(
       drainTimer = undefined;
     },
     reconfigure(changes) {
-      if (changes.queueLimit !== undefined) queue.resize(changes.queueLimit);
-      if (changes.drainPerSecond !== undefined) drainGapMs = Math.ceil(1000 / changes.drainPerSecond);
-      if (changes.maxInFlight !== undefined) {
-        maxInFlight = changes.maxInFlight;
-        scheduleDrain(0);
-      }
-      if (changes.telemetryIntervalMs !== undefined && changes.telemetryIntervalMs !== intervalMs) {
-        intervalMs = changes.telemetryIntervalMs;
-        log(`sampling every ${intervalMs} ms`);
-        if (running) scheduleSample();
-      }
+      // The config may hold the change already (config/live writes it before calling this).
+      Object.assign(options, changes);
+      trim();
+      scheduleDrain(0);
+      if (changes.telemetryIntervalMs) setInterval(changes.telemetryIntervalMs);
     },
     command(payload) {
       const parsed = parseCommand(payload, ...COMMAND_INTERVAL_MS);
       if ("error" in parsed) log("command refused: " + parsed.error, 2);
-      else {
-        intervalMs = parsed.intervalMs;
-        log(`interval ${intervalMs} ms by command ${parsed.id}`);
-        if (running) scheduleSample();
-      }
+      else setInterval(parsed.intervalMs, " by command " + parsed.id);
       const refused = publisher.publish(topics.commandAck, commandAckPayload(thingName, parsed), 1);
       if (refused) log("command ack not sent: " + refused.code, 2);
     },

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { failure, type Failure } from "../../firmware/platform/failure.js";
-import { sampleQueue } from "../../firmware/telemetry/queue.js";
 import { simulatedSensor, type Sensor } from "../../firmware/telemetry/sensor.js";
 import { createTelemetry, type Publisher, type TelemetryOptions } from "../../firmware/telemetry/telemetry.js";
 import { FakeTime } from "../support/fake-time.js";
@@ -39,12 +38,17 @@ function setup(overrides: Partial<TelemetryOptions> = {}, sensor: Sensor = count
 
 describe("telemetry queue", () => {
   it("keeps samples in order and drops the oldest only when full, counting the drops", () => {
-    const queue = sampleQueue(3);
-    const dropped = [1, 2, 3, 4, 5].map((seq) => queue.push({ seq, ts: seq, readings: {} }));
-    assert.deepEqual(dropped, [false, false, false, true, true]);
-    assert.equal(queue.takeDropped(), 2);
-    assert.equal(queue.takeDropped(), 0);
-    assert.deepEqual([queue.shift()?.seq, queue.shift()?.seq, queue.shift()?.seq, queue.shift()], [3, 4, 5, undefined]);
+    const { time, publisher, telemetry } = setup({ queueLimit: 3, maxInFlight: 10, drainPerSecond: 1000 });
+    const dropped = [1, 2, 3, 4, 5].map(() => {
+      telemetry.start(); // one sample now
+      telemetry.stop();
+      return telemetry.stats.dropped;
+    });
+    assert.deepEqual(dropped, [0, 0, 0, 1, 2]);
+    telemetry.online();
+    time.advance(10);
+    assert.deepEqual(publisher.telemetry().map((s) => [s.body.seq, s.body.dropped]), [[3, 2], [4, undefined], [5, undefined]]);
+    assert.equal(telemetry.stats.queued, 0);
   });
 });
 
@@ -197,6 +201,7 @@ describe("telemetry settings changed while it runs", () => {
     assert.equal(telemetry.stats.queued, 5);
     telemetry.reconfigure({ queueLimit: 2 });
     assert.equal(telemetry.stats.queued, 2);
+    assert.equal(telemetry.stats.dropped, 3);
     time.advance(1000);
     assert.equal(telemetry.stats.queued, 2);
   });
