@@ -36,7 +36,7 @@ interface InFlight {
 
 interface Pending {
   filters: string[];
-  subscribe: boolean;
+  ack: number; // the packet type that answers it: SUBACK 9, UNSUBACK 11
   // SUBSCRIBE: (granted QoS per filter | Failure); UNSUBSCRIBE: (Failure?). A method signature,
   // so that either callback fits.
   done?(result?: (0 | 1 | 0x80)[] | Failure): void;
@@ -182,12 +182,12 @@ export class MqttClient implements PacketSink {
     if (names.length > MAX_FILTERS_PER_SUBSCRIBE || subscribed.size + added > MAX_SUBSCRIPTIONS) {
       return failure("mqtt-too-many-subscriptions", `max ${MAX_FILTERS_PER_SUBSCRIBE} per SUBSCRIBE, ${MAX_SUBSCRIPTIONS} in all; use fewer filters`);
     }
-    return this.request(names, filters.map((f) => f.qos), { filters: names, subscribe: true, done });
+    return this.request(names, filters.map((f) => f.qos), done);
   }
 
   /** Unsubscribes; same synchronous Failures as subscribe(); `done` gets a Failure if the connection ends first. */
   unsubscribe(filters: string[], done?: (failure?: Failure) => void): Failure | undefined {
-    return this.request(filters, undefined, { filters, subscribe: false, done });
+    return this.request(filters, undefined, done);
   }
 
   /** Sends DISCONNECT (when connected) and closes; `onDisconnected()` follows with no failure. */
@@ -225,32 +225,25 @@ export class MqttClient implements PacketSink {
     if (flags & 2 && this.#link === link) this.send(encodePuback(packetId));
   }
 
-  onAck(type: number, packetId: number): void {
-    if (type === 4) {
-      const entry = this.#inFlight?.get(packetId);
-      if (!entry) return;
-      this.#inFlight!.delete(packetId);
-      if (entry.done) this.call(entry.done, undefined);
-      return;
+  onAck(type: number, packetId: number, body: Uint8Array): void {
+    // a PUBACK answers an in-flight publish; a SUBACK or UNSUBACK a request of its own kind
+    const table = type === 4 ? this.#inFlight : this.#pending;
+    const entry = table?.get(packetId);
+    if (!entry) return;
+    let result: (0 | 1 | 0x80)[] | undefined;
+    if (type !== 4) {
+      const { filters, ack } = entry as Pending;
+      if (ack !== type) return;
+      const subscribed = (this.#subscriptions ??= new Set());
+      if (type === 9) result = Array.from(body.subarray(2)) as (0 | 1 | 0x80)[];
+      filters.forEach((f, i) => {
+        if (!result) subscribed.delete(f);
+        else if (result[i] < 0x80) subscribed.add(f);
+      });
     }
-    const pending = this.#pending?.get(packetId);
-    if (!pending || pending.subscribe) return;
-    this.#pending!.delete(packetId);
-    for (const f of pending.filters) this.#subscriptions?.delete(f);
-    this.call(pending.done, undefined);
+    table!.delete(packetId);
+    if (entry.done) this.call(entry.done as Pending["done"], result);
   }
-
-  onSuback(packetId: number, codes: Uint8Array): void {
-    const pending = this.#pending?.get(packetId);
-    if (!pending || !pending.subscribe) return;
-    this.#pending!.delete(packetId);
-    const result = Array.from(codes) as (0 | 1 | 0x80)[];
-    const subscribed = (this.#subscriptions ??= new Set());
-    for (let i = 0; i < result.length; i++) if (result[i] !== 0x80 && i < pending.filters.length) subscribed.add(pending.filters[i]);
-    this.call(pending.done, result);
-  }
-
-  onPingresp(): void {}
 
   onProtocolError(f: Failure): void {
     this.end(f);
@@ -280,7 +273,7 @@ export class MqttClient implements PacketSink {
   // ---- internals ----
 
   /** SUBSCRIBE with `qos`, UNSUBSCRIBE without. */
-  private request(filters: string[], qos: number[] | undefined, pending: Pending): Failure | undefined {
+  private request(filters: string[], qos: number[] | undefined, done: Pending["done"]): Failure | undefined {
     if (!this.#connected) return NOT_CONNECTED();
     const bytes: Uint8Array[] = [];
     for (const f of filters.length ? filters : [""]) {
@@ -289,7 +282,7 @@ export class MqttClient implements PacketSink {
       bytes.push(checked);
     }
     const id = this.newId();
-    (this.#pending ??= new Map()).set(id, pending);
+    (this.#pending ??= new Map()).set(id, { filters, ack: qos ? 9 : 11, done });
     this.send(encodeFilters(id, bytes, qos));
     return undefined;
   }

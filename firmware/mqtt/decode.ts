@@ -10,10 +10,11 @@ export interface PacketSink {
   onConnack(sessionPresent: boolean, returnCode: number): void;
   /** `flags` is the fixed header's low nibble: DUP 0x08, QoS (flags >> 1) & 3, RETAIN 0x01. */
   onPublish(topic: string, payload: Uint8Array, flags: number, packetId: number): void;
-  /** PUBACK (type 4) or UNSUBACK (type 11). */
-  onAck(type: number, packetId: number): void;
-  onSuback(packetId: number, returnCodes: Uint8Array): void;
-  onPingresp(): void;
+  /**
+   * PUBACK (type 4), SUBACK (9), UNSUBACK (11) or PINGRESP (13, packet id 0). `body` is the
+   * packet's body: a SUBACK's return codes follow its packet id (`body.subarray(2)`).
+   */
+  onAck(type: number, packetId: number, body: Uint8Array): void;
   onProtocolError(failure: Failure): void;
 }
 
@@ -59,7 +60,7 @@ export class PacketDecoder {
     // Fast path: whole packets with a one-byte remaining length (acks, small messages) that
     // start between packets skip the byte-by-byte state machine below. They are views of the
     // chunk, so the size limit (which guards allocations) does not apply to them.
-    while (i + 1 < n && this.#first < 0 && !this.#stopped) {
+    if (this.#first < 0) while (i + 1 < n && !this.#stopped) {
       const length = chunk[i + 1];
       if (length > 127 || i + 2 + length > n) break;
       const first = chunk[i];
@@ -107,34 +108,27 @@ export class PacketDecoder {
   }
 
   #dispatch(first: number, b: Uint8Array): void {
+    const type = first >> 4;
     const len = b.length;
-    const sink = this.sink;
+    const id = (b[0] << 8) | b[1]; // a PUBLISH's topic length; 0 for an empty body
     this.#first = -1;
-    switch (first >> 4) {
-      case 2:
-        if (first !== 0x20 || len !== 2 || b[0] > 1 || b[1] > 5) return this.#fail("CONNACK");
-        return sink.onConnack(b[0] === 1, b[1]);
-      case 3: {
-        const qos = (first >> 1) & 3;
-        const topicEnd = 2 + ((b[0] << 8) | b[1]);
-        const headerEnd = qos ? topicEnd + 2 : topicEnd;
-        const id = qos ? (b[topicEnd] << 8) | b[topicEnd + 1] : 0;
-        if (qos > 1 || (qos ? !id : first & 0x08) || topicEnd === 2 || headerEnd > len) return this.#fail("PUBLISH");
-        return sink.onPublish(text.decode(b.subarray(2, topicEnd)), b.subarray(headerEnd), first & 0x0f, id);
+    if (type === 3) {
+      const qos = (first >> 1) & 3;
+      const topicEnd = 2 + id;
+      const headerEnd = qos ? topicEnd + 2 : topicEnd;
+      const packetId = qos ? (b[topicEnd] << 8) | b[topicEnd + 1] : 0;
+      if (qos < 2 && (qos ? packetId : !(first & 0x08)) && topicEnd > 2 && headerEnd <= len) {
+        return this.sink.onPublish(text.decode(b.subarray(2, topicEnd)), b.subarray(headerEnd), first & 0x0f, packetId);
       }
-      case 4:
-      case 11:
-        if ((first & 0x0f) !== 0 || len !== 2 || (b[0] | b[1]) === 0) return this.#fail(first === 0x40 ? "PUBACK" : "UNSUBACK");
-        return sink.onAck(first >> 4, (b[0] << 8) | b[1]);
-      case 9:
-        if (first !== 0x90 || len < 3 || (b[0] | b[1]) === 0) return this.#fail("SUBACK");
-        for (let i = 2; i < len; i++) if (b[i] > 2 && b[i] !== 0x80) return this.#fail("SUBACK");
-        return sink.onSuback((b[0] << 8) | b[1], b.subarray(2));
-      case 13:
-        if (first !== 0xd0 || len !== 0) return this.#fail("PINGRESP");
-        return sink.onPingresp();
-      default:
-        return this.#fail(`packet of type ${first >> 4}`);
+    } else if (!(first & 0x0f) && (type === 4 || type === 11 ? len === 2 && id
+      : type === 9 ? len > 2 && id && b.every((code, i) => i < 2 || code < 3 || code === 0x80)
+      : type === 13 ? !len
+      : type === 2 && len === 2 && b[0] < 2 && b[1] < 6)) {
+      return type === 2 ? this.sink.onConnack(b[0] === 1, b[1]) : this.sink.onAck(type, id, b);
     }
+    this.#fail(NAMES[type] ?? `packet of type ${type}`);
   }
 }
+
+// The packets a server may send, by type, for the sentence of a malformed one.
+const NAMES = [, , "CONNACK", "PUBLISH", "PUBACK", , , , , "SUBACK", , "UNSUBACK", , "PINGRESP"];

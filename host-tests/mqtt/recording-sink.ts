@@ -17,8 +17,8 @@ export class RecordingSink implements PacketSink {
   onPublish(topic: string, payload: Uint8Array, flags: number, id: number) {
     this.events.push(["publish", topic, Buffer.from(payload).toString("hex"), flags, id]);
   }
-  onAck(type: number, id: number) { this.events.push(["ack", type, id]); }
-  onSuback(id: number, codes: Uint8Array) { this.events.push(["suback", id, [...codes]]); }
-  onPingresp() { this.events.push(["pingresp"]); }
+  onAck(type: number, id: number, body: Uint8Array) {
+    this.events.push(type === 9 ? ["suback", id, [...body.subarray(2)]] : type === 13 ? ["pingresp"] : ["ack", type, id]);
+  }
   onProtocolError(f: Failure) { this.errors.push(f); this.events.push(["error", f.code]); }
 }

@@ -124,9 +124,7 @@ function mqttOutcome(pieces: Uint8Array[]): string {
       if (payload.length > MQTT_MAX) throw new Error(`a ${payload.length}-byte payload passed the ${MQTT_MAX}-byte packet bound`);
       events.push(`publish ${JSON.stringify(topic)} ${hex(payload)} ${flags} ${id}`);
     },
-    onAck: (type, id) => void events.push(`ack ${type} ${id}`),
-    onSuback: (id, codes) => void events.push(`suback ${id} ${hex(codes)}`),
-    onPingresp: () => void events.push("pingresp"),
+    onAck: (type, id, body) => void events.push(type === 9 ? `suback ${id} ${hex(body.subarray(2))}` : type === 13 ? "pingresp" : `ack ${type} ${id}`),
     onProtocolError: (f: Failure) => void events.push(`error ${f.code}`),
   };
   const decoder = new PacketDecoder(sink, MQTT_MAX);

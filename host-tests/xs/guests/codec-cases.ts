@@ -38,9 +38,9 @@ class Recorder implements PacketSink {
   events: DecodedEvent[] = [];
   onConnack(sessionPresent: boolean, code: number) { this.events.push(["connack", sessionPresent, code]); }
   onPublish(topic: string, payload: Uint8Array, flags: number, id: number) { this.events.push(["publish", topic, fingerprint(payload), flags, id]); }
-  onAck(type: number, id: number) { this.events.push(["ack", type, id]); }
-  onSuback(id: number, codes: Uint8Array) { this.events.push(["suback", id, Array.from(codes)]); }
-  onPingresp() { this.events.push(["pingresp"]); }
+  onAck(type: number, id: number, body: Uint8Array) {
+    this.events.push(type === 9 ? ["suback", id, Array.from(body.subarray(2))] : type === 13 ? ["pingresp"] : ["ack", type, id]);
+  }
   onProtocolError(failure: Failure) { this.events.push(["error", failure.code]); }
 }
 

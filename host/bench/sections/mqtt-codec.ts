@@ -15,7 +15,7 @@ function ours(): (n: number) => number {
   const inbound = encodePublish(topic, PAYLOAD, 0, false, false, 0);
   let received = 0;
   const sink: PacketSink = {
-    onConnack() {}, onAck() {}, onSuback() {}, onPingresp() {},
+    onConnack() {}, onAck() {},
     onPublish(_topic, payload) { received += payload.length; },
     onProtocolError(f) { throw new Error(f.message); },
   };
