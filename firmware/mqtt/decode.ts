@@ -131,4 +131,4 @@ export class PacketDecoder {
 }
 
 // The packets a server may send, by type, for the sentence of a malformed one.
-const NAMES = [, , "CONNACK", "PUBLISH", "PUBACK", , , , , "SUBACK", , "UNSUBACK", , "PINGRESP"];
+const NAMES: Record<number, string> = { 2: "CONNACK", 3: "PUBLISH", 4: "PUBACK", 9: "SUBACK", 11: "UNSUBACK", 13: "PINGRESP" };
