@@ -126,11 +126,7 @@ export function setDup(publish: Uint8Array, dup: boolean): void {
 }
 
 export function encodePuback(id: number): Uint8Array {
-  const buf = new Uint8Array(4);
-  buf[0] = 0x40;
-  buf[1] = 2;
-  putId(buf, 2, id);
-  return buf;
+  return Uint8Array.of(0x40, 2, id >> 8, id & 0xff);
 }
 
 /** SUBSCRIBE (with a requested QoS per filter) or, without `qos`, UNSUBSCRIBE; filters as UTF-8 bytes. */
