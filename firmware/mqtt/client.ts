@@ -28,7 +28,6 @@ export type OpenStream = (events: TransportEvents) => Transport;
 interface InFlight {
   head: Uint8Array;
   payload: Uint8Array;
-  id: number;
   retain: boolean;
   done: ((failure?: Failure) => void) | undefined;
   sent: boolean;
@@ -42,8 +41,9 @@ interface Pending {
   done?(result?: (0 | 1 | 0x80)[] | Failure): void;
 }
 
-const CONNACK_CODES = ["", "unacceptable-protocol", "identifier-rejected", "server-unavailable", "bad-credentials", "not-authorized"];
-const CONNACK_FIXES = ["", "needs MQTT 3.1.1", "change client id", "try later", "check username/password", "check certificate and policy"];
+// CONNACK return codes 1-5 (3.1.1 section 3.2.2.3) and their fixes.
+const CONNACK_CODES = ["unacceptable-protocol", "identifier-rejected", "server-unavailable", "bad-credentials", "not-authorized"];
+const CONNACK_FIXES = ["needs MQTT 3.1.1", "change client id", "try later", "check username/password", "check certificate and policy"];
 
 // The keep-alive timer ticks four times per keep-alive period: a PINGREQ goes out after
 // 3-4 ticks without sending (or 3 without hearing), the link is dead after 6 silent ticks.
@@ -120,7 +120,7 @@ export class MqttClient implements PacketSink {
     if (this.#link) return this.#platform.log("mqtt: already connecting");
     const { will, clientId, keepAliveSeconds } = this.#options;
     const willTopic = will && checkTopic(will.topic, false); // its bytes when valid, else a Failure
-    const invalid = (willTopic instanceof Uint8Array ? undefined : willTopic)
+    const invalid = (willTopic && "code" in willTopic ? willTopic : undefined)
       ?? (will && checkPayload(will.payload)) ?? checkClientId(clientId) ?? checkKeepAlive(keepAliveSeconds);
     if (invalid) {
       this.#platform.timers.setTimeout(() => this.#events.onDisconnected(invalid), 0);
@@ -148,7 +148,7 @@ export class MqttClient implements PacketSink {
     let head = this.#head!; // set with #topic
     if (topic !== this.#topic) {
       const checked = checkTopic(topic, false);
-      if (!(checked instanceof Uint8Array)) return checked;
+      if ("code" in checked) return checked;
       this.#topic = topic;
       this.#head = head = publishHead(checked);
     }
@@ -164,7 +164,7 @@ export class MqttClient implements PacketSink {
       return failure("mqtt-in-flight-full", "in-flight table full; wait for done()", true);
     }
     const id = this.newId();
-    table.set(id, { head, payload, id, retain, done, sent: this.#connected });
+    table.set(id, { head, payload, retain, done, sent: this.#connected });
     if (this.#connected) this.send(publishHeader(head, payload.length, 1, retain, false, id), payload);
     return undefined;
   }
@@ -202,15 +202,15 @@ export class MqttClient implements PacketSink {
   onConnack(sessionPresent: boolean, code: number): void {
     if (!this.#opened || this.#connected) return this.end(protocolError("CONNACK"));
     if (code !== 0) {
-      return this.end(failure(`connack-${CONNACK_CODES[code]}`, `CONNACK ${code} refused the connection; ${CONNACK_FIXES[code]}`, code === 3));
+      return this.end(failure(`connack-${CONNACK_CODES[code - 1]}`, `CONNACK ${code} refused the connection; ${CONNACK_FIXES[code - 1]}`, code === 3));
     }
     this.#connected = true;
     if (!sessionPresent) this.#subscriptions = undefined;
     this.#platform.log(`mqtt: connected, session present ${sessionPresent}`);
-    for (const e of this.#inFlight?.values() ?? []) {
-      this.send(publishHeader(e.head, e.payload.length, 1, e.retain, sessionPresent && e.sent, e.id), e.payload);
+    this.#inFlight?.forEach((e, id) => {
+      this.send(publishHeader(e.head, e.payload.length, 1, e.retain, sessionPresent && e.sent, id), e.payload);
       e.sent = true;
-    }
+    });
     this.call((x) => this.#events.onConnected(x), { sessionPresent });
   }
 
@@ -278,7 +278,7 @@ export class MqttClient implements PacketSink {
     const bytes: Uint8Array[] = [];
     for (const f of filters.length ? filters : [""]) {
       const checked = checkTopic(f, true);
-      if (!(checked instanceof Uint8Array)) return checked;
+      if ("code" in checked) return checked;
       bytes.push(checked);
     }
     const id = this.newId();
@@ -320,9 +320,8 @@ export class MqttClient implements PacketSink {
     this.#idleTicks = this.#sent ? 0 : this.#idleTicks + 1;
     link.heard = this.#sent = false;
     if (this.#silentTicks >= 6) {
-      return this.end(this.#connected
-        ? failure("mqtt-keepalive-timeout", "no data for 1.5x keep-alive", true)
-        : failure("mqtt-connack-timeout", "no CONNACK within 1.5x keep-alive", true));
+      const connected = this.#connected;
+      return this.end(failure(connected ? "mqtt-keepalive-timeout" : "mqtt-connack-timeout", `no ${connected ? "data" : "CONNACK"} within 1.5x keep-alive`, true));
     }
     if (this.#connected && (this.#idleTicks >= 3 || this.#silentTicks === 3)) {
       this.#idleTicks = 0;

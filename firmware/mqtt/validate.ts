@@ -13,8 +13,6 @@ export const MAX_FILTERS_PER_SUBSCRIBE = 8;
 export const MAX_SUBSCRIPTIONS = 50;
 export const MAX_IN_FLIGHT = 100;
 
-const WILDCARD = /[+#]/;
-
 /** Returns undefined when `id` is 1..128 UTF-8 bytes and does not start with `$`; else "mqtt-invalid-client-id". */
 export function checkClientId(id: string): Failure | undefined {
   const n = encoder.encode(id).length;
@@ -31,23 +29,17 @@ export function checkClientId(id: string): Failure | undefined {
  */
 export function checkTopic(topic: string, wildcards: boolean): Uint8Array | Failure {
   const bytes = encoder.encode(topic);
+  const levels = topic.split("/");
+  const last = levels.length - 1;
   let why: string | undefined;
   if (bytes.length === 0 || bytes.length > MAX_TOPIC_BYTES) why = `1-${MAX_TOPIC_BYTES} bytes`;
-  else if (topic.split("/").length > MAX_TOPIC_SLASHES + 1) why = `at most ${MAX_TOPIC_SLASHES} slashes`;
+  else if (last > MAX_TOPIC_SLASHES) why = `at most ${MAX_TOPIC_SLASHES} slashes`;
   else if (topic.includes("\u0000")) why = "no NUL";
-  else if (!wildcards && WILDCARD.test(topic)) why = "no + or # in a publish topic";
-  else if (wildcards && !wildcardsWellPlaced(topic)) why = "+ and # only as whole levels, # last";
-  return why ? failure("mqtt-invalid-topic", `topic "${topic}": use ${why}`) : bytes;
-}
-
-function wildcardsWellPlaced(filter: string): boolean {
-  const levels = filter.split("/");
-  for (let i = 0; i < levels.length; i++) {
-    const level = levels[i];
-    if (level.length > 1 && WILDCARD.test(level)) return false;
-    if (level === "#" && i !== levels.length - 1) return false;
+  // A filter's + and # stand for whole levels, # for the last one only.
+  else if (levels.some((level, i) => /[+#]/.test(level) && (!wildcards || level.length > 1 || (level === "#" && i < last)))) {
+    why = wildcards ? "+ and # only as whole levels, # last" : "no + or # in a publish topic";
   }
-  return true;
+  return why ? failure("mqtt-invalid-topic", `topic "${topic}": use ${why}`) : bytes;
 }
 
 /** Returns undefined when the payload fits AWS's 128 KB limit; else "mqtt-payload-too-large". */
