@@ -116,14 +116,14 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 
 /** Undefined when `value` satisfies `rule`; otherwise what it must be, e.g. "an integer from 0 to 9". */
 export function mustBe(value: unknown, rule: Rule): string | undefined {
-  const v = value as string;
-  if (typeof rule === "number") return typeof v === "string" && v.length <= rule && !CONTROL.test(v) ? undefined : `a string of at most ${rule} characters`;
-  if (rule === "host") return v === "" || (typeof v === "string" && v.length <= 253 && HOST.test(v)) ? undefined : "a host name or IP address";
-  if (rule === "boolean") return typeof v === "boolean" ? undefined : "true or false";
-  if (rule === "object") return isObject(v) ? undefined : "an object";
-  const n = value as number;
-  if (typeof rule[0] === "number") return Number.isInteger(n) && n >= rule[0] && n <= (rule[1] as number) ? undefined : `an integer from ${rule[0]} to ${rule[1]}`;
-  return (rule as readonly string[]).includes(v) ? undefined : `one of ${rule.join(", ")}`;
+  const text = typeof value === "string";
+  const [fits, what] = typeof rule === "number" ? [text && value.length <= rule && !CONTROL.test(value), `a string of at most ${rule} characters`]
+    : rule === "host" ? [value === "" || (text && value.length <= 253 && HOST.test(value)), "a host name or IP address"]
+    : rule === "boolean" ? [typeof value === "boolean", "true or false"]
+    : rule === "object" ? [isObject(value), "an object"]
+    : typeof rule[0] === "number" ? [Number.isInteger(value) && (value as number) >= rule[0] && (value as number) <= (rule[1] as number), `an integer from ${rule[0]} to ${rule[1]}`]
+    : [(rule as readonly unknown[]).includes(value), `one of ${rule.join(", ")}`];
+  return fits ? undefined : what;
 }
 
 /** Failure "config-invalid" with `message`. */
@@ -143,6 +143,11 @@ export function invalidField(field: string, value: unknown, problem: string): Fa
   return failure("config-invalid", `config field "${field}" = ${shown} ${problem}.`);
 }
 
+/** The Result of invalidField's Failure. */
+export function badField(field: string, value: unknown, problem: string): Result<never> {
+  return { ok: false, failure: invalidField(field, value, problem) };
+}
+
 export type ConfigSource = "manifest" | "preference";
 
 export interface LoadedConfig {
@@ -150,6 +155,9 @@ export interface LoadedConfig {
   /** Manifest keys that are not ours (Moddable's own, like ssid or sntp), logged so typos show. */
   ignored: string[];
 }
+
+/** What a text field must not match, besides its rule. */
+const SPECIAL: Record<string, [RegExp, string]> = { clientId: [/^\$/, "not starting with \"$\""], topicPrefix: [/[#+]/, "free of MQTT wildcards"] };
 
 const WHERE = { manifest: "the manifest's \"config\"", preference: "Preference \"config\"" };
 
@@ -160,28 +168,29 @@ const WHERE = { manifest: "the manifest's \"config\"", preference: "Preference \
  */
 export function loadConfig(manifest: unknown, overrides?: unknown): Result<LoadedConfig> {
   const ignored: string[] = [];
-  const merged: Record<string, unknown> = { ...defaultConfig, connection: {}, features: {} };
+  // The defaults' `connection` and `features` objects are never changed: overlay copies them.
+  const config: Record<string, unknown> = { ...defaultConfig };
   for (const [source, layer] of [["manifest", manifest], ["preference", overrides]] as const) {
+    const fix = ": fix " + WHERE[source];
     if (layer == null) continue;
-    if (!isObject(layer)) return configInvalid(`config from the ${source} must be a JSON object: fix ${WHERE[source]}.`);
+    if (!isObject(layer)) return configInvalid(`config from the ${source} must be a JSON object${fix}.`);
     for (const name in layer) {
       const value = layer[name];
       const rule = CONFIG_FIELDS[name as keyof DeviceConfig]?.[1];
-      if (!rule && source === "manifest") {
-        ignored.push(name);
-        continue;
+      if (!rule && source === "manifest") ignored.push(name);
+      else {
+        const special = rule && SPECIAL[name];
+        const problem = !rule ? `is not a config field (known: ${Object.keys(CONFIG_FIELDS).join(", ")})`
+          : mustBe(value, rule) ?? (special && special[0].test(value as string) ? special[1] : undefined);
+        if (problem) return badField(name, value, `(from the ${source}) ${rule ? "must be " : ""}${problem}${fix}`);
+        // `connection` and `features` are overlaid, not replaced.
+        config[name] = rule === "object" ? overlay(config[name] as Record<string, unknown>, value as Record<string, unknown>) : value;
       }
-      const problem = rule ? mustBe(value, rule) ?? checkSpecial(name, value as string) : `is not a config field (known: ${Object.keys(CONFIG_FIELDS).join(", ")})`;
-      if (problem) return { ok: false, failure: invalidField(name, value, `(from the ${source}) ${rule ? "must be " : ""}${problem}: fix ${WHERE[source]}`) };
-      // `connection` and `features` are overlaid, not replaced.
-      merged[name] = rule === "object" ? overlay(merged[name] as Record<string, unknown>, value as Record<string, unknown>) : value;
     }
   }
-  const config = merged as unknown as DeviceConfig;
-  if (config.backoffCapMs < config.backoffBaseMs) {
-    return configInvalid(`config field "backoffCapMs" = ${config.backoffCapMs} is below "backoffBaseMs" = ${config.backoffBaseMs}: raise the cap or lower the base.`);
-  }
-  return ok({ config, ignored });
+  const { backoffCapMs, backoffBaseMs } = config as unknown as DeviceConfig;
+  return backoffCapMs < backoffBaseMs ? badField("backoffCapMs", backoffCapMs, `is below "backoffBaseMs" = ${backoffBaseMs}: raise the cap or lower the base`)
+    : ok({ config: config as unknown as DeviceConfig, ignored });
 }
 
 /**
@@ -194,11 +203,6 @@ function overlay(base: Record<string, unknown>, layer: Record<string, unknown>):
   return merged;
 }
 
-function checkSpecial(name: string, value: string): string | undefined {
-  if (name === "clientId" && value[0] === "$") return "not starting with \"$\"";
-  if (name === "topicPrefix" && /[#+]/.test(value)) return "free of MQTT wildcards";
-}
-
 /** Preference key of the config overrides (ESP32 NVS: at most 15 characters). */
 export const CONFIG_KEY = "config";
 
@@ -207,9 +211,8 @@ export const CONFIG_KEY = "config";
  * a Failure "config-invalid" when it is not JSON (without echoing the text).
  */
 export function parseOverrides(stored: string | Uint8Array | undefined): Result<unknown> {
-  if (stored === undefined) return ok(undefined);
   try {
-    return ok(JSON.parse(typeof stored === "string" ? stored : new TextDecoder().decode(stored)));
+    return ok(stored === undefined ? stored : JSON.parse(typeof stored === "string" ? stored : new TextDecoder().decode(stored)));
   } catch {
     return configInvalid("Preference \"config\" is not valid JSON: rewrite or remove it.");
   }

@@ -16,20 +16,19 @@ export const AUTHORIZER_SETTINGS = { authorizerName: TEXT, tokenKeyName: TEXT, t
 export function checkAuthorizer<S extends AuthorizerSettings & { username?: string }>(s: S): Result<S> {
   const { token, tokenKeyName, tokenSignature } = s;
   if (token !== undefined && !tokenKeyName) return badSetting(s, "tokenKeyName", "must be set with a token");
-  if (tokenKeyName !== undefined && !/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(tokenKeyName)) return badSetting(s, "tokenKeyName", "must be a plain header name");
+  if (tokenKeyName !== undefined && !/^[\w!#$%&'*+.^`|~-]+$/.test(tokenKeyName)) return badSetting(s, "tokenKeyName", "must be a plain header name");
   if (tokenSignature !== undefined && token === undefined) return badSetting(s, "token", "must be set with tokenSignature");
-  if (tokenSignature !== undefined && !/^[A-Za-z0-9+/]+=*$/.test(tokenSignature)) return badSetting(s, "tokenSignature", "must be the token's base64 RSA-SHA256 signature");
+  if (tokenSignature !== undefined && !/^[a-z\d+/]+=*$/i.test(tokenSignature)) return badSetting(s, "tokenSignature", "must be the token's base64 RSA-SHA256 signature");
   if (s.authorizerName === undefined && token === undefined && s.username === undefined) return badSetting(s, "authorizerName", "must be set, or a token or username for the default authorizer");
   return ok(s);
 }
 
+const PREFIX = "x-amz-customauthorizer-";
+
 /** Name/value pairs in AWS's order (unencoded); empty when nothing is configured. Cannot fail. */
 export function customAuthPairs(c: AuthorizerSettings): [string, string][] {
-  const pairs: [string, string][] = [];
-  if (c.authorizerName) pairs.push(["x-amz-customauthorizer-name", c.authorizerName]);
-  if (c.tokenSignature) pairs.push(["x-amz-customauthorizer-signature", c.tokenSignature]);
-  if (c.tokenKeyName && c.token !== undefined) pairs.push([c.tokenKeyName, c.token]);
-  return pairs;
+  const pairs = [[PREFIX + "name", c.authorizerName], [PREFIX + "signature", c.tokenSignature], [c.tokenKeyName, c.token]];
+  return pairs.filter(([name, value]) => name && value !== undefined) as [string, string][];
 }
 
 /** `a=1&b=2` with every name and value URL-encoded (the base64 signature's + / = included). */

@@ -9,7 +9,7 @@
 import { ok, type Failure, type Result } from "../platform/failure.js";
 import type { Platform } from "../platform/seam.js";
 import type { OpenStream } from "../mqtt/client.js";
-import { invalidField, mustBe, type DeviceConfig, type Rule } from "../config/config.js";
+import { badField, mustBe, type DeviceConfig, type Rule } from "../config/config.js";
 import type { DeviceStatus } from "../boot/status.js";
 import type { Credentials } from "../credentials/load.js";
 import type { SigV4Signer } from "../sigv4/credentials.js";
@@ -180,7 +180,7 @@ export interface ConnectionFields {
 /** The mode named `name` among those the build carries, or a Failure "config-invalid" listing them. */
 export function findMode(name: unknown, modes: readonly AnyConnectionMode[]): Result<AnyConnectionMode> {
   for (const mode of modes) if (mode.name === name) return ok(mode);
-  return invalid("mode", name, `is not a mode this build carries (${modes.map((m) => m.name).join(", ")}): set one, or build with manifests/modes/<mode>.json`);
+  return badField("mode", name, `is not a mode this build carries (${modes.map((m) => m.name).join(", ")}): set one, or build with manifests/modes/<mode>.json`);
 }
 
 /**
@@ -197,11 +197,15 @@ export function validateConnectionConfig(fields: ConnectionFields, modes: readon
   const settings: Record<string, unknown> = {};
   for (const name in connection) {
     const value = connection[name];
-    const rule = mode.settings[name];
-    const wrong = !rule ? `is not a ${mode.name} setting (known: ${Object.keys(mode.settings).join(", ") || "none"})`
-      : value === undefined || value === "" ? undefined : mustBe(value, rule);
-    if (wrong) return invalid("connection." + name, value, rule ? "must be " + wrong : wrong);
-    if (value !== undefined && value !== "") settings[name] = value;
+    // Own settings only: "toString" or "__proto__" is not a setting.
+    const rule = Object.hasOwn(mode.settings, name) && mode.settings[name];
+    const field = "connection." + name;
+    if (!rule) return badField(field, value, `is not a ${mode.name} setting (known: ${Object.keys(mode.settings).join(", ") || "none"})`);
+    // An empty setting is an unset one.
+    if (value === undefined || value === "") continue;
+    const wrong = mustBe(value, rule);
+    if (wrong) return badField(field, value, "must be " + wrong);
+    settings[name] = value;
   }
   return mode.configure({ endpoint, port: fields.port || mode.port, serverName: fields.serverName || endpoint }, settings);
 }
@@ -225,9 +229,5 @@ export function assembleConnection<L = MqttConnection>(config: ConnectionConfig,
 
 /** Failure "config-invalid" for `connection.<setting>` of `settings` (a mode's configure uses it). */
 export function badSetting<S extends object>(settings: S, name: keyof S & string, problem: string): Result<never> {
-  return invalid("connection." + name, settings[name], problem);
-}
-
-function invalid(field: string, value: unknown, problem: string): Result<never> {
-  return { ok: false, failure: invalidField(field, value, problem) };
+  return badField("connection." + name, settings[name], problem);
 }

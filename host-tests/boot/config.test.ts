@@ -56,6 +56,12 @@ describe("device config", () => {
     assert.match(failed({}, { connection: [] }), /"connection" = an array \(from the preference\) must be an object/);
   });
 
+  it("refuses a Preference key named like an Object property (toString, __proto__) instead of throwing", () => {
+    for (const name of ["toString", "constructor", "__proto__"]) {
+      assert.match(failed({}, JSON.parse(`{"${name}": "x"}`)), new RegExp(`"${name}" = "x" \\(from the preference\\) is not a config field`));
+    }
+  });
+
   it("refuses CONNECT spacing below AWS's one per second", () => {
     assert.match(failed({ connectSpacingMs: 200 }), /"connectSpacingMs" = 200/);
   });

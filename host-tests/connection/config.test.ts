@@ -59,6 +59,13 @@ describe("connection config validation", () => {
     invalid({ mode: "wss-custom-auth", endpoint, connection: { authorizerName: "a", authInQuery: "yes" } }, "connection.authInQuery");
   });
 
+  it("refuses a setting named like an Object property (toString, __proto__) instead of throwing", () => {
+    for (const name of ["toString", "constructor", "__proto__"]) {
+      const message = invalid({ mode: "mtls", endpoint, connection: JSON.parse(`{"${name}": "x"}`) }, `connection.${name}`);
+      assert.match(message, /is not a mtls setting/);
+    }
+  });
+
   it("requires the token key name with a token, and the token with a signature", () => {
     invalid({ mode: "custom-auth", endpoint, connection: { authorizerName: "a", token: "t" } }, "connection.tokenKeyName");
     invalid({ mode: "custom-auth", endpoint, connection: { authorizerName: "a", tokenSignature: "c2ln" } }, "connection.token");
