@@ -5,21 +5,18 @@
 // "provisioned" and none of this can happen to it.
 
 import { toHex } from "../credentials/hex.js";
-import type { Platform, TlsAlertName } from "../platform/seam.js";
+import type { Platform } from "../platform/seam.js";
 
-// TLS alerts about the client certificate: while a fresh certificate is provisioned, AWS may
-// answer with one of these; every other alert is permanent.
-const CERTIFICATE_ALERTS: readonly TlsAlertName[] = [
-  "bad-certificate", "unsupported-certificate", "certificate-revoked", "certificate-expired",
-  "certificate-unknown", "certificate-required", "unknown-ca", "access-denied",
-];
+// TLS alerts about the client certificate (firmware/platform/seam.ts TlsAlertName): while a
+// fresh certificate is provisioned, AWS may answer with one of these; every other alert is permanent.
+const CERTIFICATE_ALERT = /^tls-alert-(bad-certificate|unsupported-certificate|certificate-(revoked|expired|unknown|required)|unknown-ca|access-denied)$/;
 
 /**
  * For a TLS alert about the client certificate (`tls-alert-<name>`), what to check when it ends
  * the connection for good; undefined for any other code.
  */
 export const certificateAlertAdvice: ((code: string, provisioned: boolean) => string | undefined) | undefined = (code, provisioned) =>
-  CERTIFICATE_ALERTS.some((name) => code === "tls-alert-" + name)
+  CERTIFICATE_ALERT.test(code)
     ? (provisioned ? "the certificate may be revoked or inactive" : "check its CA is registered, ACTIVE, auto-registering")
     : undefined;
 

@@ -56,7 +56,7 @@ export function createConnectionLoop(
 ): ConnectionLoop {
   const { clock, timers } = platform;
   const { target } = options;
-  let state = initialState(options.provisioned);
+  const state = initialState(options.provisioned);
   let attempts = 0;
   let timer: TimerHandle | undefined;
   let lasting: TimerHandle | undefined;
@@ -73,9 +73,13 @@ export function createConnectionLoop(
     timer = undefined;
     if (stopped) return;
     attempts += 1;
-    state = attemptStarted(state, clock.now());
-    log(`attempt ${attempts} to ${target} (${state.provisioned ? "provisioned" : "not provisioned yet"})`);
-    if (attempts === 1) status("connecting", `${boots < REBOOT_LOOP_BOOTS ? "" : `Rebooting in a loop (boot ${boots} without a lasting session). `}Connecting to ${target}.`, boots < REBOOT_LOOP_BOOTS ? undefined : "reboot-loop");
+    attemptStarted(state, clock.now());
+    const line = `attempt ${attempts} to ${target} (${state.provisioned ? "provisioned" : "not provisioned yet"})`;
+    log(line);
+    if (attempts === 1) {
+      const looping = boots >= REBOOT_LOOP_BOOTS;
+      status("connecting", `${looping ? `Rebooting in a loop (boot ${boots} without a lasting session): ` : ""}${line}`, looping ? "reboot-loop" : undefined);
+    }
     platform.storage.set(LAST_CONNECT_KEY, "" + clock.now());
     active = true;
     client.connect(open);
@@ -93,15 +97,14 @@ export function createConnectionLoop(
     },
     stop() {
       stopped = true;
-      if (timer !== undefined) timers.clearTimeout(timer);
-      if (lasting !== undefined) timers.clearTimeout(lasting);
-      timer = lasting = undefined;
+      timers.clearTimeout(timer);
+      timers.clearTimeout(lasting);
       if (active) client.disconnect();
       status("stopped", "Stopped on request.");
     },
     markProvisioned() {
       if (state.provisioned) return;
-      state = { ...state, provisioned: true };
+      state.provisioned = true;
       log("provisioned");
       events.onProvisioned();
     },
@@ -114,30 +117,18 @@ export function createConnectionLoop(
     },
     disconnected(f) {
       active = false;
-      if (lasting !== undefined) timers.clearTimeout(lasting);
-      lasting = undefined;
+      timers.clearTimeout(lasting);
       const now = clock.now();
-      const accepted = acceptedAt !== undefined;
-      const sessionMs = accepted ? now - acceptedAt! : 0;
+      const sessionMs = acceptedAt === undefined ? undefined : now - acceptedAt;
       acceptedAt = undefined;
-      if (accepted) events.onSessionDown();
+      if (sessionMs !== undefined) events.onSessionDown();
       if (stopped) return;
-      const decision = decide(state, { failure: f, accepted, sessionMs }, now, platform.random(), params);
-      state = decision.state;
-      const what = f ? f.code : "closed by the server";
-      if (decision.action === "stop") {
-        log(`giving up after attempt ${attempts} (${what})`, 2);
-        return status(decision.status, decision.failure.message, decision.failure.code);
-      }
-      const { why, delayMs } = decision;
-      const provisioning = why === "provisioning";
-      if (decision.takeoverDetected) {
-        status("takeover", `Client id taken over (${state.shortSessions} short sessions): check no other device uses this certificate or client id; retrying every ${Math.round(params.backoffCapMs / 1000)} s.`, "client-id-takeover");
-      } else if (why !== "takeover") {
-        status(provisioning ? "provisioning" : "reconnecting", `Connection lost (${what})${provisioning ? " while provisioning" : ""}; retrying.`, f?.code);
-      }
-      log(`attempt ${attempts} ended (${what}${accepted ? ` after ${sessionMs} ms` : ""}): ${provisioning ? "still provisioning" : why}; next attempt in ${delayMs} ms`);
-      timer = timers.setTimeout(attempt, delayMs);
+      const { status: next, code, message, delayMs } = decide(state, f, sessionMs, now, platform.random(), params);
+      // One sentence for the log and the status: the ending, then what follows from it.
+      const line = `attempt ${attempts} ended (${f ? f.code : "closed by the server"}${sessionMs === undefined ? "" : ` after ${sessionMs} ms`}): ${message}`;
+      log(line, delayMs === undefined ? 2 : 1);
+      if (next) status(next, line, code);
+      if (delayMs !== undefined) timer = timers.setTimeout(attempt, delayMs);
     },
   };
 }

@@ -1,14 +1,15 @@
 // What to do after a connection attempt or a session ends: retry (and why, and when) or stop
-// with a status a person can act on. Pure: time and randomness are passed in.
+// with a status a person can act on. Pure but for the state it updates: time and randomness
+// are passed in.
 //
 // A fresh JITP/JITR certificate is dropped on its first connect(s) while AWS provisions it: the
 // TLS session is reset, or the MQTT connection is closed before or right after CONNACK. Those
 // are "still provisioning" until the device has once been accepted (then it remembers that it
 // is provisioned). Other failures will never heal by retrying: say so instead of looping.
 
+import type { DeviceState } from "../boot/status.js";
 import type { DeviceConfig } from "../config/config.js";
 import type { Failure } from "../platform/failure.js";
-import type { TransportFailureCode } from "../platform/seam.js";
 import { nextAttemptDelay } from "./backoff.js";
 // JITP/JITR (jit.ts): the certificate modes' builds map it there, the others to jit-none.ts.
 import { certificateAlertAdvice, NOT_PROVISIONED_ADVICE } from "./jit.js";
@@ -19,6 +20,7 @@ export type FailureClass = "provisioning" | "network" | "permanent";
 export type PolicyParams = Pick<DeviceConfig, "backoffBaseMs" | "backoffCapMs" | "connectSpacingMs" | "provisioningAttempts"
   | "provisioningGraceMs" | "reconnectAttempts" | "stableSessionMs" | "takeoverThreshold">;
 
+/** What the policy keeps between attempts; decide() and attemptStarted() update it in place. */
 export interface LoopState {
   provisioned: boolean;
   /** Attempts since the last stable session: drives the backoff exponent and the limit. */
@@ -26,129 +28,101 @@ export interface LoopState {
   firstAttemptAt?: number;
   /** Accepted sessions in a row that the server closed before they became stable. */
   shortSessions: number;
-  takeoverSuspected: boolean;
+  /** Another connection keeps taking this client id over (reported once, cleared by a stable session). */
+  takeover?: boolean;
 }
 
 export function initialState(provisioned: boolean): LoopState {
-  return { provisioned, failures: 0, shortSessions: 0, takeoverSuspected: false };
+  return { provisioned, failures: 0, shortSessions: 0 };
 }
 
-/** How the attempt ended: before the session was accepted, or a session that was accepted. */
-export interface Ending {
-  failure?: Failure;
-  /** CONNACK accepted: the session existed for `sessionMs`. */
-  accepted: boolean;
-  sessionMs: number;
+/**
+ * After an attempt ended: retry after `delayMs`, or stop when it is undefined. `status` (with
+ * `code`) is the status to report, if any: none for the retries of a takeover already reported.
+ * `message` says what follows from the ending (the fix when it stops), for the log and status.
+ */
+export interface Decision {
+  status?: DeviceState;
+  code?: string;
+  message: string;
+  delayMs?: number;
 }
 
-export type Decision =
-  | { action: "retry"; why: FailureClass | "takeover"; delayMs: number; state: LoopState; takeoverDetected: boolean }
-  | { action: "stop"; status: "refused" | "gave-up"; failure: Failure; state: LoopState };
-
-// Each transport failure code's fate (the seam's union; the compiler holds this table to it).
-// DROPPED: what JITP/JITR does to a certificate it is still provisioning, so it means
-// "provisioning" until the device has once been accepted; NETWORK: worth retrying; PERMANENT:
-// retrying cannot heal it. TLS alerts are decided below, by name.
-const CLOSED = "connection-closed";
-const PERMANENT = 0;
-const DROPPED = 1;
-const NETWORK = 2;
-type Fate = typeof PERMANENT | typeof DROPPED | typeof NETWORK;
-export const TRANSPORT_FATES: Readonly<Record<Exclude<TransportFailureCode, `tls-alert-${string}`>, Fate>> = {
-  "tls-untrusted-server": PERMANENT,
-  "tls-hostname-mismatch": PERMANENT,
-  "tls-alpn-refused": PERMANENT,
-  "tls-setup-failed": PERMANENT,
-  "tls-handshake-reset": DROPPED,
-  "connection-reset": DROPPED,
-  [CLOSED]: DROPPED,
-  "connection-refused": NETWORK,
-  "connection-timeout": NETWORK,
-  "dns-failure": NETWORK,
-};
-
-// The MQTT client's endings that retrying can heal (its other codes say whether they are retryable).
-const MQTT_FATES: Readonly<Record<string, Fate>> = {
-  "mqtt-closed-before-connack": DROPPED,
-  "mqtt-connack-timeout": DROPPED,
-  "connack-server-unavailable": NETWORK,
-  "mqtt-keepalive-timeout": NETWORK,
-};
+// The transport's and the MQTT client's drops that JITP/JITR causes on a certificate it is still
+// provisioning (firmware/platform/seam.ts TransportFailureCode): "provisioning" until the device
+// has once been accepted, then worth retrying.
+const DROPPED = /^(tls-handshake-reset|connection-(reset|closed)|mqtt-(closed-before-connack|connack-timeout))$/;
 
 /**
  * Sorts a failure into "provisioning" (a drop that JITP/JITR causes on a device not yet
- * provisioned), "network" (worth retrying) or "permanent", by its code: the transport codes and
- * the MQTT client's by the tables above, TLS alerts by name (those about the client
- * certificate mean "provisioning" within the grace time, in a build with JITP/JITR); any other code by its `retryable`.
- * An undefined failure is an orderly close by the server. Never fails.
+ * provisioned), "network" (worth retrying) or "permanent", by its code: the drops above; TLS
+ * alerts about the client certificate (in a build with JITP/JITR) mean "provisioning" within the
+ * grace time on a device not yet provisioned; every other TLS failure (an untrusted or misnamed
+ * server, a refused ALPN, a TLS stack that will not start, an alert) is permanent whatever its
+ * `retryable`; any other code by its `retryable`. An undefined failure is an orderly close by
+ * the server. Never fails.
  */
 export function classify(failure: Failure | undefined, provisioned: boolean, withinGrace: boolean): FailureClass {
-  const code = failure?.code ?? CLOSED;
-  const fate = code in TRANSPORT_FATES ? TRANSPORT_FATES[code as keyof typeof TRANSPORT_FATES] : MQTT_FATES[code]
-    ?? (certificateAlertAdvice?.(code, provisioned) ? (!provisioned && withinGrace ? DROPPED : PERMANENT)
-      : code.startsWith("tls-alert-") || !failure?.retryable ? PERMANENT : NETWORK);
-  return fate === PERMANENT ? "permanent" : fate === NETWORK || provisioned ? "network" : "provisioning";
+  const code = failure?.code ?? "connection-closed";
+  return DROPPED.test(code) || !provisioned && withinGrace && certificateAlertAdvice?.(code, provisioned)
+    ? provisioned ? "network" : "provisioning"
+    : code.startsWith("tls-") || !failure!.retryable ? "permanent" : "network";
 }
 
 /**
- * Decides after an attempt or session ends at `now`. Returns "stop" with status "refused" for a
- * permanent failure, "gave-up" when the configured attempt limit is reached; otherwise "retry"
- * with the delay until the next attempt. Never fails.
+ * Decides, and updates `state`, after an attempt or session ends at `now` with `failure`
+ * (undefined: closed by the server); `sessionMs` is how long the session lasted, undefined if it
+ * was never accepted. Stops with status "refused" for a permanent failure, "gave-up" when the
+ * configured attempt limit is reached; otherwise retries after a delay. Never fails.
  */
-export function decide(state: LoopState, ending: Ending, now: number, random: number, params: PolicyParams): Decision {
-  const next: LoopState = { ...state };
-  const stable = ending.accepted && ending.sessionMs >= params.stableSessionMs;
-  if (stable) {
-    next.failures = 0;
-    next.shortSessions = 0;
-    next.firstAttemptAt = undefined;
+export function decide(state: LoopState, failure: Failure | undefined, sessionMs: number | undefined, now: number, random: number, params: PolicyParams): Decision {
+  const { provisioned } = state;
+  let retry = state.failures;
+  if ((sessionMs ?? -1) >= params.stableSessionMs) {
+    retry = state.failures = state.shortSessions = 0;
+    state.firstAttemptAt = undefined;
+    state.takeover = false;
   } else {
-    next.failures += 1;
-    if (ending.accepted) next.shortSessions += 1;
+    state.failures += 1;
+    if (sessionMs !== undefined) state.shortSessions += 1;
   }
-  const withinGrace = next.firstAttemptAt === undefined || now - next.firstAttemptAt < params.provisioningGraceMs;
-  const why = classify(ending.failure, next.provisioned, withinGrace);
+  const since = now - (state.firstAttemptAt ?? now);
+  const why = classify(failure, provisioned, since < params.provisioningGraceMs);
   if (why === "permanent") {
-    // An orderly close (no failure) is never permanent (classify), so a permanent failure is at hand.
-    return { action: "stop", status: "refused", failure: explainPermanent(ending.failure!, next.provisioned), state: next };
+    // An orderly close (no failure) is never permanent (classify), so a failure is at hand.
+    const { code, message } = failure!;
+    return {
+      status: "refused", code: "connect-refused",
+      message: `refused for good (${message}); ${certificateAlertAdvice?.(code, provisioned)
+        ?? (/^connack-(not-authorized|bad-credentials)$/.test(code) ? "check its policy allows iot:Connect for this client id" : "retrying cannot fix this")}`,
+    };
   }
-  const limit = next.provisioned ? params.reconnectAttempts : params.provisioningAttempts;
-  if (limit > 0 && next.failures >= limit) {
-    return { action: "stop", status: "gave-up", failure: explainGiveUp(next, ending.failure, now), state: next };
+  const limit = provisioned ? params.reconnectAttempts : params.provisioningAttempts;
+  if (limit && state.failures >= limit) {
+    return {
+      status: "gave-up", code: provisioned ? "reconnect-limit" : "provisioning-timeout",
+      message: `${provisioned ? "no reconnect" : "not provisioned"} after ${state.failures} attempts over ${Math.round(since / 1000)} s: ${provisioned ? "check the network and endpoint, then restart" : NOT_PROVISIONED_ADVICE}`,
+    };
   }
   // The spacing counts from the end of the attempt, which is after its CONNECT went out: two
   // CONNECTs are then never closer than the spacing, however long each TLS handshake took.
-  let delayMs = nextAttemptDelay(stable ? 0 : next.failures - 1, random, now, now, params);
-  const takeoverDetected = !next.takeoverSuspected && next.provisioned && next.shortSessions >= params.takeoverThreshold;
-  if (takeoverDetected) next.takeoverSuspected = true;
-  if (stable) next.takeoverSuspected = false;
-  // Once another connection keeps taking this client id over, every retry would kick it off in
-  // turn: wait the full cap (the other side's own backoff then gets a chance to settle).
-  if (next.takeoverSuspected) delayMs = Math.max(delayMs, params.backoffCapMs);
-  return { action: "retry", why: next.takeoverSuspected ? "takeover" : why, delayMs, state: next, takeoverDetected };
+  let delayMs = nextAttemptDelay(retry, random, now, now, params);
+  let status: DeviceState | undefined = why === "network" ? "reconnecting" : why;
+  let code = failure?.code;
+  let message = why === "network" ? why : "still provisioning";
+  if (state.takeover || provisioned && state.shortSessions >= params.takeoverThreshold) {
+    // Once another connection keeps taking this client id over, every retry would kick it off in
+    // turn: wait the full cap (the other side's own backoff then gets a chance to settle).
+    delayMs = Math.max(delayMs, params.backoffCapMs);
+    status = state.takeover ? undefined : "takeover";
+    code = "client-id-takeover";
+    message = state.takeover ? "takeover" : `client id taken over (${state.shortSessions} short sessions): check no other device uses this certificate or client id`;
+    state.takeover = true;
+  }
+  return { status, code, delayMs, message: `${message}; next attempt in ${delayMs} ms` };
 }
 
 /** Records the start of an attempt at `now`. */
-export function attemptStarted(state: LoopState, now: number): LoopState {
-  return { ...state, firstAttemptAt: state.firstAttemptAt ?? now };
-}
-
-function explainPermanent(failure: Failure, provisioned: boolean): Failure {
-  const { code } = failure;
-  const advice = /^tls-(untrusted-server|hostname-mismatch)$/.test(code) ? "check the endpoint, serverName and root CA"
-    : certificateAlertAdvice?.(code, provisioned)
-      ?? (/^connack-(not-authorized|bad-credentials)$/.test(code) ? "check its policy allows iot:Connect for this client id" : "retrying cannot fix this");
-  return { code: "connect-refused", message: `Refused for good (${code}: ${failure.message}); ${advice}.`, retryable: false };
-}
-
-function explainGiveUp(state: LoopState, failure: Failure | undefined, now: number): Failure {
-  const { provisioned } = state;
-  const facts = `${state.failures} attempts over ${Math.round((now - (state.firstAttemptAt ?? now)) / 1000)} s (last: ${failure ? failure.code : CLOSED})`;
-  return {
-    code: provisioned ? "reconnect-limit" : "provisioning-timeout",
-    message: provisioned
-      ? `No reconnect after ${facts}: check the network and endpoint, then restart.`
-      : `Not provisioned after ${facts}: ${NOT_PROVISIONED_ADVICE}.`,
-    retryable: false,
-  };
+export function attemptStarted(state: LoopState, now: number): void {
+  state.firstAttemptAt ??= now;
 }

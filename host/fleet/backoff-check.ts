@@ -64,30 +64,25 @@ export function checkBackoff(devices: { thing: string; attempts: AttemptRecord[]
         const previous = attempts[i - 1];
         retries += 1;
         const intervalMs = attempt.startedAt - previous.startedAt;
-        // The replay of the previous attempt's ending: the wait the backoff allows at the least.
-        // Provisioned during the previous attempt (its first SUBACK) shows at this attempt's start.
-        state = { ...state, provisioned: attempt.provisioned };
-        const decision = previous.endedAt === undefined ? undefined
-          : decide(state, { failure: previous.code === undefined ? undefined : { code: previous.code, message: "", retryable: true }, accepted: previous.accepted ?? false, sessionMs: previous.sessionMs ?? 0 }, previous.endedAt, 0, params);
-        let boundMs: number | null = null;
-        if (decision?.action === "retry") {
-          boundMs = previous.endedAt! - previous.startedAt + decision.delayMs;
-          state = decision.state;
-        } else if (decision) {
-          state = decision.state;
-        }
+        // The replay of the previous attempt's ending (it updates `state` as the device's loop
+        // does): the wait the backoff allows at the least. Provisioned during the previous
+        // attempt (its first SUBACK) shows at this attempt's start.
+        state.provisioned = attempt.provisioned;
+        const delayMs = previous.endedAt === undefined ? undefined
+          : decide(state, previous.code === undefined ? undefined : { code: previous.code, message: "", retryable: true }, previous.accepted ? previous.sessionMs ?? 0 : undefined, previous.endedAt, 0, params).delayMs;
+        const boundMs = delayMs === undefined ? null : previous.endedAt! - previous.startedAt + delayMs;
         const margin = boundMs === null ? -Infinity : intervalMs - boundMs;
         if (boundMs !== null) smallest = smallest === undefined ? margin : Math.min(smallest, margin);
         if (margin < 0) violations.push({ thing, attempt: attempt.n, intervalMs, boundMs });
       }
-      state = attemptStarted(state, attempt.startedAt);
+      attemptStarted(state, attempt.startedAt);
     }
   }
   return { devices: devices.length, retries, violations, ...(smallest !== undefined ? { smallestMarginMs: smallest } : {}) };
 }
 
 /**
- * Adds a device's connection-loop log line (firmware/provisioning/loop.ts, level info) seen at
+ * Adds a device's connection-loop log line (firmware/provisioning/loop.ts: info, or warn for a stop) seen at
  * `at` to its attempt record; other lines are ignored.
  */
 export function recordAttemptLine(attempts: AttemptRecord[], line: string, at: number): void {
@@ -101,7 +96,5 @@ export function recordAttemptLine(attempts: AttemptRecord[], line: string, at: n
   if ((m = /^connect: attempt (\d+) ended \((.+?)(?: after (\d+) ms)?\): /.exec(line)) && Number(m[1]) === last.n) {
     Object.assign(last, { endedAt: at, accepted: m[3] !== undefined, sessionMs: m[3] === undefined ? 0 : Number(m[3]) });
     if (m[2] !== "closed by the server") last.code = m[2];
-  } else if ((m = /^connect: giving up after attempt (\d+) \((.+)\)$/.exec(line)) && Number(m[1]) === last.n) {
-    last.endedAt = at;
   }
 }
