@@ -4,7 +4,7 @@
 import { fail, ok, type Result } from "../platform/failure.js";
 import {
   containerCrc, ENTRY_CHAIN, ENTRY_CODE_SIGNER, ENTRY_HEADER_SIZE, ENTRY_KEY, ENTRY_SETTING, ENTRY_TRUSTED_CA, ENTRY_VALIDITY, HEADER_SIZE, MAGIC,
-  MAX_ENTRY_LENGTH, NVS_MAX_VALUE, preferenceCountKey, preferencePartKey, VALIDITY_SIZE, VERSION,
+  MAX_ENTRY_LENGTH, NVS_MAX_VALUE, preferenceKey, VALIDITY_SIZE, VERSION,
 } from "./format.js";
 import type { Validity } from "./validity.js";
 
@@ -81,7 +81,7 @@ export function encodeContainer(contents: ContainerInput): Result<Uint8Array> {
 /** The container as NVS-sized Preference entries: `<prefix>.n` = part count, `<prefix>.<i>` = parts (at most 4,000 bytes each). */
 export function preferenceParts(image: Uint8Array, prefix: string): { key: string; value: string | Uint8Array }[] {
   const count = Math.ceil(image.length / NVS_MAX_VALUE);
-  const entries: { key: string; value: string | Uint8Array }[] = [{ key: preferenceCountKey(prefix), value: String(count) }];
-  for (let i = 0; i < count; i++) entries.push({ key: preferencePartKey(prefix, i), value: image.slice(i * NVS_MAX_VALUE, (i + 1) * NVS_MAX_VALUE) });
+  const entries: { key: string; value: string | Uint8Array }[] = [{ key: preferenceKey(prefix, "n"), value: String(count) }];
+  for (let i = 0; i < count; i++) entries.push({ key: preferenceKey(prefix, i), value: image.slice(i * NVS_MAX_VALUE, (i + 1) * NVS_MAX_VALUE) });
   return entries;
 }

@@ -45,11 +45,8 @@ export const PREFERENCE_PREFIX = "creds";
 export const NVS_MAX_KEY = 15;
 export const NVS_MAX_VALUE = 4000;
 
-export function preferenceCountKey(prefix: string): string {
-  return prefix + ".n";
-}
-
-export function preferencePartKey(prefix: string, index: number): string {
+/** The Preference key of the part count (`"n"`) or of part `index`. */
+export function preferenceKey(prefix: string, index: number | "n"): string {
   return prefix + "." + index;
 }
 

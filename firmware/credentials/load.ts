@@ -5,10 +5,10 @@
 // wrap files. A source that holds nothing is skipped; a source that holds a bad image stops
 // the search with a Failure (a corrupt partition must not silently fall back to dev keys).
 
-import { fail, ok, type Result } from "../platform/failure.js";
+import { fail, ok, type Failure, type Result } from "../platform/failure.js";
 import type { Platform, Storage } from "../platform/seam.js";
 import { containerLength, CORRUPT, decodeContainer, isBlank, TRUNCATED } from "./container.js";
-import { HEADER_SIZE, PREFERENCE_PREFIX, preferenceCountKey, preferencePartKey, RESOURCE_NAME } from "./format.js";
+import { HEADER_SIZE, PREFERENCE_PREFIX, preferenceKey, RESOURCE_NAME } from "./format.js";
 import { checkDates, checkPresence } from "./validity.js";
 
 export type CredentialSource = "partition" | "preference" | "resource";
@@ -51,11 +51,8 @@ export interface Credentials {
   codeSigners?: [string, Uint8Array][];
 }
 
-interface SourceReading {
-  label: string;
-  fix: string;
-  read(): Result<Uint8Array | undefined>;
-}
+/** A source's name in messages, the fix for what it holds, and its reading (undefined: it holds nothing). */
+type SourceReading = [label: string, fix: string, read: () => Result<Uint8Array | undefined>];
 
 /**
  * The first source's validated credentials. Failure codes: "credentials-not-found",
@@ -74,43 +71,46 @@ export function loadCredentials(
   for (const kind of options.order ?? ["partition", "preference", "resource"]) {
     const reading = sourceReading(kind, platform.storage, sources);
     if (!reading) continue;
-    const { label, fix } = reading;
+    const [label, fix, read] = reading;
     tried.push(label);
     let bytes: Result<Uint8Array | undefined>;
     try {
-      bytes = reading.read();
+      bytes = read();
     } catch (e) {
-      return fail("credentials-source-error", `${label}: unreadable (${String(e).slice(0, 80)}); check it exists, then ${fix}`);
-    }
-    if (bytes.ok && !bytes.value) {
-      platform.log(`credentials: nothing in ${label}`);
-      continue;
+      bytes = fail("credentials-source-error", `unreadable (${String(e).slice(0, 80)}); check it exists`);
     }
     // A source's own reading problem (a bad header, a missing part) gets the same prefix and fix as a bad image.
-    if (!bytes.ok) return fail(bytes.failure.code, `${label}: ${bytes.failure.message}; ${fix}`);
-    return credentialsFromContainer(platform, bytes.value!, label, fix, kind, options.requireClientCertificate ?? true);
+    if (!bytes.ok) return located(label, bytes.failure, fix);
+    if (bytes.value) return credentialsFromContainer(platform, bytes.value, label, fix, kind, options.requireClientCertificate ?? true);
+    platform.log(`credentials: nothing in ${label}`);
   }
   return fail("credentials-not-found", `no credentials in ${tried.join(", ") || "any source"}; write them with \`npm run certs -- image\` (or preference, resources)`);
 }
 
 /**
  * Credentials from container bytes (a source's image, or the device's own store): decoded,
- * checked, validated and copied. Failures as loadCredentials, prefixed with `where.label`.
+ * checked, validated and copied. Failures as loadCredentials, prefixed with `label`; a damaged
+ * image's also end with `fix`.
  */
 export function credentialsFromContainer(
   platform: Pick<Platform, "clock" | "log">, bytes: Uint8Array, label: string, fix: string, source: CredentialSource, requireClientCertificate: boolean,
 ): Result<Credentials> {
   const contents = decodeContainer(bytes);
-  if (!contents.ok) return fail(contents.failure.code, `${label}: ${contents.failure.message}; ${fix}`);
+  if (!contents.ok) return located(label, contents.failure, fix);
   const { key, chain, trustedCa, settings, validity, codeSigners } = contents.value;
-  const present = checkPresence(key, chain.length, trustedCa.length, requireClientCertificate);
-  const valid = present.ok ? checkDates(validity, chain.length, platform.clock) : present;
-  if (!valid.ok) return fail(valid.failure.code, `${label}: ${valid.failure.message}`, valid.failure.retryable);
+  const refused = checkPresence(key, chain.length, trustedCa.length, requireClientCertificate) ?? checkDates(validity, chain.length, platform.clock);
+  if (refused) return located(label, refused);
   platform.log(`credentials: from ${label}: ${chain.length} chain, ${trustedCa.length} CA, settings ${Object.keys(settings).join(", ")}`);
-  // Copies, so the result does not pin a whole partition or Preference buffer in memory.
+  // Copies, so the result does not pin a whole partition or Preference buffer in memory, and the
+  // TLS binding gets whole buffers.
   const result = { certificateChain: chain.map(copy), trustedCa: trustedCa.map(copy), settings, source, codeSigners } as Credentials;
   Object.defineProperty(result, "clientKey", { value: copy(key ?? new Uint8Array(0)) });
   return ok(result);
+}
+
+/** `failure` with its message prefixed by the source's label and followed by `fix`, if any. */
+function located(label: string, failure: Failure, fix?: string): Result<never> {
+  return fail(failure.code, `${label}: ${failure.message}${fix ? "; " + fix : ""}`, failure.retryable);
 }
 
 function copy(bytes: Uint8Array): Uint8Array {
@@ -119,50 +119,32 @@ function copy(bytes: Uint8Array): Uint8Array {
 
 const certs = (command: string) => ` with \`npm run certs -- ${command}\``;
 
-function sourceReading(kind: CredentialSource, storage: Storage, sources: CredentialSources): SourceReading | undefined {
-  const { partition, resource } = sources;
-  if (kind === "partition") {
-    return partition && {
-      label: `credentials partition '${partition.name}'`,
-      fix: "write a new image" + certs("image") + " and flash it",
-      read: () => readPartition(partition),
-    };
-  }
-  if (kind === "preference") {
-    return {
-      label: `credentials in Preference '${PREFERENCE_PREFIX}.*'`,
-      fix: "rewrite them" + certs("preference"),
-      read: () => readPreference(storage, PREFERENCE_PREFIX),
-    };
-  }
-  return resource && {
-    label: `credentials resource '${RESOURCE_NAME}'`,
-    fix: "regenerate it" + certs("resources") + " and rebuild",
-    read: () => ok(resource(RESOURCE_NAME)),
-  };
+function sourceReading(kind: CredentialSource, storage: Storage, { partition, resource }: CredentialSources): SourceReading | undefined {
+  return kind === "partition"
+    ? partition && ["credentials partition '" + partition.name + "'", "write a new image" + certs("image") + " and flash it", () => readPartition(partition)]
+    : kind === "preference"
+      ? [`credentials in Preference '${PREFERENCE_PREFIX}.*'`, "rewrite them" + certs("preference"), () => readPreference(storage, PREFERENCE_PREFIX)]
+      : resource && [`credentials resource '${RESOURCE_NAME}'`, "regenerate it" + certs("resources") + " and rebuild", () => ok(resource(RESOURCE_NAME))];
 }
 
+/** The image in `partition`: the length its header announces, or nothing when the header is erased. */
 function readPartition(partition: PartitionReader): Result<Uint8Array | undefined> {
-  const header = partition.byteLength >= HEADER_SIZE ? partition.read(0, HEADER_SIZE) : undefined;
+  const header = partition.read(0, HEADER_SIZE);
   if (!header || isBlank(header)) return ok(undefined);
-  const total = containerLength(header);
-  if (!total.ok) return total;
-  if (total.value > partition.byteLength) {
-    return fail(TRUNCATED, `truncated: the image needs ${total.value} bytes, the partition holds ${partition.byteLength}`);
-  }
-  return ok(partition.read(0, total.value) ?? new Uint8Array(0));
+  const length = containerLength(header, partition.byteLength);
+  return length.ok ? ok(partition.read(0, length.value)) : length;
 }
 
 /** The container split over Preference entries `<prefix>.n`, `<prefix>.<i>`; undefined when `<prefix>.n` is absent. */
 export function readPreference(storage: Storage, prefix: string): Result<Uint8Array | undefined> {
-  const countKey = preferenceCountKey(prefix);
+  const countKey = preferenceKey(prefix, "n");
   const countValue = storage.get(countKey);
   if (countValue === undefined) return ok(undefined);
-  const count = typeof countValue === "string" && /^[0-9]{1,3}$/.test(countValue) ? Number(countValue) : 0;
-  if (count < 1) return fail(CORRUPT, `'${countKey}' is not a part count`);
+  const count = Number(countValue);
+  if (!(count > 0)) return fail(CORRUPT, `'${countKey}' is not a part count`);
   let bytes = new Uint8Array(0);
   for (let i = 0; i < count; i++) {
-    const key = preferencePartKey(prefix, i);
+    const key = preferenceKey(prefix, i);
     const part = storage.get(key);
     if (!(part instanceof Uint8Array)) return fail(TRUNCATED, `part '${key}' is missing`);
     const joined = new Uint8Array(bytes.length + part.length);

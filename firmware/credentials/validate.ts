@@ -55,10 +55,10 @@ export function certificateWindows(contents: CertificateContents): Result<Validi
  * certificateWindows and checkDates.
  */
 export function validateContents(contents: CertificateContents, clock: Clock, requireClientCertificate: boolean): Result<Validity[]> {
-  const present = checkPresence(contents.key, contents.chain.length, contents.trustedCa.length, requireClientCertificate);
-  if (!present.ok) return present;
+  const absent = checkPresence(contents.key, contents.chain.length, contents.trustedCa.length, requireClientCertificate);
+  if (absent) return { ok: false, failure: absent };
   const windows = certificateWindows(contents);
   if (!windows.ok) return windows;
-  const dates = checkDates(windows.value, contents.chain.length, clock);
-  return dates.ok ? windows : dates;
+  const refused = checkDates(windows.value, contents.chain.length, clock);
+  return refused ? { ok: false, failure: refused } : windows;
 }

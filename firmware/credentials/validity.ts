@@ -4,7 +4,7 @@
 // certificates and the key was checked when the image was written (validate.ts); their windows
 // come from the image's validity entry (format.ts). Failure messages never show the key.
 
-import { clockUnset, fail, ok, type Result } from "../platform/failure.js";
+import { clockUnset, failure, type Failure } from "../platform/failure.js";
 import type { Clock } from "../platform/seam.js";
 
 /** A certificate's validity window, epoch milliseconds. */
@@ -16,33 +16,32 @@ export interface Validity {
 export const REISSUE = "; reissue it (`npm run certs -- device`) and rewrite the image";
 
 /**
- * ok(undefined) when the key and chain are both present (both absent is allowed unless
- * `requireClientCertificate`) and there is a trusted CA. Failure codes: "credentials-incomplete",
- * "credentials-no-trusted-ca".
+ * Undefined when the key and chain are both present (both absent is allowed unless
+ * `requireClientCertificate`) and there is a trusted CA; else the Failure
+ * "credentials-incomplete" or "credentials-no-trusted-ca".
  */
-export function checkPresence(key: Uint8Array | undefined, chainLength: number, trustedCaCount: number, requireClientCertificate: boolean): Result<void> {
+export function checkPresence(key: Uint8Array | undefined, chainLength: number, trustedCaCount: number, requireClientCertificate: boolean): Failure | undefined {
   if ((key !== undefined) !== chainLength > 0 || (requireClientCertificate && !key)) {
-    return fail("credentials-incomplete", "the device key and certificate chain must both be present" + REISSUE);
+    return failure("credentials-incomplete", "the device key and certificate chain must both be present" + REISSUE);
   }
-  return trustedCaCount ? ok(undefined) : fail("credentials-no-trusted-ca", "no trusted root CA; add the server's (Amazon Root CA 1) with `--trusted-ca`");
+  if (!trustedCaCount) return failure("credentials-no-trusted-ca", "no trusted root CA; add the server's (Amazon Root CA 1) with `--trusted-ca`");
 }
 
 /**
- * ok(undefined) when every window (chain first, then the trusted CAs) holds the clock's now.
- * Failure codes: "clock-unset" (retryable: dates cannot be judged yet), "credentials-not-yet-valid",
- * "credentials-expired", naming the certificate, its date and now.
+ * Undefined when every window (chain first, then the trusted CAs) holds the clock's now; else
+ * the Failure "clock-unset" (retryable: dates cannot be judged yet), "credentials-not-yet-valid"
+ * or "credentials-expired", naming the certificate, its date and now.
  */
-export function checkDates(windows: readonly Validity[], chainLength: number, clock: Clock): Result<void> {
-  if (!clock.isSet()) return { ok: false, failure: clockUnset() };
+export function checkDates(windows: readonly Validity[], chainLength: number, clock: Clock): Failure | undefined {
+  if (!clock.isSet()) return clockUnset();
   const now = clock.now();
   for (let i = 0; i < windows.length; i++) {
     const { notBefore, notAfter } = windows[i]!;
     const what = describe(i, chainLength);
     const fix = i < chainLength ? REISSUE : "; replace it with a current root CA";
-    if (now < notBefore) return fail("credentials-not-yet-valid", `${what} is not valid before ${iso(notBefore)} (now ${iso(now)}): check the clock${fix}`);
-    if (now > notAfter) return fail("credentials-expired", `${what} expired on ${iso(notAfter)} (now ${iso(now)})${fix}`);
+    if (now < notBefore) return failure("credentials-not-yet-valid", `${what} is not valid before ${iso(notBefore)} (now ${iso(now)}): check the clock${fix}`);
+    if (now > notAfter) return failure("credentials-expired", `${what} expired on ${iso(notAfter)} (now ${iso(now)})${fix}`);
   }
-  return ok(undefined);
 }
 
 /** "the device certificate", "chain certificate 2", "trusted CA 1" for entry `index`. */

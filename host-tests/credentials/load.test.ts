@@ -246,7 +246,7 @@ describe("firmware/credentials loader", () => {
     older[4] = 1;
     const old = fromResource(older);
     assert.ok(!old.ok && old.failure.code === "credentials-unsupported-version");
-    assert.match(old.failure.message, /image version 1 is not 2 \(write it again/);
+    assert.match(old.failure.message, /image version 1 is not 2; regenerate it with `npm run certs -- resources`/);
   });
 
   it("requires a trusted root CA and a complete key/certificate pair", () => {
