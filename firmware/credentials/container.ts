@@ -35,7 +35,6 @@ export interface ContainerContents {
 }
 
 // Failure messages here state the problem only; the loader prefixes the source and the fix.
-const problem = fail;
 
 /** The codes of a damaged image (the loader's own checks give them too). */
 export const CORRUPT = "credentials-corrupt";
@@ -56,10 +55,10 @@ export function containerLength(bytes: Uint8Array, available = bytes.length): Re
   // Bytes past a short input's end read as 0: its announced length is at least HEADER_SIZE.
   const end = HEADER_SIZE + u32(bytes, 8);
   if (bytes.length >= HEADER_SIZE) {
-    if (MAGIC.some((byte, i) => bytes[i] !== byte)) return problem("credentials-not-an-image", "not a credentials image");
-    if (bytes[4] !== VERSION) return problem("credentials-unsupported-version", `image version ${bytes[4]} is not ${VERSION}`);
+    if (MAGIC.some((byte, i) => bytes[i] !== byte)) return fail("credentials-not-an-image", "not a credentials image");
+    if (bytes[4] !== VERSION) return fail("credentials-unsupported-version", `image version ${bytes[4]} is not ${VERSION}`);
   }
-  return end > available ? problem(TRUNCATED, `truncated: ${available} of ${end} bytes present`) : ok(end);
+  return end > available ? fail(TRUNCATED, `truncated: ${available} of ${end} bytes present`) : ok(end);
 }
 
 /**
@@ -71,7 +70,7 @@ export function decodeContainer(bytes: Uint8Array): Result<ContainerContents> {
   const length = containerLength(bytes);
   if (!length.ok) return length;
   const end = length.value;
-  if (containerCrc(bytes, end) !== u32(bytes, 12)) return problem("credentials-checksum-mismatch", "checksum mismatch");
+  if (containerCrc(bytes, end) !== u32(bytes, 12)) return fail("credentials-checksum-mismatch", "checksum mismatch");
   const contents: ContainerContents = { chain: [], trustedCa: [], settings: {}, codeSigners: [], validity: [] };
   const decoder = new TextDecoder();
   let validity = bytes.subarray(0, 0);
@@ -92,7 +91,7 @@ export function decodeContainer(bytes: Uint8Array): Result<ContainerContents> {
     }
   }
   const certificates = contents.chain.length + contents.trustedCa.length;
-  if (validity.length !== certificates * VALIDITY_SIZE) return problem(CORRUPT, `the validity entry does not cover the ${certificates} certificates`);
+  if (validity.length !== certificates * VALIDITY_SIZE) return fail(CORRUPT, `the validity entry does not cover the ${certificates} certificates`);
   const windows = new DataView(validity.buffer, validity.byteOffset);
   for (let i = 0; i < validity.length; i += VALIDITY_SIZE) {
     contents.validity.push({ notBefore: windows.getFloat64(i, true), notAfter: windows.getFloat64(i + 8, true) });

@@ -68,8 +68,8 @@ export function loadCredentials(
   options: LoadOptions = {},
 ): Result<Credentials> {
   const tried: string[] = [];
-  for (const kind of options.order ?? ["partition", "preference", "resource"]) {
-    const reading = sourceReading(kind, platform.storage, sources);
+  for (const kind of options.order ?? (Object.keys(SOURCES) as CredentialSource[])) {
+    const reading = SOURCES[kind](platform.storage, sources);
     if (!reading) continue;
     const [label, fix, read] = reading;
     tried.push(label);
@@ -119,13 +119,12 @@ function copy(bytes: Uint8Array): Uint8Array {
 
 const certs = (command: string) => ` with \`npm run certs -- ${command}\``;
 
-function sourceReading(kind: CredentialSource, storage: Storage, { partition, resource }: CredentialSources): SourceReading | undefined {
-  return kind === "partition"
-    ? partition && ["credentials partition '" + partition.name + "'", "write a new image" + certs("image") + " and flash it", () => readPartition(partition)]
-    : kind === "preference"
-      ? [`credentials in Preference '${PREFERENCE_PREFIX}.*'`, "rewrite them" + certs("preference"), () => readPreference(storage, PREFERENCE_PREFIX)]
-      : resource && [`credentials resource '${RESOURCE_NAME}'`, "regenerate it" + certs("resources") + " and rebuild", () => ok(resource(RESOURCE_NAME))];
-}
+/** Each source's reading, in the default order; undefined where the platform has no such source. */
+const SOURCES: Record<CredentialSource, (storage: Storage, sources: CredentialSources) => SourceReading | undefined> = {
+  partition: (_, { partition }) => partition && ["credentials partition '" + partition.name + "'", "write a new image" + certs("image") + " and flash it", () => readPartition(partition)],
+  preference: (storage) => [`credentials in Preference '${PREFERENCE_PREFIX}.*'`, "rewrite them" + certs("preference"), () => readPreference(storage, PREFERENCE_PREFIX)],
+  resource: (_, { resource }) => resource && [`credentials resource '${RESOURCE_NAME}'`, "regenerate it" + certs("resources") + " and rebuild", () => ok(resource(RESOURCE_NAME))],
+};
 
 /** The image in `partition`: the length its header announces, or nothing when the header is erased. */
 function readPartition(partition: PartitionReader): Result<Uint8Array | undefined> {
