@@ -1,14 +1,16 @@
 // Temporary AWS credentials from a Cognito identity pool (unauthenticated identities), as
 // docs/aws-iot-core.md#sigv4-over-websocket says: GetId once per pool (the identity id is kept in storage so
 // the device keeps its identity across reboots), then GetCredentialsForIdentity whenever the
-// credentials in hand are missing or within five minutes of expiring.
+// credentials in hand are missing or within five minutes of expiring. Each call is one HTTPS
+// POST to "/" with a JSON body over the platform's TLS transport (Connection: close), its answer
+// read by the HTTPS publish modes' strict response reader (firmware/https/response.ts).
 
 import type { CognitoPool } from "../connection/config.js";
 import { failure, type Failure } from "../platform/failure.js";
 import type { Platform } from "../platform/seam.js";
 import type { SigV4Credentials } from "../sigv4/sign.js";
-import { httpsPost } from "./https.js";
-
+import { createResponseReader } from "../https/response.js";
+import { hostHeader, requestHead } from "../websocket/http-head.js";
 
 /** Calls `done` once with credentials or a Failure. */
 export type CredentialSource = (done: (credentials: SigV4Credentials | Failure) => void) => void;
@@ -24,12 +26,14 @@ interface CognitoAnswer {
 
 const STORAGE_KEY = "cognitoId";
 const REFRESH_MARGIN_MS = 300_000;
+const TIMEOUT_MS = 15000;
 
 /**
  * A credential source that calls `done` with credentials valid for at least five more
  * minutes, fetching new ones first when needed; or with a Failure: the transport's (TLS)
- * failure, an HTTP failure, "cognito-request-failed" (AWS's error type and message),
- * "cognito-answer-invalid".
+ * failure, the response reader's ("http-malformed-response", "http-response-too-large",
+ * "http-response-truncated"), "http-timeout", "cognito-request-failed" (AWS's error type and
+ * message), "cognito-answer-invalid".
  */
 export function cognitoCredentials(
   platform: Pick<Platform, "openTransport" | "timers" | "clock" | "storage" | "log">,
@@ -37,7 +41,7 @@ export function cognitoCredentials(
   trustedCa: Uint8Array[],
 ): CredentialSource {
   const { identityPoolId } = settings;
-  const { storage, log } = platform;
+  const { storage, log, timers } = platform;
   // Default: `cognito-identity.<pool region>.amazonaws.com`; a stand-in is dialled at cognitoAddress with that SNI.
   const serverName = settings.cognitoEndpoint ?? `cognito-identity.${identityPoolId.split(":")[0]}.amazonaws.com`;
   const target = { host: settings.cognitoAddress ?? serverName, serverName, port: settings.cognitoPort ?? 443, trustedCa };
@@ -45,25 +49,45 @@ export function cognitoCredentials(
 
   /** Calls `use` with a 200 answer's JSON (false from it: fields missing); `done` with any Failure. */
   function call(operation: string, request: object, done: (f: Failure) => void, use: (json: CognitoAnswer) => false | void): void {
-    const invalid = failure("cognito-answer-invalid", `Cognito ${operation} answered without the expected fields: check the endpoint.`, true);
     log("cognito: " + operation);
-    const headers: [string, string][] = [["Content-Type", "application/x-amz-json-1.1"], ["X-Amz-Target", "AWSCognitoIdentityService." + operation]];
-    httpsPost(platform, target, headers, JSON.stringify(request), (answer) => {
-      if ("code" in answer) return done(answer);
-      let json: CognitoAnswer;
-      try {
-        json = JSON.parse(new TextDecoder().decode(answer.body));
-      } catch {
-        return done(invalid);
-      }
-      if (answer.status === 200) {
-        if (use(json) === false) done(invalid);
-        return;
-      }
-      const type = String(json.__type ?? "").replace(/^.*#/, "") || "HTTP " + answer.status;
-      // A deleted or foreign identity: forget it so that the next attempt asks for a new one.
-      if (/ResourceNotFound|NotAuthorized/.test(type)) storage.remove(STORAGE_KEY);
-      done(failure("cognito-request-failed", `Cognito ${operation} failed: ${type}: ${json.message ?? json.Message ?? ""}; check the identity pool allows unauthenticated identities.`, answer.status >= 500 || /Throttl|TooManyRequests/.test(type)));
+    const body = new TextEncoder().encode(JSON.stringify(request));
+    const reader = createResponseReader(16384);
+    let timedOut: Failure | undefined;
+    const timer = timers.setTimeout(() => {
+      timedOut = failure("http-timeout", `${target.host}: no answer within ${TIMEOUT_MS} ms`, true);
+      transport.close();
+    }, TIMEOUT_MS);
+    const transport = platform.openTransport(target, {
+      onOpen() {
+        transport.write(requestHead("POST", "/", hostHeader(serverName, target.port), [
+          ["Content-Type", "application/x-amz-json-1.1"], ["X-Amz-Target", "AWSCognitoIdentityService." + operation],
+          ["Content-Length", "" + body.length], ["Connection", "close"],
+        ]), body);
+      },
+      // Read whole (or refused): nothing more is needed from the connection. The reader reads
+      // all the bytes received again at the end, with the same answer.
+      onData(bytes) {
+        if (reader.feed(bytes)) transport.close();
+      },
+      onClose(closeFailure) {
+        timers.clearTimeout(timer);
+        const read = reader.end();
+        if ("code" in read) return done(timedOut ?? closeFailure ?? read);
+        const { status, body } = read.response;
+        let json: CognitoAnswer | undefined;
+        try {
+          json = JSON.parse(new TextDecoder().decode(body));
+        } catch {
+          // Not JSON: refused below as an invalid answer.
+        }
+        if (json && status !== 200) {
+          const type = String(json.__type ?? "").replace(/^.*#/, "") || "HTTP " + status;
+          // A deleted or foreign identity: forget it so that the next attempt asks for a new one.
+          if (/ResourceNotFound|NotAuthorized/.test(type)) storage.remove(STORAGE_KEY);
+          return done(failure("cognito-request-failed", `Cognito ${operation} failed: ${type}: ${json.message ?? json.Message ?? ""}; check the identity pool allows unauthenticated identities.`, status >= 500 || /Throttl|TooManyRequests/.test(type)));
+        }
+        if (!json || use(json) === false) done(failure("cognito-answer-invalid", `Cognito ${operation} answered without the expected fields: check the endpoint.`, true));
+      },
     });
   }
 

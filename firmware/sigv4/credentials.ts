@@ -37,35 +37,35 @@ export const SIGV4_SETTINGS: { readonly [K in keyof SigV4Settings]-?: Rule } = {
   identityPoolId: TEXT, cognitoEndpoint: "host", cognitoAddress: "host", cognitoPort: [1, 65535],
 };
 
-const NOT_BOTH = "or accessKeyId and secretAccessKey must be set, not both";
-const HALF = "must be set with the other half of the key";
 const AWS_HOST = /\.iot\.([a-z0-9-]+)\.amazonaws\.com$/;
 
 /**
  * The region (set, or read from the endpoint's or the pool's name) and the credentials: an
  * identity pool or both halves of a key, not both. Failure "config-invalid" naming the setting.
+ * (The config drops empty settings, so a setting here is set or undefined.)
  */
 export function sigV4Signer(endpoint: Endpoint, s: SigV4Settings): Result<SigV4Signer> {
-  const { accessKeyId, secretAccessKey, sessionToken, credentialsExpiration, identityPoolId, cognitoEndpoint, cognitoAddress, cognitoPort } = s;
-  const region = s.region ?? AWS_HOST.exec(endpoint.serverName)?.[1] ?? AWS_HOST.exec(endpoint.endpoint)?.[1] ?? /^([a-z0-9-]+):/.exec(identityPoolId ?? "")?.[1];
-  if (region === undefined || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) return badSetting(s, "region", "must be the endpoint's AWS region, e.g. us-east-1");
-  if (identityPoolId !== undefined) {
-    if (accessKeyId !== undefined || secretAccessKey !== undefined) return badSetting(s, "identityPoolId", NOT_BOTH);
+  const { accessKeyId, secretAccessKey, identityPoolId } = s;
+  const region = s.region ?? AWS_HOST.exec(endpoint.serverName)?.[1] ?? AWS_HOST.exec(endpoint.endpoint)?.[1] ?? /^([a-z0-9-]+):/.exec(identityPoolId ?? "")?.[1] ?? "";
+  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) return badSetting(s, "region", "must be the endpoint's AWS region, e.g. us-east-1");
+  const key = accessKeyId ?? secretAccessKey;
+  if (identityPoolId ? key : !key) return badSetting(s, "identityPoolId", "or accessKeyId and secretAccessKey must be set, not both");
+  if (identityPoolId) {
     if (!/^[a-z0-9-]+:[0-9a-f-]+$/.test(identityPoolId)) return badSetting(s, "identityPoolId", "must look like us-east-1:<uuid>");
+    const { cognitoEndpoint, cognitoAddress, cognitoPort } = s;
     return ok({ region, credentials: { identityPoolId, cognitoEndpoint, cognitoAddress, cognitoPort } });
   }
-  if (accessKeyId === undefined && secretAccessKey === undefined) return badSetting(s, "identityPoolId", NOT_BOTH);
-  if (!accessKeyId) return badSetting(s, "accessKeyId", HALF);
-  if (!secretAccessKey) return badSetting(s, "secretAccessKey", HALF);
-  return ok({ region, credentials: { accessKeyId, secretAccessKey, sessionToken, expiration: credentialsExpiration } });
+  if (!accessKeyId || !secretAccessKey) return badSetting(s, accessKeyId ? "secretAccessKey" : "accessKeyId", "must be set with the other half of the key");
+  return ok({ region, credentials: { accessKeyId, secretAccessKey, sessionToken: s.sessionToken, expiration: s.credentialsExpiration } });
 }
 
 /**
  * Credentials to sign with now: the pool's (fetched or renewed when needed) or the fixed ones;
- * Failure "credentials-expired" when they are past their expiry, or the Cognito one.
+ * Failure "credentials-expired" when the fixed ones are past their expiry, or the Cognito one.
+ * (The pool's are valid for minutes more when they arrive: cognito/identity.ts renews them first.)
  */
 export function signingCredentials({ credentials: c }: SigV4Signer, credentials: ConnectionCredentials, platform: Platform): CredentialSource {
-  const source: CredentialSource = "identityPoolId" in c ? cognitoCredentials(platform, c, credentials.trustedCa) : (done) => done(c);
-  return (done) => source((got) => done("code" in got || got.expiration === undefined || got.expiration > platform.clock.now() ? got
-    : failure("credentials-expired", `The SigV4 credentials of ${got.accessKeyId} have expired: set fresh ones or use a Cognito identity pool.`)));
+  return "identityPoolId" in c ? cognitoCredentials(platform, c, credentials.trustedCa)
+    : (done) => done((c.expiration ?? Infinity) > platform.clock.now() ? c
+      : failure("credentials-expired", `The SigV4 credentials of ${c.accessKeyId} have expired: set fresh ones or use a Cognito identity pool.`));
 }

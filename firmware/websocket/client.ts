@@ -23,12 +23,11 @@ export interface WebSocketOptions {
 }
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
-// The states, in the order they come.
+// The states, in the order they come (the inner transport closes once: CLOSING is the last).
 const CONNECTING = 0;
 const HANDSHAKING = 1;
 const OPEN = 2;
 const CLOSING = 3;
-const CLOSED = 4;
 
 /**
  * Opens the WebSocket: `openInner` is called at once, the upgrade request goes out when it
@@ -120,9 +119,8 @@ export function openWebSocket(
       if (state === OPEN && done.rest.length) onFrameData(done.rest);
     },
     onClose(innerFailure) {
-      if (state === CLOSED) return;
       const was = state;
-      state = CLOSED;
+      state = CLOSING;
       platform.timers.clearTimeout(timer);
       events.onClose(was === CLOSING ? why : innerFailure ?? (was === OPEN
         ? failure("connection-closed", "The server dropped the WebSocket without a close frame.", true)
