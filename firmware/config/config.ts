@@ -148,8 +148,6 @@ export function badField(field: string, value: unknown, problem: string): Result
   return { ok: false, failure: invalidField(field, value, problem) };
 }
 
-export type ConfigSource = "manifest" | "preference";
-
 export interface LoadedConfig {
   config: DeviceConfig;
   /** Manifest keys that are not ours (Moddable's own, like ssid or sntp), logged so typos show. */
@@ -159,11 +157,9 @@ export interface LoadedConfig {
 /** What a text field must not match, besides its rule. */
 const SPECIAL: Record<string, [RegExp, string]> = { clientId: [/^\$/, "not starting with \"$\""], topicPrefix: [/[#+]/, "free of MQTT wildcards"] };
 
-const WHERE = { manifest: "the manifest's \"config\"", preference: "Preference \"config\"" };
-
 /**
  * Defaults, overlaid by the manifest's `config`, overlaid by the Preference overrides.
- * Returns a Failure "config-invalid" naming the field, its value and where it came from when a
+ * Returns a Failure "config-invalid" naming the field, its value and the source to fix when a
  * value is of the wrong type or out of range, or when a Preference key is not a config field.
  */
 export function loadConfig(manifest: unknown, overrides?: unknown): Result<LoadedConfig> {
@@ -171,18 +167,19 @@ export function loadConfig(manifest: unknown, overrides?: unknown): Result<Loade
   // The defaults' `connection` and `features` objects are never changed: overlay copies them.
   const config: Record<string, unknown> = { ...defaultConfig };
   for (const [source, layer] of [["manifest", manifest], ["preference", overrides]] as const) {
-    const fix = ": fix " + WHERE[source];
     if (layer == null) continue;
-    if (!isObject(layer)) return configInvalid(`config from the ${source} must be a JSON object${fix}.`);
+    if (!isObject(layer)) return configInvalid(`config from the ${source} must be a JSON object: fix it.`);
     for (const name in layer) {
       const value = layer[name];
       const rule = CONFIG_FIELDS[name as keyof DeviceConfig]?.[1];
+      // Only the manifest holds keys that are not ours.
       if (!rule && source === "manifest") ignored.push(name);
       else {
         const special = rule && SPECIAL[name];
         const problem = !rule ? `is not a config field (known: ${Object.keys(CONFIG_FIELDS).join(", ")})`
           : mustBe(value, rule) ?? (special && special[0].test(value as string) ? special[1] : undefined);
-        if (problem) return badField(name, value, `(from the ${source}) ${rule ? "must be " : ""}${problem}${fix}`);
+        // "fix its \"config\"": the manifest's "config", or the Preference key "config".
+        if (problem) return badField(name, value, `(from the ${source}) ${rule ? "must be " : ""}${problem}: fix its "config"`);
         // `connection` and `features` are overlaid, not replaced.
         config[name] = rule === "object" ? overlay(config[name] as Record<string, unknown>, value as Record<string, unknown>) : value;
       }
