@@ -131,13 +131,13 @@ export function configInvalid(message: string): Result<never> {
   return fail("config-invalid", message);
 }
 
-/** Fields whose values never appear in a message. */
+/** Settings whose values never appear in a message (the last part of a field's dotted name). */
 const SECRETS = ["token", "tokenSignature", "password", "secretAccessKey", "sessionToken"];
 
 /** Failure "config-invalid": `config field "<field>" = <value> <problem>`; secrets are withheld. */
 export function invalidField(field: string, value: unknown, problem: string): Failure {
   const shown = value === undefined ? "unset"
-    : SECRETS.includes(field.replace("connection.", "")) ? "(withheld)"
+    : SECRETS.includes(field.split(".").pop()!) ? "(withheld)"
     : typeof value === "string" ? JSON.stringify(value.length > 40 ? value.slice(0, 40) + "..." : value)
     : isObject(value) ? "an object" : Array.isArray(value) ? "an array" : String(value);
   return failure("config-invalid", `config field "${field}" = ${shown} ${problem}.`);
