@@ -101,8 +101,8 @@ export function credentialsFromContainer(
   const refused = checkPresence(key, chain.length, trustedCa.length, requireClientCertificate) ?? checkDates(validity, chain.length, platform.clock);
   if (refused) return located(label, refused);
   platform.log(`credentials: from ${label}: ${chain.length} chain, ${trustedCa.length} CA, settings ${Object.keys(settings).join(", ")}`);
-  // Copies, so the result does not pin a whole partition or Preference buffer in memory, and the
-  // TLS binding gets whole buffers.
+  // Copies, made once: the result does not pin the whole image buffer (settings, validity, entry
+  // headers), and the TLS binding gets whole buffers, which it passes on without a copy per connect.
   const result = { certificateChain: chain.map(copy), trustedCa: trustedCa.map(copy), settings, source, codeSigners } as Credentials;
   Object.defineProperty(result, "clientKey", { value: copy(key ?? new Uint8Array(0)) });
   return ok(result);
