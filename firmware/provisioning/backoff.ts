@@ -8,21 +8,12 @@ import type { DeviceConfig } from "../config/config.js";
 export type BackoffParams = Pick<DeviceConfig, "backoffBaseMs" | "backoffCapMs" | "connectSpacingMs">;
 
 /**
- * The jittered delay before retry number `attempt` (0 for the first retry):
- * uniform in [0, min(cap, base * 2^attempt)). `random` is in [0, 1). Never fails.
- */
-export function jitteredDelay(attempt: number, random: number, params: Pick<BackoffParams, "backoffBaseMs" | "backoffCapMs">): number {
-  // 2^attempt grows past the cap quickly; clamp the exponent so the product stays finite.
-  const ceiling = Math.min(params.backoffCapMs, params.backoffBaseMs * 2 ** Math.min(attempt, 40));
-  return Math.floor(random * ceiling);
-}
-
-/**
- * How long to wait from `now` before the next attempt: until `connectSpacingMs` after the
- * previous attempt (`lastAttemptAt`, undefined if none), then the jittered delay. The jitter
- * comes after the spacing, not inside it: devices dropped together (an endpoint restart, a
- * throttled wave) then spread over the jitter window instead of all retrying when the spacing
- * ends. Never fails.
+ * How long to wait from `now` before retry number `attempt` (0 for the first retry): until
+ * `connectSpacingMs` after the previous attempt (`lastAttemptAt`, undefined if none), then the
+ * jitter, uniform in [0, min(cap, base * 2^attempt)) for `random` in [0, 1). The jitter comes
+ * after the spacing, not inside it: devices dropped together (an endpoint restart, a throttled
+ * wave) then spread over the jitter window instead of all retrying when the spacing ends.
+ * Never fails.
  */
 export function nextAttemptDelay(
   attempt: number,
@@ -31,7 +22,8 @@ export function nextAttemptDelay(
   lastAttemptAt: number | undefined,
   params: BackoffParams,
 ): number {
-  const jitter = jitteredDelay(attempt, random, params);
-  const spacing = lastAttemptAt === undefined ? 0 : lastAttemptAt + params.connectSpacingMs - now;
-  return Math.max(spacing, 0) + jitter;
+  // base * 2^attempt overflows to Infinity for a large attempt, which the cap clamps (the
+  // config holds the base to at least 1 ms, so the product is never NaN).
+  return Math.max(lastAttemptAt === undefined ? 0 : lastAttemptAt + params.connectSpacingMs - now, 0)
+    + Math.floor(random * Math.min(params.backoffCapMs, params.backoffBaseMs * 2 ** attempt));
 }

@@ -1,17 +1,30 @@
 // The connect/retry loop: opens the MQTT session, and after every ending asks the policy
 // whether to retry (and when) or to stop with a status. The MQTT client never reconnects by
 // itself; this loop is the only place that calls connect().
+//
+// What a reboot must not forget: when the device last sent CONNECT, and how many boots in a
+// row went by without a lasting session. Kept in Preference (ESP32 NVS survives a crash, a
+// watchdog reset and a power cut), so that a device crashing in a loop still paces its
+// CONNECTs as AWS requires (never two within the spacing, never faster than the backoff) and
+// can say that it reboots in a loop.
 
 import type { Failure } from "../platform/failure.js";
 import type { Platform, TimerHandle } from "../platform/seam.js";
 import type { OpenStream } from "../mqtt/client.js";
 import type { DeviceState, DeviceStatus } from "../boot/status.js";
+import { nextAttemptDelay } from "./backoff.js";
 import { attemptStarted, decide, initialState, type PolicyParams } from "./policy.js";
-import { BOOTS_KEY, countBoot, LAST_CONNECT_KEY, REBOOT_LOOP_BOOTS } from "./reboots.js";
+
+/** Preference keys (at most 15 characters): epoch ms of the last CONNECT, boots without a lasting session. */
+export const LAST_CONNECT_KEY = "lastConnect";
+export const BOOTS_KEY = "bootsNoSession";
+/** From this many boots in a row without a lasting session, the device says it reboots in a loop. */
+const REBOOT_LOOP_BOOTS = 3;
 
 /** What the loop needs from the MQTT client (MqttClient satisfies it). */
 export interface Connectable {
   connect(open: OpenStream): void;
+  /** Ends what is open, if anything (nothing open: does nothing). */
   disconnect(): void;
 }
 
@@ -44,7 +57,7 @@ export interface ConnectionLoop {
  * Creates the loop, idle until `start()`. `open` opens a fresh stream per attempt (a fresh
  * presigned URL, fresh credentials...); `target` names the endpoint in statuses. Never fails:
  * every ending becomes a retry or a final status. `storage` keeps the last CONNECT time and
- * the boots without a lasting session across reboots (reboots.ts).
+ * the boots without a lasting session across reboots.
  */
 export function createConnectionLoop(
   platform: Pick<Platform, "clock" | "timers" | "log" | "random" | "storage">,
@@ -61,8 +74,8 @@ export function createConnectionLoop(
   let timer: TimerHandle | undefined;
   let lasting: TimerHandle | undefined;
   let acceptedAt: number | undefined;
-  let boots = 0;
-  let active = false;
+  /** Said in the first attempt's status from the third boot in a row without a lasting session. */
+  let looping = "";
   let stopped = false;
 
   const log: Platform["log"] = (line, level) => platform.log("connect: " + line, level);
@@ -72,16 +85,13 @@ export function createConnectionLoop(
   function attempt(): void {
     timer = undefined;
     if (stopped) return;
+    const now = clock.now();
     attempts += 1;
-    attemptStarted(state, clock.now());
+    attemptStarted(state, now);
     const line = `attempt ${attempts} to ${target} (${state.provisioned ? "provisioned" : "not provisioned yet"})`;
     log(line);
-    if (attempts === 1) {
-      const looping = boots >= REBOOT_LOOP_BOOTS;
-      status("connecting", `${looping ? `Rebooting in a loop (boot ${boots} without a lasting session): ` : ""}${line}`, looping ? "reboot-loop" : undefined);
-    }
-    platform.storage.set(LAST_CONNECT_KEY, "" + clock.now());
-    active = true;
+    if (attempts === 1) status("connecting", looping + line, looping ? "reboot-loop" : undefined);
+    platform.storage.set(LAST_CONNECT_KEY, "" + now);
     client.connect(open);
   }
 
@@ -89,17 +99,26 @@ export function createConnectionLoop(
     get attempts() { return attempts; },
     get provisioned() { return state.provisioned; },
     start() {
-      const first = countBoot(platform.storage, clock.now(), platform.random(), params);
-      boots = first.boots;
-      if (!first.delayMs) return attempt();
-      log(`boot ${boots} without a lasting session: first attempt in ${first.delayMs} ms`);
-      timer = timers.setTimeout(attempt, first.delayMs);
+      // This boot, counted (and written back) at once; the first CONNECT waits at least the
+      // spacing after the last one before the reboot (a stored time in the future, from a clock
+      // set back, counts as now), and from the second boot in a row the backoff of that many retries.
+      const { storage } = platform;
+      const now = clock.now();
+      const boots = (Number(storage.get(BOOTS_KEY)) | 0) + 1;
+      storage.set(BOOTS_KEY, "" + boots);
+      const last = Number(storage.get(LAST_CONNECT_KEY));
+      const delayMs = nextAttemptDelay(boots - 2, boots < 2 ? 0 : platform.random(), now, last >= 0 ? Math.min(last, now) : undefined, params);
+      const without = `boot ${boots} without a lasting session`;
+      if (boots >= REBOOT_LOOP_BOOTS) looping = `Rebooting in a loop (${without}): `;
+      if (!delayMs) return attempt();
+      log(`${without}: first attempt in ${delayMs} ms`);
+      timer = timers.setTimeout(attempt, delayMs);
     },
     stop() {
       stopped = true;
       timers.clearTimeout(timer);
       timers.clearTimeout(lasting);
-      if (active) client.disconnect();
+      client.disconnect();
       status("stopped", "Stopped on request.");
     },
     markProvisioned() {
@@ -111,12 +130,12 @@ export function createConnectionLoop(
     connected(info) {
       acceptedAt = clock.now();
       lasting = timers.setTimeout(() => platform.storage.set(BOOTS_KEY, "0"), params.stableSessionMs);
-      log(`accepted on attempt ${attempts} (session present: ${info.sessionPresent})`);
-      status("online", `Connected to ${target}.`);
+      const line = `accepted on attempt ${attempts} (session present: ${info.sessionPresent})`;
+      log(line);
+      status("online", line);
       events.onSessionUp(info);
     },
     disconnected(f) {
-      active = false;
       timers.clearTimeout(lasting);
       const now = clock.now();
       const sessionMs = acceptedAt === undefined ? undefined : now - acceptedAt;

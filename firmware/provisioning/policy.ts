@@ -90,18 +90,17 @@ export function decide(state: LoopState, failure: Failure | undefined, sessionMs
   const why = classify(failure, provisioned, since < params.provisioningGraceMs);
   if (why === "permanent") {
     // An orderly close (no failure) is never permanent (classify), so a failure is at hand.
+    // Its message names the fix; the policy adds what only it knows.
     const { code, message } = failure!;
-    return {
-      status: "refused", code: "connect-refused",
-      message: `refused for good (${message}); ${certificateAlertAdvice?.(code, provisioned)
-        ?? (/^connack-(not-authorized|bad-credentials)$/.test(code) ? "check its policy allows iot:Connect for this client id" : "retrying cannot fix this")}`,
-    };
+    const advice = certificateAlertAdvice?.(code, provisioned)
+      ?? (/^connack-(not-authorized|bad-credentials)$/.test(code) ? "check its policy allows iot:Connect for this client id" : "");
+    return { status: "refused", code: "connect-refused", message: `refused for good (${message})${advice && "; " + advice}` };
   }
   const limit = provisioned ? params.reconnectAttempts : params.provisioningAttempts;
   if (limit && state.failures >= limit) {
     return {
       status: "gave-up", code: provisioned ? "reconnect-limit" : "provisioning-timeout",
-      message: `${provisioned ? "no reconnect" : "not provisioned"} after ${state.failures} attempts over ${Math.round(since / 1000)} s: ${provisioned ? "check the network and endpoint, then restart" : NOT_PROVISIONED_ADVICE}`,
+      message: `gave up after ${state.failures} attempts over ${Math.round(since / 1000)} s: ${provisioned ? "check the network and endpoint, then restart" : NOT_PROVISIONED_ADVICE}`,
     };
   }
   // The spacing counts from the end of the attempt, which is after its CONNECT went out: two

@@ -2,9 +2,8 @@ import assert from "node:assert/strict";
 import type { DeviceStatus } from "../../firmware/boot/status.js";
 import type { OpenStream } from "../../firmware/mqtt/client.js";
 import { failure, type Failure } from "../../firmware/platform/failure.js";
-import { createConnectionLoop, type ConnectionLoop } from "../../firmware/provisioning/loop.js";
+import { BOOTS_KEY, createConnectionLoop, LAST_CONNECT_KEY, type ConnectionLoop } from "../../firmware/provisioning/loop.js";
 import type { PolicyParams } from "../../firmware/provisioning/policy.js";
-import { BOOTS_KEY, LAST_CONNECT_KEY } from "../../firmware/provisioning/reboots.js";
 import { MemoryStorage } from "../credentials/fixtures.js";
 import { FakeTime } from "../support/fake-time.js";
 
