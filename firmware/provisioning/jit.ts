@@ -11,17 +11,15 @@ import type { Platform } from "../platform/seam.js";
 // fresh certificate is provisioned, AWS may answer with one of these; every other alert is permanent.
 const CERTIFICATE_ALERT = /^tls-alert-(bad-certificate|unsupported-certificate|certificate-(revoked|expired|unknown|required)|unknown-ca|access-denied)$/;
 
+/** What to check when a certificate is never accepted: refused with an alert after the grace time, or given up on. */
+export const NOT_PROVISIONED_ADVICE: string | undefined = "check its CA is registered, ACTIVE, auto-registering, and the subject has the template's parameters (JITR: the function activates it)";
+
 /**
  * For a TLS alert about the client certificate (`tls-alert-<name>`), what to check when it ends
  * the connection for good; undefined for any other code.
  */
 export const certificateAlertAdvice: ((code: string, provisioned: boolean) => string | undefined) | undefined = (code, provisioned) =>
-  CERTIFICATE_ALERT.test(code)
-    ? (provisioned ? "the certificate may be revoked or inactive" : "check its CA is registered, ACTIVE, auto-registering")
-    : undefined;
-
-/** What to check when the device gives up before it was ever accepted. */
-export const NOT_PROVISIONED_ADVICE: string | undefined = "check the CA auto-registers and the subject has the template's parameters (JITR: the function activates it)";
+  CERTIFICATE_ALERT.test(code) ? (provisioned ? "the certificate may be revoked or inactive" : NOT_PROVISIONED_ADVICE) : undefined;
 
 /** The fingerprint of the leaf certificate, by which the session remembers that it was provisioned. */
 export const certificateFingerprint: ((platform: Pick<Platform, "crypto">, leaf: Uint8Array) => string) | undefined = (platform, leaf) =>
