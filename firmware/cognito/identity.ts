@@ -10,7 +10,7 @@ import { failure, type Failure } from "../platform/failure.js";
 import type { Platform } from "../platform/seam.js";
 import type { SigV4Credentials } from "../sigv4/sign.js";
 import { createResponseReader } from "../https/response.js";
-import { hostHeader, requestHead } from "../websocket/http-head.js";
+import { hostHeader, requestHead, text } from "../websocket/http-head.js";
 
 /** Calls `done` once with credentials or a Failure. */
 export type CredentialSource = (done: (credentials: SigV4Credentials | Failure) => void) => void;
@@ -76,7 +76,7 @@ export function cognitoCredentials(
         const { status, body } = read.response;
         let json: CognitoAnswer | undefined;
         try {
-          json = JSON.parse(new TextDecoder().decode(body));
+          json = JSON.parse(text(body));
         } catch {
           // Not JSON: refused below as an invalid answer.
         }

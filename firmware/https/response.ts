@@ -5,7 +5,7 @@
 // hundred bytes, in one or two pieces); a keep-alive connection's next response starts in `rest`.
 
 import { failure, type Failure } from "../platform/failure.js";
-import { concat, crlf, malformed, readHead, type HttpResponseHead } from "../websocket/http-head.js";
+import { concat, crlf, malformed, readHead, text, type HttpResponseHead } from "../websocket/http-head.js";
 
 export interface HttpResponse extends HttpResponseHead {
   body: Uint8Array;
@@ -55,10 +55,10 @@ export function createResponseReader(maxBody = 4096): ResponseReader {
       for (let at = 0; ;) {
         const line = crlf(rest, at);
         if (line < 0) return rest.length - at > 1024 ? malformed("chunk size line too long") : undefined;
-        const text = String.fromCharCode(...rest.subarray(at, line));
-        const n = last ? 0 : /^[0-9A-Fa-f]{1,7}(;.*)?$/.test(text) ? parseInt(text, 16) : -1;
+        const size = text(rest.subarray(at, line));
+        const n = last ? 0 : /^[0-9A-Fa-f]{1,7}(;.*)?$/.test(size) ? parseInt(size, 16) : -1;
         const end = line + 2 + n;
-        if (n < 0) return malformed(`chunk size "${text.slice(0, 20)}"`);
+        if (n < 0) return malformed(`chunk size "${size.slice(0, 20)}"`);
         if (body.length + n > maxBody) return tooLarge;
         if (n) {
           if (rest.length < end + 2) return undefined;

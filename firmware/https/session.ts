@@ -16,6 +16,7 @@ import { telemetryPayload, topicsFor } from "../telemetry/messages.js";
 import { loadPostQueue, type PostQueue } from "../https/post-queue.js";
 import { publishHead, type HttpsLink } from "../https/request.js";
 import { createResponseReader, type HttpResponse, type ResponseReader } from "../https/response.js";
+import { text } from "../websocket/http-head.js";
 
 // AWS's answers that no retry can change (docs/https-publish.md): the credentials or the policy
 // (401, 403), the request itself (400, 405, 413). Others (429, 5xx) are retried.
@@ -148,8 +149,8 @@ export const startSession: StartSession = (context: SessionContext) => {
   }
 
   function refusedBy(response: HttpResponse): void {
-    const text = new TextDecoder().decode(response.body);
-    const f = failure(`https-${response.status}`, `AWS IoT answered ${response.status} ${response.headers["x-amzn-errortype"] ?? response.reason}${text ? ` ${text.slice(0, 200)}` : ""}`
+    const body = text(response.body);
+    const f = failure(`https-${response.status}`, `AWS IoT answered ${response.status} ${response.headers["x-amzn-errortype"] ?? response.reason}${body ? ` ${body.slice(0, 200)}` : ""}`
       + (response.status === 403 ? ": the credentials or the policy do not allow iot:Publish on " + topic : ""));
     if (PERMANENT.includes(response.status)) return stopWith("refused", { ...f, message: f.message + "; the unposted readings stay queued." });
     retry(f);

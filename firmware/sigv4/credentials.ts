@@ -52,8 +52,8 @@ export function sigV4Signer(endpoint: Endpoint, s: SigV4Settings): Result<SigV4S
   if (identityPoolId ? key : !key) return badSetting(s, "identityPoolId", "or accessKeyId and secretAccessKey must be set, not both");
   if (identityPoolId) {
     if (!/^[a-z0-9-]+:[0-9a-f-]+$/.test(identityPoolId)) return badSetting(s, "identityPoolId", "must look like us-east-1:<uuid>");
-    const { cognitoEndpoint, cognitoAddress, cognitoPort } = s;
-    return ok({ region, credentials: { identityPoolId, cognitoEndpoint, cognitoAddress, cognitoPort } });
+    // The pool's settings (identityPoolId, cognitoEndpoint, cognitoAddress, cognitoPort) as they are.
+    return ok({ region, credentials: { ...s, identityPoolId } });
   }
   if (!accessKeyId || !secretAccessKey) return badSetting(s, accessKeyId ? "secretAccessKey" : "accessKeyId", "must be set with the other half of the key");
   return ok({ region, credentials: { accessKeyId, secretAccessKey, sessionToken: s.sessionToken, expiration: s.credentialsExpiration } });

@@ -4,7 +4,7 @@
 import { failure, type Failure } from "../platform/failure.js";
 import type { Crypto, Platform, Transport, TransportEvents } from "../platform/seam.js";
 import { base64Encode } from "./base64.js";
-import { concat, createHeadReader, requestHead } from "./http-head.js";
+import { concat, createHeadReader, requestHead, text } from "./http-head.js";
 import {
   CLOSE_NORMAL, createFrameDecoder, encodeFrame, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG,
 } from "./frames.js";
@@ -59,7 +59,7 @@ export function openWebSocket(
       if (opcode === OP_CLOSE) {
         // Echo the close (RFC 6455 5.5.1) before dropping the connection.
         const code = payload.length > 1 ? (payload[0] << 8) | payload[1] : 1005;
-        const reason = new TextDecoder().decode(payload.subarray(2));
+        const reason = text(payload.subarray(2));
         fail(failure("connection-closed", `The server closed the WebSocket with code ${code}${reason ? ` (${reason})` : ""}.`, true), code === 1005 ? CLOSE_NORMAL : code);
       }
     },

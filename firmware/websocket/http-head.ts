@@ -36,11 +36,14 @@ export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   return joined;
 }
 
-/** The index of the first CRLF in `bytes` at or after `from` (with `blank`, of CRLF CRLF), or -1. */
-export function crlf(bytes: Uint8Array, from: number, blank?: boolean): number {
-  for (let i = from; i + 3 < bytes.length + (blank ? 0 : 2); i++) {
-    if (bytes[i] === 13 && bytes[i + 1] === 10 && (!blank || (bytes[i + 2] === 13 && bytes[i + 3] === 10))) return i;
-  }
+/** The text of UTF-8 `bytes` (no spread into String.fromCharCode: a line may be longer than the XS stack). */
+export function text(bytes: Uint8Array): string {
+  return new TextDecoder().decode(bytes);
+}
+
+/** The index of the first CRLF in `bytes` at or after `from`, or -1. */
+export function crlf(bytes: Uint8Array, from: number): number {
+  for (let i = from; i + 1 < bytes.length; i++) if (bytes[i] === 13 && bytes[i + 1] === 10) return i;
   return -1;
 }
 
@@ -50,19 +53,20 @@ export function crlf(bytes: Uint8Array, from: number, blank?: boolean): number {
  * it is longer than `maxBytes` or not HTTP/1.x.
  */
 export function readHead(bytes: Uint8Array, maxBytes = 4096): HttpHeadDone | Failure | undefined {
-  const end = crlf(bytes, 0, true);
-  if (end < 0 || end + 4 > maxBytes) return bytes.length > maxBytes ? malformed(`head over ${maxBytes} bytes`) : undefined;
-  const lines = new TextDecoder().decode(bytes.subarray(0, end)).split("\r\n");
-  const status = /^HTTP\/1\.[01] (\d{3}) ?(.*)$/.exec(lines[0]);
   const headers: Record<string, string> = {};
-  for (let n = 1; status && n < lines.length; n++) {
-    const colon = lines[n].indexOf(":");
-    if (colon <= 0) return malformed("no HTTP/1.x status line");
-    const name = lines[n].slice(0, colon).trim().toLowerCase();
-    const value = lines[n].slice(colon + 1).trim();
-    headers[name] = name in headers ? headers[name] + ", " + value : value;
+  let status: RegExpExecArray | null | undefined;
+  // Line by line up to the empty one; the head with its blank line at most maxBytes.
+  for (let at = 0, end: number; (end = crlf(bytes, at)) >= 0 && end + 2 <= maxBytes; at = end + 2) {
+    const line = text(bytes.subarray(at, end));
+    const colon = line.indexOf(":");
+    if (status && end === at) return { head: { status: +status[1], reason: status[2], headers }, rest: bytes.subarray(end + 2) };
+    if (!(status ??= /^HTTP\/1\.[01] (\d{3}) ?(.*)$/.exec(line)) || (at && colon <= 0)) return malformed("no HTTP/1.x status line");
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    // The status line is the first; header lines follow.
+    if (at) headers[name] = name in headers ? headers[name] + ", " + value : value;
   }
-  return status ? { head: { status: +status[1], reason: status[2], headers }, rest: bytes.subarray(end + 4) } : malformed("no HTTP/1.x status line");
+  return bytes.length > maxBytes ? malformed(`head over ${maxBytes} bytes`) : undefined;
 }
 
 /** A reader to feed the response bytes to as they arrive; each call answers as `readHead` does for all of them. */
