@@ -211,7 +211,7 @@ export class MqttClient implements PacketSink {
       this.send(publishHeader(e.head, e.payload.length, 1, e.retain, sessionPresent && e.sent, id), e.payload);
       e.sent = true;
     });
-    this.call((x) => this.#events.onConnected(x), { sessionPresent });
+    this.call(this.#events.onConnected, { sessionPresent });
   }
 
   onPublish(topic: string, payload: Uint8Array, flags: number, packetId: number): void {
@@ -234,11 +234,12 @@ export class MqttClient implements PacketSink {
     if (type !== 4) {
       const { filters, ack } = entry as Pending;
       if (ack !== type) return;
-      const subscribed = (this.#subscriptions ??= new Set());
+      // subscribe() made the set; a CONNACK that drops it also ended the requests before it
+      const subscribed = this.#subscriptions;
       if (type === 9) result = Array.from(body.subarray(2)) as (0 | 1 | 0x80)[];
       filters.forEach((f, i) => {
-        if (!result) subscribed.delete(f);
-        else if (result[i] < 0x80) subscribed.add(f);
+        if (!result) subscribed?.delete(f);
+        else if (result[i] < 0x80) subscribed!.add(f);
       });
     }
     table!.delete(packetId);
@@ -262,7 +263,7 @@ export class MqttClient implements PacketSink {
   closed(f: Failure | undefined): void {
     if (this.#connected) {
       f ??= failure("connection-closed", "server closed the connection", true);
-    } else if (this.#opened && (!f || f.code === "connection-reset" || f.code === "connection-closed")) {
+    } else if (this.#opened && (!f || /^connection-(reset|closed)$/.test(f.code))) {
       f = failure("mqtt-closed-before-connack", "closed before CONNACK (provisioning or refused)", true);
     } else {
       f ??= failure("tls-handshake-reset", "TLS handshake closed", true);
@@ -300,10 +301,13 @@ export class MqttClient implements PacketSink {
     this.#transport?.write(bytes, payload);
   }
 
-  /** Runs a caller's callback; one that throws is logged, never thrown into the transport. */
+  /**
+   * Runs a caller's callback (an event handler as a method of the events object); one that
+   * throws is logged, never thrown into the transport.
+   */
   private call<T>(fn: ((arg: T) => void) | undefined, arg: T): void {
     try {
-      fn?.(arg);
+      fn?.call(this.#events, arg);
     } catch (e) {
       this.#platform.log(`mqtt: callback threw ${e}`, 2);
     }
@@ -343,7 +347,7 @@ export class MqttClient implements PacketSink {
     transport?.close();
     this.#platform.log(`mqtt: disconnected${f ? `: ${f.code}` : ""}`, f ? 2 : 1);
     const lost = f ?? NOT_CONNECTED();
-    for (const p of pending?.values() ?? []) this.call(p.done, lost);
-    this.call((x) => this.#events.onDisconnected(x), f);
+    pending?.forEach((p) => this.call(p.done, lost));
+    this.call(this.#events.onDisconnected, f);
   }
 }

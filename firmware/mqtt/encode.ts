@@ -53,28 +53,22 @@ export interface ConnectFields {
 
 /** CONNECT for protocol level 4 (3.1.1). */
 export function encodeConnect(c: ConnectFields): Uint8Array {
+  const { will, password } = c;
   const id = encoder.encode(c.clientId);
-  const will = c.will;
-  const willTopic = will ? encoder.encode(will.topic) : undefined;
-  const user = c.username !== undefined ? encoder.encode(c.username) : undefined;
-  const pass = c.password;
-  let flags = c.cleanSession ? 0x02 : 0;
-  let remaining = 10 + 2 + id.length;
-  if (will && willTopic) {
-    flags |= 0x04 | (will.qos << 3) | (will.retain ? 0x20 : 0);
-    remaining += 4 + willTopic.length + will.payload.length;
-  }
-  if (user) { flags |= 0x80; remaining += 2 + user.length; }
-  if (pass) { flags |= 0x40; remaining += 2 + pass.length; }
+  const willTopic = will && encoder.encode(will.topic);
+  const user = c.username === undefined ? undefined : encoder.encode(c.username);
+  let remaining = 12 + id.length;
+  if (will) remaining += 4 + willTopic!.length + will.payload.length;
+  if (user) remaining += 2 + user.length;
+  if (password) remaining += 2 + password.length;
   const buf = packet(0x10, remaining);
   let o = buf.length - remaining;
   buf.set(PROTOCOL, o);
-  buf[o + 7] = flags;
-  o = putId(buf, o + 8, c.keepAliveSeconds);
-  o = putBytes(buf, o, id);
-  if (will && willTopic) o = putBytes(buf, putBytes(buf, o, willTopic), will.payload);
+  buf[o + 7] = (c.cleanSession ? 0x02 : 0) | (will ? 0x04 | (will.qos << 3) | (will.retain ? 0x20 : 0) : 0) | (user ? 0x80 : 0) | (password ? 0x40 : 0);
+  o = putBytes(buf, putId(buf, o + 8, c.keepAliveSeconds), id);
+  if (will) o = putBytes(buf, putBytes(buf, o, willTopic!), will.payload);
   if (user) o = putBytes(buf, o, user);
-  if (pass) putBytes(buf, o, pass);
+  if (password) putBytes(buf, o, password);
   return buf;
 }
 
