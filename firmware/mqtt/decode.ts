@@ -57,16 +57,6 @@ export class PacketDecoder {
   push(chunk: Uint8Array): void {
     const n = chunk.length;
     let i = 0;
-    // Fast path: whole packets with a one-byte remaining length (acks, small messages) that
-    // start between packets skip the byte-by-byte state machine below. They are views of the
-    // chunk, so the size limit (which guards allocations) does not apply to them.
-    if (this.#first < 0) while (i + 1 < n && !this.#stopped) {
-      const length = chunk[i + 1];
-      if (length > 127 || i + 2 + length > n) break;
-      const first = chunk[i];
-      i += 2 + length;
-      this.#dispatch(first, chunk.subarray(i - length, i));
-    }
     while (i < n && !this.#stopped) {
       const body = this.#body;
       if (body) {
@@ -79,9 +69,17 @@ export class PacketDecoder {
           this.#dispatch(this.#first, body);
         }
       } else if (this.#first < 0) {
-        this.#first = chunk[i++];
-        this.#length = 0;
-        this.#shift = 1;
+        // A whole packet with a one-byte remaining length (acks, small messages) skips the
+        // byte-by-byte header below. It is a view of the chunk, so the size limit (which
+        // guards allocations) does not apply to it.
+        const length = chunk[i + 1]; // undefined past the chunk's end
+        if (length < 128 && i + 2 + length <= n) {
+          this.#dispatch(chunk[i], chunk.subarray(i + 2, (i += 2 + length)));
+        } else {
+          this.#first = chunk[i++];
+          this.#length = 0;
+          this.#shift = 1;
+        }
       } else {
         const digit = chunk[i++];
         this.#length += (digit & 0x7f) * this.#shift;
