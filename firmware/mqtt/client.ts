@@ -117,7 +117,7 @@ export class MqttClient implements PacketSink {
    * Ignored (logged) while a connection is already under way.
    */
   connect(open: OpenStream): void {
-    if (this.#link) return this.#platform.log("mqtt: already connecting");
+    if (this.#link) return this.log("already connecting");
     const { will, clientId, keepAliveSeconds } = this.#options;
     const willTopic = will && checkTopic(will.topic, false); // its bytes when valid, else a Failure
     const invalid = (willTopic && "code" in willTopic ? willTopic : undefined)
@@ -127,9 +127,8 @@ export class MqttClient implements PacketSink {
       return;
     }
     const link = new Connection(this);
-    this.#link = link;
-    this.#opened = false;
-    this.#platform.log(`mqtt: connecting as ${clientId}`, 0);
+    this.#link = link; // #opened is false: end() cleared it
+    this.log(`connecting as ${clientId}`, 0);
     try {
       this.#transport = open(link);
     } catch (e) {
@@ -206,7 +205,7 @@ export class MqttClient implements PacketSink {
     }
     this.#connected = true;
     if (!sessionPresent) this.#subscriptions = undefined;
-    this.#platform.log(`mqtt: connected, session present ${sessionPresent}`);
+    this.log(`connected, session present ${sessionPresent}`);
     this.#inFlight?.forEach((e, id) => {
       this.send(publishHeader(e.head, e.payload.length, 1, e.retain, sessionPresent && e.sent, id), e.payload);
       e.sent = true;
@@ -218,9 +217,9 @@ export class MqttClient implements PacketSink {
     if (!this.#connected) return this.end(protocolError("PUBLISH"));
     const link = this.#link;
     try {
-      this.#events.onMessage(topic, payload, { qos: ((flags >> 1) & 1) as 0 | 1, retain: (flags & 1) === 1, dup: (flags & 8) !== 0 });
+      this.#events.onMessage(topic, payload, { qos: ((flags >> 1) & 1) as 0 | 1, retain: !!(flags & 1), dup: !!(flags & 8) });
     } catch (e) {
-      this.#platform.log(`mqtt: onMessage threw ${e}`, 2);
+      this.log(`onMessage threw ${e}`, 2);
     }
     if (flags & 2 && this.#link === link) this.send(encodePuback(packetId));
   }
@@ -309,8 +308,12 @@ export class MqttClient implements PacketSink {
     try {
       fn?.call(this.#events, arg);
     } catch (e) {
-      this.#platform.log(`mqtt: callback threw ${e}`, 2);
+      this.log(`callback threw ${e}`, 2);
     }
+  }
+
+  private log(line: string, level?: 0 | 1 | 2): void {
+    this.#platform.log(`mqtt: ${line}`, level);
   }
 
   private schedule(): void {
@@ -345,7 +348,7 @@ export class MqttClient implements PacketSink {
     const pending = this.#pending;
     this.#pending = undefined;
     transport?.close();
-    this.#platform.log(`mqtt: disconnected${f ? `: ${f.code}` : ""}`, f ? 2 : 1);
+    this.log(`disconnected${f ? `: ${f.code}` : ""}`, f ? 2 : 1);
     const lost = f ?? NOT_CONNECTED();
     pending?.forEach((p) => this.call(p.done, lost));
     this.call(this.#events.onDisconnected, f);

@@ -113,9 +113,9 @@ export class PacketDecoder {
     if (type === 3) {
       const qos = (first >> 1) & 3;
       const topicEnd = 2 + id;
-      const headerEnd = qos ? topicEnd + 2 : topicEnd;
+      const headerEnd = topicEnd + 2 * qos;
       const packetId = qos ? (b[topicEnd] << 8) | b[topicEnd + 1] : 0;
-      if (qos < 2 && (qos ? packetId : !(first & 0x08)) && topicEnd > 2 && headerEnd <= len) {
+      if (qos < 2 && (qos ? packetId : !(first & 0x08)) && id && headerEnd <= len) {
         return this.sink.onPublish(text.decode(b.subarray(2, topicEnd)), b.subarray(headerEnd), first & 0x0f, packetId);
       }
     } else if (!(first & 0x0f) && (type === 4 || type === 11 ? len === 2 && id

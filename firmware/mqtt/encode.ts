@@ -29,17 +29,17 @@ function putLength(buf: Uint8Array, o: number, remaining: number): void {
   } while (remaining > 0);
 }
 
-function putBytes(buf: Uint8Array, o: number, bytes: Uint8Array): number {
-  buf[o] = bytes.length >> 8;
-  buf[o + 1] = bytes.length & 0xff;
-  buf.set(bytes, o + 2);
-  return o + 2 + bytes.length;
-}
-
+/** A two-byte integer (a packet id, a length). */
 function putId(buf: Uint8Array, o: number, id: number): number {
   buf[o] = id >> 8;
   buf[o + 1] = id & 0xff;
   return o + 2;
+}
+
+/** Bytes with their two-byte length before them. */
+function putBytes(buf: Uint8Array, o: number, bytes: Uint8Array): number {
+  buf.set(bytes, (o = putId(buf, o, bytes.length)));
+  return o + bytes.length;
 }
 
 export interface ConnectFields {
