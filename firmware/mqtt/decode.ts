@@ -89,9 +89,7 @@ export class PacketDecoder {
         } else if (this.#length > this.#max) {
           this.#fail(`packet of ${this.#length} bytes (limit ${this.#max})`);
         } else if (n - i >= this.#length) {
-          const end = i + this.#length;
-          this.#dispatch(this.#first, chunk.subarray(i, end));
-          i = end;
+          this.#dispatch(this.#first, chunk.subarray(i, (i += this.#length)));
         } else {
           this.#body = new Uint8Array(this.#length);
           this.#filled = 0;
