@@ -35,7 +35,7 @@ export interface ResponseReader {
 /** A reader for one response whose body is at most `maxBody` bytes. Never throws. */
 export function createResponseReader(maxBody = 4096): ResponseReader {
   let received: Uint8Array = new Uint8Array(0);
-  const tooLarge = failure("http-response-too-large", `HTTP response body over ${maxBody} bytes: not an AWS IoT answer; check the endpoint.`);
+  const tooLarge = failure("http-response-too-large", `HTTP body over ${maxBody} bytes: check the endpoint.`);
 
   // The response in `received`, undefined while incomplete (`ended`: the connection ended).
   const read = (ended?: boolean): ResponseDone | Failure | undefined => {
@@ -86,6 +86,6 @@ export function createResponseReader(maxBody = 4096): ResponseReader {
       received = concat(received, bytes);
       return read();
     },
-    end: () => read(true) ?? failure("http-response-truncated", "The connection ended within an HTTP response; it is retried."),
+    end: () => read(true) ?? failure("http-response-truncated", "Connection ended within an HTTP response (retried)."),
   };
 }

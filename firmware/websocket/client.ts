@@ -123,8 +123,8 @@ export function openWebSocket(
       state = CLOSING;
       platform.timers.clearTimeout(timer);
       events.onClose(was === CLOSING ? why : innerFailure ?? (was === OPEN
-        ? failure("connection-closed", "The server dropped the WebSocket without a close frame.", true)
-        : failure("websocket-upgrade-dropped", "The server closed the connection during the WebSocket upgrade: check the endpoint, port and credentials.", true)));
+        ? failure("connection-closed", "The WebSocket dropped without a close frame.", true)
+        : failure("websocket-upgrade-dropped", "Closed during the WebSocket upgrade: check the endpoint, port and credentials.", true)));
     },
   });
 
