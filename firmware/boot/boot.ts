@@ -4,7 +4,7 @@
 // the Moddable binding all call `boot()` with their Platform.
 
 import { completeConfig, CONFIG_KEY, LOG_LEVELS, loadConfig, parseOverrides, type DeviceConfig } from "../config/config.js";
-import { assembleConnection, findMode, validateConnectionConfig, type AnyConnectionMode, type Session } from "../connection/config.js";
+import { assembleConnection, findMode, validateConnectionConfig, type Session } from "../connection/config.js";
 // The modes this build carries: the manifest maps `connection/mode` to one mode's module (or,
 // in the development build, to the list of all of them).
 import { modes } from "../connection/mode.js";
@@ -99,7 +99,34 @@ export function boot(host: Platform, input: BootInput, events: BootEvents = {}):
     const loadedConfig = config = loaded.value.config;
     const { ignored } = loaded.value;
     say(`config: manifest${overrides.ok && overrides.value !== undefined ? " + Preference" : ""}: mode ${loadedConfig.mode}, provisioning ${loadedConfig.provisioning}, telemetry every ${loadedConfig.telemetryIntervalMs} ms${features.length ? ", features " + features.map((f) => f.name).join(", ") : ""}${ignored.length ? "; not ours, ignored: " + ignored.join(", ") : ""}`);
-    waitForClock(loadedConfig, 0, () => startNetwork(loadedConfig, mode.value, settings.value));
+    // 3. Credentials, then 4-6: the session the build's modes speak (connect, provisioning,
+    // telemetry). Again when a feature restarts the network (the runtime ends the session first).
+    const startNetwork = (): void => {
+      const credentials = loadCredentials(platform, input.credentialSources, { requireClientCertificate: mode.value.clientCertificate });
+      if (!credentials.ok) return stopWith("credentials-invalid", credentials.failure);
+      // A feature that owns the device's identity may connect with other credentials, and may
+      // make the session its own (fleet provisioning's claim: no telemetry, no other feature).
+      const chosen = input.startFeatures?.credentials(features, credentials.value, platform, settings.value) ?? ok({ credentials: credentials.value, features, featureSettings: settings.value, exclusive: false });
+      if (!chosen.ok) return stopWith("credentials-invalid", chosen.failure);
+      const creds = chosen.value.credentials;
+      const completed = completeConfig(loadedConfig, creds.settings);
+      if (!completed.ok) return badConfig(completed.failure);
+      const cfg = config = completed.value;
+      const connection = validateConnectionConfig(cfg, modes);
+      if (!connection.ok) return badConfig(connection.failure);
+      const link = assembleConnection<unknown>(connection.value, creds, platform, modes);
+      if (!link.ok) return badConfig(link.failure);
+      session = startSession({
+        ...input, ...chosen.value, platform, config: cfg, connection: connection.value, mode: mode.value, link: link.value,
+        sensor: input.sensor ?? simulatedSensor(platform.random),
+        onAcked: (seq) => events.onAcked?.(seq),
+        status: () => status,
+        report,
+        restart: startNetwork,
+        stop: (failure) => stopWith("refused", failure),
+      });
+    };
+    waitForClock(loadedConfig, 0, startNetwork);
   }
 
   // 2. Clock: TLS must not be tried before it is set (certificate dates would be judged wrongly).
@@ -115,52 +142,6 @@ export function boot(host: Platform, input: BootInput, events: BootEvents = {}):
       return stopWith("clock-unset", clockUnset(` after ${waited} ms`));
     }
     clockTimer = platform.timers.setTimeout(() => waitForClock(cfg, waited + CLOCK_POLL_MS, then), CLOCK_POLL_MS);
-  }
-
-  // 3. Credentials, then 4-6: the session the build's modes speak (connect, provisioning, telemetry).
-  function startNetwork(loadedConfig: DeviceConfig, mode: AnyConnectionMode, featureSettings: Record<string, unknown>[]): void {
-    const credentials = loadCredentials(platform, input.credentialSources, { requireClientCertificate: mode.clientCertificate });
-    if (!credentials.ok) return stopWith("credentials-invalid", credentials.failure);
-    // A feature that owns the device's identity may connect with other credentials, and may
-    // make the session its own (fleet provisioning's claim: no telemetry, no other feature).
-    const chosen = input.startFeatures?.credentials(features, credentials.value, platform, featureSettings) ?? ok({ credentials: credentials.value, owner: -1 });
-    if (!chosen.ok) return stopWith("credentials-invalid", chosen.failure);
-    const { credentials: creds, owner } = chosen.value;
-    const completed = completeConfig(loadedConfig, creds.settings);
-    if (!completed.ok) return badConfig(completed.failure);
-    const cfg = config = completed.value;
-    const connection = validateConnectionConfig(cfg, modes);
-    if (!connection.ok) return badConfig(connection.failure);
-    const link = assembleConnection<unknown>(connection.value, creds, platform, modes);
-    if (!link.ok) return badConfig(link.failure);
-    let quiet = false;
-    // For a feature: ends this session (without reporting "stopped"), then `then` (a new
-    // network start, or a final status).
-    const endSession = (then: () => void) => void platform.timers.setTimeout(() => {
-      if (stopped || session !== own) return;
-      quiet = true;
-      own.stop();
-      quiet = false;
-      then();
-    }, 0);
-    const own = session = startSession({
-      platform, config: cfg, connection: connection.value, mode, link: link.value, credentials: creds,
-      sensor: input.sensor ?? simulatedSensor(platform.random),
-      features: owner < 0 ? features : [features[owner]!],
-      startFeatures: input.startFeatures,
-      featureSettings: owner < 0 ? featureSettings : [featureSettings[owner]!],
-      exclusive: owner >= 0,
-      onAcked: (seq) => events.onAcked?.(seq),
-      status: () => status,
-      report: (s) => {
-        if (!quiet) report(s);
-      },
-      restart: (reason) => endSession(() => {
-        say("restart: " + reason);
-        startNetwork(loadedConfig, mode, featureSettings);
-      }),
-      stop: (failure) => endSession(() => stopWith("refused", failure)),
-    });
   }
 
   return {

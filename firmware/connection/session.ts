@@ -3,7 +3,7 @@
 // the features. Boot reaches it as `connection/session`; the MQTT modes' builds (and the
 // development build) map that specifier here, a build of another kind of mode maps its own.
 
-import type { DeviceFacts, RunningFeatures } from "../features/feature.js";
+import type { RunningFeatures } from "../features/feature.js";
 import { MqttClient } from "../mqtt/client.js";
 import { certificateFingerprint } from "../provisioning/jit.js";
 import { createConnectionLoop, type ConnectionLoop } from "../provisioning/loop.js";
@@ -29,7 +29,6 @@ export const startSession: StartSession = (context: SessionContext) => {
   say(`provisioning: ${cfg.provisioning}, ${remembered ? "provisioned before (remembered)" : provisioned ? "not needed" : "not yet"}`);
 
   const topics = topicsFor(cfg.topicPrefix);
-  let lastFailure: DeviceFacts["lastFailure"] = null;
   let loop: ConnectionLoop | undefined;
   let telemetry: Telemetry | undefined;
   let running: RunningFeatures | undefined;
@@ -48,11 +47,10 @@ export const startSession: StartSession = (context: SessionContext) => {
   });
   const sessionTelemetry = telemetry = createTelemetry(platform, cfg, context.sensor, client, { onAcked: context.onAcked });
   // The features' context is the runtime's to build (features/runtime: only builds with features carry it).
-  const sessionFeatures = running = context.startFeatures?.(context, client, sessionTelemetry, () => lastFailure);
+  const sessionFeatures = running = context.startFeatures?.(context, client, sessionTelemetry, stop);
   const connectionLoop = loop = createConnectionLoop(platform, client, link.open, cfg, { provisioned, target: `${endpoint}:${port} (${mode.name}, SNI ${serverName})` }, {
     onStatus: (s) => {
       if (isFinal(s.state)) sessionTelemetry.stop();
-      if (s.code) lastFailure = { code: s.code, message: s.message };
       context.report(s);
     },
     onSessionUp: () => (context.exclusive ? sessionFeatures?.sessionUp() : subscribe()),
@@ -82,14 +80,16 @@ export const startSession: StartSession = (context: SessionContext) => {
     if (refused) say(`subscribe ${filter} not sent: ${refused.code}`);
   }
 
+  function stop(): void {
+    sessionTelemetry.stop();
+    sessionFeatures?.stop();
+    connectionLoop.stop();
+  }
+
   return {
     get attempts() { return connectionLoop.attempts; },
     get provisioned() { return connectionLoop.provisioned; },
     get telemetry() { return sessionTelemetry.stats; },
-    stop() {
-      sessionTelemetry.stop();
-      sessionFeatures?.stop();
-      connectionLoop.stop();
-    },
+    stop,
   };
 };

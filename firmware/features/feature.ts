@@ -133,21 +133,36 @@ export interface FeatureHost {
   /** `featureSettings[i]`: `features[i]`'s checked settings. */
   featureSettings: Record<string, unknown>[];
   status(): DeviceStatus;
+  /**
+   * How the session reports its status. The runtime puts its own in its place, to keep the last
+   * failure for the features' facts and to end a session without reporting "stopped".
+   */
+  report(status: DeviceStatus): void;
+  /** Boot's: starts the network again (the runtime ends the session first). */
   restart(reason: string): void;
+  /** Boot's: stops the device with state "refused" (the runtime ends the session first). */
   stop(failure: Failure): void;
   /** The credentials of the session: the features read the image's code-signing certificates. */
   credentials: { codeSigners?: [string, Uint8Array][] };
 }
 
+/** The features a session runs and their settings, and whether the session is one feature's own (see `CredentialsChoice`). */
+export interface FeatureSet {
+  features: readonly Feature[];
+  featureSettings: Record<string, unknown>[];
+  exclusive: boolean;
+}
+
 /**
  * Starts each feature with its context, built from `host`, the session's MQTT client, its
- * telemetry (live config changes apply to it; its queue depth is a fact) and the last failure
- * the session reported. The runtime is its own module (features/runtime), which only builds
- * with features carry: the platform entry hands it to boot beside them (`BootInput.startFeatures`),
- * so a build without features carries none of the context either.
+ * telemetry (live config changes apply to it; its queue depth is a fact) and the session's own
+ * stop (`endSession`: a feature's restart or stop ends the session first). The runtime is its
+ * own module (features/runtime), which only builds with features carry: the platform entry
+ * hands it to boot beside them (`BootInput.startFeatures`), so a build without features carries
+ * none of the context either.
  */
 export interface StartFeatures {
-  (host: FeatureHost, client: MqttClient, telemetry: Pick<Telemetry, "reconfigure" | "stats">, lastFailure: () => DeviceFacts["lastFailure"]): RunningFeatures;
+  (host: FeatureHost, client: MqttClient, telemetry: Pick<Telemetry, "reconfigure" | "stats">, endSession: () => void): RunningFeatures;
   /**
    * Checks the settings of `features` against `given` (the config's `features` object): each
    * feature's settings, or a Failure "config-invalid" when a setting breaks its rule or `given`
@@ -156,8 +171,9 @@ export interface StartFeatures {
   check(features: readonly Feature[], given: Record<string, unknown>): Result<Record<string, unknown>[]>;
   /**
    * The credentials of the next session: `loaded`, or those a feature that owns the device's
-   * identity chooses (`Feature.credentials`), with `owner` the index of the feature whose
-   * session it is (-1: the device's). A Failure stops the device with "credentials-invalid".
+   * identity chooses (`Feature.credentials`), with the features the session runs: all of
+   * `features`, or only the owner when the session is a feature's own (`exclusive`). A Failure
+   * stops the device with "credentials-invalid".
    */
-  credentials(features: readonly Feature[], loaded: Credentials, platform: Platform, settings: Record<string, unknown>[]): Result<{ credentials: Credentials; owner: number }>;
+  credentials(features: readonly Feature[], loaded: Credentials, platform: Platform, settings: Record<string, unknown>[]): Result<FeatureSet & { credentials: Credentials }>;
 }

@@ -6,7 +6,7 @@
 import { invalidField, isObject, mustBe, type Rule } from "../config/config.js";
 import { ok, type Result } from "../platform/failure.js";
 import { keepOverride, setLiveField } from "../config/live.js";
-import { FIRMWARE_VERSION, checkFeatureNames, type Feature, type RunningFeatures, type StartFeatures } from "./feature.js";
+import { FIRMWARE_VERSION, checkFeatureNames, type DeviceFacts, type Feature, type RunningFeatures, type StartFeatures } from "./feature.js";
 import type { Log } from "../platform/seam.js";
 
 /** A message's payload as a JSON object, or undefined when it is not one (features' answers from AWS). */
@@ -50,8 +50,24 @@ export function featureSettings(feature: string, rules: Readonly<Record<string, 
 }
 
 /** Starts each of `host.features` with its context (see StartFeatures). */
-const start = (...[host, client, telemetry, lastFailure]: Parameters<StartFeatures>): RunningFeatures => {
-  const { platform, config } = host;
+const start = (...[host, client, telemetry, endSession]: Parameters<StartFeatures>): RunningFeatures => {
+  const { platform, config, report } = host;
+  let lastFailure: DeviceFacts["lastFailure"] = null;
+  let quiet = false;
+  let ended = false;
+  host.report = (status) => {
+    if (status.code) lastFailure = { code: status.code, message: status.message };
+    if (!quiet) report(status);
+  };
+  // A feature's restart or stop: ends the session (without reporting "stopped"), then `then`;
+  // not when the session has ended already (the device stopped, or another restart came first).
+  const end = (then: () => void) => void platform.timers.setTimeout(() => {
+    if (ended) return;
+    quiet = true;
+    endSession();
+    quiet = false;
+    then();
+  }, 0);
   const startedAt = platform.clock.now();
   // The image this session runs (a host runtime that booted an OTA image knows its version); a
   // new one takes effect only after a restart, which starts the features again.
@@ -81,8 +97,9 @@ const start = (...[host, client, telemetry, lastFailure]: Parameters<StartFeatur
       status: host.status,
       publish: (topic, payload, qos, done) => client.publish(topic, payload, qos, done),
       subscribe(filter, qos, onMessage) {
-        subscriptions.push({ filter, qos, onMessage });
-        if (up) send([{ filter, qos }]);
+        const subscription = { filter, qos, onMessage };
+        subscriptions.push(subscription);
+        if (up) send([subscription]);
       },
       onSessionUp: (listener) => void ups.push(listener),
       onSessionDown: (listener) => void downs.push(listener),
@@ -93,13 +110,16 @@ const start = (...[host, client, telemetry, lastFailure]: Parameters<StartFeatur
         values[name] = value;
         keepOverride(platform.storage, ["features", feature.name, name], value);
       },
-      restart: host.restart,
-      stop: host.stop,
+      restart: (reason) => end(() => {
+        log("restart: " + reason);
+        host.restart(reason);
+      }),
+      stop: (failure) => end(() => host.stop(failure)),
       config: (name) => (config as unknown as Record<string, unknown>)[name],
       setConfig: (name, value) => setLiveField(platform.storage, config, telemetry, name, value),
       codeSigners: host.credentials.codeSigners ?? [],
       facts: () => ({
-        firmware, mode: host.mode.name, uptimeS: Math.floor((platform.clock.now() - startedAt) / 1000), queued: telemetry.stats.queued, lastFailure: lastFailure(),
+        firmware, mode: host.mode.name, uptimeS: Math.floor((platform.clock.now() - startedAt) / 1000), queued: telemetry.stats.queued, lastFailure,
       }),
     });
     if (started?.stop) stops.push(started.stop);
@@ -116,7 +136,7 @@ const start = (...[host, client, telemetry, lastFailure]: Parameters<StartFeatur
   return {
     sessionUp() {
       up = true;
-      if (subscriptions.length) send(subscriptions.map(({ filter, qos }) => ({ filter, qos })));
+      send(subscriptions);
       each(ups, "session-up");
     },
     sessionDown() {
@@ -137,7 +157,10 @@ const start = (...[host, client, telemetry, lastFailure]: Parameters<StartFeatur
       }
       return taken;
     },
-    stop: () => each(stops, "stop"),
+    stop() {
+      ended = true;
+      each(stops, "stop");
+    },
   };
 };
 
@@ -155,17 +178,15 @@ function check(features: readonly Feature[], given: Record<string, unknown>): Re
 }
 
 /** StartFeatures.credentials: the last feature that chooses credentials wins; one that fails stops the device. */
-const credentials: StartFeatures["credentials"] = (features, loaded, platform, settings) => {
-  let chosen = loaded, owner = -1;
+const credentials: StartFeatures["credentials"] = (features, loaded, platform, featureSettings) => {
+  let chosen = { credentials: loaded, features, featureSettings, exclusive: false };
   for (let i = 0; i < features.length; i++) {
-    const choice = features[i]!.credentials?.(chosen, platform, settings[i]!);
+    const choice = features[i]!.credentials?.(chosen.credentials, platform, featureSettings[i]!);
     if (choice && !choice.ok) return choice;
-    if (choice) {
-      chosen = choice.value.credentials;
-      if (choice.value.exclusive) owner = i;
-    }
+    // A session of the feature's own runs that feature only.
+    if (choice) chosen = choice.value.exclusive ? { ...choice.value, features: [features[i]!], featureSettings: [featureSettings[i]!] } : { ...chosen, credentials: choice.value.credentials };
   }
-  return ok({ credentials: chosen, owner });
+  return ok(chosen);
 };
 
 /** The feature runtime: starts the features (see StartFeatures), checks their settings, lets them choose credentials. */

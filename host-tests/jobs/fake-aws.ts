@@ -81,7 +81,7 @@ export class FakeAws {
     this.#running = startFeatures({
       platform: this.platform, config: this.config, mode: { name: "mtls" }, features: this.features, featureSettings: checked.value,
       status: () => ({ state: this.online ? "online" : "connecting", message: "", attempts: 1 }),
-      restart: () => {}, stop: () => {},
+      report: () => {}, restart: () => {}, stop: () => {},
       credentials: { codeSigners: this.codeSigners },
     }, client, telemetry, () => null);
   }

@@ -140,6 +140,7 @@ function shadowDevice() {
   const features: RunningFeatures = startFeatures({
     platform, config, mode: { name: "mtls" }, features: [shadowFeature], featureSettings: [{ reportsPerMinute: 60, coalesceMs: 0 }],
     status: () => ({ state: "online", message: "", attempts: 1 }),
+    report: () => {},
     restart: () => {},
     stop: () => {},
     credentials: {},
