@@ -99,6 +99,18 @@ export function boot(host: Platform, input: BootInput, events: BootEvents = {}):
     const loadedConfig = config = loaded.value.config;
     const { ignored } = loaded.value;
     say(`config: manifest${overrides.ok && overrides.value !== undefined ? " + Preference" : ""}: mode ${loadedConfig.mode}, provisioning ${loadedConfig.provisioning}, telemetry every ${loadedConfig.telemetryIntervalMs} ms${features.length ? ", features " + features.map((f) => f.name).join(", ") : ""}${ignored.length ? "; not ours, ignored: " + ignored.join(", ") : ""}`);
+    // 2. Clock: TLS must not be tried before it is set (certificate dates would be judged wrongly).
+    const waitForClock = (waited: number): void => {
+      clockTimer = undefined;
+      if (stopped) return;
+      if (platform.clock.isSet()) {
+        say(`clock: set (${new Date(platform.clock.now()).toISOString()})`);
+        return startNetwork();
+      }
+      if (!waited) say(`clock: not set yet, waiting up to ${loadedConfig.clockWaitMs} ms for SNTP`);
+      if (waited >= loadedConfig.clockWaitMs) return stopWith("clock-unset", clockUnset(` after ${waited} ms`));
+      clockTimer = platform.timers.setTimeout(() => waitForClock(waited + CLOCK_POLL_MS), CLOCK_POLL_MS);
+    };
     // 3. Credentials, then 4-6: the session the build's modes speak (connect, provisioning,
     // telemetry). Again when a feature restarts the network (the runtime ends the session first).
     const startNetwork = (): void => {
@@ -126,22 +138,7 @@ export function boot(host: Platform, input: BootInput, events: BootEvents = {}):
         stop: (failure) => stopWith("refused", failure),
       });
     };
-    waitForClock(loadedConfig, 0, startNetwork);
-  }
-
-  // 2. Clock: TLS must not be tried before it is set (certificate dates would be judged wrongly).
-  function waitForClock(cfg: DeviceConfig, waited: number, then: () => void): void {
-    clockTimer = undefined;
-    if (stopped) return;
-    if (platform.clock.isSet()) {
-      say(`clock: set (${new Date(platform.clock.now()).toISOString()})`);
-      return then();
-    }
-    if (!waited) say(`clock: not set yet, waiting up to ${cfg.clockWaitMs} ms for SNTP`);
-    if (waited >= cfg.clockWaitMs) {
-      return stopWith("clock-unset", clockUnset(` after ${waited} ms`));
-    }
-    clockTimer = platform.timers.setTimeout(() => waitForClock(cfg, waited + CLOCK_POLL_MS, then), CLOCK_POLL_MS);
+    waitForClock(0);
   }
 
   return {

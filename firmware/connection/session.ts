@@ -3,12 +3,11 @@
 // the features. Boot reaches it as `connection/session`; the MQTT modes' builds (and the
 // development build) map that specifier here, a build of another kind of mode maps its own.
 
-import type { RunningFeatures } from "../features/feature.js";
 import { MqttClient } from "../mqtt/client.js";
 import { certificateFingerprint } from "../provisioning/jit.js";
-import { createConnectionLoop, type ConnectionLoop } from "../provisioning/loop.js";
+import { createConnectionLoop } from "../provisioning/loop.js";
 import { statusPayload, topicsFor } from "../telemetry/messages.js";
-import { createTelemetry, type Telemetry } from "../telemetry/telemetry.js";
+import { createTelemetry } from "../telemetry/telemetry.js";
 import { isFinal } from "../boot/status.js";
 import type { MqttConnection, SessionContext, StartSession } from "./config.js";
 
@@ -29,26 +28,24 @@ export const startSession: StartSession = (context: SessionContext) => {
   say(`provisioning: ${cfg.provisioning}, ${remembered ? "provisioned before (remembered)" : provisioned ? "not needed" : "not yet"}`);
 
   const topics = topicsFor(cfg.topicPrefix);
-  let loop: ConnectionLoop | undefined;
-  let telemetry: Telemetry | undefined;
-  let running: RunningFeatures | undefined;
+  // The client's events come only once the loop below has started it: telemetry, the features
+  // and the loop exist by then.
   const client = new MqttClient(platform, {
     ...cfg,
-    username: link.username,
-    password: link.password,
+    ...link, // the CONNECT username and password
     will: context.exclusive ? undefined : { topic: topics.status, payload: statusPayload(cfg.thingName, "offline"), qos: 1 },
   }, {
-    onConnected: (info) => loop?.connected(info),
+    onConnected: (info) => connectionLoop.connected(info),
     onMessage: (topic, payload) => {
-      if (topic === topics.command) telemetry?.command(payload);
-      else running?.message(topic, payload);
+      if (topic === topics.command) sessionTelemetry.command(payload);
+      else sessionFeatures?.message(topic, payload);
     },
-    onDisconnected: (f) => loop?.disconnected(f),
+    onDisconnected: (f) => connectionLoop.disconnected(f),
   });
-  const sessionTelemetry = telemetry = createTelemetry(platform, cfg, context.sensor, client, { onAcked: context.onAcked });
+  const sessionTelemetry = createTelemetry(platform, cfg, context.sensor, client, { onAcked: context.onAcked });
   // The features' context is the runtime's to build (features/runtime: only builds with features carry it).
-  const sessionFeatures = running = context.startFeatures?.(context, client, sessionTelemetry, stop);
-  const connectionLoop = loop = createConnectionLoop(platform, client, link.open, cfg, { provisioned, target: `${endpoint}:${port} (${mode.name}, SNI ${serverName})` }, {
+  const sessionFeatures = context.startFeatures?.(context, client, sessionTelemetry, stop);
+  const connectionLoop = createConnectionLoop(platform, client, link.open, cfg, { provisioned, target: `${endpoint}:${port} (${mode.name}, SNI ${serverName})` }, {
     onStatus: (s) => {
       if (isFinal(s.state)) sessionTelemetry.stop();
       context.report(s);

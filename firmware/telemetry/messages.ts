@@ -1,6 +1,6 @@
 // The JSON the device publishes, and the commands it accepts. Topics hang off the thing name.
 
-import { isObject, mustBe } from "../config/config.js";
+import { CONFIG_FIELDS, isObject, mustBe } from "../config/config.js";
 import type { Sample } from "./queue.js";
 
 export interface Topics {
@@ -32,9 +32,10 @@ export type Command = { id?: string; intervalMs: number };
 
 /**
  * Parses `{"id": "...", "intervalMs": 2000}`. Returns a sentence naming what is wrong when the
- * payload is not such an object or the interval is outside [min, max].
+ * payload is not such an object or the interval breaks the config field's rule (the same bounds
+ * and sentence as `telemetryIntervalMs` in the config: "an integer from <min> to <max>").
  */
-export function parseCommand(payload: Uint8Array, min: number, max: number): Command | { error: string; id?: string } {
+export function parseCommand(payload: Uint8Array): Command | { error: string; id?: string } {
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder().decode(payload));
@@ -44,8 +45,7 @@ export function parseCommand(payload: Uint8Array, min: number, max: number): Com
   if (!isObject(value)) return { error: "command must be a JSON object: send {\"intervalMs\": <ms>}" };
   const id = typeof value.id === "string" ? value.id.slice(0, 64) : undefined;
   const interval = value.intervalMs as number;
-  // The config's own rule, so the sentence is the config field's: "an integer from <min> to <max>".
-  const wrong = mustBe(interval, [min, max]);
+  const wrong = mustBe(interval, CONFIG_FIELDS.telemetryIntervalMs[1]);
   return wrong ? { error: `"intervalMs" must be ${wrong}`, id } : { id, intervalMs: interval };
 }
 

@@ -16,19 +16,14 @@ export interface Sensor {
 export function simulatedSensor(random: () => number): Sensor {
   let temperature = 21 + random() * 2;
   let humidity = 40 + random() * 10;
+  // A random step of at most step/2 either way, kept within [low, high].
+  const wander = (value: number, step: number, low: number, high: number) => Math.min(high, Math.max(low, value + (random() - 0.5) * step));
+  const round2 = (value: number) => Math.round(value * 100) / 100;
   return {
     read() {
-      temperature = clamp(temperature + (random() - 0.5) * 0.4, -10, 50);
-      humidity = clamp(humidity + (random() - 0.5) * 1, 0, 100);
+      temperature = wander(temperature, 0.4, -10, 50);
+      humidity = wander(humidity, 1, 0, 100);
       return { temperature: round2(temperature), humidity: round2(humidity) };
     },
   };
-}
-
-function clamp(value: number, low: number, high: number): number {
-  return value < low ? low : value > high ? high : value;
-}
-
-function round2(value: number): number {
-  return Math.round(value * 100) / 100;
 }

@@ -24,9 +24,6 @@ export type TelemetryOptions = Pick<DeviceConfig, "thingName" | "topicPrefix" | 
 /** The settings telemetry applies while it runs (`reconfigure`). */
 export type TelemetrySetting = "telemetryIntervalMs" | "queueLimit" | "drainPerSecond" | "maxInFlight";
 
-/** The interval a command may set: the same bounds as the config field. */
-export const COMMAND_INTERVAL_MS = [100, 86_400_000] as const;
-
 export interface TelemetryEvents {
   /** A telemetry message was acknowledged by the server (PUBACK). */
   onAcked?(seq: number): void;
@@ -107,7 +104,7 @@ export function createTelemetry(
       log("queue full, oldest sample dropped", 2);
     }
   };
-  const setInterval = (ms: number, by = "") => {
+  const sampleEvery = (ms: number, by = "") => {
     options.telemetryIntervalMs = ms;
     log(`sampling every ${ms} ms${by}`);
     if (running) scheduleSample();
@@ -162,8 +159,8 @@ export function createTelemetry(
     get stats() { return { produced, acked, dropped, queued: queue.length, inFlight }; },
     start() {
       if (running) return;
+      sampleEvery(options.telemetryIntervalMs); // before running: sample() schedules the next
       running = true;
-      log(`sampling every ${options.telemetryIntervalMs} ms`);
       sample();
     },
     stop() {
@@ -187,12 +184,12 @@ export function createTelemetry(
       Object.assign(options, changes);
       trim();
       scheduleDrain(0);
-      if (changes.telemetryIntervalMs) setInterval(changes.telemetryIntervalMs);
+      if (changes.telemetryIntervalMs) sampleEvery(changes.telemetryIntervalMs);
     },
     command(payload) {
-      const parsed = parseCommand(payload, ...COMMAND_INTERVAL_MS);
+      const parsed = parseCommand(payload);
       if ("error" in parsed) log("command refused: " + parsed.error, 2);
-      else setInterval(parsed.intervalMs, " by command " + parsed.id);
+      else sampleEvery(parsed.intervalMs, " by command " + parsed.id);
       const refused = publisher.publish(topics.commandAck, commandAckPayload(thingName, parsed), 1);
       if (refused) log("command ack not sent: " + refused.code, 2);
     },
