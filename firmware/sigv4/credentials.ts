@@ -46,7 +46,7 @@ const AWS_HOST = /\.iot\.([a-z0-9-]+)\.amazonaws\.com$/;
  */
 export function sigV4Signer(endpoint: Endpoint, s: SigV4Settings): Result<SigV4Signer> {
   const { accessKeyId, secretAccessKey, identityPoolId } = s;
-  const region = s.region ?? AWS_HOST.exec(endpoint.serverName)?.[1] ?? AWS_HOST.exec(endpoint.endpoint)?.[1] ?? /^([a-z0-9-]+):/.exec(identityPoolId ?? "")?.[1] ?? "";
+  const region = s.region ?? AWS_HOST.exec(endpoint.serverName)?.[1] ?? AWS_HOST.exec(endpoint.endpoint)?.[1] ?? identityPoolId?.split(":")[0] ?? "";
   if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) return badSetting(s, "region", "must be the endpoint's AWS region, e.g. us-east-1");
   const key = accessKeyId ?? secretAccessKey;
   if (identityPoolId ? key : !key) return badSetting(s, "identityPoolId", "or accessKeyId and secretAccessKey must be set, not both");
