@@ -24,10 +24,10 @@ export interface WebSocketOptions {
 
 const GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
 // The states, in the order they come (the inner transport closes once: CLOSING is the last).
-const CONNECTING = 0;
-const HANDSHAKING = 1;
-const OPEN = 2;
-const CLOSING = 3;
+// UPGRADING: from the start (TLS opening) to the verified 101 answer.
+const UPGRADING = 0;
+const OPEN = 1;
+const CLOSING = 2;
 
 /**
  * Opens the WebSocket: `openInner` is called at once, the upgrade request goes out when it
@@ -44,7 +44,7 @@ export function openWebSocket(
   events: TransportEvents,
 ): Transport {
   const { protocol } = options;
-  let state = CONNECTING;
+  let state = UPGRADING;
   // Why we close (undefined: asked to), once state is CLOSING.
   let why: Failure | undefined;
   const readHead = createHeadReader();
@@ -92,7 +92,6 @@ export function openWebSocket(
   const inner = openInner({
     onOpen() {
       if (state) return;
-      state = HANDSHAKING;
       inner.write(requestHead("GET", options.path, options.host, [
         ["Upgrade", "websocket"], ["Connection", "Upgrade"], ["Sec-WebSocket-Key", key], ["Sec-WebSocket-Version", "13"],
         ["Sec-WebSocket-Protocol", protocol], ...(options.headers ?? []),
@@ -100,7 +99,7 @@ export function openWebSocket(
     },
     onData(bytes) {
       if (state === OPEN) return onFrameData(bytes);
-      const done = state === HANDSHAKING && readHead(bytes);
+      const done = !state && readHead(bytes);
       if (!done) return;
       if ("code" in done) return fail(done);
       platform.timers.clearTimeout(timer);
