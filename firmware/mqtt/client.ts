@@ -320,8 +320,8 @@ export class MqttClient implements PacketSink {
     this.#timer = this.#platform.timers.setTimeout(() => this.tick(), (this.#options.keepAliveSeconds * 1000) / TICKS_PER_KEEPALIVE);
   }
 
+  // Its timer has fired: end() may clear it again, which timers take as a no-op.
   private tick(): void {
-    this.#timer = undefined;
     const link = this.#link!;
     this.#silentTicks = link.heard ? 0 : this.#silentTicks + 1;
     this.#idleTicks = this.#sent ? 0 : this.#idleTicks + 1;
