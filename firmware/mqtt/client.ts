@@ -177,8 +177,7 @@ export class MqttClient implements PacketSink {
   subscribe(filters: { filter: string; qos: 0 | 1 }[], done: (result: (0 | 1 | 0x80)[] | Failure) => void): Failure | undefined {
     const names = filters.map((f) => f.filter);
     const subscribed = (this.#subscriptions ??= new Set());
-    const added = names.filter((f) => !subscribed.has(f)).length;
-    if (names.length > MAX_FILTERS_PER_SUBSCRIBE || subscribed.size + added > MAX_SUBSCRIPTIONS) {
+    if (names.length > MAX_FILTERS_PER_SUBSCRIBE || new Set([...subscribed, ...names]).size > MAX_SUBSCRIPTIONS) {
       return failure("mqtt-too-many-subscriptions", `max ${MAX_FILTERS_PER_SUBSCRIBE} per SUBSCRIBE, ${MAX_SUBSCRIPTIONS} in all; use fewer filters`);
     }
     return this.request(names, filters.map((f) => f.qos), done);
@@ -200,7 +199,7 @@ export class MqttClient implements PacketSink {
 
   onConnack(sessionPresent: boolean, code: number): void {
     if (!this.#opened || this.#connected) return this.end(protocolError("CONNACK"));
-    if (code !== 0) {
+    if (code) {
       return this.end(failure(`connack-${CONNACK_CODES[code - 1]}`, `CONNACK ${code} refused the connection; ${CONNACK_FIXES[code - 1]}`, code === 3));
     }
     this.#connected = true;
@@ -260,14 +259,9 @@ export class MqttClient implements PacketSink {
   }
 
   closed(f: Failure | undefined): void {
-    if (this.#connected) {
-      f ??= failure("connection-closed", "server closed the connection", true);
-    } else if (this.#opened && (!f || /^connection-(reset|closed)$/.test(f.code))) {
-      f = failure("mqtt-closed-before-connack", "closed before CONNACK (provisioning or refused)", true);
-    } else {
-      f ??= failure("tls-handshake-reset", "TLS handshake closed", true);
-    }
-    this.end(f);
+    this.end(this.#connected ? f ?? failure("connection-closed", "server closed the connection", true)
+      : this.#opened && (!f || /^connection-(reset|closed)$/.test(f.code)) ? failure("mqtt-closed-before-connack", "closed before CONNACK (provisioning or refused)", true)
+      : f ?? failure("tls-handshake-reset", "TLS handshake closed", true));
   }
 
   // ---- internals ----
