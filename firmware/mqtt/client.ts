@@ -192,7 +192,7 @@ export class MqttClient implements PacketSink {
   disconnect(): void {
     if (!this.#link) return;
     if (this.#connected) this.send(DISCONNECT);
-    this.end(undefined);
+    this.end();
   }
 
   // ---- PacketSink: called by this client's own parser only ----
@@ -332,7 +332,7 @@ export class MqttClient implements PacketSink {
   }
 
   /** Tears the current connection down and reports it once; the in-flight table stays. */
-  private end(f: Failure | undefined): void {
+  private end(f?: Failure): void {
     const transport = this.#transport;
     this.#link?.stop();
     this.#link = this.#transport = undefined;
