@@ -78,7 +78,7 @@ export function createResponseReader(maxBody = 4096): ResponseReader {
     if (length > maxBody) return tooLarge;
     if (length >= 0) return rest.length < length ? undefined : done(rest.subarray(0, length), rest.subarray(length));
     if (!/close/i.test(head.headers.connection ?? "")) return malformed("no Content-Length, no chunked body, and the connection stays open");
-    return ended ? done(rest, rest.subarray(rest.length)) : rest.length > maxBody ? tooLarge : undefined;
+    return rest.length > maxBody ? tooLarge : ended ? done(rest, rest.subarray(rest.length)) : undefined;
   };
 
   return {

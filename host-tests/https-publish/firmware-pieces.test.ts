@@ -68,6 +68,14 @@ describe("HTTPS publish: the HTTP/1.1 response reader", () => {
     assert.equal(text(ended.response.body), '{"message":"OK"}');
   });
 
+  it("holds a body delimited by the end of the connection to the bound, when fed and when the connection ends", () => {
+    const reader = createResponseReader(10);
+    const fed = reader.feed(bytes("HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n" + "a".repeat(11)));
+    assert.equal(fed && "code" in fed ? fed.code : undefined, "http-response-too-large");
+    const ended = reader.end();
+    assert.equal("code" in ended ? ended.code : undefined, "http-response-too-large");
+  });
+
   const refusals: [string, string[], string, RegExp][] = [
     ["both Content-Length and chunked", ["HTTP/1.1 200 OK\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n"], "http-malformed-response", /both Content-Length and chunked/],
     ["a transfer coding other than chunked", ["HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n"], "http-malformed-response", /transfer coding "gzip"/],
