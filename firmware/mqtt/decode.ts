@@ -60,11 +60,10 @@ export class PacketDecoder {
     while (i < n && !this.#stopped) {
       const body = this.#body;
       if (body) {
-        const take = Math.min(body.length - this.#filled, n - i);
-        body.set(chunk.subarray(i, i + take), this.#filled);
-        this.#filled += take;
-        i += take;
-        if (this.#filled === body.length) {
+        const part = chunk.subarray(i, i + body.length - this.#filled); // up to the chunk's end
+        body.set(part, this.#filled);
+        i += part.length;
+        if ((this.#filled += part.length) === body.length) {
           this.#body = undefined;
           this.#dispatch(this.#first, body);
         }

@@ -16,7 +16,7 @@ export const MAX_IN_FLIGHT = 100;
 /** Returns undefined when `id` is 1..128 UTF-8 bytes and does not start with `$`; else "mqtt-invalid-client-id". */
 export function checkClientId(id: string): Failure | undefined {
   const n = encoder.encode(id).length;
-  if (n < 1 || n > MAX_CLIENT_ID_BYTES || id[0] === "$") {
+  if (!n || n > MAX_CLIENT_ID_BYTES || id[0] === "$") {
     return failure("mqtt-invalid-client-id", `client id "${id}": use 1-${MAX_CLIENT_ID_BYTES} bytes, no leading $`);
   }
   return undefined;
@@ -32,7 +32,7 @@ export function checkTopic(topic: string, wildcards: boolean): Uint8Array | Fail
   const levels = topic.split("/");
   const last = levels.length - 1;
   let why: string | undefined;
-  if (bytes.length === 0 || bytes.length > MAX_TOPIC_BYTES) why = `1-${MAX_TOPIC_BYTES} bytes`;
+  if (!bytes.length || bytes.length > MAX_TOPIC_BYTES) why = `1-${MAX_TOPIC_BYTES} bytes`;
   else if (last > MAX_TOPIC_SLASHES) why = `at most ${MAX_TOPIC_SLASHES} slashes`;
   else if (topic.includes("\u0000")) why = "no NUL";
   // A filter's + and # stand for whole levels, # for the last one only.
