@@ -200,7 +200,7 @@ export class MqttClient implements PacketSink {
   onConnack(sessionPresent: boolean, code: number): void {
     if (!this.#opened || this.#connected) return this.end(protocolError("CONNACK"));
     if (code) {
-      return this.end(failure(`connack-${CONNACK_CODES[code - 1]}`, `CONNACK ${code} refused the connection; ${CONNACK_FIXES[code - 1]}`, code === 3));
+      return this.end(failure(`connack-${CONNACK_CODES[code - 1]}`, `CONNACK ${code} refused; ${CONNACK_FIXES[code - 1]}`, code === 3));
     }
     this.#connected = true;
     if (!sessionPresent) this.#subscriptions = undefined;
