@@ -42,8 +42,6 @@ export interface BootEvents {
 
 export interface Device {
   readonly status: DeviceStatus;
-  /** Undefined until the device config is known. */
-  readonly config: DeviceConfig | undefined;
   readonly telemetry: TelemetryStats;
   readonly attempts: number;
   readonly provisioned: boolean;
@@ -143,7 +141,6 @@ export function boot(host: Platform, input: BootInput, events: BootEvents = {}):
 
   return {
     get status() { return status; },
-    get config() { return config; },
     get telemetry() { return session?.telemetry ?? { produced: 0, acked: 0, dropped: 0, queued: 0, inFlight: 0 }; },
     get attempts() { return session?.attempts ?? 0; },
     get provisioned() { return session?.provisioned ?? false; },

@@ -50,32 +50,31 @@ export const startSession: StartSession = (context: SessionContext) => {
       if (isFinal(s.state)) sessionTelemetry.stop();
       context.report(s);
     },
-    onSessionUp: () => (context.exclusive ? sessionFeatures?.sessionUp() : subscribe()),
+    // The first reply after CONNACK proves the session is really accepted: only then is the
+    // device provisioned (JITP may still close a session right after CONNACK), telemetry flows
+    // and the features hear that the session is up. A feature's own session subscribes nothing.
+    onSessionUp: () => {
+      if (context.exclusive) return sessionFeatures?.sessionUp();
+      const filter = topics.command;
+      const refused = client.subscribe([{ filter, qos: 1 }], (result) => {
+        if (!Array.isArray(result)) return; // the session ended first; the loop decides what next
+        say(`subscribe ${filter}: ${result[0] === 0x80 ? "refused by the policy" : "done"}`);
+        connectionLoop.markProvisioned();
+        sessionTelemetry.start();
+        sessionTelemetry.online();
+        sessionFeatures?.sessionUp();
+      });
+      if (refused) say(`subscribe ${filter} not sent: ${refused.code}`);
+    },
     onSessionDown: () => {
       sessionTelemetry.offline();
       sessionFeatures?.sessionDown();
     },
     onProvisioned: () => {
-      if (fingerprint !== undefined) platform.storage.set(PROVISIONED_KEY, fingerprint);
+      if (fingerprint) platform.storage.set(PROVISIONED_KEY, fingerprint);
     },
   });
   connectionLoop.start();
-
-  // The first reply after CONNACK proves the session is really accepted: only then is the
-  // device provisioned (JITP may still close a session right after CONNACK), telemetry flows
-  // and the features hear that the session is up.
-  function subscribe(): void {
-    const filter = topics.command;
-    const refused = client.subscribe([{ filter, qos: 1 }], (result) => {
-      if (!Array.isArray(result)) return; // the session ended first; the loop decides what next
-      say(`subscribe ${filter}: ${result[0] === 0x80 ? "refused by the policy" : "done"}`);
-      connectionLoop.markProvisioned();
-      sessionTelemetry.start();
-      sessionTelemetry.online();
-      sessionFeatures?.sessionUp();
-    });
-    if (refused) say(`subscribe ${filter} not sent: ${refused.code}`);
-  }
 
   function stop(): void {
     sessionTelemetry.stop();

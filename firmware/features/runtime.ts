@@ -95,7 +95,7 @@ const start = (...[host, client, telemetry, endSession]: Parameters<StartFeature
       platform,
       log,
       status: host.status,
-      publish: (topic, payload, qos, done) => client.publish(topic, payload, qos, done),
+      publish: client.publish.bind(client),
       subscribe(filter, qos, onMessage) {
         const subscription = { filter, qos, onMessage };
         subscriptions.push(subscription);
