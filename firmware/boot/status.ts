@@ -25,7 +25,8 @@ export interface DeviceStatus {
 }
 
 /** States from which the device does nothing more until restarted. */
+const FINAL_STATES: readonly DeviceState[] = ["config-invalid", "clock-unset", "credentials-invalid", "refused", "gave-up", "stopped"];
+
 export function isFinal(state: DeviceState): boolean {
-  return state === "config-invalid" || state === "clock-unset" || state === "credentials-invalid"
-    || state === "refused" || state === "gave-up" || state === "stopped";
+  return FINAL_STATES.includes(state);
 }

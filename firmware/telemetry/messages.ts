@@ -20,7 +20,7 @@ const json = (body: object) => new TextEncoder().encode(JSON.stringify(body));
 
 /** `{thing, seq, ts, readings, dropped?}`; `dropped` only when samples were lost since the last message. */
 export function telemetryPayload(thing: string, sample: Sample, dropped: number): Uint8Array {
-  return json({ thing, seq: sample.seq, ts: sample.ts, readings: sample.readings, dropped: dropped || undefined });
+  return json({ thing, ...sample, dropped: dropped || undefined }); // a sample is {seq, ts, readings}
 }
 
 /** `{thing, state, ts?}`; the offline one is the last will, so it carries no time. */

@@ -139,16 +139,17 @@ export function createTelemetry(
       }
       scheduleDrain(gap());
     });
-    if (!refused || !refused.retryable) queue.shift();
-    if (!refused) {
-      unreported = 0;
-      inFlight += 1;
-    } else if (refused.retryable) {
-      log(`sample ${seq} kept: ${refused.code}`, 0);
-    } else {
-      // Invalid for good (a payload too large): say so and move on rather than block the queue.
-      dropped += 1;
-      log(`sample ${seq} dropped: ${refused.message}`, 2);
+    if (refused?.retryable) log(`sample ${seq} kept: ${refused.code}`, 0);
+    else {
+      queue.shift();
+      if (!refused) {
+        unreported = 0;
+        inFlight += 1;
+      } else {
+        // Invalid for good (a payload too large): say so and move on rather than block the queue.
+        dropped += 1;
+        log(`sample ${seq} dropped: ${refused.message}`, 2);
+      }
     }
     scheduleDrain(gap());
   }
