@@ -126,6 +126,16 @@ export function mustBe(value: unknown, rule: Rule): string | undefined {
   return fits ? undefined : what;
 }
 
+/**
+ * Undefined when `value` satisfies `rule`; otherwise the problem as a sentence's end: "must be
+ * ..." or, without a rule, "is not a <what> (known: <the names in `known`>)".
+ */
+export function fieldProblem(rule: Rule | false | undefined, value: unknown, what: string, known: object): string | undefined {
+  if (!rule) return `is not a ${what} (known: ${Object.keys(known).join(", ") || "none"})`;
+  const wrong = mustBe(value, rule);
+  return wrong && "must be " + wrong;
+}
+
 /** Failure "config-invalid" with `message`. */
 export function configInvalid(message: string): Result<never> {
   return fail("config-invalid", message);
@@ -175,11 +185,10 @@ export function loadConfig(manifest: unknown, overrides?: unknown): Result<Loade
       // Only the manifest holds keys that are not ours.
       if (!rule && source === "manifest") ignored.push(name);
       else {
-        const special = rule && SPECIAL[name];
-        const problem = !rule ? `is not a config field (known: ${Object.keys(CONFIG_FIELDS).join(", ")})`
-          : mustBe(value, rule) ?? (special && special[0].test(value as string) ? special[1] : undefined);
+        const special = SPECIAL[name];
+        const problem = fieldProblem(rule, value, "config field", CONFIG_FIELDS) ?? (special && special[0].test(value as string) ? "must be " + special[1] : undefined);
         // "fix its \"config\"": the manifest's "config", or the Preference key "config".
-        if (problem) return badField(name, value, `(from the ${source}) ${rule ? "must be " : ""}${problem}: fix its "config"`);
+        if (problem) return badField(name, value, `(from the ${source}) ${problem}: fix its "config"`);
         // `connection` and `features` are overlaid, not replaced.
         config[name] = rule === "object" ? overlay(config[name] as Record<string, unknown>, value as Record<string, unknown>) : value;
       }

@@ -9,7 +9,7 @@
 import { ok, type Failure, type Result } from "../platform/failure.js";
 import type { Platform } from "../platform/seam.js";
 import type { OpenStream } from "../mqtt/client.js";
-import { badField, mustBe, type DeviceConfig, type Rule } from "../config/config.js";
+import { badField, fieldProblem, type DeviceConfig, type Rule } from "../config/config.js";
 import type { DeviceStatus } from "../boot/status.js";
 import type { Credentials } from "../credentials/load.js";
 import type { SigV4Signer } from "../sigv4/credentials.js";
@@ -199,12 +199,10 @@ export function validateConnectionConfig(fields: ConnectionFields, modes: readon
     const value = connection[name];
     // Own settings only: "toString" or "__proto__" is not a setting.
     const rule = Object.hasOwn(mode.settings, name) && mode.settings[name];
-    const field = "connection." + name;
-    if (!rule) return badField(field, value, `is not a ${mode.name} setting (known: ${Object.keys(mode.settings).join(", ") || "none"})`);
     // An empty setting is an unset one.
-    if (value === undefined || value === "") continue;
-    const wrong = mustBe(value, rule);
-    if (wrong) return badField(field, value, "must be " + wrong);
+    if (rule && (value === undefined || value === "")) continue;
+    const problem = fieldProblem(rule, value, mode.name + " setting", mode.settings);
+    if (problem) return badField("connection." + name, value, problem);
     settings[name] = value;
   }
   return mode.configure({ endpoint, port: fields.port || mode.port, serverName: fields.serverName || endpoint }, settings);
@@ -221,10 +219,9 @@ export function validateConnectionConfig(fields: ConnectionFields, modes: readon
  * "websocket-upgrade-refused"); CONNACK refusals come from the MQTT client.
  */
 export function assembleConnection<L = MqttConnection>(config: ConnectionConfig, credentials: ConnectionCredentials, platform: Platform, modes: readonly AnyConnectionMode[]): Result<L> {
-  const found = findMode(config.mode, modes);
-  if (!found.ok) return found;
-  // The caller names the link its modes make (MQTT: MqttConnection); boot passes it on unread.
-  return found.value.connect(config, credentials, platform) as Result<L>;
+  // `config` was validated for one of `modes`. The caller names the link its modes make (MQTT:
+  // MqttConnection); boot passes it on unread.
+  return modes.find((mode) => mode.name === config.mode)!.connect(config, credentials, platform) as Result<L>;
 }
 
 /** Failure "config-invalid" for `connection.<setting>` of `settings` (a mode's configure uses it). */

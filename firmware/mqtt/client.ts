@@ -7,7 +7,7 @@ import { failure, type Failure } from "../platform/failure.js";
 import type { Platform, Transport, TransportEvents } from "../platform/seam.js";
 import { PacketDecoder, protocolError, type PacketSink } from "./decode.js";
 import { DISCONNECT, PINGREQ, encodeConnect, encodeFilters, encodePuback, publishHead, publishHeader, type ConnectFields } from "./encode.js";
-import { MAX_FILTERS_PER_SUBSCRIBE, MAX_IN_FLIGHT, MAX_PAYLOAD_BYTES, MAX_SUBSCRIPTIONS, checkClientId, checkKeepAlive, checkPayload, checkTopic } from "./validate.js";
+import { MAX_FILTERS_PER_SUBSCRIBE, MAX_IN_FLIGHT, MAX_PAYLOAD_BYTES, MAX_SUBSCRIPTIONS, checkClientId, checkPayload, checkTopic } from "./validate.js";
 
 /** What CONNECT carries; validated by the client before anything is sent. */
 export type MqttConnectOptions = ConnectFields;
@@ -112,16 +112,18 @@ export class MqttClient implements PacketSink {
   }
 
   /**
-   * Opens a stream with `open` and sends CONNECT once it is open. Invalid options, a failed
+   * Opens a stream with `open` and sends CONNECT once it is open. An invalid client id or will topic, a failed
    * open, a refused CONNACK or a lost link all end in one `onDisconnected(failure)`.
    * Ignored (logged) while a connection is already under way.
    */
   connect(open: OpenStream): void {
     if (this.#link) return this.log("already connecting");
-    const { will, clientId, keepAliveSeconds } = this.#options;
+    const { will, clientId } = this.#options;
     const willTopic = will && checkTopic(will.topic, false); // its bytes when valid, else a Failure
-    const invalid = (willTopic && "code" in willTopic ? willTopic : undefined)
-      ?? (will && checkPayload(will.payload)) ?? checkClientId(clientId) ?? checkKeepAlive(keepAliveSeconds);
+    // The keep-alive and the will's payload are the caller's: on the device, the config's
+    // keepAliveSeconds (checked against 30-1200 where it is loaded) and the session's own short
+    // status message.
+    const invalid = (willTopic && "code" in willTopic ? willTopic : undefined) ?? checkClientId(clientId);
     if (invalid) {
       this.#platform.timers.setTimeout(() => this.#events.onDisconnected(invalid), 0);
       return;

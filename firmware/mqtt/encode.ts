@@ -45,6 +45,7 @@ function putBytes(buf: Uint8Array, o: number, bytes: Uint8Array): number {
 export interface ConnectFields {
   clientId: string;
   cleanSession: boolean;
+  /** Whole seconds, 0 (none) to 65535; the caller's to check (the device config allows 30-1200). */
   keepAliveSeconds: number;
   username?: string;
   password?: Uint8Array;

@@ -49,11 +49,3 @@ export function checkPayload(payload: Uint8Array): Failure | undefined {
   }
   return undefined;
 }
-
-/** Returns undefined for a keep-alive AWS accepts as given or adjusts (0..65535); else "mqtt-invalid-keepalive". */
-export function checkKeepAlive(seconds: number): Failure | undefined {
-  if (!(seconds >= 0 && seconds <= 65535 && seconds % 1 === 0)) {
-    return failure("mqtt-invalid-keepalive", `keep-alive ${seconds}: use whole seconds 30-1200`);
-  }
-  return undefined;
-}

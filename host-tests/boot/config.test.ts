@@ -41,6 +41,11 @@ describe("device config", () => {
     assert.match(message, /0 to 65535/);
   });
 
+  it("holds the keep-alive to 30-1200 whole seconds (the MQTT client takes it as given)", () => {
+    for (const keepAliveSeconds of [29, 1201, 60.5, -1, 65536]) assert.match(failed({ keepAliveSeconds }), /"keepAliveSeconds" = .* must be an integer from 30 to 1200/);
+    assert.equal(loaded({ keepAliveSeconds: 30 }).config.keepAliveSeconds, 30);
+  });
+
   it("names a wrong type coming from Preference", () => {
     assert.match(failed({}, { telemetryIntervalMs: "fast" }), /"telemetryIntervalMs" = "fast" \(from the preference\).*integer/);
   });
