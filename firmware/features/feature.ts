@@ -103,8 +103,8 @@ export interface RunningFeatures {
   /** The session is up: subscribe every feature's filters, then tell the features. */
   sessionUp(): void;
   sessionDown(): void;
-  /** Hands a message to the features whose filters match; false when none does. */
-  message(topic: string, payload: Uint8Array): boolean;
+  /** Hands a message to the features whose filters match. */
+  message(topic: string, payload: Uint8Array): void;
   stop(): void;
 }
 

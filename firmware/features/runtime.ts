@@ -145,17 +145,14 @@ const start = (...[host, client, telemetry, endSession]: Parameters<StartFeature
       each(downs, "session-down");
     },
     message(topic, payload) {
-      let taken = false;
       for (const s of subscriptions) {
         if (!topicMatches(s.filter, topic)) continue;
-        taken = true;
         try {
           s.onMessage(topic, payload);
         } catch (e) {
           platform.log(`features: the handler of ${s.filter} threw ${e}`, 2);
         }
       }
-      return taken;
     },
     stop() {
       ended = true;
