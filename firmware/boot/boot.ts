@@ -12,7 +12,7 @@ import { modes } from "../connection/mode.js";
 import { startSession } from "../connection/session.js";
 import { loadCredentials, type CredentialSources } from "../credentials/load.js";
 import { checkFeatureNames, type Feature, type StartFeatures } from "../features/feature.js";
-import { clockUnset, ok, type Failure } from "../platform/failure.js";
+import { clockUnset, ok, type Failure, type Result } from "../platform/failure.js";
 import type { Platform, TimerHandle } from "../platform/seam.js";
 import { simulatedSensor, type Sensor } from "../telemetry/sensor.js";
 import type { TelemetryStats } from "../telemetry/telemetry.js";
@@ -83,19 +83,18 @@ export function boot(host: Platform, input: BootInput, events: BootEvents = {}):
     say(`stopped: ${state}: ${f.message}`, 2);
     report({ state, code: f.code, message: f.message, attempts: session?.attempts ?? 0 });
   };
-  const badConfig = (f: Failure) => stopWith("config-invalid", f);
+  // A result's value, or undefined once its failure stopped the device with `state`.
+  const valid = <T>(result: Result<T>, state: DeviceState = "config-invalid"): T | undefined => (result.ok ? result.value : void stopWith(state, result.failure));
 
   // 1. Config: the device config, a mode this build carries, the features' settings.
   const overrides = parseOverrides(platform.storage.get(CONFIG_KEY));
-  const loaded = overrides.ok ? loadConfig(input.config, overrides.value) : overrides;
-  const mode = loaded.ok ? findMode(loaded.value.config.mode, modes) : loaded;
+  const loaded = valid(overrides.ok ? loadConfig(input.config, overrides.value) : overrides);
+  const connectionMode = loaded && valid(findMode(loaded.config.mode, modes));
   // The feature runtime checks the features' settings; a build without it, only their names.
-  const settings = loaded.ok ? (input.startFeatures?.check ?? checkFeatureNames)(features, loaded.value.config.features) : loaded;
-  if (!mode.ok) badConfig(mode.failure);
-  else if (!settings.ok) badConfig(settings.failure);
-  else if (loaded.ok) {
-    const loadedConfig = config = loaded.value.config;
-    const { ignored } = loaded.value;
+  const featureSettings = connectionMode && valid((input.startFeatures?.check ?? checkFeatureNames)(features, loaded.config.features));
+  if (featureSettings) {
+    const loadedConfig = config = loaded.config;
+    const { ignored } = loaded;
     say(`config: manifest${overrides.ok && overrides.value !== undefined ? " + Preference" : ""}: mode ${loadedConfig.mode}, provisioning ${loadedConfig.provisioning}, telemetry every ${loadedConfig.telemetryIntervalMs} ms${features.length ? ", features " + features.map((f) => f.name).join(", ") : ""}${ignored.length ? "; not ours, ignored: " + ignored.join(", ") : ""}`);
     // 2. Clock: TLS must not be tried before it is set (certificate dates would be judged wrongly).
     const waitForClock = (waited: number): void => {
@@ -112,22 +111,16 @@ export function boot(host: Platform, input: BootInput, events: BootEvents = {}):
     // 3. Credentials, then 4-6: the session the build's modes speak (connect, provisioning,
     // telemetry). Again when a feature restarts the network (the runtime ends the session first).
     const startNetwork = (): void => {
-      const credentials = loadCredentials(platform, input.credentialSources, { requireClientCertificate: mode.value.clientCertificate });
-      if (!credentials.ok) return stopWith("credentials-invalid", credentials.failure);
+      const loadedCredentials = valid(loadCredentials(platform, input.credentialSources, { requireClientCertificate: connectionMode.clientCertificate }), "credentials-invalid");
       // A feature that owns the device's identity may connect with other credentials, and may
       // make the session its own (fleet provisioning's claim: no telemetry, no other feature).
-      const chosen = input.startFeatures?.credentials(features, credentials.value, platform, settings.value) ?? ok({ credentials: credentials.value, features, featureSettings: settings.value, exclusive: false });
-      if (!chosen.ok) return stopWith("credentials-invalid", chosen.failure);
-      const creds = chosen.value.credentials;
-      const completed = completeConfig(loadedConfig, creds.settings);
-      if (!completed.ok) return badConfig(completed.failure);
-      const cfg = config = completed.value;
-      const connection = validateConnectionConfig(cfg, modes);
-      if (!connection.ok) return badConfig(connection.failure);
-      const link = assembleConnection<unknown>(connection.value, creds, platform, modes);
-      if (!link.ok) return badConfig(link.failure);
+      const chosen = loadedCredentials && valid(input.startFeatures?.credentials(features, loadedCredentials, platform, featureSettings) ?? ok({ credentials: loadedCredentials, features, featureSettings, exclusive: false }), "credentials-invalid");
+      const cfg = chosen && valid(completeConfig(loadedConfig, chosen.credentials.settings));
+      const connection = cfg && valid(validateConnectionConfig(config = cfg, modes));
+      const link = connection && valid(assembleConnection<unknown>(connection, chosen.credentials, platform, modes));
+      if (!link) return; // reported
       session = startSession({
-        ...input, ...chosen.value, platform, config: cfg, connection: connection.value, mode: mode.value, link: link.value,
+        ...input, ...chosen, platform, config: cfg, connection, mode: connectionMode, link,
         sensor: input.sensor ?? simulatedSensor(platform.random),
         onAcked: (seq) => events.onAcked?.(seq),
         status: () => status,
