@@ -119,7 +119,7 @@ export function mustBe(value: unknown, rule: Rule): string | undefined {
   const text = typeof value === "string";
   const [fits, what] = typeof rule === "number" ? [text && value.length <= rule && !CONTROL.test(value), `a string of at most ${rule} characters`]
     : rule === "host" ? [value === "" || (text && value.length <= 253 && HOST.test(value)), "a host name or IP address"]
-    : rule === "boolean" ? [typeof value === "boolean", "true or false"]
+    : rule === "boolean" ? [typeof value === rule, "true or false"]
     : rule === "object" ? [isObject(value), "an object"]
     : typeof rule[0] === "number" ? [Number.isInteger(value) && (value as number) >= rule[0] && (value as number) <= (rule[1] as number), `an integer from ${rule[0]} to ${rule[1]}`]
     : [(rule as readonly unknown[]).includes(value), `one of ${rule.join(", ")}`];
@@ -130,8 +130,8 @@ export function mustBe(value: unknown, rule: Rule): string | undefined {
  * Undefined when `value` satisfies `rule`; otherwise the problem as a sentence's end: "must be
  * ..." or, without a rule, "is not a <what> (known: <the names in `known`>)".
  */
-export function fieldProblem(rule: Rule | false | undefined, value: unknown, what: string, known: object): string | undefined {
-  if (!rule) return `is not a ${what} (known: ${Object.keys(known).join(", ") || "none"})`;
+export function fieldProblem(rule: Rule | false | undefined, value: unknown, what?: string, known?: object): string | undefined {
+  if (!rule) return `is not a ${what} (known: ${Object.keys(known!).join(", ") || "none"})`;
   const wrong = mustBe(value, rule);
   return wrong && "must be " + wrong;
 }
@@ -233,8 +233,8 @@ export function completeConfig(config: DeviceConfig, settings: Record<string, st
   const done = { ...config };
   for (const name of ["thingName", "endpoint"] as const) {
     const value = done[name] ||= settings[name]!;
-    const problem = value ? mustBe(value, CONFIG_FIELDS[name][1]) : "is empty";
-    if (problem) return configInvalid(`config field "${name}" ${value ? "must be " : ""}${problem}: set it in the config or the credentials' settings.`);
+    const problem = value ? fieldProblem(CONFIG_FIELDS[name][1], value) : "is empty";
+    if (problem) return configInvalid(`config field "${name}" ${problem}: set it in the config or the credentials' settings.`);
   }
   done.clientId ||= done.thingName;
   done.topicPrefix ||= done.thingName;

@@ -67,7 +67,7 @@ export function createConnectionLoop(
   options: { provisioned: boolean; target: string },
   events: LoopEvents,
 ): ConnectionLoop {
-  const { clock, timers } = platform;
+  const { clock, timers, storage } = platform;
   const { target } = options;
   const state = initialState(options.provisioned);
   let attempts = 0;
@@ -78,9 +78,11 @@ export function createConnectionLoop(
   let looping = "";
   let stopped = false;
 
-  const log: Platform["log"] = (line, level) => platform.log("connect: " + line, level);
-  const status = (state: DeviceState, message: string, code?: string) =>
-    events.onStatus({ state, code, message, attempts });
+  /** Logs `line` and, given a state, reports it as the status with `code`. */
+  const say = (line: string, state?: DeviceState | false, code?: string, level?: Parameters<Platform["log"]>[1]) => {
+    platform.log("connect: " + line, level);
+    if (state) events.onStatus({ state, code, message: line, attempts });
+  };
 
   function attempt(): void {
     timer = undefined;
@@ -88,10 +90,10 @@ export function createConnectionLoop(
     const now = clock.now();
     attempts += 1;
     attemptStarted(state, now);
-    const line = `attempt ${attempts} to ${target} (${state.provisioned ? "provisioned" : "not provisioned yet"})`;
-    log(line);
-    if (attempts === 1) status("connecting", looping + line, looping ? "reboot-loop" : undefined);
-    platform.storage.set(LAST_CONNECT_KEY, "" + now);
+    // The first attempt's line says when the device reboots in a loop.
+    say(`${attempts === 1 ? looping : ""}attempt ${attempts} to ${target} (${state.provisioned ? "provisioned" : "not provisioned yet"})`,
+      attempts === 1 && "connecting", looping ? "reboot-loop" : undefined);
+    storage.set(LAST_CONNECT_KEY, "" + now);
     client.connect(open);
   }
 
@@ -102,7 +104,6 @@ export function createConnectionLoop(
       // This boot, counted (and written back) at once; the first CONNECT waits at least the
       // spacing after the last one before the reboot (a stored time in the future, from a clock
       // set back, counts as now), and from the second boot in a row the backoff of that many retries.
-      const { storage } = platform;
       const now = clock.now();
       const boots = (Number(storage.get(BOOTS_KEY)) | 0) + 1;
       storage.set(BOOTS_KEY, "" + boots);
@@ -111,7 +112,7 @@ export function createConnectionLoop(
       const without = `boot ${boots} without a lasting session`;
       if (boots >= REBOOT_LOOP_BOOTS) looping = `Rebooting in a loop (${without}): `;
       if (!delayMs) return attempt();
-      log(`${without}: first attempt in ${delayMs} ms`);
+      say(`${without}: first attempt in ${delayMs} ms`);
       timer = timers.setTimeout(attempt, delayMs);
     },
     stop() {
@@ -119,20 +120,18 @@ export function createConnectionLoop(
       timers.clearTimeout(timer);
       timers.clearTimeout(lasting);
       client.disconnect();
-      status("stopped", "Stopped on request.");
+      say("Stopped on request.", "stopped");
     },
     markProvisioned() {
       if (state.provisioned) return;
       state.provisioned = true;
-      log("provisioned");
+      say("provisioned");
       events.onProvisioned();
     },
     connected(info) {
       acceptedAt = clock.now();
-      lasting = timers.setTimeout(() => platform.storage.set(BOOTS_KEY, "0"), params.stableSessionMs);
-      const line = `accepted on attempt ${attempts} (session present: ${info.sessionPresent})`;
-      log(line);
-      status("online", line);
+      lasting = timers.setTimeout(() => storage.set(BOOTS_KEY, "0"), params.stableSessionMs);
+      say(`accepted on attempt ${attempts} (session present: ${info.sessionPresent})`, "online");
       events.onSessionUp(info);
     },
     disconnected(f) {
@@ -144,9 +143,8 @@ export function createConnectionLoop(
       if (stopped) return;
       const { status: next, code, message, delayMs } = decide(state, f, sessionMs, now, platform.random(), params);
       // One sentence for the log and the status: the ending, then what follows from it.
-      const line = `attempt ${attempts} ended (${f ? f.code : "closed by the server"}${sessionMs === undefined ? "" : ` after ${sessionMs} ms`}): ${message}`;
-      log(line, delayMs === undefined ? 2 : 1);
-      if (next) status(next, line, code);
+      say(`attempt ${attempts} ended (${f ? f.code : "closed by the server"}${sessionMs === undefined ? "" : ` after ${sessionMs} ms`}): ${message}`,
+        next, code, delayMs === undefined ? 2 : 1);
       if (delayMs !== undefined) timer = timers.setTimeout(attempt, delayMs);
     },
   };

@@ -86,39 +86,43 @@ export function decide(state: LoopState, failure: Failure | undefined, sessionMs
     state.failures += 1;
     if (sessionMs !== undefined) state.shortSessions += 1;
   }
+  const { failures, shortSessions, takeover } = state;
   const since = now - (state.firstAttemptAt ?? now);
   const why = classify(failure, provisioned, since < params.provisioningGraceMs);
+  const limit = provisioned ? params.reconnectAttempts : params.provisioningAttempts;
+  let status: DeviceState | undefined = "refused";
+  let code = failure?.code;
+  let message: string;
+  let delayMs: number | undefined;
   if (why === "permanent") {
     // An orderly close (no failure) is never permanent (classify), so a failure is at hand.
     // Its message names the fix; the policy adds what only it knows.
-    const { code, message } = failure!;
-    const advice = certificateAlertAdvice?.(code, provisioned)
-      ?? (/^connack-(not-authorized|bad-credentials)$/.test(code) ? "check its policy allows iot:Connect for this client id" : "");
-    return { status: "refused", code: "connect-refused", message: `refused for good (${message})${advice && "; " + advice}` };
+    const advice = certificateAlertAdvice?.(code!, provisioned)
+      ?? (/^connack-(not-authorized|bad-credentials)$/.test(code!) ? "check its policy allows iot:Connect for this client id" : "");
+    code = "connect-refused";
+    message = `refused for good (${failure!.message})${advice && "; " + advice}`;
+  } else if (limit && failures >= limit) {
+    status = "gave-up";
+    code = provisioned ? "reconnect-limit" : "provisioning-timeout";
+    message = `gave up after ${failures} attempts over ${Math.round(since / 1000)} s: ${provisioned ? "check the network and endpoint, then restart" : NOT_PROVISIONED_ADVICE}`;
+  } else {
+    // The spacing counts from the end of the attempt, which is after its CONNECT went out: two
+    // CONNECTs are then never closer than the spacing, however long each TLS handshake took.
+    delayMs = nextAttemptDelay(retry, random, now, now, params);
+    status = why === "network" ? "reconnecting" : why;
+    message = why === "network" ? why : "still provisioning";
+    if (takeover || provisioned && shortSessions >= params.takeoverThreshold) {
+      // Once another connection keeps taking this client id over, every retry would kick it off in
+      // turn: wait the full cap (the other side's own backoff then gets a chance to settle).
+      delayMs = Math.max(delayMs, params.backoffCapMs);
+      status = takeover ? undefined : "takeover";
+      code = "client-id-takeover";
+      message = takeover ? "takeover" : `client id taken over (${shortSessions} short sessions): check no other device uses this certificate or client id`;
+      state.takeover = true;
+    }
+    message += `; next attempt in ${delayMs} ms`;
   }
-  const limit = provisioned ? params.reconnectAttempts : params.provisioningAttempts;
-  if (limit && state.failures >= limit) {
-    return {
-      status: "gave-up", code: provisioned ? "reconnect-limit" : "provisioning-timeout",
-      message: `gave up after ${state.failures} attempts over ${Math.round(since / 1000)} s: ${provisioned ? "check the network and endpoint, then restart" : NOT_PROVISIONED_ADVICE}`,
-    };
-  }
-  // The spacing counts from the end of the attempt, which is after its CONNECT went out: two
-  // CONNECTs are then never closer than the spacing, however long each TLS handshake took.
-  let delayMs = nextAttemptDelay(retry, random, now, now, params);
-  let status: DeviceState | undefined = why === "network" ? "reconnecting" : why;
-  let code = failure?.code;
-  let message = why === "network" ? why : "still provisioning";
-  if (state.takeover || provisioned && state.shortSessions >= params.takeoverThreshold) {
-    // Once another connection keeps taking this client id over, every retry would kick it off in
-    // turn: wait the full cap (the other side's own backoff then gets a chance to settle).
-    delayMs = Math.max(delayMs, params.backoffCapMs);
-    status = state.takeover ? undefined : "takeover";
-    code = "client-id-takeover";
-    message = state.takeover ? "takeover" : `client id taken over (${state.shortSessions} short sessions): check no other device uses this certificate or client id`;
-    state.takeover = true;
-  }
-  return { status, code, delayMs, message: `${message}; next attempt in ${delayMs} ms` };
+  return { status, code, message, delayMs };
 }
 
 /** Records the start of an attempt at `now`. */
