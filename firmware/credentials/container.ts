@@ -55,7 +55,7 @@ export function containerLength(bytes: Uint8Array, available = bytes.length): Re
   // Bytes past a short input's end read as 0: its announced length is at least HEADER_SIZE.
   const end = HEADER_SIZE + u32(bytes, 8);
   if (bytes.length >= HEADER_SIZE) {
-    if (MAGIC.some((byte, i) => bytes[i] !== byte)) return fail("credentials-not-an-image", "not a credentials image");
+    if (u32(bytes, 0) !== MAGIC) return fail("credentials-not-an-image", "not a credentials image");
     if (bytes[4] !== VERSION) return fail("credentials-unsupported-version", `image version ${bytes[4]} is not ${VERSION}`);
   }
   return end > available ? fail(TRUNCATED, `truncated: ${available} of ${end} bytes present`) : ok(end);

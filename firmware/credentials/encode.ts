@@ -62,7 +62,7 @@ export function encodeContainer(contents: ContainerInput): Result<Uint8Array> {
   }
   const image = new Uint8Array(HEADER_SIZE + payload);
   const view = new DataView(image.buffer);
-  image.set(MAGIC, 0);
+  view.setUint32(0, MAGIC, true);
   image[4] = VERSION;
   image[5] = HEADER_SIZE;
   view.setUint16(6, entries.length, true);

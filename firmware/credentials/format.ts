@@ -19,7 +19,8 @@
 // entry, so the device reads two numbers per certificate instead of parsing X.509
 // (docs/firmware-size.md).
 
-export const MAGIC = [0x44, 0x43, 0x52, 0x44]; // "DCRD"
+/** "DCRD", read as the little-endian u32 at offset 0. */
+export const MAGIC = 0x44524344;
 export const VERSION = 2;
 export const HEADER_SIZE = 16;
 export const ENTRY_HEADER_SIZE = 4;

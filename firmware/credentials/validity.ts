@@ -39,8 +39,11 @@ export function checkDates(windows: readonly Validity[], chainLength: number, cl
     const { notBefore, notAfter } = windows[i]!;
     const what = describe(i, chainLength);
     const fix = i < chainLength ? REISSUE : "; replace it with a current root CA";
-    if (now < notBefore) return failure("credentials-not-yet-valid", `${what} is not valid before ${iso(notBefore)} (now ${iso(now)}): check the clock${fix}`);
-    if (now > notAfter) return failure("credentials-expired", `${what} expired on ${iso(notAfter)} (now ${iso(now)})${fix}`);
+    const early = now < notBefore;
+    if (early || now > notAfter) {
+      return failure(early ? "credentials-not-yet-valid" : "credentials-expired",
+        `${what} ${early ? "is not valid before" : "expired on"} ${iso(early ? notBefore : notAfter)} (now ${iso(now)})${early ? ": check the clock" : ""}${fix}`);
+    }
   }
 }
 

@@ -233,9 +233,10 @@ describe("firmware/credentials loader", () => {
     // One trusted CA and no validity entry, as a hand-made image might be.
     const ca = contents.trustedCa[0]!;
     const handMade = new Uint8Array(HEADER_SIZE + ENTRY_HEADER_SIZE + ca.length);
-    handMade.set(MAGIC);
+    const header = new DataView(handMade.buffer);
+    header.setUint32(0, MAGIC, true);
     handMade.set([VERSION, HEADER_SIZE, 1, 0], 4);
-    new DataView(handMade.buffer).setUint32(8, ENTRY_HEADER_SIZE + ca.length, true);
+    header.setUint32(8, ENTRY_HEADER_SIZE + ca.length, true);
     handMade.set([ENTRY_TRUSTED_CA, 0, ca.length & 0xff, ca.length >> 8], HEADER_SIZE);
     handMade.set(ca, HEADER_SIZE + ENTRY_HEADER_SIZE);
     new DataView(handMade.buffer).setUint32(12, containerCrc(handMade, handMade.length), true);
