@@ -104,7 +104,7 @@ export const CONFIG_FIELDS: { [K in keyof DeviceConfig]: [DeviceConfig[K], Rule]
 
 const defaults: Record<string, unknown> = {};
 for (const name in CONFIG_FIELDS) defaults[name] = CONFIG_FIELDS[name as keyof DeviceConfig][0];
-export const defaultConfig = Object.freeze(defaults) as Readonly<DeviceConfig>;
+export const defaultConfig = defaults as Readonly<DeviceConfig>;
 
 const HOST = /^[a-z\d]([a-z\d-]*[a-z\d])?(\.[a-z\d]([a-z\d-]*[a-z\d])?)*$|^[\da-f:]+$/i;
 // eslint-disable-next-line no-control-regex -- control characters are what it looks for
@@ -144,18 +144,23 @@ export function configInvalid(message: string): Result<never> {
 /** Settings whose values never appear in a message (the last part of a field's dotted name). */
 const SECRETS = ["token", "tokenSignature", "password", "secretAccessKey", "sessionToken"];
 
-/** Failure "config-invalid": `config field "<field>" = <value> <problem>`; secrets are withheld. */
-export function invalidField(field: string, value: unknown, problem: string): Failure {
+/** `config field "<field>" = <value> <problem>.`; secrets are withheld. */
+function fieldSentence(field: string, value: unknown, problem: string): string {
   const shown = value === undefined ? "unset"
     : SECRETS.includes(field.split(".").pop()!) ? "(withheld)"
     : typeof value === "string" ? JSON.stringify(value.length > 40 ? value.slice(0, 40) + "..." : value)
     : isObject(value) ? "an object" : Array.isArray(value) ? "an array" : String(value);
-  return failure("config-invalid", `config field "${field}" = ${shown} ${problem}.`);
+  return `config field "${field}" = ${shown} ${problem}.`;
+}
+
+/** Failure "config-invalid": `config field "<field>" = <value> <problem>.`; secrets are withheld. */
+export function invalidField(field: string, value: unknown, problem: string): Failure {
+  return failure("config-invalid", fieldSentence(field, value, problem));
 }
 
 /** The Result of invalidField's Failure. */
 export function badField(field: string, value: unknown, problem: string): Result<never> {
-  return { ok: false, failure: invalidField(field, value, problem) };
+  return configInvalid(fieldSentence(field, value, problem));
 }
 
 export interface LoadedConfig {
