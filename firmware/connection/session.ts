@@ -42,7 +42,7 @@ export const startSession: StartSession = (context: SessionContext) => {
     },
     onDisconnected: (f) => connectionLoop.disconnected(f),
   });
-  const sessionTelemetry = createTelemetry(platform, cfg, context.sensor, client, { onAcked: context.onAcked });
+  const sessionTelemetry = createTelemetry(platform, cfg, context.sensor, client, context.onAcked);
   // The features' context is the runtime's to build (features/runtime: only builds with features carry it).
   const sessionFeatures = context.startFeatures?.(context, client, sessionTelemetry, stop);
   const connectionLoop = createConnectionLoop(platform, client, link.open, cfg, { provisioned, target: `${endpoint}:${port} (${mode.name}, SNI ${serverName})` }, {

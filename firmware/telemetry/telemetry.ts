@@ -24,11 +24,6 @@ export type TelemetryOptions = Pick<DeviceConfig, "thingName" | "topicPrefix" | 
 /** The settings telemetry applies while it runs (`reconfigure`). */
 export type TelemetrySetting = "telemetryIntervalMs" | "queueLimit" | "drainPerSecond" | "maxInFlight";
 
-export interface TelemetryEvents {
-  /** A telemetry message was acknowledged by the server (PUBACK). */
-  onAcked?(seq: number): void;
-}
-
 export interface TelemetryStats {
   produced: number;
   acked: number;
@@ -38,7 +33,6 @@ export interface TelemetryStats {
 }
 
 export interface Telemetry {
-  readonly intervalMs: number;
   readonly stats: TelemetryStats;
   /** Starts sampling: the first sample now, then one per interval, online or not. */
   start(): void;
@@ -70,7 +64,8 @@ export function createTelemetry(
   options: TelemetryOptions,
   sensor: Sensor,
   publisher: Publisher,
-  events: TelemetryEvents = {},
+  /** A telemetry message was acknowledged by the server (PUBACK). */
+  onAcked?: (seq: number) => void,
 ): Telemetry {
   const { clock, timers } = platform;
   const { thingName } = options;
@@ -135,7 +130,7 @@ export function createTelemetry(
       if (f) log(`sample ${seq} failed: ${f.code}`, 2);
       else {
         acked += 1;
-        events.onAcked?.(seq);
+        onAcked?.(seq);
       }
       scheduleDrain(gap());
     });
@@ -156,7 +151,6 @@ export function createTelemetry(
   const gap = () => Math.ceil(1000 / options.drainPerSecond);
 
   return {
-    get intervalMs() { return options.telemetryIntervalMs; },
     get stats() { return { produced, acked, dropped, queued: queue.length, inFlight }; },
     start() {
       if (running) return;

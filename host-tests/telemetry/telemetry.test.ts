@@ -32,8 +32,8 @@ function setup(overrides: Partial<TelemetryOptions> = {}, sensor: Sensor = count
     thingName: "dev-1", topicPrefix: "dev-1", telemetryIntervalMs: 1000, queueLimit: 5,
     drainPerSecond: 10, maxInFlight: 3, ...overrides,
   };
-  const telemetry = createTelemetry({ clock: time, timers: time, log: time.log }, options, sensor, publisher, { onAcked: (seq) => acked.push(seq) });
-  return { time, publisher, telemetry, acked };
+  const telemetry = createTelemetry({ clock: time, timers: time, log: time.log }, options, sensor, publisher, (seq) => acked.push(seq));
+  return { time, publisher, telemetry, acked, options };
 }
 
 describe("telemetry queue", () => {
@@ -147,12 +147,12 @@ describe("telemetry", () => {
   });
 
   it("refuses an out-of-range interval, keeps the old one and says why in the acknowledgement", () => {
-    const { publisher, telemetry } = setup();
+    const { publisher, telemetry, options } = setup();
     telemetry.command(new TextEncoder().encode(JSON.stringify({ id: "c2", intervalMs: 5 })));
     const ack = publisher.sent.find((s) => s.topic === "dev-1/cmd/ack");
     assert.equal(ack?.body.ok, false);
     assert.match(String(ack?.body.error), /intervalMs.*100 to 86400000/);
-    assert.equal(telemetry.intervalMs, 1000);
+    assert.equal(options.telemetryIntervalMs, 1000);
   });
 
   it("acknowledges a command that is not JSON with an error", () => {
@@ -184,14 +184,14 @@ describe("telemetry", () => {
 
 describe("telemetry settings changed while it runs", () => {
   it("a new interval restarts the sampling timer at once", () => {
-    const { time, publisher, telemetry } = setup({ telemetryIntervalMs: 10_000 });
+    const { time, publisher, telemetry, options } = setup({ telemetryIntervalMs: 10_000 });
     telemetry.online();
     telemetry.start();
     time.advance(1);
     telemetry.reconfigure({ telemetryIntervalMs: 500 });
     time.advance(1000);
     assert.equal(publisher.telemetry().length, 3);
-    assert.equal(telemetry.intervalMs, 500);
+    assert.equal(options.telemetryIntervalMs, 500);
   });
 
   it("a smaller queue drops its oldest samples and counts them", () => {

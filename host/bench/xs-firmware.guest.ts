@@ -158,6 +158,7 @@ function shadowDevice() {
   let id = 1;
   return {
     telemetry,
+    config,
     get publishes() { return publishes; },
     get lastPayload() { return lastPayload; },
     delta() {
@@ -173,7 +174,7 @@ function shadowDelta(): number {
   const device = shadowDevice();
   const before = device.publishes;
   const figure = steadyComputrons(() => device.delta());
-  if (device.telemetry.intervalMs !== 2000) throw new Error(`the delta was not applied: interval ${device.telemetry.intervalMs}`);
+  if (device.config.telemetryIntervalMs !== 2000) throw new Error(`the delta was not applied: interval ${device.config.telemetryIntervalMs}`);
   if (device.publishes !== before + 2 || !device.lastPayload.includes(`"telemetryIntervalMs":2000`)) throw new Error(`each delta must be answered by one report: ${device.publishes - before} for two, last ${device.lastPayload}`);
   return figure;
 }
