@@ -78,10 +78,13 @@ export function createConnectionLoop(
   let looping = "";
   let stopped = false;
 
-  /** Logs `line` and, given a state, reports it as the status with `code`. */
-  const say = (line: string, state?: DeviceState | false, code?: string, level?: Parameters<Platform["log"]>[1]) => {
+  /**
+   * Logs `line` and, given a state, reports it as the status with `code`, its message `line`
+   * after `prefix` (host/fleet/backoff-check.ts reads the log lines as they are).
+   */
+  const say = (line: string, state?: DeviceState | false, code?: string, level?: Parameters<Platform["log"]>[1], prefix = "") => {
     platform.log("connect: " + line, level);
-    if (state) events.onStatus({ state, code, message: line, attempts });
+    if (state) events.onStatus({ state, code, message: prefix + line, attempts });
   };
 
   function attempt(): void {
@@ -90,9 +93,9 @@ export function createConnectionLoop(
     const now = clock.now();
     attempts += 1;
     attemptStarted(state, now);
-    // The first attempt's line says when the device reboots in a loop.
-    say(`${attempts === 1 ? looping : ""}attempt ${attempts} to ${target} (${state.provisioned ? "provisioned" : "not provisioned yet"})`,
-      attempts === 1 && "connecting", looping ? "reboot-loop" : undefined);
+    // The first attempt's status says when the device reboots in a loop.
+    say(`attempt ${attempts} to ${target} (${state.provisioned ? "provisioned" : "not provisioned yet"})`,
+      attempts === 1 && "connecting", looping ? "reboot-loop" : undefined, 1, looping);
     storage.set(LAST_CONNECT_KEY, "" + now);
     client.connect(open);
   }

@@ -165,7 +165,11 @@ describe("connect pacing across reboots", () => {
     assert.deepEqual(connects.map((t) => t - start), [0, 3800]);
     const looping = statuses.filter((s) => s.code === "reboot-loop");
     assert.ok(looping.length > 0);
-    assert.match(looping[0]!.message, /Rebooting in a loop \(boot \d+ without a lasting session\)/);
+    assert.match(looping[0]!.message, /Rebooting in a loop \(boot \d+ without a lasting session\): attempt 1 to endpoint:8883/);
+    // The log line stays as the fleet's backoff check reads it (host/fleet/backoff-check.ts).
+    const attemptLines = time.lines.filter((l) => l.includes("attempt 1 to"));
+    assert.deepEqual(attemptLines, attemptLines.map(() => "connect: attempt 1 to endpoint:8883 (provisioned)"));
+    assert.equal(attemptLines.length, 2, "boot 1 and boot 7 made their first attempt");
     assert.equal(storage.get(BOOTS_KEY), "7");
   });
 
