@@ -103,9 +103,7 @@ export function credentialsFromContainer(
   platform.log(`credentials: from ${label}: ${chain.length} chain, ${trustedCa.length} CA, settings ${Object.keys(settings).join(", ")}`);
   // Copies, made once: the result does not pin the whole image buffer (settings, validity, entry
   // headers), and the TLS binding gets whole buffers, which it passes on without a copy per connect.
-  const result = { certificateChain: chain.map(copy), trustedCa: trustedCa.map(copy), settings, source, codeSigners } as Credentials;
-  Object.defineProperty(result, "clientKey", { value: copy(key ?? new Uint8Array(0)) });
-  return ok(result);
+  return ok(Object.defineProperty({ certificateChain: chain.map(copy), trustedCa: trustedCa.map(copy), settings, source, codeSigners }, "clientKey", { value: copy(key ?? new Uint8Array(0)) }) as Credentials);
 }
 
 /** `failure` with its message prefixed by the source's label and followed by `fix`, if any. */
