@@ -30,7 +30,7 @@ describe("the firmware in Moddable's simulator against the local stand-in", func
       if (provisioning === "none") assert.match(out, /connect: accepted on attempt 1 /);
       else if (provisioning === "fleet") {
         // The claim's session provisions; the device's own certificate then connects as the new thing.
-        assert.match(out, /fleet: registered as thing device-[\s\S]*boot: restart: [\s\S]*fleet: first session with the device's own certificate/);
+        assert.match(out, /fleet: registered as thing device-[\s\S]*fleet: restart: [\s\S]*fleet: first session with the device's own certificate/);
       } else {
         // The first connect is dropped while the certificate is provisioned; the next one is accepted.
         assert.match(out, /connect: attempt 1 ended \(mqtt-closed-before-connack\): still provisioning/);
