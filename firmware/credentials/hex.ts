@@ -3,7 +3,6 @@
 /** `bytes` as lower-case hex, two digits a byte. Cannot fail. */
 export function toHex(bytes: Uint8Array): string {
   let out = "";
-  // 0x100 | byte has three hex digits: the last two are the byte's, zero-padded.
-  for (const byte of bytes) out += (0x100 | byte).toString(16).slice(1);
+  for (let i = 0; i < bytes.length; i++) out += (bytes[i] < 16 ? "0" : "") + bytes[i].toString(16);
   return out;
 }
