@@ -50,7 +50,7 @@ export interface FeatureContext {
   /** The device config's current value of a field (e.g. "telemetryIntervalMs"). */
   config(name: string): unknown;
   /**
-   * Changes one of the device config's live fields (config.ts LIVE_FIELDS) as the device runs:
+   * Changes one of the device config's live fields (config/live.ts LIVE_FIELDS) as the device runs:
    * checked with the config's rule, applied at once and kept in Preference "config" (it survives
    * a reboot). Returns a Failure "config-invalid" naming the field, the value and the rule.
    */
